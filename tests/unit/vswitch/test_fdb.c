@@ -1,0 +1,196 @@
+/* FDB unit tests with a fake clock: learning, moves, statics, aging, limits, flush. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <rte_eal.h>
+
+#include "fdb.h"
+
+static int failures;
+#define CHECK(c)                                                                                   \
+	do {                                                                                       \
+		if (!(c)) {                                                                        \
+			fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #c);       \
+			failures++;                                                                \
+		}                                                                                  \
+	} while (0)
+
+static struct rte_ether_addr mac(unsigned n)
+{
+	return (struct rte_ether_addr){{0x02, 0, 0, 0, (uint8_t)(n >> 8), (uint8_t)n}};
+}
+
+static uint16_t lookup(struct vsw_fdb *f, unsigned n)
+{
+	struct rte_ether_addr m = mac(n);
+	const struct rte_ether_addr *p = &m;
+	uint16_t port;
+
+	vsw_fdb_lookup(f, &p, 1, &port);
+	return port;
+}
+
+static enum vsw_learn_result learn(struct vsw_fdb *f, unsigned n, uint16_t port, uint64_t now)
+{
+	struct rte_ether_addr m = mac(n);
+	const struct rte_ether_addr *p = &m;
+	enum vsw_learn_result r;
+
+	vsw_fdb_learn(f, &p, 1, port, now, &r);
+	return r;
+}
+
+static struct vsw_fdb *make(const char *name, uint32_t size, uint32_t limit, uint32_t aging)
+{
+	struct vsw_fdb_params p = {.size = size, .port_limit = limit, .aging_s = aging, .max_ports = 8};
+	struct vsw_fdb *f = vsw_fdb_create(name, &p);
+
+	if (f == NULL) {
+		fprintf(stderr, "vsw_fdb_create failed\n");
+		exit(1);
+	}
+	return f;
+}
+
+static void test_learn_and_move(void)
+{
+	struct vsw_fdb *f = make("t_move", 64, 0, 300);
+
+	CHECK(lookup(f, 1) == VSW_FDB_NO_PORT);
+	CHECK(learn(f, 1, 2, 10) == VSW_LEARN_NEW);
+	CHECK(learn(f, 1, 2, 11) == VSW_LEARN_OK);
+	CHECK(lookup(f, 1) == 2);
+	CHECK(learn(f, 1, 3, 12) == VSW_LEARN_MOVED);
+	CHECK(lookup(f, 1) == 3);
+	CHECK(vsw_fdb_count(f, 2) == 0 && vsw_fdb_count(f, 3) == 1);
+	CHECK(vsw_fdb_count(f, VSW_FDB_NO_PORT) == 1);
+	vsw_fdb_free(f);
+}
+
+static void test_static(void)
+{
+	struct vsw_fdb *f = make("t_static", 64, 0, 5);
+	struct rte_ether_addr m = mac(7);
+
+	CHECK(vsw_fdb_add_static(f, &m, 1) == 0);
+	CHECK(learn(f, 7, 4, 100) == VSW_LEARN_OK); /* seen elsewhere: does not move */
+	CHECK(lookup(f, 7) == 1);
+	CHECK(vsw_fdb_age(f, 1000000) == 0); /* never ages */
+	CHECK(lookup(f, 7) == 1);
+	CHECK(vsw_fdb_flush(f, VSW_FDB_NO_PORT, false) == 0); /* flush keeps statics */
+	CHECK(vsw_fdb_flush(f, 1, true) == 1);
+	CHECK(lookup(f, 7) == VSW_FDB_NO_PORT);
+	/* a learned entry becomes static */
+	CHECK(learn(f, 8, 2, 1) == VSW_LEARN_NEW);
+	m = mac(8);
+	CHECK(vsw_fdb_add_static(f, &m, 3) == 0);
+	CHECK(lookup(f, 8) == 3 && vsw_fdb_count(f, 2) == 0);
+	vsw_fdb_free(f);
+}
+
+static void test_aging(void)
+{
+	struct vsw_fdb *f = make("t_aging", 64, 0, 300);
+
+	CHECK(learn(f, 1, 0, 1000) == VSW_LEARN_NEW);
+	CHECK(learn(f, 2, 0, 1000) == VSW_LEARN_NEW);
+	CHECK(learn(f, 2, 0, 1200) == VSW_LEARN_OK); /* refreshed */
+	CHECK(vsw_fdb_age(f, 1299) == 0);
+	CHECK(vsw_fdb_age(f, 1300) == 1);
+	CHECK(lookup(f, 1) == VSW_FDB_NO_PORT && lookup(f, 2) == 0);
+	vsw_fdb_set_aging(f, 10);
+	CHECK(vsw_fdb_age(f, 1210) == 1);
+	CHECK(lookup(f, 2) == VSW_FDB_NO_PORT);
+	CHECK(vsw_fdb_count(f, VSW_FDB_NO_PORT) == 0 && vsw_fdb_count(f, 0) == 0);
+	vsw_fdb_set_aging(f, 0); /* 0: never */
+	CHECK(learn(f, 3, 0, 1) == VSW_LEARN_NEW);
+	CHECK(vsw_fdb_age(f, 1u << 30) == 0);
+	vsw_fdb_free(f);
+}
+
+static void test_limits(void)
+{
+	struct vsw_fdb *f = make("t_limits", 10, 3, 0);
+	struct rte_ether_addr m;
+
+	for (unsigned i = 0; i < 3; i++)
+		CHECK(learn(f, 100 + i, 1, 0) == VSW_LEARN_NEW);
+	CHECK(learn(f, 103, 1, 0) == VSW_LEARN_LIMIT);
+	CHECK(lookup(f, 103) == VSW_FDB_NO_PORT);
+	CHECK(learn(f, 100, 2, 0) == VSW_LEARN_MOVED); /* frees one place on port 1 */
+	CHECK(learn(f, 103, 1, 0) == VSW_LEARN_NEW);
+	CHECK(learn(f, 200, 2, 0) == VSW_LEARN_NEW);
+	CHECK(learn(f, 201, 2, 0) == VSW_LEARN_NEW);
+	CHECK(learn(f, 202, 2, 0) == VSW_LEARN_LIMIT); /* port 2 holds 3 now */
+	CHECK(learn(f, 300, 3, 0) == VSW_LEARN_NEW);
+	CHECK(learn(f, 301, 3, 0) == VSW_LEARN_NEW);
+	CHECK(learn(f, 302, 3, 0) == VSW_LEARN_NEW);
+	CHECK(learn(f, 400, 4, 0) == VSW_LEARN_NEW);   /* 10 entries: full */
+	CHECK(learn(f, 401, 4, 0) == VSW_LEARN_FULL);
+	m = mac(402);
+	CHECK(vsw_fdb_add_static(f, &m, 4) == -ENOSPC);
+	m = mac(300);
+	CHECK(vsw_fdb_del(f, &m) == 0);
+	CHECK(vsw_fdb_del(f, &m) == -ENOENT);
+	CHECK(learn(f, 401, 4, 0) == VSW_LEARN_NEW);
+	CHECK(vsw_fdb_flush(f, 3, false) == 2);
+	CHECK(vsw_fdb_count(f, VSW_FDB_NO_PORT) == 8);
+	CHECK(vsw_fdb_flush(f, VSW_FDB_NO_PORT, false) == 8);
+	CHECK(vsw_fdb_count(f, VSW_FDB_NO_PORT) == 0);
+	vsw_fdb_free(f);
+}
+
+static int count_cb(const struct vsw_fdb_entry *e, void *arg)
+{
+	unsigned *n = arg;
+
+	if (e->port == 5 && e->age_s == 7)
+		(*n)++;
+	return 0;
+}
+
+static void test_bulk_and_walk(void)
+{
+	struct vsw_fdb *f = make("t_bulk", 256, 0, 0);
+	struct rte_ether_addr m[100];
+	const struct rte_ether_addr *p[100];
+	enum vsw_learn_result r[100];
+	uint16_t out[100];
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < 100; i++) {
+		m[i] = mac(1000 + i);
+		p[i] = &m[i];
+	}
+	vsw_fdb_learn(f, p, 100, 5, 3, r); /* more than one rte_hash bulk */
+	for (unsigned i = 0; i < 100; i++)
+		CHECK(r[i] == VSW_LEARN_NEW);
+	vsw_fdb_lookup(f, p, 100, out);
+	for (unsigned i = 0; i < 100; i++)
+		CHECK(out[i] == 5);
+	vsw_fdb_walk(f, VSW_FDB_NO_PORT, 10, count_cb, &n);
+	CHECK(n == 100);
+	vsw_fdb_free(f);
+}
+
+int main(int argc, char **argv)
+{
+	char *eal[] = {argv[0], "--no-huge", "-m", "64", "--no-pci", "--no-shconf",
+		       "--log-level", "error", "-l", "0"};
+
+	(void)argc;
+	if (rte_eal_init((int)RTE_DIM(eal), eal) < 0) {
+		fprintf(stderr, "EAL init failed\n");
+		return 1;
+	}
+	test_learn_and_move();
+	test_static();
+	test_aging();
+	test_limits();
+	test_bulk_and_walk();
+	rte_eal_cleanup();
+	if (failures)
+		fprintf(stderr, "%d checks failed\n", failures);
+	else
+		printf("fdb: all checks passed\n");
+	return failures ? 1 : 0;
+}

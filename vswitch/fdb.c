@@ -1,0 +1,329 @@
+/* FDB over rte_hash. The hash maps a MAC to a key position; a slot array indexed by that
+ * position holds the port and last-seen time. Ports change by compare-and-swap, so a learner
+ * racing a delete never resurrects a slot: a freed slot's port is VSW_FDB_NO_PORT. With an RCU
+ * variable the hash is lock-free for readers and frees key positions after a grace period. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <rte_hash.h>
+#include <rte_hash_crc.h>
+#include <rte_malloc.h>
+
+#include "fdb.h"
+
+struct fdb_slot {
+	struct rte_ether_addr mac;
+	uint16_t port; /* atomic; VSW_FDB_NO_PORT when free */
+	uint8_t is_static;
+	uint64_t seen; /* atomic, relaxed: seconds */
+};
+
+struct vsw_fdb {
+	struct rte_hash *h;
+	struct fdb_slot *slots;
+	uint32_t nb_slots;
+	uint32_t size, port_limit, aging_s;
+	uint16_t max_ports;
+	uint32_t total;      /* atomic: entries in the table */
+	uint32_t *learned;   /* atomic, per port: learned (non-static) entries */
+};
+
+static uint16_t slot_port(const struct fdb_slot *s)
+{
+	return __atomic_load_n(&s->port, __ATOMIC_ACQUIRE);
+}
+
+static bool port_cas(struct fdb_slot *s, uint16_t from, uint16_t to)
+{
+	return __atomic_compare_exchange_n(&s->port, &from, to, false, __ATOMIC_ACQ_REL,
+					   __ATOMIC_ACQUIRE);
+}
+
+static void add_u32(uint32_t *v, int d)
+{
+	__atomic_fetch_add(v, (uint32_t)d, __ATOMIC_RELAXED);
+}
+
+static uint32_t get_u32(const uint32_t *v)
+{
+	return __atomic_load_n(v, __ATOMIC_RELAXED);
+}
+
+struct vsw_fdb *vsw_fdb_create(const char *name, const struct vsw_fdb_params *p)
+{
+	struct rte_hash_parameters hp = {
+		.name = name,
+		.entries = p->size < 8 ? 8 : p->size,
+		.key_len = RTE_ETHER_ADDR_LEN,
+		.hash_func = rte_hash_crc,
+		.socket_id = SOCKET_ID_ANY,
+		.extra_flag = RTE_HASH_EXTRA_FLAGS_EXT_TABLE,
+	};
+	struct vsw_fdb *fdb;
+
+	if (p->size == 0 || p->max_ports == 0)
+		return NULL;
+	fdb = rte_zmalloc("vsw_fdb", sizeof(*fdb), 0);
+	if (fdb == NULL)
+		return NULL;
+	if (p->qsbr != NULL)
+		hp.extra_flag |= RTE_HASH_EXTRA_FLAGS_RW_CONCURRENCY_LF |
+				 RTE_HASH_EXTRA_FLAGS_MULTI_WRITER_ADD;
+	fdb->h = rte_hash_create(&hp);
+	if (fdb->h == NULL)
+		goto fail;
+	if (p->qsbr != NULL) {
+		struct rte_hash_rcu_config rc = {.v = p->qsbr, .mode = RTE_HASH_QSBR_MODE_DQ};
+		if (rte_hash_rcu_qsbr_add(fdb->h, &rc) != 0)
+			goto fail;
+	}
+	fdb->nb_slots = (uint32_t)rte_hash_max_key_id(fdb->h) + 1;
+	fdb->slots = rte_malloc("vsw_fdb_slots", sizeof(*fdb->slots) * fdb->nb_slots, 0);
+	fdb->learned = rte_zmalloc("vsw_fdb_learned", sizeof(uint32_t) * p->max_ports, 0);
+	if (fdb->slots == NULL || fdb->learned == NULL)
+		goto fail;
+	for (uint32_t i = 0; i < fdb->nb_slots; i++)
+		fdb->slots[i] = (struct fdb_slot){.port = VSW_FDB_NO_PORT};
+	fdb->size = p->size;
+	fdb->port_limit = p->port_limit ? p->port_limit : p->size;
+	fdb->aging_s = p->aging_s;
+	fdb->max_ports = p->max_ports;
+	return fdb;
+fail:
+	vsw_fdb_free(fdb);
+	return NULL;
+}
+
+void vsw_fdb_free(struct vsw_fdb *fdb)
+{
+	if (fdb == NULL)
+		return;
+	rte_hash_free(fdb->h);
+	rte_free(fdb->slots);
+	rte_free(fdb->learned);
+	rte_free(fdb);
+}
+
+/* An existing entry seen again on port: refresh it, or move it (statics never move). */
+static enum vsw_learn_result refresh(struct vsw_fdb *fdb, struct fdb_slot *s, uint16_t old,
+				     uint16_t port, uint64_t now)
+{
+	if (s->is_static)
+		return VSW_LEARN_OK;
+	if (old == port) {
+		if (__atomic_load_n(&s->seen, __ATOMIC_RELAXED) != now)
+			__atomic_store_n(&s->seen, now, __ATOMIC_RELAXED);
+		return VSW_LEARN_OK;
+	}
+	if (get_u32(&fdb->learned[port]) >= fdb->port_limit)
+		return VSW_LEARN_LIMIT;
+	__atomic_store_n(&s->seen, now, __ATOMIC_RELAXED);
+	if (!port_cas(s, old, port))
+		return VSW_LEARN_OK; /* lost a race with another learner or a delete */
+	add_u32(&fdb->learned[old], -1);
+	add_u32(&fdb->learned[port], 1);
+	return VSW_LEARN_MOVED;
+}
+
+static enum vsw_learn_result insert(struct vsw_fdb *fdb, const struct rte_ether_addr *mac,
+				    uint16_t port, uint64_t now)
+{
+	struct fdb_slot *s;
+	int32_t pos;
+
+	if (get_u32(&fdb->total) >= fdb->size)
+		return VSW_LEARN_FULL;
+	if (get_u32(&fdb->learned[port]) >= fdb->port_limit)
+		return VSW_LEARN_LIMIT;
+	pos = rte_hash_add_key(fdb->h, mac);
+	if (pos < 0)
+		return VSW_LEARN_FULL;
+	s = &fdb->slots[pos];
+	s->mac = *mac;
+	s->is_static = 0;
+	__atomic_store_n(&s->seen, now, __ATOMIC_RELAXED);
+	if (!port_cas(s, VSW_FDB_NO_PORT, port))
+		return VSW_LEARN_OK; /* another learner added it first */
+	add_u32(&fdb->total, 1);
+	add_u32(&fdb->learned[port], 1);
+	return VSW_LEARN_NEW;
+}
+
+void vsw_fdb_learn(struct vsw_fdb *fdb, const struct rte_ether_addr *const *macs, unsigned n,
+		   uint16_t port, uint64_t now, enum vsw_learn_result *results)
+{
+	int32_t pos[RTE_HASH_LOOKUP_BULK_MAX];
+
+	while (n > 0) {
+		unsigned k = RTE_MIN(n, (unsigned)RTE_HASH_LOOKUP_BULK_MAX);
+
+		rte_hash_lookup_bulk(fdb->h, (const void **)macs, k, pos);
+		for (unsigned i = 0; i < k; i++) {
+			enum vsw_learn_result r;
+			uint16_t old = VSW_FDB_NO_PORT;
+
+			if (pos[i] >= 0)
+				old = slot_port(&fdb->slots[pos[i]]);
+			if (old != VSW_FDB_NO_PORT)
+				r = refresh(fdb, &fdb->slots[pos[i]], old, port, now);
+			else
+				r = insert(fdb, macs[i], port, now);
+			if (results != NULL)
+				results[i] = r;
+		}
+		macs += k;
+		n -= k;
+		if (results != NULL)
+			results += k;
+	}
+}
+
+void vsw_fdb_lookup(struct vsw_fdb *fdb, const struct rte_ether_addr *const *macs, unsigned n,
+		    uint16_t *out)
+{
+	int32_t pos[RTE_HASH_LOOKUP_BULK_MAX];
+
+	while (n > 0) {
+		unsigned k = RTE_MIN(n, (unsigned)RTE_HASH_LOOKUP_BULK_MAX);
+
+		rte_hash_lookup_bulk(fdb->h, (const void **)macs, k, pos);
+		for (unsigned i = 0; i < k; i++)
+			out[i] = pos[i] >= 0 ? slot_port(&fdb->slots[pos[i]]) : VSW_FDB_NO_PORT;
+		macs += k;
+		out += k;
+		n -= k;
+	}
+}
+
+int vsw_fdb_add_static(struct vsw_fdb *fdb, const struct rte_ether_addr *mac, uint16_t port)
+{
+	int32_t pos = rte_hash_lookup(fdb->h, mac);
+	struct fdb_slot *s;
+	uint16_t old;
+
+	if (port >= fdb->max_ports)
+		return -EINVAL;
+	if (pos >= 0 && (old = slot_port(&fdb->slots[pos])) != VSW_FDB_NO_PORT) {
+		s = &fdb->slots[pos];
+		if (!s->is_static)
+			add_u32(&fdb->learned[old], -1);
+		s->is_static = 1;
+		__atomic_store_n(&s->port, port, __ATOMIC_RELEASE);
+		return 0;
+	}
+	if (get_u32(&fdb->total) >= fdb->size)
+		return -ENOSPC;
+	pos = rte_hash_add_key(fdb->h, mac);
+	if (pos < 0)
+		return -ENOSPC;
+	s = &fdb->slots[pos];
+	s->mac = *mac;
+	s->is_static = 1;
+	s->seen = 0;
+	if (!port_cas(s, VSW_FDB_NO_PORT, port)) {
+		/* a learner got there between lookup and add: take the entry over */
+		old = slot_port(s);
+		add_u32(&fdb->learned[old], -1);
+		__atomic_store_n(&s->port, port, __ATOMIC_RELEASE);
+		return 0;
+	}
+	add_u32(&fdb->total, 1);
+	return 0;
+}
+
+/* Removes the entry at pos; the position is freed by rte_hash after readers' grace period. */
+static void remove_slot(struct vsw_fdb *fdb, struct fdb_slot *s, uint16_t port)
+{
+	if (!port_cas(s, port, VSW_FDB_NO_PORT))
+		return;
+	if (!s->is_static)
+		add_u32(&fdb->learned[port], -1);
+	s->is_static = 0;
+	add_u32(&fdb->total, -1);
+	rte_hash_del_key(fdb->h, &s->mac);
+}
+
+int vsw_fdb_del(struct vsw_fdb *fdb, const struct rte_ether_addr *mac)
+{
+	int32_t pos = rte_hash_lookup(fdb->h, mac);
+	uint16_t port;
+
+	if (pos < 0 || (port = slot_port(&fdb->slots[pos])) == VSW_FDB_NO_PORT)
+		return -ENOENT;
+	remove_slot(fdb, &fdb->slots[pos], port);
+	return 0;
+}
+
+unsigned vsw_fdb_flush(struct vsw_fdb *fdb, uint16_t port, bool with_static)
+{
+	unsigned n = 0;
+
+	for (uint32_t i = 0; i < fdb->nb_slots; i++) {
+		struct fdb_slot *s = &fdb->slots[i];
+		uint16_t p = slot_port(s);
+
+		if (p == VSW_FDB_NO_PORT || (port != VSW_FDB_NO_PORT && p != port))
+			continue;
+		if (s->is_static && !with_static)
+			continue;
+		remove_slot(fdb, s, p);
+		n++;
+	}
+	return n;
+}
+
+unsigned vsw_fdb_age(struct vsw_fdb *fdb, uint64_t now)
+{
+	unsigned n = 0;
+
+	if (fdb->aging_s == 0)
+		return 0;
+	for (uint32_t i = 0; i < fdb->nb_slots; i++) {
+		struct fdb_slot *s = &fdb->slots[i];
+		uint16_t p = slot_port(s);
+		uint64_t seen = __atomic_load_n(&s->seen, __ATOMIC_RELAXED);
+
+		if (p == VSW_FDB_NO_PORT || s->is_static || now < seen + fdb->aging_s)
+			continue;
+		remove_slot(fdb, s, p);
+		n++;
+	}
+	return n;
+}
+
+void vsw_fdb_set_aging(struct vsw_fdb *fdb, uint32_t aging_s)
+{
+	fdb->aging_s = aging_s;
+}
+
+uint32_t vsw_fdb_aging(const struct vsw_fdb *fdb)
+{
+	return fdb->aging_s;
+}
+
+unsigned vsw_fdb_count(const struct vsw_fdb *fdb, uint16_t port)
+{
+	return port == VSW_FDB_NO_PORT ? get_u32(&fdb->total) : get_u32(&fdb->learned[port]);
+}
+
+int vsw_fdb_walk(struct vsw_fdb *fdb, uint16_t port, uint64_t now,
+		 int (*fn)(const struct vsw_fdb_entry *e, void *arg), void *arg)
+{
+	for (uint32_t i = 0; i < fdb->nb_slots; i++) {
+		const struct fdb_slot *s = &fdb->slots[i];
+		uint16_t p = slot_port(s);
+		uint64_t seen = __atomic_load_n(&s->seen, __ATOMIC_RELAXED);
+		struct vsw_fdb_entry e;
+		int rc;
+
+		if (p == VSW_FDB_NO_PORT || (port != VSW_FDB_NO_PORT && p != port))
+			continue;
+		e = (struct vsw_fdb_entry){.mac = s->mac, .port = p, .is_static = s->is_static,
+					   .age_s = s->is_static || now < seen ? 0 : now - seen};
+		rc = fn(&e, arg);
+		if (rc != 0)
+			return rc;
+	}
+	return 0;
+}

@@ -1,0 +1,57 @@
+/* FDB: the MAC table (MAC -> port) with learning, moves, aging, static entries and limits.
+ * Readers (PMD lcores) look up without locks; learning may run on several PMDs at once. Time is
+ * passed in by the caller (seconds), so tests drive it with a fake clock. */
+#ifndef VSW_FDB_H
+#define VSW_FDB_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <rte_ether.h>
+#include <rte_rcu_qsbr.h>
+
+#define VSW_FDB_NO_PORT UINT16_MAX
+
+struct vsw_fdb;
+
+struct vsw_fdb_params {
+	uint32_t size;        /* most entries the table holds */
+	uint32_t port_limit;  /* most learned entries per port (0: size) */
+	uint32_t aging_s;     /* idle seconds before a learned entry goes (0: never) */
+	uint16_t max_ports;
+	struct rte_rcu_qsbr *qsbr; /* readers' quiescent states; NULL when single-threaded */
+};
+
+struct vsw_fdb_entry {
+	struct rte_ether_addr mac;
+	uint16_t port;
+	bool is_static;
+	uint64_t age_s; /* seconds since last seen (0 for static) */
+};
+
+enum vsw_learn_result { VSW_LEARN_OK, VSW_LEARN_MOVED, VSW_LEARN_NEW, VSW_LEARN_LIMIT, VSW_LEARN_FULL };
+
+struct vsw_fdb *vsw_fdb_create(const char *name, const struct vsw_fdb_params *p);
+void vsw_fdb_free(struct vsw_fdb *fdb);
+
+/* Data path. Learn n source MACs seen on port at time now; results may be NULL. */
+void vsw_fdb_learn(struct vsw_fdb *fdb, const struct rte_ether_addr *const *macs, unsigned n,
+		   uint16_t port, uint64_t now, enum vsw_learn_result *results);
+/* Look up n destination MACs; out[i] is the port or VSW_FDB_NO_PORT. */
+void vsw_fdb_lookup(struct vsw_fdb *fdb, const struct rte_ether_addr *const *macs, unsigned n,
+		    uint16_t *out);
+
+/* Control path (one thread). */
+int vsw_fdb_add_static(struct vsw_fdb *fdb, const struct rte_ether_addr *mac, uint16_t port);
+int vsw_fdb_del(struct vsw_fdb *fdb, const struct rte_ether_addr *mac);
+/* Removes learned entries (and statics too if with_static) on port, or everywhere for NO_PORT. */
+unsigned vsw_fdb_flush(struct vsw_fdb *fdb, uint16_t port, bool with_static);
+unsigned vsw_fdb_age(struct vsw_fdb *fdb, uint64_t now);
+void vsw_fdb_set_aging(struct vsw_fdb *fdb, uint32_t aging_s);
+uint32_t vsw_fdb_aging(const struct vsw_fdb *fdb);
+/* Learned entries on port; for VSW_FDB_NO_PORT, every entry in the table. */
+unsigned vsw_fdb_count(const struct vsw_fdb *fdb, uint16_t port);
+/* Calls fn for each entry (port VSW_FDB_NO_PORT: every port); stops when fn returns non-zero. */
+int vsw_fdb_walk(struct vsw_fdb *fdb, uint16_t port, uint64_t now,
+		 int (*fn)(const struct vsw_fdb_entry *e, void *arg), void *arg);
+
+#endif
