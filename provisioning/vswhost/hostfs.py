@@ -1,0 +1,129 @@
+"""Every file read and write on the host, behind roots that tests can move.
+
+Why one layer: --dry-run must show every write and make none, --sysfs-root/--proc-root/--etc-root
+must redirect every path, and a fake sysfs tree (marked by DIR/.vswkit-fake-sysfs) needs writes to
+files such as sriov_numvfs or bind to take their kernel effect. Doing this in one place keeps the
+rest of the code ignorant of all three.
+"""
+
+import errno
+import os
+import sys
+
+from .errors import VswError
+from .runner import Runner
+
+FAKE_MARKER = ".vswkit-fake-sysfs"
+
+
+class Host:
+    """Paths and I/O of one host (real or fake); carries the command runner and the dry-run flag."""
+
+    def __init__(self, sysfs_root="/sys", proc_root="/proc", etc_root="/etc",
+                 dry_run=False, record=None, out=None):
+        self.sysfs_root = os.path.abspath(sysfs_root)
+        self.proc_root = os.path.abspath(proc_root)
+        self.etc_root = os.path.abspath(etc_root)
+        self.dry_run = dry_run
+        self.out = out or sys.stdout
+        self.fake = None
+        if os.path.exists(os.path.join(self.sysfs_root, FAKE_MARKER)):
+            from . import fake_kernel  # the test double, loaded only for a marked tree
+            self.fake = fake_kernel.FakeKernel(self)
+        self.runner = Runner(dry_run=dry_run, record=record, fake=self.fake is not None,
+                             out=self.out)
+
+    # paths -----------------------------------------------------------------
+    def sys(self, *parts):
+        return os.path.join(self.sysfs_root, *parts)
+
+    def proc(self, *parts):
+        return os.path.join(self.proc_root, *parts)
+
+    def etc(self, *parts):
+        return os.path.join(self.etc_root, *parts)
+
+    # reads -----------------------------------------------------------------
+    @staticmethod
+    def read(path, default=None):
+        """File content stripped, or default when it does not exist or cannot be read."""
+        try:
+            with open(path) as f:
+                return f.read().strip()
+        except OSError:
+            return default
+
+    def read_int(self, path, default=None):
+        value = self.read(path)
+        try:
+            return int(value, 0) if value is not None else default
+        except ValueError:
+            return default
+
+    @staticmethod
+    def listdir(path):
+        try:
+            return sorted(os.listdir(path))
+        except OSError:
+            return []
+
+    @staticmethod
+    def link_name(path):
+        """Basename of a symlink's target (driver, iommu_group, physfn), or None."""
+        try:
+            return os.path.basename(os.readlink(path))
+        except OSError:
+            return None
+
+    # writes ----------------------------------------------------------------
+    def say(self, text):
+        print(text, file=self.out)
+
+    def write(self, path, value):
+        """Write a sysfs/procfs attribute; in dry-run only print what would be written."""
+        if self.dry_run:
+            self.say(f"dry-run: write {value!r} to {path}")
+            return
+        try:
+            if self.fake is not None and self.fake.handles(path):
+                self.fake.write(path, value)
+            else:
+                with open(path, "w") as f:
+                    f.write(value)
+        except OSError as e:
+            reason = e.strerror or errno.errorcode.get(e.errno, str(e))
+            raise VswError(f"writing {value!r} to {path} failed: {reason}") from None
+
+    def write_file(self, path, text):
+        """Create or replace a configuration file (under --etc-root); returns its old content."""
+        old = self.read_raw(path)
+        if self.dry_run:
+            self.say(f"dry-run: write {path}:")
+            for line in text.splitlines():
+                self.say(f"dry-run:   {line}")
+            return old
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "w") as f:
+            f.write(text)
+        self.say(f"wrote {path}")
+        return old
+
+    def restore_file(self, path, old):
+        """Undo write_file: put back the old content, or remove the file when there was none."""
+        if self.dry_run:
+            self.say(f"dry-run: {'restore' if old is not None else 'remove'} {path}")
+            return
+        if old is None:
+            if os.path.exists(path):
+                os.unlink(path)
+        else:
+            with open(path, "w") as f:
+                f.write(old)
+
+    @staticmethod
+    def read_raw(path):
+        try:
+            with open(path) as f:
+                return f.read()
+        except OSError:
+            return None

@@ -1,0 +1,185 @@
+"""SR-IOV virtual functions: create (through 0), configure through the PF, list, destroy.
+
+The kernel refuses N->M with both non-zero, so a count change goes through 0. VFs meant for
+vfio-pci are created with sriov_drivers_autoprobe=0 so no kernel VF driver grabs them first.
+Per-VF MAC/VLAN/trust/spoofchk are set with `ip link set PF vf N ...` (via the runner, so
+--dry-run and tests never touch a real interface).
+"""
+
+import os
+import re
+import time
+
+from . import bind, pci
+from .errors import VswError
+
+MAC_RE = re.compile(r"^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$")
+
+
+def pf_device(host, name):
+    dev = pci.resolve(host, name)
+    if dev.physfn:
+        raise VswError(f"{name} ({dev.addr}) is a VF, not a PF")
+    if not dev.sriov_capable:
+        raise VswError(f"{name} ({dev.addr}) has no SR-IOV (no sriov_totalvfs in sysfs)")
+    return dev
+
+
+def on_off(value, what):
+    """'on'/'off' (YAML may hand us a bool) or None."""
+    if value is None:
+        return None
+    if value is True or str(value).lower() in ("on", "true", "yes", "1"):
+        return "on"
+    if value is False or str(value).lower() in ("off", "false", "no", "0"):
+        return "off"
+    raise VswError(f"{what} must be on or off, not '{value}'")
+
+
+def mac_list(base, count):
+    if not MAC_RE.match(base or ""):
+        raise VswError(f"'{base}' is not a MAC address (expected xx:xx:xx:xx:xx:xx)")
+    start = int(base.replace(":", ""), 16)
+    if start >> 40 & 1:
+        raise VswError(f"MAC base {base} is a multicast address")
+    if start + count > 1 << 48:
+        raise VswError(f"MAC base {base} overflows with {count} VFs")
+    out = []
+    for i in range(count):
+        h = f"{start + i:012x}"
+        out.append(":".join(h[j:j + 2] for j in range(0, 12, 2)))
+    return out
+
+
+def validate(host, pf, count, mac_base=None, vlan=None, trust=None, spoofchk=None, driver=None):
+    """Check a create request; returns (PF device, per-VF `ip link` argument lists)."""
+    dev = pf_device(host, pf)
+    total = host.read_int(os.path.join(dev.path, "sriov_totalvfs"), 0)
+    if not isinstance(count, int) or count < 0:
+        raise VswError(f"VF count must be a whole number >= 0, not {count!r}")
+    if count > total:
+        raise VswError(f"{count} VFs asked for {pf} but its sriov_totalvfs is {total}")
+    if dev.driver is None:
+        raise VswError(f"PF {dev.addr} has no driver: VFs need the PF's kernel driver bound")
+    if driver is not None and ("/" in str(driver) or not str(driver)):
+        raise VswError(f"'{driver}' is not a driver name")
+    if vlan is not None and (not isinstance(vlan, int) or not 0 <= vlan <= 4095):
+        raise VswError(f"VLAN must be 0-4095, not {vlan!r}")
+    trust, spoofchk = on_off(trust, "trust"), on_off(spoofchk, "spoofchk")
+    macs = mac_list(mac_base, count) if mac_base else [None] * count
+    settings = []
+    for i in range(count):
+        args = []
+        if macs[i]:
+            args += ["mac", macs[i]]
+        if vlan is not None:
+            args += ["vlan", str(vlan)]
+        if trust:
+            args += ["trust", trust]
+        if spoofchk:
+            args += ["spoofchk", spoofchk]
+        settings.append(args)
+    if any(settings) and not dev.interfaces():
+        raise VswError(f"PF {dev.addr} has no kernel interface, so per-VF settings "
+                       f"(mac/vlan/trust/spoofchk) cannot be made through it")
+    return dev, settings
+
+
+def wait_for(host, dev, count, timeout):
+    """Poll until exactly virtfn0..count-1 exist and their devices are there."""
+    if host.dry_run:
+        return
+    deadline = time.monotonic() + timeout
+    while True:
+        vfs = dev.virtfns()
+        if len(vfs) == count and all(os.path.isdir(pci.Device(host, v).path) for v in vfs):
+            return
+        if time.monotonic() > deadline:
+            raise VswError(f"PF {dev.addr} shows {len(vfs)} VFs, not {count}, after {timeout}s")
+        time.sleep(0.05)
+
+
+def set_numvfs(host, dev, count, timeout):
+    host.write(os.path.join(dev.path, "sriov_numvfs"), str(count))
+    wait_for(host, dev, count, timeout)
+
+
+def create(host, pf, count, mac_base=None, vlan=None, trust=None, spoofchk=None, driver=None,
+           timeout=10.0):
+    """Create COUNT VFs on PF and configure them; returns the undo record."""
+    dev, settings = validate(host, pf, count, mac_base, vlan, trust, spoofchk, driver)
+    if driver:
+        bind.ensure_driver(host, driver)
+    autoprobe_path = os.path.join(dev.path, "sriov_drivers_autoprobe")
+    record = {"kind": "vfs", "pf": dev.addr,
+              "numvfs": host.read_int(os.path.join(dev.path, "sriov_numvfs"), 0),
+              "autoprobe": host.read(autoprobe_path), "binds": None}
+    try:
+        if record["numvfs"] != count:
+            if record["numvfs"]:
+                set_numvfs(host, dev, 0, timeout)
+            if driver in pci.DPDK_DRIVERS and record["autoprobe"] not in (None, "0"):
+                host.write(autoprobe_path, "0")
+            set_numvfs(host, dev, count, timeout)
+        iface = (dev.interfaces() or [None])[0]
+        for i, args in enumerate(settings):
+            if args:
+                host.runner.run(["ip", "link", "set", iface, "vf", str(i)] + args)
+        if driver and count and not host.dry_run:
+            record["binds"] = bind.bind(host, dev.virtfns(), driver)
+        elif driver and count:
+            host.say(f"dry-run: bind the {count} VFs of {dev.addr} to {driver}")
+    except VswError:
+        undo(host, record)
+        raise
+    if not host.dry_run:
+        host.say(f"{dev.addr}: {count} VFs" + (f" on {driver}" if driver else ""))
+    return record
+
+
+def destroy(host, pf, timeout=10.0):
+    """Remove every VF of PF; returns the undo record."""
+    dev = pf_device(host, pf)
+    record = {"kind": "vfs", "pf": dev.addr,
+              "numvfs": host.read_int(os.path.join(dev.path, "sriov_numvfs"), 0),
+              "autoprobe": host.read(os.path.join(dev.path, "sriov_drivers_autoprobe")),
+              "binds": None}
+    if record["numvfs"]:
+        set_numvfs(host, dev, 0, timeout)
+    if not host.dry_run:
+        host.say(f"{dev.addr}: VFs removed")
+    return record
+
+
+def undo(host, record, timeout=10.0):
+    """Back to the recorded VF count and autoprobe setting (VFs are re-created fresh)."""
+    dev = pci.Device(host, record["pf"])
+    numvfs_path = os.path.join(dev.path, "sriov_numvfs")
+    autoprobe_path = os.path.join(dev.path, "sriov_drivers_autoprobe")
+    now = host.read_int(numvfs_path, 0)
+    if now == record["numvfs"]:
+        if record.get("binds"):
+            bind.undo(host, record["binds"])
+    elif now:
+        set_numvfs(host, dev, 0, timeout)
+    if record["autoprobe"] is not None and host.read(autoprobe_path) != record["autoprobe"]:
+        host.write(autoprobe_path, record["autoprobe"])
+    if now != record["numvfs"] and record["numvfs"]:
+        set_numvfs(host, dev, record["numvfs"], timeout)
+
+
+def listing(host, pf=None):
+    """PFs with their VFs: [{pci, interfaces, driver, numvfs, totalvfs, vfs: [...]}]."""
+    pfs = [pf_device(host, pf)] if pf else [d for d in pci.all_devices(host) if d.sriov_capable]
+    out = []
+    for dev in pfs:
+        vfs = []
+        for i, addr in enumerate(dev.virtfns()):
+            vf = pci.Device(host, addr)
+            vfs.append({"index": i, "pci": addr, "driver": vf.driver,
+                        "interfaces": vf.interfaces(), "iommu_group": vf.iommu_group})
+        out.append({"pci": dev.addr, "interfaces": dev.interfaces(), "driver": dev.driver,
+                    "numvfs": host.read_int(os.path.join(dev.path, "sriov_numvfs"), 0),
+                    "totalvfs": host.read_int(os.path.join(dev.path, "sriov_totalvfs"), 0),
+                    "vfs": vfs})
+    return out
