@@ -134,7 +134,7 @@ def resolve(host, name):
         return device(host, name)
     link = host.sys("class", "net", name, "device")
     if not os.path.exists(link):
-        raise VswError(f"'{name}' is neither a PCI address nor a network interface")
+        raise VswError(f"'{name}' is not a PCI address (DDDD:BB:DD.F) nor a network interface")
     path = os.path.realpath(link)
     while path != "/" and normalize(os.path.basename(path)) is None:
         path = os.path.dirname(path)
