@@ -372,7 +372,7 @@ class FakeTree:
         if totalvfs:
             for name, value in (("sriov_totalvfs", totalvfs), ("sriov_numvfs", 0),
                                 ("sriov_offset", 128), ("sriov_stride", 1),
-                                ("sriov_vf_device", "0x" + (vf_device or device)),
+                                ("sriov_vf_device", vf_device or device),
                                 ("sriov_drivers_autoprobe", 1)):
                 _put(self.kernel.dev(addr, name), str(value))
         if driver:
