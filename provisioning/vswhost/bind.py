@@ -140,9 +140,8 @@ def unbind(host, names, force=False, persist=False):
         for dev in devs:
             path = host.etc(DRIVERCTL_DIR, f"pci-{dev.addr}")
             if os.path.exists(path):
-                old = host.read_raw(path)
-                host.restore_file(path, None)
-                record["files"][path] = old
+                record["files"][path] = {"old": host.read_raw(path), "made": []}
+                host.restore_file(path, {"old": None})
     return record
 
 

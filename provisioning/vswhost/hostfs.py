@@ -95,30 +95,40 @@ class Host:
             raise VswError(f"writing {value!r} to {path} failed: {reason}") from None
 
     def write_file(self, path, text):
-        """Create or replace a configuration file (under --etc-root); returns its old content."""
-        old = self.read_raw(path)
+        """Create or replace a configuration file (under --etc-root); returns what undo needs:
+        the old content (None: no file) and the directories this write created."""
+        info = {"old": self.read_raw(path), "made": []}
         if self.dry_run:
             self.say(f"dry-run: write {path}:")
             for line in text.splitlines():
                 self.say(f"dry-run:   {line}")
-            return old
+            return info
+        parent = os.path.dirname(path)
+        while not os.path.isdir(parent):
+            info["made"].insert(0, parent)
+            parent = os.path.dirname(parent)
         os.makedirs(os.path.dirname(path), exist_ok=True)
         with open(path, "w") as f:
             f.write(text)
         self.say(f"wrote {path}")
-        return old
+        return info
 
-    def restore_file(self, path, old):
-        """Undo write_file: put back the old content, or remove the file when there was none."""
+    def restore_file(self, path, info):
+        """Undo write_file: put back the old content, or remove the file and the directories
+        the write made."""
+        old = info["old"]
         if self.dry_run:
             self.say(f"dry-run: {'restore' if old is not None else 'remove'} {path}")
             return
-        if old is None:
-            if os.path.exists(path):
-                os.unlink(path)
-        else:
+        if old is not None:
             with open(path, "w") as f:
                 f.write(old)
+            return
+        if os.path.exists(path):
+            os.unlink(path)
+        for made in reversed(info.get("made", [])):
+            if os.path.isdir(made) and not os.listdir(made):
+                os.rmdir(made)
 
     @staticmethod
     def read_raw(path):
