@@ -1,0 +1,80 @@
+/* arp.c: ARP on the wire: answer requests for our address, learn senders, send requests and the
+ * gratuitous ARP.  The cache itself is arp_cache.c.  m's data starts at the ARP header; in the
+ * multi-core modes every worker gets a reference to the same ARP packet, so m is read-only. */
+#include <rte_arp.h>
+#include <rte_ethdev.h>
+#include "gs_priv.h"
+
+void gs_arp_input(struct gs_worker *w, struct rte_mbuf *m)
+{
+	const struct rte_arp_hdr *a = rte_pktmbuf_mtod(m, const struct rte_arp_hdr *);
+	int why = gs_arp_check(a, rte_pktmbuf_data_len(m));
+
+	if (why) {
+		w->c[why]++;
+		goto out;
+	}
+	uint32_t sip = rte_be_to_cpu_32(a->arp_data.arp_sip);
+	uint32_t tip = rte_be_to_cpu_32(a->arp_data.arp_tip);
+	bool request = a->arp_opcode == rte_cpu_to_be_16(RTE_ARP_OP_REQUEST);
+
+	if (tip != gs_st.ip || sip == gs_st.ip) {
+		/* For another host, or a gratuitous ARP: only refresh what we know. */
+		if (sip && sip != gs_st.ip)
+			gs_arp_learn(&w->arp, sip, &a->arp_data.arp_sha, gs_now_us(), false);
+		w->c[GS_C_arp_other_host]++;
+		goto out;
+	}
+	gs_arp_learn(&w->arp, sip, &a->arp_data.arp_sha, gs_now_us(), true);
+	if (!request) {
+		w->c[GS_C_arp_reply_rx]++;
+		goto out;
+	}
+	w->c[GS_C_arp_request_rx]++;
+	if (w->idx == 0) /* every worker sees the request; one answers */
+		gs_arp_send(w, RTE_ARP_OP_REPLY, sip, &a->arp_data.arp_sha, false);
+out:
+	rte_pktmbuf_free(m);
+}
+
+/* A request (tha NULL: broadcast; tip == our IP: gratuitous) or a reply to tha.  `direct`
+ * sends on queue 0 at once, before any thread polls. */
+void gs_arp_send(struct gs_worker *w, uint16_t op, uint32_t tip, const struct rte_ether_addr *tha,
+		 uint16_t direct)
+{
+	struct rte_mbuf *m = rte_pktmbuf_alloc(w->pool);
+	static const struct rte_ether_addr bcast = {.addr_bytes = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff}};
+
+	if (!m) {
+		w->c[GS_C_no_mbuf]++;
+		return;
+	}
+	struct rte_arp_hdr *a = (struct rte_arp_hdr *)rte_pktmbuf_append(m, sizeof(*a));
+	a->arp_hardware = rte_cpu_to_be_16(RTE_ARP_HRD_ETHER);
+	a->arp_protocol = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
+	a->arp_hlen = RTE_ETHER_ADDR_LEN;
+	a->arp_plen = 4;
+	a->arp_opcode = rte_cpu_to_be_16(op);
+	a->arp_data.arp_sha = gs_st.mac;
+	a->arp_data.arp_sip = gs_st.ip_be;
+	memset(&a->arp_data.arp_tha, 0, sizeof(a->arp_data.arp_tha));
+	if (tha)
+		a->arp_data.arp_tha = *tha;
+	a->arp_data.arp_tip = rte_cpu_to_be_32(tip);
+	w->c[op == RTE_ARP_OP_REPLY ? GS_C_arp_reply_tx : GS_C_arp_request_tx]++;
+	m->packet_type = RTE_PTYPE_L2_ETHER_ARP;
+	if (!direct) {
+		gs_eth_xmit(w, m, tha ? tha : &bcast);
+		return;
+	}
+	struct rte_ether_hdr *eth = (struct rte_ether_hdr *)rte_pktmbuf_prepend(m, sizeof(*eth));
+	eth->dst_addr = bcast;
+	eth->src_addr = gs_st.mac;
+	eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_ARP);
+	if (rte_eth_tx_burst(w->port, 0, &m, 1) != 1) {
+		w->c[GS_C_tx_nic_full]++;
+		rte_pktmbuf_free(m);
+	} else {
+		w->c[GS_C_tx_pkts]++;
+	}
+}

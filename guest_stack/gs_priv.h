@@ -1,0 +1,162 @@
+/* gs_priv.h: libgstack's internal structures, shared by its files only (apps use gstack.h). */
+#ifndef GS_PRIV_H
+#define GS_PRIV_H
+
+#include <errno.h>
+#include <rte_common.h>
+#include <rte_log.h>
+#include <rte_ring.h>
+#include <rte_ip.h>
+#include "gstack.h"
+
+extern int gs_logtype;
+#define GS_LOG(level, fmt, ...)                                                                    \
+	rte_log(RTE_LOG_##level, gs_logtype, "gstack: " fmt "\n", ##__VA_ARGS__)
+
+#define GS_MAX_WORKERS 16
+#define GS_MAX_SOCKS 16
+#define GS_SOCK_QLEN 1024 /* power of two */
+#define GS_REPLY_QLEN 64  /* power of two */
+#define GS_RSS_KEY_LEN 40
+#define GS_RETA_SIZE 128
+#define GS_TXBUF (2 * GS_BURST)
+
+#define GS_CTR(cnt, name) ((cnt)[GS_C_##name]++)
+
+/* Idle back-off (backoff.c): spin a little, then sleep, doubling up to max_us. */
+struct gs_backoff {
+	uint32_t idle;
+	uint32_t sleep_us;
+	uint32_t max_us;
+	bool busy;
+};
+void gs_backoff_init(struct gs_backoff *b, bool busy, uint32_t max_us);
+void gs_backoff_step(struct gs_backoff *b, unsigned int work);
+void gs_thread_prepare(void);
+
+/* ARP cache (arp_cache.c): pure, time in microseconds, so it can be tested with a fake clock. */
+#define GS_ARP_SIZE 64
+#define GS_ARP_HOLD 4
+enum gs_arp_state { GS_ARP_FREE, GS_ARP_INCOMPLETE, GS_ARP_REACHABLE, GS_ARP_FAILED };
+struct gs_arp_entry {
+	uint32_t ip;
+	uint8_t state;
+	uint8_t tries;
+	uint8_t nhold;
+	struct rte_ether_addr mac;
+	uint64_t deadline;
+	void *hold[GS_ARP_HOLD];
+};
+struct gs_arp_ops {
+	void (*request)(void *ctx, uint32_t ip);		     /* send an ARP request */
+	void (*send)(void *ctx, void *pkt, const struct rte_ether_addr *mac); /* held packet */
+	void (*drop)(void *ctx, void *pkt, enum gs_ctr why);
+};
+struct gs_arp_cache {
+	struct gs_arp_entry e[GS_ARP_SIZE];
+	uint64_t timeout_us, retry_us;
+	unsigned int max_tries;
+	struct gs_arp_ops ops;
+	void *ctx;
+};
+void gs_arp_cache_init(struct gs_arp_cache *c, uint64_t timeout_us, uint64_t retry_us,
+		       unsigned int max_tries, const struct gs_arp_ops *ops, void *ctx);
+/* 0 and *mac when known; -EAGAIN when pkt was held (or dropped) waiting; -EHOSTUNREACH. */
+int gs_arp_resolve(struct gs_arp_cache *c, uint32_t ip, uint64_t now, void *pkt,
+		   struct rte_ether_addr *mac);
+void gs_arp_learn(struct gs_arp_cache *c, uint32_t ip, const struct rte_ether_addr *mac,
+		  uint64_t now, bool create);
+void gs_arp_tick(struct gs_arp_cache *c, uint64_t now);
+const struct gs_arp_entry *gs_arp_find(const struct gs_arp_cache *c, uint32_t ip);
+
+/* Header checks (cksum.c): pure, return 0 or the counter of the drop cause. */
+int gs_ipv4_check(const void *buf, uint32_t len, bool verify_cksum, uint16_t *l3len,
+		  uint16_t *tot_len);
+int gs_udp_check(const struct rte_ipv4_hdr *ip, const void *l4, uint32_t l4len, bool verify);
+int gs_icmp_check(const void *l4, uint32_t l4len);
+int gs_arp_check(const void *buf, uint32_t len);
+uint16_t gs_icmp_cksum(const void *icmp, uint32_t len);
+
+/* Software RSS (softrss.c). */
+void gs_rss_init(bool symmetric);
+uint16_t gs_rss_queue(const struct rte_mbuf *m, unsigned int nq); /* m starts at IP */
+
+struct gs_udp_sock {
+	struct gs_worker *w;
+	uint16_t port;
+	bool used;
+	uint32_t head, tail;
+	struct rte_mbuf *q[GS_SOCK_QLEN];
+};
+
+struct gs_worker {
+	unsigned int idx, lcore;
+	uint16_t port, queue;
+	bool direct; /* polls its own NIC queue (single mode, hardware RSS) */
+	struct rte_ring *rx_ring, *tx_ring;
+	struct rte_mempool *pool;
+	uint64_t c[GS_C_MAX];
+	struct gs_backoff bo;
+	struct gs_arp_cache arp;
+	uint64_t next_tick;
+	uint16_t ntx;
+	struct rte_mbuf *txbuf[GS_TXBUF];
+	bool icmp_listen;
+	uint32_t rhead, rtail;
+	struct gs_echo_reply replies[GS_REPLY_QLEN];
+	struct gs_udp_sock socks[GS_MAX_SOCKS];
+} __rte_cache_aligned;
+
+struct gs_disp {
+	const char *role;
+	unsigned int lcore;
+	uint64_t c[GS_C_MAX];
+	struct gs_backoff bo;
+	unsigned int rr;
+} __rte_cache_aligned;
+
+struct gs_stack {
+	struct gs_conf conf;
+	uint16_t port;
+	bool up;
+	struct rte_ether_addr mac;
+	uint32_t ip, mask, ip_be;
+	struct rte_mempool *pool;
+	unsigned int nworkers, ndisp;
+	bool hw_rss;
+	uint64_t tx_ol; /* checksum offloads in use */
+	unsigned int rx_lcore, tx_lcore;
+	struct gs_worker *w[GS_MAX_WORKERS];
+	struct gs_disp disp[2];
+	volatile bool stop, disp_stop;
+	uint64_t us_cycles; /* TSC cycles per microsecond */
+};
+extern struct gs_stack gs_st;
+
+static inline bool gs_ipv4_is_frag(const struct rte_ipv4_hdr *ip)
+{
+	return (ip->fragment_offset &
+		rte_cpu_to_be_16(RTE_IPV4_HDR_MF_FLAG | RTE_IPV4_HDR_OFFSET_MASK)) != 0;
+}
+
+static inline uint64_t gs_now_us(void)
+{
+	return rte_get_tsc_cycles() / gs_st.us_cycles;
+}
+
+/* netif internals. */
+enum gs_cls { GS_CLS_DROP, GS_CLS_IP, GS_CLS_ARP };
+int gs_l2_classify(struct rte_mbuf *m, uint64_t *cnt);
+void gs_arp_input(struct gs_worker *w, struct rte_mbuf *m);
+void gs_arp_send(struct gs_worker *w, uint16_t op, uint32_t tip, const struct rte_ether_addr *tha,
+		 uint16_t queue_direct);
+void gs_eth_xmit(struct gs_worker *w, struct rte_mbuf *m, const struct rte_ether_addr *dst);
+void gs_worker_tick(struct gs_worker *w);
+uint16_t gs_tx_room(struct gs_worker *w);
+int gs_disp_main(void *arg);
+void gs_ipv4_fill(struct rte_mbuf *m, struct rte_ipv4_hdr *ip, rte_be32_t dst, uint8_t proto);
+void gs_ipv4_input(struct gs_worker *w, struct rte_mbuf **pkts, uint16_t n);
+void gs_icmp_input(struct gs_worker *w, struct rte_mbuf *m, struct rte_ipv4_hdr *ip);
+void gs_udp_input(struct gs_worker *w, struct rte_mbuf *m, struct rte_ipv4_hdr *ip);
+
+#endif

@@ -1,0 +1,138 @@
+/* gstack.h: the public API of libgstack, the guest's kernel-bypass stack on DPDK.
+ *
+ * netif (Ethernet, ARP, software RSS over cores) -> ipv4 -> icmp, udp.  Everything works on
+ * bursts of mbufs and never copies a payload.  State is per worker (one per lcore): a function
+ * that takes a `struct gs_worker *` may only be called from that worker's lcore.
+ * Functions return 0 (or a count) on success and a negative errno on failure.
+ * Addresses and ports are in host byte order in this API.
+ */
+#ifndef GSTACK_H
+#define GSTACK_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <rte_ether.h>
+#include <rte_mbuf.h>
+
+#define GS_BURST 32
+
+enum gs_mode {
+	GS_MODE_SINGLE, /* the application thread polls the NIC itself */
+	GS_MODE_1KB,	/* one dispatcher thread does RX (soft RSS to per-core rings) and TX */
+	GS_MODE_2KB,	/* an RX thread and a TX thread on two lcores */
+};
+
+struct gs_conf {
+	const char *dev;	    /* ethdev name or devargs: "0000:00:04.0", "net_virtio_user0,path=S" */
+	uint32_t ip;		    /* our address */
+	uint8_t prefix;		    /* subnet prefix length */
+	uint32_t gw;		    /* default gateway, 0 for none */
+	struct rte_ether_addr mac;  /* used when mac_set */
+	bool mac_set;
+	enum gs_mode mode;
+	bool busy_poll;		    /* disable the idle back-off */
+	bool symmetric_rss;	    /* symmetric Toeplitz key: both directions of a flow on one core */
+	bool soft_rss;		    /* use the dispatcher even if the device has enough queues */
+	bool csum_offload;	    /* use the device's checksum offloads when it has them */
+	unsigned int ring_size;	    /* per-core RX/TX rings (0: 1024) */
+	unsigned int max_sleep_us;  /* idle back-off ceiling (0: 100) */
+};
+
+struct gs_worker;
+struct gs_udp_sock;
+
+struct gs_endpoint {
+	uint32_t ip;
+	uint16_t port;
+};
+
+/* Lifecycle: after rte_eal_init().  gs_run() starts the dispatcher threads (multi-core modes)
+ * and calls fn on every worker lcore (worker 0 on the calling lcore); it returns when all fn
+ * returned.  gs_stop() may be called from a signal handler. */
+int gs_init(const struct gs_conf *conf);
+typedef int (*gs_worker_fn)(struct gs_worker *w, void *arg);
+int gs_run(gs_worker_fn fn, void *arg);
+void gs_stop(void);
+bool gs_running(void);
+void gs_fini(void);
+
+unsigned int gs_worker_count(void);
+uint16_t gs_port(void);
+void gs_mac(struct rte_ether_addr *mac);
+unsigned int gs_worker_index(const struct gs_worker *w);
+const char *gs_mode_name(enum gs_mode m);
+int gs_mode_parse(const char *s, enum gs_mode *m);
+
+/* EAL with defaults that just work for a tool: argv[0], then the tool's EAL arguments; adds
+ * --vdev/-a for dev, --in-memory, --single-file-segments, -m 256, a file prefix of its own,
+ * an --lcores map for `cores` (a list like "0-2"; NULL: "0").  Returns rte_eal_init()'s
+ * result.  gs_eal_cleanup() also removes the runtime directory. */
+int gs_eal_init(const char *prog, const char *dev, const char *cores, int argc, char **argv);
+void gs_eal_cleanup(void);
+
+/* netif: L3 packets for this host (ARP is handled inside; data starts at the IP header). */
+uint16_t gs_rx_burst(struct gs_worker *w, struct rte_mbuf **pkts, uint16_t n);
+/* Buffers whose data starts `hdr` bytes after room for the Ethernet header. */
+int gs_tx_alloc(struct gs_worker *w, struct rte_mbuf **pkts, unsigned int n, uint16_t hdr);
+/* Takes IP packets, adds the Ethernet header (ARP-resolved next hop) and sends them.  Always
+ * takes ownership of all n; returns how many were queued, the rest are counted drops. */
+uint16_t gs_tx_burst(struct gs_worker *w, struct rte_mbuf **pkts, uint16_t n);
+/* 0 when dst's next hop is in the ARP cache, else -EAGAIN (a request went out) or
+ * -EHOSTUNREACH; lets a sender wait for ARP before it starts. */
+int gs_neigh_resolve(struct gs_worker *w, uint32_t dst);
+/* Sends what gs_tx_burst buffered (called by gs_poll). */
+void gs_tx_flush(struct gs_worker *w);
+/* Idle back-off: call once per loop with the work done; sleeps when idle. */
+void gs_idle(struct gs_worker *w, unsigned int work);
+
+/* Protocols: receive a burst, answer ARP and ICMP echo, queue UDP to bound sockets.
+ * Returns the number of packets handled. */
+int gs_poll(struct gs_worker *w);
+
+struct gs_udp_sock *gs_udp_bind(struct gs_worker *w, uint16_t port); /* port 0: any; NULL+errno */
+void gs_udp_close(struct gs_udp_sock *s);
+/* Zero copy: mbufs whose data is the UDP payload; the caller frees or reuses them. */
+uint16_t gs_udp_recv(struct gs_udp_sock *s, struct rte_mbuf **pkts, uint16_t n);
+int gs_udp_peer(const struct rte_mbuf *m, struct gs_endpoint *src, struct gs_endpoint *dst);
+/* Payload buffers for sending (data = payload, headroom for the headers). */
+int gs_udp_alloc(struct gs_worker *w, struct rte_mbuf **pkts, unsigned int n);
+uint16_t gs_udp_sendto(struct gs_udp_sock *s, struct rte_mbuf **pkts, uint16_t n,
+		       const struct gs_endpoint *dst);
+/* Sends received mbufs back to where they came from, payload as it is now. */
+uint16_t gs_udp_reply(struct gs_udp_sock *s, struct rte_mbuf **pkts, uint16_t n);
+
+/* ICMP echo: requests are answered by gs_poll; replies are kept for gs_icmp_recv_reply once
+ * gs_icmp_listen was called on that worker. */
+int gs_icmp_echo_send(struct gs_worker *w, uint32_t dst, uint16_t id, uint16_t seq,
+		      const void *data, uint16_t len);
+void gs_icmp_listen(struct gs_worker *w);
+struct gs_echo_reply {
+	uint32_t src;
+	uint16_t id, seq;
+	uint64_t data; /* first 8 bytes of the payload */
+};
+int gs_icmp_recv_reply(struct gs_worker *w, struct gs_echo_reply *r);
+
+/* Counters: every drop has one. */
+#define GS_COUNTERS(X)                                                                             \
+	X(rx_pkts) X(rx_ip) X(rx_arp) X(tx_pkts) X(rx_not_for_us) X(rx_malformed) X(rx_bad_cksum)  \
+	X(rx_frag) X(rx_ip_options) X(rx_unknown_proto) X(rx_unknown_ethertype) X(rx_ring_full)    \
+	X(rx_icmp_other) X(udp_no_socket) X(udp_sock_full) X(udp_rx) X(udp_tx) X(icmp_echo_rx)     \
+	X(icmp_echo_tx) X(icmp_reply_rx) X(icmp_reply_full) X(arp_request_rx) X(arp_reply_rx)      \
+	X(arp_reply_tx) X(arp_request_tx) X(arp_other_host) X(arp_malformed) X(arp_hold_drop)      \
+	X(arp_unresolved) X(no_route) X(no_mbuf) X(tx_ring_full) X(tx_nic_full)
+#define GS_CTR_ENUM(n) GS_C_##n,
+enum gs_ctr { GS_COUNTERS(GS_CTR_ENUM) GS_C_MAX };
+const char *gs_ctr_name(enum gs_ctr c);
+bool gs_ctr_is_drop(enum gs_ctr c);
+/* Per-role counter snapshots: index 0..workers-1 are the workers, then the dispatcher(s). */
+unsigned int gs_stats_sources(void);
+int gs_stats_get(unsigned int src, uint64_t ctr[GS_C_MAX], const char **role, unsigned int *lcore);
+void gs_stats_total(uint64_t ctr[GS_C_MAX]);
+
+/* Helpers that need no EAL (also used by the unit tests). */
+uint32_t gs_softrss(uint32_t sip, uint32_t dip, uint16_t sport, uint16_t dport, bool l4,
+		    bool symmetric);
+int gs_parse_ipv4(const char *s, uint32_t *ip, uint8_t *prefix); /* "a.b.c.d[/n]" */
+
+#endif

@@ -1,0 +1,277 @@
+/* netif.c: open and configure the ethdev, lay out workers and dispatcher lcores, create the
+ * mbuf pool and the per-core rings.  The data path is in netif_rxtx.c and netif_rss.c. */
+#include <string.h>
+#include <rte_ethdev.h>
+#include <rte_lcore.h>
+#include <rte_malloc.h>
+#include <rte_arp.h>
+#include "gs_priv.h"
+
+#define GS_NB_DESC 1024
+#define GS_ARP_TIMEOUT_US (60ULL * 1000 * 1000)
+#define GS_ARP_RETRY_US (500ULL * 1000)
+#define GS_ARP_TRIES 3
+
+struct gs_stack gs_st;
+
+static int find_port(const char *dev, uint16_t *port)
+{
+	char name[RTE_ETH_NAME_MAX_LEN];
+	size_t n = strcspn(dev, ",");
+
+	if (n == 0 || n >= sizeof(name))
+		return -EINVAL;
+	memcpy(name, dev, n);
+	name[n] = '\0';
+	if (rte_eth_dev_get_port_by_name(name, port) == 0)
+		return 0;
+	int rc = rte_dev_probe(dev); /* hot-plug: a vdev spec or a PCI address */
+	if (rc < 0) {
+		GS_LOG(ERR, "cannot probe %s: %s", dev, strerror(-rc));
+		return rc;
+	}
+	return rte_eth_dev_get_port_by_name(name, port) == 0 ? 0 : -ENODEV;
+}
+
+/* Workers first (worker 0 on the main lcore), the dispatcher(s) on the last lcore(s). */
+static int layout(unsigned int *lcores, unsigned int nl)
+{
+	unsigned int need = gs_st.conf.mode == GS_MODE_SINGLE ? 1
+			    : gs_st.conf.mode == GS_MODE_1KB  ? 2
+							      : 3;
+	if (nl < need) {
+		GS_LOG(ERR, "mode %s needs %u lcores, have %u", gs_mode_name(gs_st.conf.mode), need,
+		       nl);
+		return -EINVAL;
+	}
+	switch (gs_st.conf.mode) {
+	case GS_MODE_SINGLE:
+		gs_st.nworkers = 1;
+		gs_st.ndisp = 0;
+		break;
+	case GS_MODE_1KB:
+		gs_st.nworkers = nl - 1;
+		gs_st.ndisp = 1;
+		gs_st.rx_lcore = gs_st.tx_lcore = lcores[nl - 1];
+		gs_st.disp[0].role = "rxtx";
+		gs_st.disp[0].lcore = gs_st.rx_lcore;
+		break;
+	case GS_MODE_2KB:
+		gs_st.nworkers = nl - 2;
+		gs_st.ndisp = 2;
+		gs_st.tx_lcore = lcores[nl - 2];
+		gs_st.rx_lcore = lcores[nl - 1];
+		gs_st.disp[0].role = "rx";
+		gs_st.disp[0].lcore = gs_st.rx_lcore;
+		gs_st.disp[1].role = "tx";
+		gs_st.disp[1].lcore = gs_st.tx_lcore;
+		break;
+	}
+	gs_st.nworkers = RTE_MIN(gs_st.nworkers, (unsigned int)GS_MAX_WORKERS);
+	return 0;
+}
+
+static int port_setup(unsigned int nq, unsigned int nmbufs)
+{
+	struct rte_eth_dev_info info;
+	struct rte_eth_conf pc;
+	uint16_t nrx = GS_NB_DESC, ntx = GS_NB_DESC, port = gs_st.port;
+	int rc;
+
+	if ((rc = rte_eth_dev_info_get(port, &info)) < 0)
+		return rc;
+	gs_st.hw_rss = gs_st.conf.mode != GS_MODE_SINGLE && !gs_st.conf.soft_rss &&
+		       gs_st.nworkers > 1 && info.max_rx_queues >= gs_st.nworkers &&
+		       info.max_tx_queues >= gs_st.nworkers &&
+		       (info.flow_type_rss_offloads & RTE_ETH_RSS_NONFRAG_IPV4_UDP);
+	if (gs_st.hw_rss) {
+		nq = gs_st.nworkers;
+		gs_st.ndisp = 0;
+	}
+	memset(&pc, 0, sizeof(pc));
+	if (gs_st.hw_rss) {
+		pc.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
+		pc.rx_adv_conf.rss_conf.rss_hf =
+			info.flow_type_rss_offloads & (RTE_ETH_RSS_IP | RTE_ETH_RSS_UDP);
+	}
+	if (gs_st.conf.csum_offload) {
+		uint64_t want = RTE_ETH_TX_OFFLOAD_IPV4_CKSUM | RTE_ETH_TX_OFFLOAD_UDP_CKSUM;
+		gs_st.tx_ol = info.tx_offload_capa & want;
+		pc.txmode.offloads = gs_st.tx_ol;
+		pc.rxmode.offloads = info.rx_offload_capa & RTE_ETH_RX_OFFLOAD_CHECKSUM;
+	}
+	if ((rc = rte_eth_dev_configure(port, nq, nq, &pc)) < 0 ||
+	    (rc = rte_eth_dev_adjust_nb_rx_tx_desc(port, &nrx, &ntx)) < 0)
+		return rc;
+	gs_st.pool = rte_pktmbuf_pool_create("gs_pool", nmbufs, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
+					     (int)rte_socket_id());
+	if (!gs_st.pool)
+		return -rte_errno;
+	for (uint16_t q = 0; q < nq; q++) {
+		unsigned int sock = (unsigned int)rte_eth_dev_socket_id(port);
+		if ((rc = rte_eth_rx_queue_setup(port, q, nrx, sock, NULL, gs_st.pool)) < 0 ||
+		    (rc = rte_eth_tx_queue_setup(port, q, ntx, sock, NULL)) < 0)
+			return rc;
+	}
+	if (gs_st.conf.mac_set && rte_eth_dev_default_mac_addr_set(port, &gs_st.conf.mac) < 0)
+		GS_LOG(WARNING, "device refused MAC address, using its own");
+	if ((rc = rte_eth_macaddr_get(port, &gs_st.mac)) < 0 || (rc = rte_eth_dev_start(port)) < 0)
+		return rc;
+	gs_st.up = true;
+	GS_LOG(INFO, "%s: port %u, %u queue(s), %s, mac " RTE_ETHER_ADDR_PRT_FMT, gs_st.conf.dev,
+	       port, nq, gs_st.hw_rss ? "hardware RSS" : "software RSS",
+	       RTE_ETHER_ADDR_BYTES(&gs_st.mac));
+	return 0;
+}
+
+static void arp_request_cb(void *ctx, uint32_t ip)
+{
+	gs_arp_send(ctx, RTE_ARP_OP_REQUEST, ip, NULL, false);
+}
+
+static void arp_send_cb(void *ctx, void *pkt, const struct rte_ether_addr *mac)
+{
+	gs_eth_xmit(ctx, pkt, mac);
+}
+
+static void arp_drop_cb(void *ctx, void *pkt, enum gs_ctr why)
+{
+	struct gs_worker *w = ctx;
+
+	w->c[why]++;
+	rte_pktmbuf_free(pkt);
+}
+
+static const struct gs_arp_ops arp_ops = {arp_request_cb, arp_send_cb, arp_drop_cb};
+
+static int worker_setup(unsigned int i, unsigned int lcore)
+{
+	struct gs_worker *w = rte_zmalloc("gs_worker", sizeof(*w), RTE_CACHE_LINE_SIZE);
+	char name[RTE_RING_NAMESIZE];
+
+	if (!w)
+		return -ENOMEM;
+	gs_st.w[i] = w;
+	w->idx = i;
+	w->lcore = lcore;
+	w->port = gs_st.port;
+	w->queue = gs_st.hw_rss ? (uint16_t)i : 0;
+	w->direct = gs_st.ndisp == 0;
+	w->pool = gs_st.pool;
+	gs_backoff_init(&w->bo, gs_st.conf.busy_poll, gs_st.conf.max_sleep_us);
+	gs_arp_cache_init(&w->arp, GS_ARP_TIMEOUT_US, GS_ARP_RETRY_US, GS_ARP_TRIES, &arp_ops, w);
+	if (w->direct)
+		return 0;
+	snprintf(name, sizeof(name), "gs_rx%u", i);
+	w->rx_ring = rte_ring_create(name, gs_st.conf.ring_size, (int)rte_socket_id(),
+				     RING_F_SP_ENQ | RING_F_SC_DEQ);
+	snprintf(name, sizeof(name), "gs_tx%u", i);
+	w->tx_ring = rte_ring_create(name, gs_st.conf.ring_size, (int)rte_socket_id(),
+				     RING_F_SP_ENQ | RING_F_SC_DEQ);
+	return w->rx_ring && w->tx_ring ? 0 : -rte_errno;
+}
+
+int gs_init(const struct gs_conf *conf)
+{
+	unsigned int lcores[RTE_MAX_LCORE], nl = 0, l;
+	int rc;
+
+	if (!conf || !conf->dev || !conf->ip || conf->prefix > 32)
+		return -EINVAL;
+	memset(&gs_st, 0, sizeof(gs_st));
+	gs_st.conf = *conf;
+	if (!gs_st.conf.ring_size)
+		gs_st.conf.ring_size = 1024;
+	gs_st.conf.ring_size = rte_align32pow2(gs_st.conf.ring_size);
+	gs_st.ip = conf->ip;
+	gs_st.ip_be = rte_cpu_to_be_32(conf->ip);
+	gs_st.mask = conf->prefix ? ~0u << (32 - conf->prefix) : 0;
+	gs_st.us_cycles = RTE_MAX(rte_get_tsc_hz() / 1000000, (uint64_t)1);
+	gs_rss_init(conf->symmetric_rss);
+
+	lcores[nl++] = rte_get_main_lcore();
+	RTE_LCORE_FOREACH_WORKER(l)
+	lcores[nl++] = l;
+	if ((rc = layout(lcores, nl)) < 0 || (rc = find_port(conf->dev, &gs_st.port)) < 0)
+		return rc;
+	unsigned int nmbufs = 8192 + gs_st.nworkers * (GS_NB_DESC * 2 + gs_st.conf.ring_size * 2 +
+						       GS_SOCK_QLEN * 2);
+	if ((rc = port_setup(1, nmbufs)) < 0) {
+		GS_LOG(ERR, "%s: port setup failed: %s", conf->dev, strerror(-rc));
+		return rc;
+	}
+	for (unsigned int i = 0; i < gs_st.nworkers; i++)
+		if ((rc = worker_setup(i, lcores[i])) < 0)
+			return rc;
+	/* Announce ourselves: a gratuitous ARP before any thread owns the queue. */
+	gs_arp_send(gs_st.w[0], RTE_ARP_OP_REQUEST, gs_st.ip, NULL, true);
+	return 0;
+}
+
+void gs_fini(void)
+{
+	for (unsigned int i = 0; i < GS_MAX_WORKERS; i++) {
+		struct gs_worker *w = gs_st.w[i];
+		struct rte_mbuf *m;
+		if (!w)
+			continue;
+		for (unsigned int s = 0; s < GS_MAX_SOCKS; s++)
+			gs_udp_close(&w->socks[s]);
+		for (unsigned int e = 0; e < GS_ARP_SIZE; e++)
+			for (unsigned int h = 0; h < w->arp.e[e].nhold; h++)
+				rte_pktmbuf_free(w->arp.e[e].hold[h]);
+		rte_pktmbuf_free_bulk(w->txbuf, w->ntx);
+		while (w->rx_ring && rte_ring_dequeue(w->rx_ring, (void **)&m) == 0)
+			rte_pktmbuf_free(m);
+		while (w->tx_ring && rte_ring_dequeue(w->tx_ring, (void **)&m) == 0)
+			rte_pktmbuf_free(m);
+		rte_ring_free(w->rx_ring);
+		rte_ring_free(w->tx_ring);
+		rte_free(w);
+		gs_st.w[i] = NULL;
+	}
+	if (gs_st.up) {
+		rte_eth_dev_stop(gs_st.port);
+		rte_eth_dev_close(gs_st.port);
+		gs_st.up = false;
+	}
+	rte_mempool_free(gs_st.pool);
+	gs_st.pool = NULL;
+}
+
+unsigned int gs_worker_count(void)
+{
+	return gs_st.nworkers;
+}
+
+uint16_t gs_port(void)
+{
+	return gs_st.port;
+}
+
+void gs_mac(struct rte_ether_addr *mac)
+{
+	*mac = gs_st.mac;
+}
+
+unsigned int gs_worker_index(const struct gs_worker *w)
+{
+	return w->idx;
+}
+
+const char *gs_mode_name(enum gs_mode m)
+{
+	return m == GS_MODE_SINGLE ? "single" : m == GS_MODE_1KB ? "1kb" : "2kb";
+}
+
+int gs_mode_parse(const char *s, enum gs_mode *m)
+{
+	static const enum gs_mode all[] = {GS_MODE_SINGLE, GS_MODE_1KB, GS_MODE_2KB};
+
+	for (unsigned int i = 0; i < RTE_DIM(all); i++)
+		if (strcmp(s, gs_mode_name(all[i])) == 0) {
+			*m = all[i];
+			return 0;
+		}
+	return -EINVAL;
+}

@@ -1,0 +1,190 @@
+/* netif_rxtx.c: the Ethernet layer's data path for a worker: filter what arrives (our MAC and
+ * IP, ARP handled here), and on the way out add the Ethernet header of the ARP-resolved next hop
+ * and send to the NIC queue (direct) or to the worker's TX ring (dispatcher modes). */
+#include <rte_ethdev.h>
+#include "gs_priv.h"
+
+#define GS_TICK_US 10000
+
+/* Strips the Ethernet header of what is for us and says what it is; counts the rest. */
+int gs_l2_classify(struct rte_mbuf *m, uint64_t *cnt)
+{
+	const struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
+
+	if (m->nb_segs != 1 || rte_pktmbuf_data_len(m) < sizeof(*eth)) {
+		cnt[GS_C_rx_malformed]++;
+		return GS_CLS_DROP;
+	}
+	if (!rte_is_same_ether_addr(&eth->dst_addr, &gs_st.mac) &&
+	    !rte_is_broadcast_ether_addr(&eth->dst_addr)) {
+		cnt[GS_C_rx_not_for_us]++;
+		return GS_CLS_DROP;
+	}
+	if (eth->ether_type == rte_cpu_to_be_16(RTE_ETHER_TYPE_ARP)) {
+		rte_pktmbuf_adj(m, sizeof(*eth));
+		m->packet_type = RTE_PTYPE_L2_ETHER_ARP;
+		cnt[GS_C_rx_arp]++;
+		return GS_CLS_ARP;
+	}
+	if (eth->ether_type != rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4)) {
+		cnt[GS_C_rx_unknown_ethertype]++;
+		return GS_CLS_DROP;
+	}
+	if (rte_pktmbuf_data_len(m) < sizeof(*eth) + sizeof(struct rte_ipv4_hdr)) {
+		cnt[GS_C_rx_malformed]++;
+		return GS_CLS_DROP;
+	}
+	const struct rte_ipv4_hdr *ip = (const struct rte_ipv4_hdr *)(eth + 1);
+	if (ip->dst_addr != gs_st.ip_be) {
+		cnt[GS_C_rx_not_for_us]++;
+		return GS_CLS_DROP;
+	}
+	rte_pktmbuf_adj(m, sizeof(*eth));
+	m->packet_type = RTE_PTYPE_L3_IPV4;
+	m->l2_len = sizeof(*eth);
+	return GS_CLS_IP;
+}
+
+void gs_worker_tick(struct gs_worker *w)
+{
+	uint64_t t = rte_get_tsc_cycles();
+
+	if (t < w->next_tick)
+		return;
+	w->next_tick = t + GS_TICK_US * gs_st.us_cycles;
+	gs_arp_tick(&w->arp, t / gs_st.us_cycles);
+}
+
+uint16_t gs_rx_burst(struct gs_worker *w, struct rte_mbuf **pkts, uint16_t n)
+{
+	uint16_t nb, out = 0;
+
+	gs_worker_tick(w);
+	if (w->direct) {
+		nb = rte_eth_rx_burst(w->port, w->queue, pkts, n);
+		w->c[GS_C_rx_pkts] += nb;
+	} else {
+		nb = (uint16_t)rte_ring_dequeue_burst(w->rx_ring, (void **)pkts, n, NULL);
+	}
+	for (uint16_t i = 0; i < nb; i++) {
+		struct rte_mbuf *m = pkts[i];
+		int cls = w->direct ? gs_l2_classify(m, w->c)
+			  : m->packet_type == RTE_PTYPE_L2_ETHER_ARP ? GS_CLS_ARP
+								      : GS_CLS_IP;
+		if (cls == GS_CLS_IP)
+			pkts[out++] = m;
+		else if (cls == GS_CLS_ARP)
+			gs_arp_input(w, m);
+		else
+			rte_pktmbuf_free(m);
+	}
+	w->c[GS_C_rx_ip] += out;
+	return out;
+}
+
+void gs_tx_flush(struct gs_worker *w)
+{
+	uint16_t sent;
+
+	if (!w->ntx)
+		return;
+	if (w->direct) {
+		sent = rte_eth_tx_burst(w->port, w->queue, w->txbuf, w->ntx);
+		w->c[GS_C_tx_pkts] += sent;
+	} else {
+		sent = (uint16_t)rte_ring_enqueue_burst(w->tx_ring, (void **)w->txbuf, w->ntx, NULL);
+	}
+	w->ntx -= sent;
+	if (w->ntx && sent)
+		memmove(w->txbuf, w->txbuf + sent, w->ntx * sizeof(w->txbuf[0]));
+}
+
+uint16_t gs_tx_room(struct gs_worker *w)
+{
+	if (w->ntx == GS_TXBUF)
+		gs_tx_flush(w);
+	return (uint16_t)(GS_TXBUF - w->ntx);
+}
+
+/* m's data starts at L3; packet_type says ARP or IPv4. */
+void gs_eth_xmit(struct gs_worker *w, struct rte_mbuf *m, const struct rte_ether_addr *dst)
+{
+	struct rte_ether_hdr *eth = (struct rte_ether_hdr *)rte_pktmbuf_prepend(m, sizeof(*eth));
+
+	if (!eth || !gs_tx_room(w)) {
+		w->c[w->direct ? GS_C_tx_nic_full : GS_C_tx_ring_full]++;
+		rte_pktmbuf_free(m);
+		return;
+	}
+	m->l2_len = sizeof(*eth);
+	eth->dst_addr = *dst;
+	eth->src_addr = gs_st.mac;
+	eth->ether_type = rte_cpu_to_be_16(m->packet_type == RTE_PTYPE_L2_ETHER_ARP
+						   ? RTE_ETHER_TYPE_ARP
+						   : RTE_ETHER_TYPE_IPV4);
+	w->txbuf[w->ntx++] = m;
+}
+
+int gs_tx_alloc(struct gs_worker *w, struct rte_mbuf **pkts, unsigned int n, uint16_t hdr)
+{
+	if (hdr + sizeof(struct rte_ether_hdr) > RTE_PKTMBUF_HEADROOM)
+		return -EINVAL;
+	if (rte_pktmbuf_alloc_bulk(w->pool, pkts, n) < 0) {
+		w->c[GS_C_no_mbuf] += n;
+		return -ENOBUFS;
+	}
+	return 0;
+}
+
+static uint32_t next_hop(uint32_t dst)
+{
+	return ((dst ^ gs_st.ip) & gs_st.mask) == 0 ? dst : gs_st.conf.gw;
+}
+
+int gs_neigh_resolve(struct gs_worker *w, uint32_t dst)
+{
+	struct rte_ether_addr mac;
+	uint32_t nh = next_hop(dst);
+
+	if (!nh)
+		return -EHOSTUNREACH;
+	int rc = gs_arp_resolve(&w->arp, nh, gs_now_us(), NULL, &mac);
+	gs_tx_flush(w);
+	return rc;
+}
+
+uint16_t gs_tx_burst(struct gs_worker *w, struct rte_mbuf **pkts, uint16_t n)
+{
+	uint32_t memo_ip = 0;
+	struct rte_ether_addr mac;
+	uint64_t now = 0;
+
+	n = RTE_MIN(n, gs_tx_room(w));
+	for (uint16_t i = 0; i < n; i++) {
+		struct rte_mbuf *m = pkts[i];
+		const struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod(m, const struct rte_ipv4_hdr *);
+		uint32_t dst = rte_be_to_cpu_32(ip->dst_addr);
+		uint32_t nh = next_hop(dst);
+
+		m->packet_type = RTE_PTYPE_L3_IPV4;
+		if (!nh) {
+			w->c[GS_C_no_route]++;
+			rte_pktmbuf_free(m);
+			continue;
+		}
+		if (nh != memo_ip) {
+			if (!now)
+				now = gs_now_us();
+			if (gs_arp_resolve(&w->arp, nh, now, m, &mac) < 0)
+				continue; /* held until resolved, or dropped and counted */
+			memo_ip = nh;
+		}
+		gs_eth_xmit(w, m, &mac);
+	}
+	return n;
+}
+
+void gs_idle(struct gs_worker *w, unsigned int work)
+{
+	gs_backoff_step(&w->bo, work);
+}
