@@ -2,7 +2,7 @@
 
 import os
 
-from conftest import BRIDGED, MGMT, NIC, PF, SHARED, assert_refused
+from fakehost import BRIDGED, MGMT, NIC, PF, SHARED, assert_refused
 
 
 def test_bind_to_vfio_and_back(fake):

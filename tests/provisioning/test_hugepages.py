@@ -6,7 +6,7 @@ import subprocess
 
 import pytest
 
-from conftest import VSW_HOST, assert_refused
+from fakehost import VSW_HOST, assert_refused
 
 NODE = ("devices", "system", "node")
 GLOBAL_2M = os.path.join("kernel", "mm", "hugepages", "hugepages-2048kB", "nr_hugepages")

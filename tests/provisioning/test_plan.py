@@ -5,7 +5,7 @@ import os
 
 import pytest
 
-from conftest import MGMT, NIC, PF, SHARED, assert_refused
+from fakehost import MGMT, NIC, PF, SHARED, assert_refused
 from vswhost import miniyaml
 
 PLAN = """\

@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from conftest import MGMT, NIC, NVME, PF, VSW_HOST
+from fakehost import MGMT, NIC, NVME, PF, VSW_HOST
 
 
 def test_status_groups_by_driver_with_vfs_under_pf(fake):

@@ -2,8 +2,9 @@
 
 import json
 import os
+import shutil
 
-from conftest import NIC, PF, assert_refused
+from fakehost import NIC, PF, assert_refused
 
 
 def test_create_for_vfio(fake):
@@ -93,3 +94,11 @@ def test_refuse_bad_settings(fake):
 def test_refuse_vf_as_pf(fake):
     fake.run("vfs", "create", "--pf", "eth1", "--count", "1", check=True)
     assert_refused(fake, ["vfs", "create", "--pf", "eth1v0", "--count", "1"], "is a VF")
+
+
+def test_refuse_vfio_vfs_without_iommu(fake):
+    shutil.rmtree(os.path.join(fake.sys, "kernel", "iommu_groups"))
+    for addr in (PF, NIC):
+        os.unlink(os.path.join(fake.sys, "bus", "pci", "devices", addr, "iommu_group"))
+    assert_refused(fake, ["vfs", "create", "--pf", "eth1", "--count", "2", "--driver",
+                          "vfio-pci"], "IOMMU is off")
