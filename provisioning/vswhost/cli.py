@@ -108,8 +108,9 @@ def build_parser():
             "Bind each device (PCI address or interface) with driver_override + unbind + "
             "drivers_probe. Refuses an interface with routes or in a bridge/bond, a PF with VFs, "
             "and an IOMMU group with kernel-bound members, unless --force.")
-    p.add_argument("devices", nargs="+", metavar="PCI")
-    p.add_argument("--driver", required=True)
+    p.add_argument("devices", nargs="+", metavar="PCI", help="PCI address or interface name")
+    p.add_argument("--driver", required=True,
+                   help="vfio-pci, uio_pci_generic or a kernel driver such as i40e")
     p.add_argument("--force", action="store_true", help="skip the in-use and IOMMU checks")
     p.add_argument("--persist", action="store_true",
                    help="keep the binding across reboots (ETC/driverctl.d/pci-ADDR)")
@@ -122,9 +123,15 @@ def build_parser():
     p = add("status", "network devices by driver, VFs under their PF (like dpdk-devbind --status)")
     p.add_argument("--json", action="store_true")
 
-    for name, text in (("apply", "apply a plan (hugepages, vfs, bind) as one transaction"),
-                       ("undo", "undo the applied plan, newest step first")):
-        p = add(name, text)
+    for name, text, desc in (
+            ("apply", "apply a plan (hugepages, vfs, bind) as one transaction",
+             "Apply PLAN (JSON, or the YAML subset in provisioning/README.md): hugepages, then "
+             "vfs, then bind. Each step's undo record goes to the state file; if a step fails, "
+             "the steps already done are undone and the error is reported."),
+            ("undo", "undo the applied plan, newest step first",
+             "Undo the transaction recorded in the state file, newest step first, then remove "
+             "the state file.")):
+        p = add(name, text, desc)
         if name == "apply":
             p.add_argument("plan", metavar="PLAN", help="plan file: JSON or the YAML subset")
         p.add_argument("--state", default=transaction.DEFAULT_STATE,
