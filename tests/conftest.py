@@ -1,0 +1,94 @@
+"""Fixtures shared by every suite: hugepages, vswd, namespaces, guests; all stopped by PID."""
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import harness  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def hugepages():
+    """./vswkit test bootstraps; a bare pytest run does it here."""
+    total = int(open("/proc/sys/vm/nr_hugepages").read())
+    mounted = " /dev/hugepages hugetlbfs " in open("/proc/mounts").read()
+    if total < 512 or not mounted:
+        subprocess.run([str(harness.ROOT / "vswkit"), "bootstrap"], check=True)
+    if not harness.VSWD.exists():
+        subprocess.run([str(harness.ROOT / "vswkit"), "build"], check=True)
+
+
+def _leak_check(v, baseline):
+    """Removes every port, then the mempool must be back where it started."""
+    for p in v.ctl("port", "list"):
+        v.ctl("port", "del", p["name"])
+    harness.wait_for(lambda: v.in_use() == baseline, 10, what="mempool back at baseline")
+
+
+@pytest.fixture
+def vswd_factory(hugepages, tmp_path):
+    """Starts vswd processes; each is checked for mbuf leaks and stopped at the end."""
+    started = []
+
+    def start(**kw):
+        v = harness.Vswd(tmp_path, **kw).start()
+        v.baseline = v.in_use()
+        started.append(v)
+        return v
+
+    yield start
+    errors = []
+    for v in started:
+        if v.proc.alive():
+            try:
+                _leak_check(v, v.baseline)
+            except Exception as e:  # report after everything is stopped
+                errors.append(f"{e} (in use {v.in_use()}, baseline {v.baseline})")
+        rc = v.stop()
+        if rc not in (0, None, -9):
+            errors.append(f"vswd exited with {rc}:\n{v.proc.output()[-2000:]}")
+    assert not errors, "; ".join(errors)
+
+
+@pytest.fixture
+def vswd(vswd_factory):
+    return vswd_factory()
+
+
+@pytest.fixture
+def netns():
+    made = []
+
+    def make(ip=None, mtu=None):
+        ns = harness.Netns(ip, mtu)
+        made.append(ns)
+        return ns
+
+    yield make
+    for ns in made:
+        ns.delete()
+
+
+@pytest.fixture
+def testpmd():
+    started = []
+
+    def start(*a, **kw):
+        g = harness.Testpmd(*a, **kw)
+        started.append(g)
+        return g
+
+    yield start
+    for g in started:
+        g.stop()
+
+
+@pytest.fixture
+def procs():
+    """Any other processes a test starts (harness.Proc); stopped by PID at the end."""
+    started = []
+    yield started
+    for p in started:
+        p.stop()

@@ -1,0 +1,291 @@
+"""Test harness: real processes (vswd, guests), real frames, network namespaces.
+
+Everything started here is stopped by PID and every DPDK file prefix is cleaned after use, so
+a test leaves no process, socket, namespace or hugepage file behind.
+"""
+import itertools
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BUILD = Path(os.environ.get("VSWKIT_BUILD", ROOT / "build"))
+VSWD = BUILD / "vswitch" / "vswd"
+VSWCTL = BUILD / "vswitch" / "vswctl"
+L2TOOL = ROOT / "tests" / "tools" / "l2.py"
+PY = "/usr/bin/python3"
+_seq = itertools.count()
+
+
+def uid():
+    """A short id unique to this test run, for names that must not clash (ifnames <= 15)."""
+    return f"{os.getpid() % 10000}{next(_seq)}"
+
+
+def wait_for(cond, timeout=30.0, interval=0.1, what="condition"):
+    """Polls cond() until it returns something true; generous timeouts, no fixed sleeps."""
+    deadline = time.monotonic() + timeout
+    while True:
+        v = cond()
+        if v:
+            return v
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(interval)
+
+
+def dpdk_cleanup(prefix):
+    """Removes what a DPDK process with this --file-prefix leaves once it has exited."""
+    for f in Path("/dev/hugepages").glob(f"{prefix}map_*"):
+        f.unlink(missing_ok=True)
+    shutil.rmtree(f"/var/run/dpdk/{prefix}", ignore_errors=True)
+
+
+class Proc:
+    """A child process with its output collected in the background; stopped by PID."""
+
+    def __init__(self, argv, name, stdin=False, env=None):
+        self.name = name
+        self.argv = [str(a) for a in argv]
+        self.out = []
+        self.p = subprocess.Popen(self.argv, stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
+                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                  env=env, bufsize=1)
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self):
+        for line in self.p.stdout:
+            self.out.append(line)
+
+    @property
+    def pid(self):
+        return self.p.pid
+
+    def output(self):
+        return "".join(self.out)
+
+    def alive(self):
+        return self.p.poll() is None
+
+    def write(self, text):
+        self.p.stdin.write(text)
+        self.p.stdin.flush()
+
+    def wait(self, timeout=60):
+        rc = self.p.wait(timeout)
+        self._reader.join(5)
+        return rc
+
+    def stop(self, sig=signal.SIGTERM, timeout=30):
+        """Signals our own child by PID; SIGKILL if it does not go. Returns its exit code."""
+        if self.alive():
+            os.kill(self.p.pid, sig)
+            try:
+                self.p.wait(timeout)
+            except subprocess.TimeoutExpired:
+                os.kill(self.p.pid, signal.SIGKILL)
+                self.p.wait(10)
+        self._reader.join(5)
+        return self.p.returncode
+
+
+class CtlError(Exception):
+    pass
+
+
+def vswctl(ctl, *args, check=True):
+    r = subprocess.run([str(VSWCTL), "--ctl", str(ctl), "--json", *map(str, args)],
+                       capture_output=True, text=True, timeout=60)
+    if check and r.returncode != 0:
+        raise CtlError(r.stderr.strip())
+    return json.loads(r.stdout) if r.returncode == 0 and r.stdout.strip() else r
+
+
+class Vswd:
+    """One vswd on a private control socket and file prefix."""
+
+    def __init__(self, workdir, cores=None, args=(), ctl=None, prefix=None):
+        self.workdir = Path(workdir)
+        self.ctl_path = Path(ctl) if ctl else self.workdir / f"vswd{uid()}.sock"
+        self.prefix = prefix or f"vswt{uid()}"
+        self.cores = cores
+        self.args = list(args)
+        self.proc = None
+
+    def argv(self):
+        a = [VSWD, "--ctl", self.ctl_path, "--file-prefix", self.prefix, "--socket-mem", "256",
+             "--mbufs", "8191", "--log-level", "notice"]
+        if self.cores:
+            a += ["--cores", self.cores]
+        return a + self.args
+
+    def start(self, timeout=60):
+        self.proc = Proc(self.argv(), "vswd")
+        wait_for(lambda: not self.proc.alive() or self.ready(), timeout, what="vswd to listen")
+        if not self.proc.alive():
+            raise RuntimeError(f"vswd exited {self.proc.p.returncode}:\n{self.proc.output()}")
+        return self
+
+    def ready(self):
+        s = socket.socket(socket.AF_UNIX)
+        try:
+            s.connect(str(self.ctl_path))
+            return True
+        except OSError:
+            return False
+        finally:
+            s.close()
+
+    def ctl(self, *args):
+        return vswctl(self.ctl_path, *args)
+
+    def ctl_fail(self, *args):
+        """Runs a command that must fail; returns its one-line error."""
+        r = vswctl(self.ctl_path, *args, check=False)
+        assert isinstance(r, subprocess.CompletedProcess) and r.returncode != 0, \
+            f"vswctl {' '.join(map(str, args))} should have failed"
+        return r.stderr.strip()
+
+    def stats(self, port=None):
+        return self.ctl("stats", port) if port else self.ctl("stats")
+
+    def in_use(self):
+        return self.stats()["mempool"]["in_use"]
+
+    def port(self, name):
+        return next(p for p in self.ctl("port", "list") if p["name"] == name)
+
+    def wait_link(self, name, state="up", timeout=60):
+        wait_for(lambda: self.port(name)["link"] == state, timeout, what=f"{name} link {state}")
+
+    def fdb(self, port=None):
+        return {e["mac"].lower(): e for e in (self.ctl("fdb", "show", port) if port
+                                              else self.ctl("fdb", "show"))}
+
+    def stop(self):
+        rc = self.proc.stop() if self.proc else 0
+        dpdk_cleanup(self.prefix)
+        return rc
+
+
+class Netns:
+    """A network namespace with one veth pair: eth0 inside (with ip), host_if outside."""
+
+    def __init__(self, ip=None, mtu=None):
+        n = uid()
+        self.name = f"vswt-{n}"
+        self.host_if = f"vth{n}"
+        self.ip = ip
+        sh(f"ip netns add {self.name}")
+        sh(f"ip link add {self.host_if} type veth peer name eth0 netns {self.name}")
+        # no IPv6 chatter (router/neighbour solicitations) to disturb frame counts
+        sh(f"sysctl -qw net.ipv6.conf.{self.host_if}.disable_ipv6=1")
+        self.run("sysctl -qw net.ipv6.conf.all.disable_ipv6=1")
+        self.run("sysctl -qw net.ipv6.conf.default.disable_ipv6=1")
+        self.run("sysctl -qw net.ipv6.conf.eth0.disable_ipv6=1")
+        if mtu:
+            sh(f"ip link set {self.host_if} mtu {mtu}")
+            self.run(f"ip link set eth0 mtu {mtu}")
+        if ip:
+            self.run(f"ip addr add {ip} dev eth0")
+        self.run("ip link set lo up")
+        self.run("ip link set eth0 up")
+        sh(f"ip link set {self.host_if} up")
+        self.mac = self.run("cat /sys/class/net/eth0/address").stdout.strip().lower()
+
+    @property
+    def addr(self):
+        return self.ip.split("/")[0]
+
+    def run(self, cmd, check=True, timeout=60):
+        return subprocess.run(["ip", "netns", "exec", self.name, "sh", "-c", cmd], check=check,
+                              capture_output=True, text=True, timeout=timeout)
+
+    def popen(self, argv, name):
+        return Proc(["ip", "netns", "exec", self.name, *argv], name)
+
+    def attach(self, vswd, port):
+        """Adds host_if to vswd as an af_packet port named port."""
+        vswd.ctl("port", "add", port, "dpdk", f"dev=net_af_packet_{port},iface={self.host_if}")
+        vswd.wait_link(port)
+
+    def send(self, *frames):
+        """Sends raw Ethernet frames (bytes) out of eth0."""
+        self.run(f"{PY} {L2TOOL} send eth0 " + " ".join(f.hex() for f in frames))
+
+    def sniff(self, seconds):
+        """Starts capturing frames received on eth0; call .frames() on the result."""
+        return Sniffer(self, seconds)
+
+    def delete(self):
+        subprocess.run(["ip", "link", "del", self.host_if], capture_output=True)
+        subprocess.run(["ip", "netns", "del", self.name], capture_output=True)
+
+
+class Sniffer:
+    def __init__(self, ns, seconds):
+        self.proc = ns.popen([PY, L2TOOL, "sniff", "eth0", str(seconds)], "sniff")
+        wait_for(lambda: "ready" in self.proc.output() or not self.proc.alive(), 30,
+                 what="sniffer")
+
+    def frames(self):
+        self.proc.wait(120)
+        return [bytes.fromhex(l) for l in self.proc.output().split()[1:]]
+
+
+class Testpmd:
+    """dpdk-testpmd as a guest on a net_virtio_user port, driven through its prompt."""
+
+    def __init__(self, sock, mac, peer=None, lcores="0,1", server=False, extra=()):
+        self.prefix = f"gst{uid()}"
+        self.mac = mac
+        vdev = f"net_virtio_user0,path={sock},mac={mac},queue_size=256"
+        if server:
+            vdev += ",server=1"
+        argv = ["dpdk-testpmd", "-l", lcores, "--no-pci", "--single-file-segments",
+                "--file-prefix", self.prefix, "-m", "256", "--vdev", vdev, "--log-level", "notice",
+                "--", "-i", "--total-num-mbufs=4096", *extra]
+        if peer:
+            argv.append(f"--eth-peer=0,{peer}")
+        self.proc = Proc(argv, "testpmd", stdin=True)
+        self.prompt()
+
+    def prompt(self, timeout=60, since=0):
+        wait_for(lambda: not self.proc.alive() or "testpmd> " in self.proc.output()[since:],
+                 timeout, what="testpmd prompt")
+        if not self.proc.alive():
+            raise RuntimeError("testpmd exited:\n" + self.proc.output())
+
+    def cmd(self, line, timeout=60):
+        """Runs one interactive command and returns what it printed."""
+        start = len(self.proc.output())
+        self.proc.write(line + "\n")
+        self.prompt(timeout, since=start)
+        return self.proc.output()[start:]
+
+    def stats(self):
+        out = self.cmd("show port stats 0")
+        nums = dict(re.findall(r"(RX-packets|TX-packets|RX-bytes|TX-bytes):\s+(\d+)", out))
+        return {k.lower().replace("-", "_"): int(v) for k, v in nums.items()}
+
+    def stop(self):
+        if self.proc.alive():
+            try:
+                self.proc.write("quit\n")
+                self.proc.wait(30)
+            except Exception:
+                pass
+        self.proc.stop(signal.SIGKILL)
+        dpdk_cleanup(self.prefix)
+
+
+def sh(cmd):
+    return subprocess.run(cmd, shell=True, check=True, capture_output=True, text=True)

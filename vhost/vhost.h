@@ -1,0 +1,25 @@
+/* vhost: vhost-user ports for the switch. The only place that knows vhost-user: it creates a
+ * net_vhost ethdev (DPDK's rte_vhost library behind the ethdev API, so capture, statistics and
+ * the forwarding loop treat it like any other port) and checks the socket path first. */
+#ifndef VHP_VHOST_H
+#define VHP_VHOST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct vhp_params {
+	const char *path; /* unix socket */
+	bool client;      /* vswd connects (and reconnects) to a server-mode QEMU/virtio_user */
+	uint16_t queues;  /* queue pairs */
+};
+
+/* Creates the port; on failure writes one line to err and returns a negative errno. */
+int vhp_create(const char *name, const struct vhp_params *p, uint16_t *port_id, char *err,
+	       size_t errlen);
+/* Stops, closes and removes the port; a server socket file is removed too. */
+int vhp_destroy(uint16_t port_id);
+/* True while a guest driver is attached. */
+bool vhp_connected(uint16_t port_id);
+
+#endif

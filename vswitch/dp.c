@@ -1,0 +1,59 @@
+/* The datapath table: which rx queues each PMD polls and how it transmits on each port. The
+ * control thread builds a new table on every port change, publishes it, and frees the old one
+ * once every PMD has passed a quiescent state (RCU): forwarding never stops for a port change. */
+#include <errno.h>
+
+#include <rte_malloc.h>
+
+#include "vswd.h"
+
+int vsw_dp_init(void)
+{
+	size_t sz = rte_rcu_qsbr_get_memsize(vsw.cfg.n_pmds);
+
+	vsw.qsbr = rte_zmalloc("vsw_qsbr", sz, RTE_CACHE_LINE_SIZE);
+	if (vsw.qsbr == NULL || rte_rcu_qsbr_init(vsw.qsbr, vsw.cfg.n_pmds) != 0)
+		return -ENOMEM;
+	return vsw_dp_publish();
+}
+
+int vsw_dp_publish(void)
+{
+	struct vsw_dp_table *t = rte_zmalloc("vsw_dp", sizeof(*t), RTE_CACHE_LINE_SIZE), *old;
+	unsigned rr = 0, n_pmds = vsw.cfg.n_pmds;
+
+	if (t == NULL)
+		return -ENOMEM;
+	for (unsigned idx = 0; idx < VSW_MAX_PORTS; idx++) {
+		const struct vsw_port *p = &vsw.ports[idx];
+		struct vsw_dp_port *dp = &t->ports[idx];
+
+		dp->port_id = RTE_MAX_ETHPORTS;
+		if (!p->used)
+			continue;
+		dp->port_id = p->port_id;
+		for (unsigned i = 0; i < n_pmds; i++)
+			dp->txq[i] = (uint16_t)(i % p->nb_txq);
+		dp->txq_lock = p->nb_txq < n_pmds ? (rte_spinlock_t *)p->txq_lock : NULL;
+		t->active[t->n_active++] = (uint16_t)idx;
+		for (uint16_t q = 0; q < p->nb_rxq; q++) {
+			unsigned pmd = rr++ % n_pmds;
+
+			t->pmd[pmd].q[t->pmd[pmd].n++] =
+				(struct vsw_dp_rxq){.idx = (uint16_t)idx, .port_id = p->port_id, .queue = q};
+		}
+	}
+	old = vsw.dp;
+	__atomic_store_n(&vsw.dp, t, __ATOMIC_RELEASE);
+	rte_rcu_qsbr_synchronize(vsw.qsbr, RTE_QSBR_THRID_INVALID);
+	rte_free(old);
+	return 0;
+}
+
+void vsw_dp_fini(void)
+{
+	rte_free(vsw.dp);
+	vsw.dp = NULL;
+	rte_free(vsw.qsbr);
+	vsw.qsbr = NULL;
+}

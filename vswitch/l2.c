@@ -1,0 +1,133 @@
+/* The L2 stages for one received burst: check, learn the sources, look up the destinations,
+ * then send to one port or flood. Flooding shares the mbuf by reference count: no copy. */
+#include "vswd.h"
+
+static inline void drop(struct rte_mbuf *m, uint64_t *counter)
+{
+	(*counter)++;
+	rte_pktmbuf_free(m);
+}
+
+static inline void tx_flush(struct vsw_pmd *pmd, const struct vsw_dp_table *t, uint16_t idx)
+{
+	const struct vsw_dp_port *dp = &t->ports[idx];
+	uint16_t q = dp->txq[pmd->index];
+
+	if (dp->txq_lock == NULL) {
+		rte_eth_tx_buffer_flush(dp->port_id, q, pmd->txb[idx]);
+		return;
+	}
+	rte_spinlock_lock(&dp->txq_lock[q]);
+	rte_eth_tx_buffer_flush(dp->port_id, q, pmd->txb[idx]);
+	rte_spinlock_unlock(&dp->txq_lock[q]);
+}
+
+/* Queues m for port idx; sent when the buffer fills or at the end of the loop iteration. */
+static inline void tx_one(struct vsw_pmd *pmd, const struct vsw_dp_table *t, uint16_t idx,
+			  struct rte_mbuf *m)
+{
+	struct rte_eth_dev_tx_buffer *b = pmd->txb[idx];
+
+	pmd->port[idx].tx_packets++;
+	pmd->port[idx].tx_bytes += m->pkt_len;
+	b->pkts[b->length++] = m;
+	if (b->length == b->size)
+		tx_flush(pmd, t, idx);
+}
+
+void vsw_tx_flush_all(struct vsw_pmd *pmd, const struct vsw_dp_table *t)
+{
+	for (unsigned j = 0; j < t->n_active; j++) {
+		uint16_t idx = t->active[j];
+
+		if (pmd->txb[idx]->length != 0)
+			tx_flush(pmd, t, idx);
+	}
+}
+
+/* Counts what a tx queue refused (the tx buffer calls this), then frees it. */
+void vsw_tx_unsent(struct rte_mbuf **pkts, uint16_t unsent, void *userdata)
+{
+	struct vsw_port_counters *c = userdata;
+
+	for (uint16_t i = 0; i < unsent; i++)
+		c->tx_bytes -= pkts[i]->pkt_len;
+	c->tx_packets -= unsent;
+	c->drop_tx_full += unsent;
+	rte_pktmbuf_free_bulk(pkts, unsent);
+}
+
+/* Every other port that is up gets the frame once, never the ingress port. */
+static void flood(struct vsw_pmd *pmd, const struct vsw_dp_table *t, uint16_t in,
+		  struct rte_mbuf *m)
+{
+	uint16_t to[VSW_MAX_PORTS];
+	unsigned k = 0;
+
+	for (unsigned j = 0; j < t->n_active; j++) {
+		uint16_t idx = t->active[j];
+
+		if (idx != in && __atomic_load_n(&vsw.link_up[idx], __ATOMIC_RELAXED))
+			to[k++] = idx;
+	}
+	if (k == 0) {
+		rte_pktmbuf_free(m);
+		return;
+	}
+	/* each transmit frees once: every segment needs k references */
+	for (struct rte_mbuf *s = m; s != NULL && k > 1; s = s->next)
+		rte_mbuf_refcnt_update(s, (int16_t)(k - 1));
+	for (unsigned i = 0; i < k; i++)
+		tx_one(pmd, t, to[i], m);
+}
+
+void vsw_l2_input(struct vsw_pmd *pmd, const struct vsw_dp_table *t, uint16_t in,
+		  struct rte_mbuf **pkts, uint16_t n, uint64_t now)
+{
+	const struct rte_ether_addr *src[VSW_BURST], *dst[VSW_BURST];
+	struct rte_mbuf *ok[VSW_BURST];
+	enum vsw_learn_result learned[VSW_BURST];
+	uint16_t out[VSW_BURST];
+	struct vsw_port_counters *rc = &pmd->port[in];
+	unsigned m = 0;
+
+	rc->rx_packets += n;
+	for (uint16_t i = 0; i < n; i++) {
+		struct rte_mbuf *mb = pkts[i];
+		struct rte_ether_hdr *eth;
+
+		rc->rx_bytes += mb->pkt_len;
+		if (mb->data_len < RTE_ETHER_HDR_LEN || mb->pkt_len > vsw.max_frame) {
+			drop(mb, &rc->drop_malformed); /* runt or oversized */
+			continue;
+		}
+		eth = rte_pktmbuf_mtod(mb, struct rte_ether_hdr *);
+		if (!rte_is_unicast_ether_addr(&eth->src_addr) ||
+		    rte_is_zero_ether_addr(&eth->src_addr)) {
+			drop(mb, &rc->drop_malformed); /* never learn a group or null source */
+			continue;
+		}
+		ok[m] = mb;
+		src[m] = &eth->src_addr;
+		dst[m] = &eth->dst_addr;
+		m++;
+	}
+	if (m == 0)
+		return;
+	vsw_fdb_learn(vsw.fdb, src, m, in, now, learned);
+	vsw_fdb_lookup(vsw.fdb, dst, m, out);
+	for (unsigned i = 0; i < m; i++) {
+		uint16_t o = out[i];
+
+		if (learned[i] == VSW_LEARN_LIMIT)
+			drop(ok[i], &rc->drop_learn_limit);
+		else if (o == VSW_FDB_NO_PORT || !rte_is_unicast_ether_addr(dst[i]))
+			flood(pmd, t, in, ok[i]);
+		else if (o == in || t->ports[o].port_id == RTE_MAX_ETHPORTS)
+			rte_pktmbuf_free(ok[i]); /* already on its segment, or its port is going */
+		else if (!__atomic_load_n(&vsw.link_up[o], __ATOMIC_RELAXED))
+			drop(ok[i], &pmd->port[o].drop_port_down);
+		else
+			tx_one(pmd, t, o, ok[i]);
+	}
+}

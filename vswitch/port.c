@@ -1,0 +1,216 @@
+/* The port table: add and remove ports of any kind at run time, set up their queues, follow
+ * their link state. Kinds differ only in how the ethdev is opened and closed (port_*.c). */
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "vswd.h"
+
+#define NB_DESC 1024
+
+static const struct vsw_port_ops *const kinds[] = {&vsw_port_vhost, &vsw_port_dpdk, &vsw_port_tap};
+
+const struct vsw_port_ops *vsw_port_kind(const char *kind)
+{
+	for (unsigned i = 0; i < RTE_DIM(kinds); i++)
+		if (strcmp(kinds[i]->kind, kind) == 0)
+			return kinds[i];
+	return NULL;
+}
+
+int vsw_kv(const char *arg, const char *key, const char **val)
+{
+	size_t n = strlen(key);
+
+	if (strncmp(arg, key, n) != 0 || arg[n] != '=')
+		return 0;
+	*val = arg + n + 1;
+	return 1;
+}
+
+struct vsw_port *vsw_port_find(const char *name)
+{
+	for (unsigned i = 0; i < VSW_MAX_PORTS; i++)
+		if (vsw.ports[i].used && strcmp(vsw.ports[i].name, name) == 0)
+			return &vsw.ports[i];
+	return NULL;
+}
+
+int vsw_port_index(const struct vsw_port *p)
+{
+	return (int)(p - vsw.ports);
+}
+
+static bool valid_name(const char *s)
+{
+	if (*s == '\0' || strlen(s) >= VSW_NAME_LEN)
+		return false;
+	for (; *s; s++)
+		if (!isalnum((unsigned char)*s) && *s != '_' && *s != '-' && *s != '.')
+			return false;
+	return true;
+}
+
+/* Queues: the kind asks for rx queues (vhost queues=N); one tx queue per PMD where the device
+ * has enough, otherwise PMDs share them under a lock (as OVS does with too few txqs). */
+static int setup_queues(struct vsw_port *p, char *err, size_t errlen)
+{
+	struct rte_eth_conf conf = {0};
+	struct rte_eth_dev_info info;
+	uint16_t nb_rxd = NB_DESC, nb_txd = NB_DESC;
+	int rc, socket = rte_eth_dev_socket_id(p->port_id);
+
+	rc = rte_eth_dev_info_get(p->port_id, &info);
+	if (rc != 0)
+		goto fail;
+	p->nb_rxq = RTE_MIN(RTE_MAX(p->queues, 1), RTE_MIN(info.max_rx_queues, VSW_MAX_QUEUES));
+	p->nb_txq = RTE_MIN((uint16_t)vsw.cfg.n_pmds, info.max_tx_queues);
+	if (p->nb_rxq > 1 && info.flow_type_rss_offloads != 0) {
+		conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
+		conf.rx_adv_conf.rss_conf.rss_hf = info.flow_type_rss_offloads & RTE_ETH_RSS_PROTO_MASK;
+	}
+	rc = rte_eth_dev_configure(p->port_id, p->nb_rxq, p->nb_txq, &conf);
+	if (rc != 0)
+		goto fail;
+	rte_eth_dev_adjust_nb_rx_tx_desc(p->port_id, &nb_rxd, &nb_txd);
+	if (info.max_mtu >= vsw.cfg.mtu)
+		rte_eth_dev_set_mtu(p->port_id, (uint16_t)vsw.cfg.mtu); /* best effort */
+	for (uint16_t q = 0; q < p->nb_rxq && rc == 0; q++)
+		rc = rte_eth_rx_queue_setup(p->port_id, q, nb_rxd, socket, NULL, vsw.pool);
+	for (uint16_t q = 0; q < p->nb_txq && rc == 0; q++)
+		rc = rte_eth_tx_queue_setup(p->port_id, q, nb_txd, socket, NULL);
+	if (rc != 0)
+		goto fail;
+	rte_eth_promiscuous_enable(p->port_id); /* a switch port sees every frame; may be unsupported */
+	rc = rte_eth_dev_start(p->port_id);
+	if (rc != 0)
+		goto fail;
+	for (unsigned i = 0; i < VSW_MAX_PMDS; i++)
+		rte_spinlock_init(&p->txq_lock[i]);
+	return 0;
+fail:
+	snprintf(err, errlen, "cannot set up port %s: %s", p->name, strerror(rc < 0 ? -rc : rc));
+	return rc < 0 ? rc : -EIO;
+}
+
+int vsw_port_add(const char *name, const char *kind, int argc, char **argv, char *err, size_t el)
+{
+	const struct vsw_port_ops *ops = vsw_port_kind(kind);
+	struct vsw_port *p = NULL;
+	int rc;
+
+	if (!valid_name(name)) {
+		snprintf(err, el, "bad port name '%s': use up to %d of [A-Za-z0-9_.-]", name,
+			 VSW_NAME_LEN - 1);
+		return -EINVAL;
+	}
+	if (vsw_port_find(name) != NULL) {
+		snprintf(err, el, "port %s already exists", name);
+		return -EEXIST;
+	}
+	if (ops == NULL) {
+		snprintf(err, el, "unknown port kind '%s' (vhost, dpdk, tap)", kind);
+		return -EINVAL;
+	}
+	for (unsigned i = 0; i < VSW_MAX_PORTS && p == NULL; i++)
+		if (!vsw.ports[i].used)
+			p = &vsw.ports[i];
+	if (p == NULL) {
+		snprintf(err, el, "no room for another port (%d at most)", VSW_MAX_PORTS);
+		return -ENOSPC;
+	}
+	memset(p, 0, sizeof(*p));
+	snprintf(p->name, sizeof(p->name), "%s", name);
+	p->ops = ops;
+	p->queues = 1;
+	rc = ops->open(p, argc, argv, err, el);
+	if (rc != 0)
+		return rc;
+	rc = setup_queues(p, err, el);
+	if (rc != 0) {
+		ops->close(p);
+		return rc;
+	}
+	p->used = true;
+	rc = vsw_dp_publish();
+	if (rc != 0) {
+		p->used = false;
+		ops->close(p);
+		snprintf(err, el, "cannot publish port %s: %s", name, strerror(-rc));
+		return rc;
+	}
+	vsw_ports_poll_link();
+	VSW_LOG(INFO, "port %s (%s) added as ethdev %u\n", name, kind, p->port_id);
+	return 0;
+}
+
+int vsw_port_del(const char *name, char *err, size_t errlen)
+{
+	struct vsw_port *p = vsw_port_find(name);
+	int idx;
+
+	if (p == NULL) {
+		snprintf(err, errlen, "unknown port %s", name);
+		return -ENOENT;
+	}
+	idx = vsw_port_index(p);
+	p->used = false;
+	vsw_dp_publish(); /* returns after every PMD has left the old table */
+	__atomic_store_n(&vsw.link_up[idx], 0, __ATOMIC_RELAXED);
+	vsw_fdb_flush(vsw.fdb, (uint16_t)idx, true);
+	p->ops->close(p);
+	for (unsigned i = 0; i < vsw.cfg.n_pmds; i++)
+		memset(&vsw.pmds[i].port[idx], 0, sizeof(vsw.pmds[i].port[idx]));
+	VSW_LOG(INFO, "port %s removed\n", name);
+	return 0;
+}
+
+void vsw_port_del_all(void)
+{
+	char err[VSW_ERR_LEN];
+
+	for (unsigned i = 0; i < VSW_MAX_PORTS; i++)
+		if (vsw.ports[i].used)
+			vsw_port_del(vsw.ports[i].name, err, sizeof(err));
+}
+
+static bool link_up(const struct vsw_port *p)
+{
+	struct rte_eth_link link;
+
+	if (p->ops->link_up != NULL)
+		return p->ops->link_up(p);
+	return rte_eth_link_get_nowait(p->port_id, &link) == 0 && link.link_status;
+}
+
+/* The control thread polls links (every 100 ms) rather than relying on LSC interrupts,
+ * which not every PMD has. */
+void vsw_ports_poll_link(void)
+{
+	for (unsigned i = 0; i < VSW_MAX_PORTS; i++) {
+		uint8_t up = vsw.ports[i].used && link_up(&vsw.ports[i]);
+
+		if (up != vsw.link_up[i]) {
+			__atomic_store_n(&vsw.link_up[i], up, __ATOMIC_RELAXED);
+			VSW_LOG(INFO, "port %s link %s\n", vsw.ports[i].name, up ? "up" : "down");
+		}
+	}
+}
+
+json_t *vsw_port_json(const struct vsw_port *p)
+{
+	struct rte_ether_addr mac;
+	char macs[RTE_ETHER_ADDR_FMT_SIZE] = "";
+	json_t *o;
+
+	if (rte_eth_macaddr_get(p->port_id, &mac) == 0)
+		rte_ether_format_addr(macs, sizeof(macs), &mac);
+	o = json_pack("{s:s, s:s, s:i, s:s, s:i, s:i, s:s, s:i}", "name", p->name, "kind",
+		      p->ops->kind, "ethdev", p->port_id, "link",
+		      vsw.link_up[vsw_port_index(p)] ? "up" : "down", "rxq", p->nb_rxq, "txq",
+		      p->nb_txq, "mac", macs, "fdb_learned",
+		      vsw_fdb_count(vsw.fdb, (uint16_t)vsw_port_index(p)));
+	p->ops->describe(p, o);
+	return o;
+}

@@ -1,0 +1,78 @@
+/* Port kind "dpdk": any ethdev, by PCI address (an SR-IOV VF or NIC bound to vfio-pci) or by vdev
+ * spec (net_af_packet, net_ring, ...), hot-plugged with rte_dev_probe. Also the removal that
+ * every ethdev-backed kind shares. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <rte_dev.h>
+#include <rte_devargs.h>
+
+#include "vswd.h"
+
+int vsw_ethdev_remove(uint16_t port_id)
+{
+	struct rte_eth_dev_info info;
+	struct rte_device *dev;
+
+	if (rte_eth_dev_info_get(port_id, &info) != 0)
+		return -ENODEV;
+	dev = info.device;
+	rte_eth_dev_stop(port_id);
+	rte_eth_dev_close(port_id);
+	return rte_dev_remove(dev);
+}
+
+static int dpdk_open(struct vsw_port *p, int argc, char **argv, char *err, size_t errlen)
+{
+	struct rte_devargs da;
+	const char *v;
+	int rc;
+
+	for (int i = 0; i < argc; i++) {
+		if (vsw_kv(argv[i], "dev", &v)) {
+			snprintf(p->dev, sizeof(p->dev), "%s", v);
+		} else {
+			snprintf(err, errlen, "unknown dpdk option '%s' (dev=)", argv[i]);
+			return -EINVAL;
+		}
+	}
+	if (p->dev[0] == '\0') {
+		snprintf(err, errlen, "dpdk port needs dev=PCI-ADDRESS or dev=VDEV-SPEC");
+		return -EINVAL;
+	}
+	if (rte_devargs_parse(&da, p->dev) != 0) {
+		snprintf(err, errlen, "device not found: %s", p->dev);
+		return -ENODEV;
+	}
+	rte_devargs_reset(&da);
+	if (rte_eth_dev_get_port_by_name(da.name, &p->port_id) == 0) {
+		snprintf(err, errlen, "device %s is already a port", da.name);
+		return -EEXIST;
+	}
+	rc = rte_dev_probe(p->dev);
+	if (rc == 0 && rte_eth_dev_get_port_by_name(da.name, &p->port_id) != 0)
+		rc = -ENODEV;
+	if (rc != 0) {
+		snprintf(err, errlen, "device not found: %s (%s)", p->dev, strerror(-rc));
+		return rc;
+	}
+	return 0;
+}
+
+static void dpdk_close(struct vsw_port *p)
+{
+	vsw_ethdev_remove(p->port_id);
+}
+
+static void dpdk_describe(const struct vsw_port *p, json_t *o)
+{
+	json_object_set_new(o, "dev", json_string(p->dev));
+}
+
+const struct vsw_port_ops vsw_port_dpdk = {
+	.kind = "dpdk",
+	.open = dpdk_open,
+	.close = dpdk_close,
+	.describe = dpdk_describe,
+};

@@ -1,0 +1,66 @@
+/* Port kind "vhost": a vhost-user socket, through the vhost/ module. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vhost.h"
+#include "vswd.h"
+
+static int vhost_open(struct vsw_port *p, int argc, char **argv, char *err, size_t errlen)
+{
+	const char *v, *mode = "server";
+	struct vhp_params vp;
+
+	for (int i = 0; i < argc; i++) {
+		if (vsw_kv(argv[i], "path", &v)) {
+			snprintf(p->path, sizeof(p->path), "%s", v);
+		} else if (vsw_kv(argv[i], "mode", &v)) {
+			mode = v;
+		} else if (vsw_kv(argv[i], "queues", &v)) {
+			char *end;
+			long q = strtol(v, &end, 10);
+
+			if (*v == '\0' || *end != '\0' || q < 1 || q > VSW_MAX_QUEUES) {
+				snprintf(err, errlen, "bad queues '%s': 1 to %d", v, VSW_MAX_QUEUES);
+				return -EINVAL;
+			}
+			p->queues = (uint16_t)q;
+		} else {
+			snprintf(err, errlen, "unknown vhost option '%s' (path=, mode=, queues=)",
+				 argv[i]);
+			return -EINVAL;
+		}
+	}
+	if (p->path[0] == '\0') {
+		snprintf(err, errlen, "vhost port needs path=SOCKET");
+		return -EINVAL;
+	}
+	if (strcmp(mode, "server") != 0 && strcmp(mode, "client") != 0) {
+		snprintf(err, errlen, "bad mode '%s': server or client", mode);
+		return -EINVAL;
+	}
+	p->client = strcmp(mode, "client") == 0;
+	vp = (struct vhp_params){.path = p->path, .client = p->client, .queues = p->queues};
+	return vhp_create(p->name, &vp, &p->port_id, err, errlen);
+}
+
+static void vhost_close(struct vsw_port *p)
+{
+	vhp_destroy(p->port_id);
+}
+
+static void vhost_describe(const struct vsw_port *p, json_t *o)
+{
+	json_object_set_new(o, "path", json_string(p->path));
+	json_object_set_new(o, "mode", json_string(p->client ? "client" : "server"));
+	json_object_set_new(o, "queues", json_integer(p->queues));
+	json_object_set_new(o, "connected", json_boolean(vhp_connected(p->port_id)));
+}
+
+const struct vsw_port_ops vsw_port_vhost = {
+	.kind = "vhost",
+	.open = vhost_open,
+	.close = vhost_close,
+	.describe = vhost_describe,
+};

@@ -1,0 +1,96 @@
+/* Counters: each PMD counts for itself; reads sum over PMDs, minus what was there at the last
+ * `stats clear` (PMDs' counters are never written by another thread). */
+#include <string.h>
+
+#include "vswd.h"
+
+#define SUM(f) t->c.f += c->f
+#define SUB(f) t->c.f -= p->base.f
+
+static void raw_totals(const struct vsw_port *p, struct vsw_port_totals *t)
+{
+	int idx = vsw_port_index(p);
+	struct rte_eth_stats es;
+
+	memset(t, 0, sizeof(*t));
+	for (unsigned i = 0; i < vsw.cfg.n_pmds; i++) {
+		const struct vsw_port_counters *c = &vsw.pmds[i].port[idx];
+
+		SUM(rx_packets); SUM(rx_bytes); SUM(tx_packets); SUM(tx_bytes);
+		SUM(drop_tx_full); SUM(drop_malformed); SUM(drop_learn_limit); SUM(drop_port_down);
+	}
+	if (rte_eth_stats_get(p->port_id, &es) == 0)
+		t->drop_no_mbuf = es.rx_nombuf;
+}
+
+void vsw_port_totals(const struct vsw_port *p, struct vsw_port_totals *t)
+{
+	raw_totals(p, t);
+	SUB(rx_packets); SUB(rx_bytes); SUB(tx_packets); SUB(tx_bytes);
+	SUB(drop_tx_full); SUB(drop_malformed); SUB(drop_learn_limit); SUB(drop_port_down);
+	t->drop_no_mbuf -= p->base_no_mbuf;
+}
+
+json_t *vsw_stats_port_json(const struct vsw_port *p)
+{
+	struct vsw_port_totals t;
+
+	vsw_port_totals(p, &t);
+	return json_pack("{s:s, s:I, s:I, s:I, s:I, s:{s:I, s:I, s:I, s:I, s:I}}", "name", p->name,
+			 "rx_packets", (json_int_t)t.c.rx_packets, "rx_bytes",
+			 (json_int_t)t.c.rx_bytes, "tx_packets", (json_int_t)t.c.tx_packets,
+			 "tx_bytes", (json_int_t)t.c.tx_bytes, "drops", "tx_full",
+			 (json_int_t)t.c.drop_tx_full, "no_mbuf", (json_int_t)t.drop_no_mbuf,
+			 "malformed", (json_int_t)t.c.drop_malformed, "learn_limit",
+			 (json_int_t)t.c.drop_learn_limit, "port_down",
+			 (json_int_t)t.c.drop_port_down);
+}
+
+static json_t *pmd_json(const struct vsw_pmd *pmd)
+{
+	const struct vsw_pmd_counters *c = &pmd->loop, *b = &pmd->loop_base;
+	uint64_t busy = c->busy_cycles - b->busy_cycles, idle = c->idle_cycles - b->idle_cycles;
+
+	return json_pack("{s:i, s:i, s:I, s:I, s:I, s:I, s:f}", "pmd", pmd->index, "lcore",
+			 pmd->lcore, "iterations", (json_int_t)(c->iterations - b->iterations),
+			 "busy_iterations", (json_int_t)(c->busy_iterations - b->busy_iterations),
+			 "packets", (json_int_t)(c->packets - b->packets), "sleeps",
+			 (json_int_t)(c->sleeps - b->sleeps), "busy_pct",
+			 busy + idle ? 100.0 * (double)busy / (double)(busy + idle) : 0.0);
+}
+
+json_t *vsw_stats_json(const struct vsw_port *only)
+{
+	json_t *ports, *pmds;
+
+	if (only != NULL)
+		return vsw_stats_port_json(only);
+	ports = json_array();
+	pmds = json_array();
+	for (unsigned i = 0; i < VSW_MAX_PORTS; i++)
+		if (vsw.ports[i].used)
+			json_array_append_new(ports, vsw_stats_port_json(&vsw.ports[i]));
+	for (unsigned i = 0; i < vsw.cfg.n_pmds; i++)
+		json_array_append_new(pmds, pmd_json(&vsw.pmds[i]));
+	return json_pack("{s:o, s:o, s:{s:s, s:i, s:i}, s:{s:i, s:i, s:i}}", "ports", ports, "pmds",
+			 pmds, "mempool", "name", vsw.pool->name, "size", vsw.pool->size, "in_use",
+			 rte_mempool_in_use_count(vsw.pool), "fdb", "entries",
+			 vsw_fdb_count(vsw.fdb, VSW_FDB_NO_PORT), "size", vsw.cfg.fdb_size,
+			 "aging", vsw_fdb_aging(vsw.fdb));
+}
+
+void vsw_stats_clear(void)
+{
+	for (unsigned i = 0; i < VSW_MAX_PORTS; i++) {
+		struct vsw_port *p = &vsw.ports[i];
+		struct vsw_port_totals t;
+
+		if (!p->used)
+			continue;
+		raw_totals(p, &t);
+		p->base = t.c;
+		p->base_no_mbuf = t.drop_no_mbuf;
+	}
+	for (unsigned i = 0; i < vsw.cfg.n_pmds; i++)
+		vsw.pmds[i].loop_base = vsw.pmds[i].loop;
+}

@@ -1,0 +1,105 @@
+/* DPDK telemetry commands, so dpdk-telemetry.py shows the switch: /vswkit/ports, /vswkit/fdb and
+ * /vswkit/stats[,PORT]. They reuse the vswctl command results; telemetry nests one level, so
+ * each item becomes a flat dict (nested objects flattened to parent_child keys). */
+#include <stdio.h>
+#include <string.h>
+
+#include <rte_telemetry.h>
+
+#include "vswd.h"
+
+static void flatten(json_t *o, const char *prefix, struct rte_tel_data *d)
+{
+	const char *k;
+	json_t *v;
+
+	json_object_foreach(o, k, v) {
+		char key[RTE_TEL_MAX_STRING_LEN];
+
+		snprintf(key, sizeof(key), "%s%s", prefix, k);
+		if (json_is_object(v))
+			flatten(v, strcat(key, "_"), d);
+		else if (json_is_integer(v))
+			rte_tel_data_add_dict_u64(d, key, (uint64_t)json_integer_value(v));
+		else if (json_is_string(v))
+			rte_tel_data_add_dict_string(d, key, json_string_value(v));
+		else if (json_is_boolean(v))
+			rte_tel_data_add_dict_string(d, key, json_is_true(v) ? "true" : "false");
+		else if (json_is_real(v))
+			rte_tel_data_add_dict_u64(d, key, (uint64_t)json_real_value(v));
+	}
+}
+
+/* An array of objects, as a dict of dicts keyed by each object's field `key`. */
+static void by_key(json_t *a, const char *key, struct rte_tel_data *d)
+{
+	size_t i;
+	json_t *o;
+
+	rte_tel_data_start_dict(d);
+	json_array_foreach(a, i, o) {
+		struct rte_tel_data *c = rte_tel_data_alloc();
+
+		if (c == NULL)
+			return;
+		rte_tel_data_start_dict(c);
+		flatten(o, "", c);
+		rte_tel_data_add_dict_container(d, json_string_value(json_object_get(o, key)), c, 0);
+	}
+}
+
+static int run(const char *line, const char *key, const char *sub, struct rte_tel_data *d)
+{
+	char buf[128], err[VSW_ERR_LEN];
+	json_t *out = NULL;
+	int rc;
+
+	snprintf(buf, sizeof(buf), "%s", line);
+	pthread_mutex_lock(&vsw.lock);
+	rc = vsw_cmd_line(buf, &out, err, sizeof(err));
+	pthread_mutex_unlock(&vsw.lock);
+	if (rc != 0)
+		return -1;
+	if (json_is_array(out)) {
+		by_key(out, key, d);
+	} else if (sub != NULL) {
+		by_key(json_object_get(out, sub), key, d);
+	} else {
+		rte_tel_data_start_dict(d);
+		flatten(out, "", d);
+	}
+	json_decref(out);
+	return 0;
+}
+
+static int tel_ports(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	(void)cmd;
+	(void)params;
+	return run("port list", "name", NULL, d);
+}
+
+static int tel_fdb(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	char line[96];
+
+	(void)cmd;
+	snprintf(line, sizeof(line), "fdb show %s", params ? params : "");
+	return run(line, "mac", NULL, d);
+}
+
+static int tel_stats(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	char line[96];
+
+	(void)cmd;
+	snprintf(line, sizeof(line), "stats %s", params ? params : "");
+	return run(line, "name", params && *params ? NULL : "ports", d);
+}
+
+void vsw_telemetry_init(void)
+{
+	rte_telemetry_register_cmd("/vswkit/ports", tel_ports, "Lists the switch ports.");
+	rte_telemetry_register_cmd("/vswkit/fdb", tel_fdb, "MAC table. Parameters: [port]");
+	rte_telemetry_register_cmd("/vswkit/stats", tel_stats, "Port counters. Parameters: [port]");
+}

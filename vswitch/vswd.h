@@ -1,0 +1,183 @@
+/* vswd internals shared by its files: the switch, its ports, the datapath table and counters.
+ * The control thread (main lcore) owns struct vsw_switch; PMD lcores see only the published
+ * struct vsw_dp_table, their own struct vsw_pmd, the FDB and the link flags. */
+#ifndef VSWD_H
+#define VSWD_H
+
+#include <limits.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <jansson.h>
+#include <rte_ethdev.h>
+#include <rte_mempool.h>
+#include <rte_rcu_qsbr.h>
+#include <rte_spinlock.h>
+
+#include "fdb.h"
+
+#define VSW_MAX_PORTS 64
+#define VSW_MAX_PMDS 16
+#define VSW_MAX_QUEUES 8 /* rx queues per port */
+#define VSW_MAX_PMD_RXQ (VSW_MAX_PORTS * VSW_MAX_QUEUES)
+#define VSW_BURST 32
+#define VSW_NAME_LEN 32
+#define VSW_ERR_LEN 256
+
+extern int vsw_logtype;
+#define VSW_LOG(level, ...) rte_log(RTE_LOG_##level, vsw_logtype, "vswd: " __VA_ARGS__)
+
+/* Counters one PMD keeps for one port; summed over PMDs when read. */
+struct vsw_port_counters {
+	uint64_t rx_packets, rx_bytes, tx_packets, tx_bytes;
+	uint64_t drop_tx_full, drop_malformed, drop_learn_limit, drop_port_down;
+};
+
+/* Counters of one port that are not per PMD (read from the ethdev). */
+struct vsw_port_totals {
+	struct vsw_port_counters c;
+	uint64_t drop_no_mbuf;
+};
+
+struct vsw_pmd_counters {
+	uint64_t iterations, busy_iterations, packets, sleeps, busy_cycles, idle_cycles;
+};
+
+/* What a PMD needs to send on a port. */
+struct vsw_dp_port {
+	uint16_t port_id;
+	uint16_t txq[VSW_MAX_PMDS];
+	rte_spinlock_t *txq_lock; /* non-NULL when PMDs share tx queues of this port */
+};
+
+struct vsw_dp_rxq {
+	uint16_t idx, port_id, queue;
+};
+
+/* The datapath's view, replaced as a whole when ports change (RCU). */
+struct vsw_dp_table {
+	struct vsw_dp_port ports[VSW_MAX_PORTS];
+	uint16_t active[VSW_MAX_PORTS]; /* port indexes present */
+	uint16_t n_active;
+	struct {
+		uint16_t n;
+		struct vsw_dp_rxq q[VSW_MAX_PMD_RXQ];
+	} pmd[VSW_MAX_PMDS];
+};
+
+struct vsw_pmd {
+	unsigned lcore, index;
+	struct rte_eth_dev_tx_buffer *txb[VSW_MAX_PORTS];
+	struct vsw_port_counters port[VSW_MAX_PORTS];
+	struct vsw_pmd_counters loop;
+	struct vsw_pmd_counters loop_base; /* control thread: at the last `stats clear` */
+} __rte_cache_aligned;
+
+struct vsw_port;
+
+/* A kind of port: how to open and close it; all are ethdevs once open. */
+struct vsw_port_ops {
+	const char *kind;
+	/* Parses KEY=VALUE arguments into p and opens the device. */
+	int (*open)(struct vsw_port *p, int argc, char **argv, char *err, size_t errlen);
+	void (*close)(struct vsw_port *p);
+	void (*describe)(const struct vsw_port *p, json_t *o);
+	bool (*link_up)(const struct vsw_port *p); /* NULL: the ethdev's link status */
+};
+
+struct vsw_port {
+	bool used;
+	char name[VSW_NAME_LEN];
+	const struct vsw_port_ops *ops;
+	uint16_t port_id, nb_rxq, nb_txq;
+	/* kind-specific settings, kept for listing and for close */
+	char path[PATH_MAX];
+	char dev[256];
+	char ip[64];
+	bool client;
+	uint16_t queues;
+	rte_spinlock_t txq_lock[VSW_MAX_PMDS];
+	struct vsw_port_counters base; /* counters at the last `stats clear` */
+	uint64_t base_no_mbuf;
+};
+
+struct vsw_config {
+	char ctl_path[PATH_MAX];
+	char config_path[PATH_MAX];
+	unsigned pmd_cpus[VSW_MAX_PMDS];
+	unsigned n_pmds;
+	unsigned pmd_maxsleep_us;
+	uint32_t fdb_size, fdb_port_limit, fdb_aging_s;
+	unsigned mtu;
+	unsigned nb_mbufs;
+};
+
+struct vsw_switch {
+	struct vsw_config cfg;
+	pthread_mutex_t lock; /* control thread vs telemetry thread */
+	struct vsw_port ports[VSW_MAX_PORTS];
+	struct vsw_pmd pmds[VSW_MAX_PMDS];
+	struct vsw_dp_table *dp; /* published with release semantics */
+	struct rte_rcu_qsbr *qsbr;
+	struct vsw_fdb *fdb;
+	struct rte_mempool *pool;
+	uint8_t link_up[VSW_MAX_PORTS]; /* written by control, read by PMDs */
+	uint32_t max_frame;
+	volatile bool stop;
+	uint64_t start_s;
+};
+
+extern struct vsw_switch vsw;
+
+/* clock.c-free time: seconds from the TSC, as the FDB wants them */
+static inline uint64_t vsw_now_s(void)
+{
+	return rte_get_tsc_cycles() / rte_get_tsc_hz();
+}
+
+/* port.c */
+int vsw_port_add(const char *name, const char *kind, int argc, char **argv, char *err, size_t el);
+int vsw_port_del(const char *name, char *err, size_t errlen);
+struct vsw_port *vsw_port_find(const char *name);
+int vsw_port_index(const struct vsw_port *p);
+void vsw_port_del_all(void);
+void vsw_ports_poll_link(void);
+json_t *vsw_port_json(const struct vsw_port *p);
+const struct vsw_port_ops *vsw_port_kind(const char *kind);
+extern const struct vsw_port_ops vsw_port_vhost, vsw_port_dpdk, vsw_port_tap;
+int vsw_ethdev_remove(uint16_t port_id); /* stop, close, unplug */
+int vsw_kv(const char *arg, const char *key, const char **val); /* key=value matcher */
+
+/* dp.c */
+int vsw_dp_init(void);
+int vsw_dp_publish(void);
+void vsw_dp_fini(void);
+
+/* fwd.c, l2.c */
+int vsw_pmd_main(void *arg);
+void vsw_l2_input(struct vsw_pmd *pmd, const struct vsw_dp_table *t, uint16_t in,
+		  struct rte_mbuf **pkts, uint16_t n, uint64_t now);
+void vsw_tx_flush_all(struct vsw_pmd *pmd, const struct vsw_dp_table *t);
+void vsw_tx_unsent(struct rte_mbuf **pkts, uint16_t unsent, void *userdata);
+
+/* stats.c */
+void vsw_port_totals(const struct vsw_port *p, struct vsw_port_totals *t);
+json_t *vsw_stats_port_json(const struct vsw_port *p);
+json_t *vsw_stats_json(const struct vsw_port *only);
+void vsw_stats_clear(void);
+
+/* cmd.c: one command in the vswctl language; *out is the result (a JSON value) */
+int vsw_cmd_exec(int argc, char **argv, json_t **out, char *err, size_t errlen);
+int vsw_cmd_line(char *line, json_t **out, char *err, size_t errlen);
+
+/* ctl.c */
+int vsw_ctl_check(const char *path, char *err, size_t errlen); /* before EAL: in use? */
+int vsw_ctl_open(const char *path, char *err, size_t errlen);
+void vsw_ctl_poll(int timeout_ms);
+void vsw_ctl_close(void);
+
+/* telemetry.c */
+void vsw_telemetry_init(void);
+
+#endif
