@@ -86,9 +86,10 @@ def hugepage_pools(host):
     out = []
     pools = hugepages.pools(host)
     for p in pools:
-        out.append(result(f"hugepages-{p['size']}-node{p['node']}", OK if p["total"] else WARN,
+        where = f"node{p['node']}" if p["node"] != "all" else "all"
+        out.append(result(f"hugepages-{p['size']}-{where}", OK if p["total"] else WARN,
                           f"{p['total']} pages, {p['free']} free",
-                          f"vsw-host hugepages --size {p['size']} --count N --node {p['node']}"))
+                          f"vsw-host hugepages --size {p['size']} --count N"))
     if not any(p["total"] for p in pools):
         out.append(result("hugepages", FAIL, "no hugepages reserved: DPDK cannot start",
                           "vsw-host hugepages --size 2M --count 1024"))

@@ -263,7 +263,8 @@ class FakeKernel:
     # hugepages ----------------------------------------------------------------
     def nodes(self):
         base = os.path.join(self.sys, "devices", "system", "node")
-        return sorted(n for n in os.listdir(base) if n.startswith("node") and n[4:].isdigit())
+        names = os.listdir(base) if os.path.isdir(base) else []
+        return sorted(n for n in names if n.startswith("node") and n[4:].isdigit())
 
     def node_file(self, node, size, name):
         return os.path.join(self.sys, "devices", "system", "node", node, "hugepages",
@@ -274,6 +275,11 @@ class FakeKernel:
 
     def set_hugepages(self, real, n):
         size = os.path.basename(os.path.dirname(real))[len("hugepages-"):]
+        if not self.nodes():  # a kernel without NUMA: only the global pool
+            n = min(n, self.limit("all", size))
+            for name in ("nr_hugepages", "free_hugepages"):
+                _put(os.path.join(os.path.dirname(real), name), str(n))
+            return
         counts = {node: int(_get(self.node_file(node, size, "nr_hugepages"), "0"))
                   for node in self.nodes()}
         if "/devices/system/node/" in real:
@@ -330,8 +336,9 @@ class FakeTree:
                 for name in ("nr_hugepages", "free_hugepages", "surplus_hugepages"):
                     _put(os.path.join(self.sys, "devices", "system", "node", f"node{node}",
                                       "hugepages", f"hugepages-{size}", name), "0")
-        _put(os.path.join(self.sys, "devices", "system", "node", "online"),
-             f"0-{nodes - 1}" if nodes > 1 else "0")
+        if nodes:
+            _put(os.path.join(self.sys, "devices", "system", "node", "online"),
+                 f"0-{nodes - 1}" if nodes > 1 else "0")
         self.save()
         for name, text in (("cmdline", "BOOT_IMAGE=/vmlinuz root=/dev/sda1 ro quiet"),
                            ("cpuinfo", "processor\t: 0\nflags\t\t: fpu sse2 pse pdpe1gb\n"),

@@ -37,8 +37,15 @@ def nodes(host):
 
 
 def node_file(host, node, size, name="nr_hugepages"):
+    """A node's pool file; node "all" stands for the global pool of a kernel without NUMA."""
+    if node == "all":
+        return os.path.join(size_dir(host, size), name)
     return host.sys("devices", "system", "node", node, "hugepages",
                     f"hugepages-{SIZES[size]}", name)
+
+
+def pool_names(host):
+    return nodes(host) or ["all"]
 
 
 def pools(host):
@@ -47,15 +54,15 @@ def pools(host):
     for size in SIZES:
         if not os.path.isdir(size_dir(host, size)):
             continue
-        for node in nodes(host):
-            out.append({"size": size, "node": int(node[4:]),
+        for node in pool_names(host):
+            out.append({"size": size, "node": int(node[4:]) if node != "all" else node,
                         "total": host.read_int(node_file(host, node, size), 0),
                         "free": host.read_int(node_file(host, node, size, "free_hugepages"), 0)})
     return out
 
 
 def counts(host, size):
-    return {node: host.read_int(node_file(host, node, size), 0) for node in nodes(host)}
+    return {node: host.read_int(node_file(host, node, size), 0) for node in pool_names(host)}
 
 
 def validate(host, size, count, node):
@@ -140,8 +147,7 @@ def ensure_mount(host, size, mount_dir):
 def write_persist(host, size, count, node):
     """Keep the reservation across reboots; returns {path: old content} for undo."""
     if size == "2M":
-        total = count if node is None else sum(counts(host, size).values()) if not host.dry_run \
-            else count
+        total = count if host.dry_run else sum(counts(host, size).values())
         path = host.etc(*SYSCTL_FILE)
         old = host.write_file(path, "# written by vsw-host hugepages --persist\n"
                                     f"vm.nr_hugepages = {total}\n")
