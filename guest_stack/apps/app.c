@@ -167,6 +167,16 @@ static void on_signal(int sig)
 void gs_app_start(struct gs_app *a)
 {
 	struct sigaction sa = {.sa_handler = on_signal};
+	static char dev[1024];
+
+	/* virtio_user takes its MAC as a devarg (it has no control queue to set one later). */
+	if (a->conf.mac_set && strncmp(a->conf.dev, "net_virtio_user", 15) == 0 &&
+	    !strstr(a->conf.dev, "mac=")) {
+		snprintf(dev, sizeof(dev), "%s,mac=" RTE_ETHER_ADDR_PRT_FMT, a->conf.dev,
+			 RTE_ETHER_ADDR_BYTES(&a->conf.mac));
+		a->conf.dev = dev;
+		a->conf.mac_set = false;
+	}
 
 	rte_openlog_stream(stderr);
 	if (gs_eal_init(a->name, a->conf.dev, a->cores, a->eal_argc, a->eal_argv) < 0) {

@@ -1,0 +1,52 @@
+"""The kernel's stack in a namespace and a gs guest through vswd: ping, arping, neighbours."""
+import pytest
+
+from conftest import Guest, cores_for, tool  # noqa: F401
+
+GUEST_MAC = "02:00:00:00:47:02"
+
+
+@pytest.fixture
+def ns(vswd, netns):
+    n = netns("10.99.1.1/24")
+    n.attach(vswd, "ns")
+    return n
+
+
+def test_namespace_pings_and_arpings_gs_echo(vswd, ns, guest):
+    g = guest("g1", "gs-echo", "10.99.1.2/24", GUEST_MAC).wait_ready()
+    r = ns.run("ping -c 3 -i 0.2 -W 5 10.99.1.2", check=False)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert " 0% packet loss" in r.stdout
+    r = ns.run("arping -c 2 -w 10 -I eth0 10.99.1.2", check=False)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert GUEST_MAC in r.stdout.lower()
+    neigh = ns.run("ip neigh show 10.99.1.2").stdout.lower()
+    assert GUEST_MAC in neigh, neigh
+    assert g.stop() == 0
+    c = g.result()["counters"]
+    assert c["icmp_echo_rx"] >= 3 and c["icmp_echo_tx"] == c["icmp_echo_rx"]
+    assert c["arp_request_rx"] >= 2 and c["arp_reply_tx"] >= 2
+    assert c["arp_request_tx"] >= 1  # the gratuitous ARP at start
+
+
+@pytest.mark.parametrize("mode", ["single", "2kb"])
+def test_gs_ping_reaches_namespace(vswd, ns, guest, mode):
+    g = guest("g1", "gs-ping", "10.99.1.2/24", GUEST_MAC, mode=mode, cores=cores_for(mode),
+              args=["--dst", "10.99.1.1", "--count", "5", "--interval", "0.1", "--wait", "3"])
+    assert g.wait() == 0, g.proc.output()[-3000:]
+    r = g.result()
+    assert r["transmitted"] == 5 and r["received"] == 5, r
+    lat = r["rtt_ms"]
+    assert 0 < lat["min"] <= lat["p50"] <= lat["p99"] <= lat["max"]
+    assert GUEST_MAC in ns.run("ip neigh show 10.99.1.2").stdout.lower()
+
+
+def test_gs_ping_without_answer_exits_1(vswd, ns, guest):
+    g = guest("g1", "gs-ping", "10.99.1.2/24", GUEST_MAC,
+              args=["--dst", "10.99.1.77", "--count", "2", "--interval", "0.1", "--wait", "1"])
+    assert g.wait() == 1
+    r = g.result()
+    assert r["received"] == 0
+    assert r["counters"]["arp_unresolved"] + r["counters"]["arp_hold_drop"] >= 1 or \
+        r["counters"]["arp_request_tx"] >= 2
