@@ -1,0 +1,51 @@
+"""Two gs guests exchange UDP through vswd in each mode: every datagram is accounted for, and in
+the multi-core modes flows spread over the workers and each flow stays on one worker."""
+import pytest
+
+from conftest import cores_for
+
+RECV_DROPS = ["rx_ring_full", "udp_sock_full", "udp_no_socket", "rx_malformed", "rx_bad_cksum",
+              "no_mbuf"]
+SEND_DROPS = ["tx_nic_full", "tx_ring_full", "arp_hold_drop", "arp_unresolved", "no_route"]
+
+
+@pytest.mark.parametrize("mode", ["single", "1kb", "2kb"])
+def test_udpperf_accounts_for_every_datagram(vswd, guest, mode):
+    cores = cores_for(mode)
+    rx = guest("rx", "gs-udpperf", "10.99.2.2/24", "02:00:00:00:48:02", mode=mode, cores=cores,
+               args=["--recv", "--idle-exit", "2", "--duration", "90"]).wait_ready()
+    tx = guest("tx", "gs-udpperf", "10.99.2.1/24", "02:00:00:00:48:01", mode=mode, cores=cores,
+               args=["--send", "--dst", "10.99.2.2", "--flows", "16", "--rate", "20000",
+                     "--duration", "2", "--size", "64"])
+    assert tx.wait(120) == 0, tx.proc.output()[-3000:]
+    assert rx.wait(120) == 0, rx.proc.output()[-3000:]
+    s, r = tx.result(), rx.result()
+    sent, received = s["sent"], r["received"]
+    assert sent > 10000, s
+
+    sw = {p["name"]: p["drops"] for p in vswd.stats()["ports"]}
+    dropped = {
+        "receiver": {k: r["counters"][k] for k in RECV_DROPS if r["counters"][k]},
+        "sender": {k: s["counters"][k] for k in SEND_DROPS if s["counters"][k]},
+        "vswd": {f"{p}.{k}": v for p in ("rx", "tx") for k, v in sw[p].items()
+                 if v and k != "port_down"},
+    }
+    lost = sum(sum(d.values()) for d in dropped.values())
+    assert received + lost == sent, (sent, received, dropped)
+    assert received >= sent * 0.9, (sent, received, dropped)
+    assert r["flows_seen"] == 16
+    assert r["latency_us"]["p50"] <= r["latency_us"]["p99"]
+
+    workers = r["per_worker"]
+    if mode == "single":
+        assert len(workers) == 1
+        return
+    assert len(workers) == 2
+    busy = [w for w in workers if w["received"]]
+    assert len(busy) == 2, workers  # 16 flows spread over both workers
+    owner = {}
+    for w in workers:
+        for f in w["flows"]:
+            assert f not in owner, f"flow {f} on workers {owner[f]} and {w['worker']}"
+            owner[f] = w["worker"]
+    assert len(owner) == 16
