@@ -56,14 +56,15 @@ class Proc:
         self.argv = [str(a) for a in argv]
         self.out = []
         self.p = subprocess.Popen(self.argv, stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
-                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                                  env=env, bufsize=1)
+                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env,
+                                  bufsize=0)
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
 
     def _read(self):
-        for line in self.p.stdout:
-            self.out.append(line)
+        # chunks, not lines: prompts (testpmd> ) come without a newline
+        while chunk := os.read(self.p.stdout.fileno(), 65536):
+            self.out.append(chunk.decode(errors="replace"))
 
     @property
     def pid(self):
@@ -76,7 +77,7 @@ class Proc:
         return self.p.poll() is None
 
     def write(self, text):
-        self.p.stdin.write(text)
+        self.p.stdin.write(text.encode())
         self.p.stdin.flush()
 
     def wait(self, timeout=60):
@@ -244,19 +245,24 @@ class Sniffer:
 class Testpmd:
     """dpdk-testpmd as a guest on a net_virtio_user port, driven through its prompt."""
 
-    def __init__(self, sock, mac, peer=None, lcores="0,1", server=False, extra=()):
+    def __init__(self, sock, mac, peer=None, lcores="0,1", server=False, queues=1, extra=()):
+        """With server=True the guest owns the socket and waits for vswd before its prompt:
+        call .prompt() once vswd has its client port."""
         self.prefix = f"gst{uid()}"
         self.mac = mac
-        vdev = f"net_virtio_user0,path={sock},mac={mac},queue_size=256"
+        self.queues = queues
+        vdev = f"net_virtio_user0,path={sock},mac={mac},queue_size=256,queues={queues}"
         if server:
             vdev += ",server=1"
-        argv = ["dpdk-testpmd", "-l", lcores, "--no-pci", "--single-file-segments",
+        # unbuffered: testpmd printf()s its answers but write()s its prompt
+        argv = ["stdbuf", "-o0", "dpdk-testpmd", "-l", lcores, "--no-pci", "--single-file-segments",
                 "--file-prefix", self.prefix, "-m", "256", "--vdev", vdev, "--log-level", "notice",
-                "--", "-i", "--total-num-mbufs=4096", *extra]
+                "--", "-i", "--total-num-mbufs=4096", f"--rxq={queues}", f"--txq={queues}", *extra]
         if peer:
             argv.append(f"--eth-peer=0,{peer}")
         self.proc = Proc(argv, "testpmd", stdin=True)
-        self.prompt()
+        if not server:
+            self.prompt()
 
     def prompt(self, timeout=60, since=0):
         wait_for(lambda: not self.proc.alive() or "testpmd> " in self.proc.output()[since:],

@@ -1,0 +1,108 @@
+"""vhost-user ports with testpmd guests on net_virtio_user: unicast, restarts, reconnects."""
+import pytest
+
+from harness import Vswd, wait_for
+
+A, B = "02:00:00:00:00:0a", "02:00:00:00:00:0b"
+
+
+def burst(guest, bursts):
+    """Sends bursts x 32 frames to the guest's --eth-peer, then goes back to receiving."""
+    before = guest.stats()["tx_packets"]
+    queues = guest.queues
+    guest.cmd("stop")
+    guest.cmd("set fwd rxonly")
+    guest.cmd(f"start tx_first {bursts}")
+    wait_for(lambda: guest.stats()["tx_packets"] >= before + 32 * bursts * queues, 30,
+             what="guest to send")
+
+
+def two_guests(vswd, testpmd, tmp_path, mode="server"):
+    socks = tmp_path / "a.sock", tmp_path / "b.sock"
+    server = mode == "client"   # vswd as client: the guests are the servers
+    guests = []
+    for name, sock, mac, peer in (("va", socks[0], A, B), ("vb", socks[1], B, A)):
+        if server:
+            guests.append(testpmd(sock, mac, peer, server=True))
+        vswd.ctl("port", "add", name, "vhost", f"path={sock}", f"mode={mode}")
+        if not server:
+            guests.append(testpmd(sock, mac, peer))
+    for name in ("va", "vb"):
+        vswd.wait_link(name)
+    if server:
+        for g in guests:
+            g.prompt()
+    return guests
+
+
+def test_unicast_between_two_virtio_guests(vswd, testpmd, tmp_path):
+    ga, gb = two_guests(vswd, testpmd, tmp_path)
+    gb.cmd("set fwd rxonly")
+    gb.cmd("start")
+    burst(gb, 1)                    # B speaks first: vswd learns B on vb
+    wait_for(lambda: vswd.stats("va")["tx_packets"] == 32, 20, what="B's frames on va")
+    vswd.ctl("stats", "clear")
+    burst(ga, 4)                    # 128 frames A -> B, unicast now
+    sent = ga.stats()["tx_packets"]
+    assert sent == 128
+    wait_for(lambda: vswd.stats("va")["rx_packets"] == sent, 20, what="vswd to receive")
+    wait_for(lambda: gb.stats()["rx_packets"] == sent, 20, what="B to receive")
+
+    fdb = vswd.fdb()
+    assert (fdb[A.lower()]["port"], fdb[B.lower()]["port"]) == ("va", "vb")
+    va, vb = vswd.stats("va"), vswd.stats("vb")
+    assert va["rx_packets"] == sent and vb["tx_packets"] == sent
+    assert va["rx_bytes"] == vb["tx_bytes"] == ga.stats()["tx_bytes"]
+    assert va["tx_packets"] == 0            # never back out of the ingress port
+    assert gb.stats()["rx_packets"] == sent and ga.stats()["rx_packets"] == 32
+    assert all(v == 0 for v in vb["drops"].values())
+
+
+def test_guest_killed_and_restarted_forwards_again(vswd, testpmd, tmp_path):
+    ga, gb = two_guests(vswd, testpmd, tmp_path)
+    gb.cmd("set fwd rxonly")
+    gb.cmd("start")
+    ga.proc.stop(sig=9)                 # the guest dies without a word
+    ga.stop()
+    vswd.wait_link("va", "down")
+    ga2 = testpmd(tmp_path / "a.sock", A, B)
+    vswd.wait_link("va", "up")
+    before = gb.stats()["rx_packets"]
+    burst(ga2, 2)
+    wait_for(lambda: gb.stats()["rx_packets"] == before + 64, 30, what="frames after restart")
+
+
+def test_vswd_restart_with_client_ports_guest_reconnects(vswd_factory, testpmd, tmp_path):
+    """vswd connects to server-mode guests; a new vswd reconnects, the guests stay up."""
+    v = vswd_factory()
+    ga, gb = two_guests(v, testpmd, tmp_path, mode="client")
+    gb.cmd("set fwd rxonly")
+    gb.cmd("start")
+    burst(ga, 1)
+    wait_for(lambda: gb.stats()["rx_packets"] == 32, 30, what="frames before restart")
+
+    cfg = tmp_path / "vswd.conf"
+    cfg.write_text("# the same two ports, as startup commands\n"
+                   f"port add va vhost path={tmp_path / 'a.sock'} mode=client\n"
+                   f"port add vb vhost path={tmp_path / 'b.sock'} mode=client\n")
+    v.ctl("port", "del", "va")          # leak check of the first vswd before it goes
+    v.ctl("port", "del", "vb")
+    assert v.stop() == 0
+    v2 = vswd_factory(args=["--config", str(cfg)], ctl=v.ctl_path)
+    v2.wait_link("va")
+    v2.wait_link("vb")
+    burst(ga, 2)
+    wait_for(lambda: gb.stats()["rx_packets"] == 32 + 64, 30, what="frames after vswd restart")
+    assert v2.stats("vb")["tx_packets"] == 64
+
+
+def test_vhost_multiqueue_port(vswd, testpmd, tmp_path):
+    sock = tmp_path / "mq.sock"
+    vswd.ctl("port", "add", "mq", "vhost", f"path={sock}", "queues=2")
+    g = testpmd(sock, A, B, queues=2)
+    vswd.wait_link("mq")
+    p = vswd.port("mq")
+    assert (p["rxq"], p["queues"], p["connected"]) == (2, 2, True)
+    burst(g, 1)                     # one burst on each of the two queues
+    assert g.stats()["tx_packets"] == 64
+    wait_for(lambda: vswd.stats("mq")["rx_packets"] == 64, 20, what="both queues polled")
