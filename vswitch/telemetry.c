@@ -1,6 +1,7 @@
 /* DPDK telemetry commands, so dpdk-telemetry.py shows the switch: /vswkit/ports, /vswkit/fdb and
  * /vswkit/stats[,PORT]. They reuse the vswctl command results; telemetry nests one level, so
  * each item becomes a flat dict (nested objects flattened to parent_child keys). */
+#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -30,7 +31,8 @@ static void flatten(json_t *o, const char *prefix, struct rte_tel_data *d)
 	}
 }
 
-/* An array of objects, as a dict of dicts keyed by each object's field `key`. */
+/* An array of objects, as a dict of dicts keyed by each object's field `key` (telemetry names
+ * are letters, digits and '_', so a MAC key reads 02_00_00_00_00_01). */
 static void by_key(json_t *a, const char *key, struct rte_tel_data *d)
 {
 	size_t i;
@@ -39,12 +41,18 @@ static void by_key(json_t *a, const char *key, struct rte_tel_data *d)
 	rte_tel_data_start_dict(d);
 	json_array_foreach(a, i, o) {
 		struct rte_tel_data *c = rte_tel_data_alloc();
+		char name[RTE_TEL_MAX_STRING_LEN];
 
 		if (c == NULL)
 			return;
 		rte_tel_data_start_dict(c);
 		flatten(o, "", c);
-		rte_tel_data_add_dict_container(d, json_string_value(json_object_get(o, key)), c, 0);
+		snprintf(name, sizeof(name), "%s", json_string_value(json_object_get(o, key)));
+		for (char *p = name; *p != '\0'; p++)
+			if (!isalnum((unsigned char)*p))
+				*p = '_';
+		if (rte_tel_data_add_dict_container(d, name, c, 0) != 0)
+			rte_tel_data_free(c);
 	}
 }
 

@@ -1,0 +1,118 @@
+"""The control plane: bad commands get one clear line and vswd keeps running; one vswd per
+control socket; telemetry and capture see the ports."""
+import json
+import subprocess
+
+import pytest
+from scapy.layers.inet import ICMP
+from scapy.layers.l2 import Ether
+from scapy.utils import rdpcap
+
+from harness import VSWCTL, VSWD, Proc, Vswd, dpdk_cleanup, vswctl, wait_for
+
+
+def one_line(msg):
+    assert msg and "\n" not in msg, repr(msg)
+    return msg
+
+
+@pytest.mark.parametrize("args, expect", [
+    (["port", "del", "nope"], "unknown port nope"),
+    (["port", "add", "x", "bogus"], "unknown port kind"),
+    (["port", "add", "x", "vhost"], "needs path="),
+    (["port", "add", "x", "vhost", "path=/tmp/q.sock", "queues=99"], "bad queues"),
+    (["port", "add", "x", "vhost", "path=/tmp/q.sock", "mode=sideways"], "bad mode"),
+    (["port", "add", "x", "dpdk", "dev=0000:99:00.7"], "device not found"),
+    (["port", "add", "x", "dpdk", "dev=net_af_packet_x,iface=no-such-if"], "device not found"),
+    (["port", "add", "bad/name", "tap"], "bad port name"),
+    (["port", "add", "x", "tap", "ip=10.1.2.300/24"], "bad tap option"),
+    (["fdb", "add", "02:00:00:00:00:zz", "p"], "bad MAC address"),
+    (["fdb", "add", "01:00:5e:00:00:01", "p"], "not a unicast address"),
+    (["fdb", "add", "02:00:00:00:00:01", "nope"], "unknown port nope"),
+    (["fdb", "del", "02:00:00:00:00:01"], "no FDB entry"),
+    (["fdb", "aging", "soon"], "bad aging time"),
+    (["stats", "nope"], "unknown port nope"),
+    (["frobnicate"], "unknown command"),
+    (["port"], "usage: port"),
+])
+def test_bad_commands_get_one_clear_line(vswd, args, expect):
+    assert expect in one_line(vswd.ctl_fail(*args))
+    assert vswd.ctl("version")["vswd"]               # still running
+
+
+def test_duplicate_name_and_socket_in_use(vswd, tmp_path):
+    vswd.ctl("port", "add", "p", "vhost", f"path={tmp_path / 'p.sock'}")
+    assert "already exists" in one_line(vswd.ctl_fail("port", "add", "p", "tap"))
+    # a socket somebody listens on (vswd's own control socket) is not taken over
+    msg = vswd.ctl_fail("port", "add", "q", "vhost", f"path={vswd.ctl_path}")
+    assert "socket path in use" in one_line(msg)
+    assert [p["name"] for p in vswd.ctl("port", "list")] == ["p"]
+
+
+def test_vswctl_usage_errors():
+    r = subprocess.run([str(VSWCTL), "--bogus"], capture_output=True, text=True)
+    assert r.returncode != 0 and "unknown option" in r.stderr
+    r = subprocess.run([str(VSWCTL), "--ctl", "/nonexistent/vswd.sock", "version"],
+                       capture_output=True, text=True)
+    assert r.returncode != 0 and "cannot reach vswd" in one_line(r.stderr.strip())
+
+
+def test_second_vswd_on_same_socket_refuses(vswd, tmp_path):
+    second = Vswd(tmp_path, ctl=vswd.ctl_path)
+    p = Proc(second.argv(), "vswd2")
+    assert p.wait(60) == 1
+    dpdk_cleanup(second.prefix)
+    assert "in use by another vswd" in p.output()
+    assert vswd.ctl("version")                       # the first one is untouched
+
+
+def test_vswd_bad_options(tmp_path):
+    for args, expect in ((["--cores", "x"], "bad --cores"), (["--bogus"], "unknown option"),
+                         (["--fdb-size", "-1"], "bad --fdb-size")):
+        r = subprocess.run([str(VSWD), "--ctl", str(tmp_path / "c.sock"), *args],
+                           capture_output=True, text=True, timeout=30)
+        assert r.returncode == 1 and expect in one_line(r.stderr.strip())
+
+
+def test_config_file_error_names_the_line(hugepages, tmp_path):
+    cfg = tmp_path / "bad.conf"
+    cfg.write_text("# ports\nport add t0 tap\nfdb aging never\n")
+    v = Vswd(tmp_path, args=["--config", str(cfg)])
+    p = Proc(v.argv(), "vswd")
+    assert p.wait(60) == 1
+    v.stop()
+    assert f"{cfg}:3: bad aging time" in p.output()
+
+
+def test_telemetry_shows_ports_fdb_stats(vswd, tmp_path):
+    vswd.ctl("port", "add", "p", "vhost", f"path={tmp_path / 'p.sock'}")
+    vswd.ctl("fdb", "add", "02:00:00:00:00:01", "p")
+
+    def tel(cmd):
+        r = subprocess.run(["dpdk-telemetry.py", "-f", vswd.prefix], input=cmd + "\n",
+                           capture_output=True, text=True, timeout=30)
+        key = cmd.split(",")[0]
+        start = r.stdout.index('{"%s"' % key)
+        return json.JSONDecoder().raw_decode(r.stdout[start:])[0][key]
+
+    assert tel("/vswkit/ports")["p"]["kind"] == "vhost"
+    assert tel("/vswkit/fdb")["02_00_00_00_00_01"]["type"] == "static"
+    assert tel("/vswkit/stats")["p"]["rx_packets"] == 0
+    assert tel("/vswkit/stats,p")["drops_tx_full"] == 0
+
+
+def test_dumpcap_captures_a_port(vswd, netns, tmp_path):
+    a, b = netns("10.64.0.1/24"), netns("10.64.0.2/24")
+    a.attach(vswd, "a")
+    b.attach(vswd, "b")
+    out = tmp_path / "a.pcapng"
+    cap = Proc(["stdbuf", "-o0", "dpdk-dumpcap", "--file-prefix", vswd.prefix, "-i", "net_af_packet_a",
+                "-w", str(out), "-c", "4"], "dumpcap")
+    try:
+        wait_for(lambda: "Capturing on" in cap.output() or not cap.alive(), 30, what="dumpcap")
+        a.run(f"ping -c 2 -i 0.2 {b.addr}")
+        assert cap.wait(30) == 0, cap.output()
+    finally:
+        cap.stop()
+    pkts = [Ether(bytes(p)) for p in rdpcap(str(out))]
+    assert len(pkts) == 4 and any(p.haslayer(ICMP) for p in pkts)
