@@ -81,13 +81,29 @@ static void flood(struct vsw_pmd *pmd, const struct vsw_dp_table *t, uint16_t in
 		tx_one(pmd, t, to[i], m);
 }
 
+/* Frames of one burst mostly come in runs with the same address (one guest, one flow): each
+ * run is learned or looked up once. run[i] is frame i's index into uniq. */
+static unsigned runs(const struct rte_ether_addr *const *addr, unsigned n,
+		     const struct rte_ether_addr **uniq, uint8_t *run)
+{
+	unsigned u = 0;
+
+	for (unsigned i = 0; i < n; i++) {
+		if (u == 0 || !rte_is_same_ether_addr(addr[i], uniq[u - 1]))
+			uniq[u++] = addr[i];
+		run[i] = (uint8_t)(u - 1);
+	}
+	return u;
+}
+
 void vsw_l2_input(struct vsw_pmd *pmd, const struct vsw_dp_table *t, uint16_t in,
 		  struct rte_mbuf **pkts, uint16_t n, uint64_t now)
 {
-	const struct rte_ether_addr *src[VSW_BURST], *dst[VSW_BURST];
+	const struct rte_ether_addr *src[VSW_BURST], *dst[VSW_BURST], *uniq[VSW_BURST];
 	struct rte_mbuf *ok[VSW_BURST];
 	enum vsw_learn_result learned[VSW_BURST];
 	uint16_t out[VSW_BURST];
+	uint8_t src_run[VSW_BURST], dst_run[VSW_BURST];
 	struct vsw_port_counters *rc = &pmd->port[in];
 	unsigned m = 0;
 
@@ -114,12 +130,12 @@ void vsw_l2_input(struct vsw_pmd *pmd, const struct vsw_dp_table *t, uint16_t in
 	}
 	if (m == 0)
 		return;
-	vsw_fdb_learn(vsw.fdb, src, m, in, now, learned);
-	vsw_fdb_lookup(vsw.fdb, dst, m, out);
+	vsw_fdb_learn(vsw.fdb, uniq, runs(src, m, uniq, src_run), in, now, learned);
+	vsw_fdb_lookup(vsw.fdb, uniq, runs(dst, m, uniq, dst_run), out);
 	for (unsigned i = 0; i < m; i++) {
-		uint16_t o = out[i];
+		uint16_t o = out[dst_run[i]];
 
-		if (learned[i] == VSW_LEARN_LIMIT)
+		if (learned[src_run[i]] == VSW_LEARN_LIMIT)
 			drop(ok[i], &rc->drop_learn_limit);
 		else if (o == VSW_FDB_NO_PORT || !rte_is_unicast_ether_addr(dst[i]))
 			flood(pmd, t, in, ok[i]);

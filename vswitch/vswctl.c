@@ -36,13 +36,22 @@ static int fail(const char *fmt, const char *a, const char *b)
 
 static void print_scalar(FILE *f, json_t *v, int width)
 {
-	char *s = json_is_string(v) ? NULL : json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
+	char *s = json_is_string(v) || v == NULL ? NULL : json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
 
-	fprintf(f, "%-*s", width, s ? s : json_string_value(v));
+	fprintf(f, "%-*s", width, s ? s : v ? json_string_value(v) : "-");
 	free(s);
 }
 
-/* Columns of a table: the leaves of the first row, nested objects as parent.child. */
+static int has(json_t *cols, const char *name)
+{
+	size_t i;
+	json_t *c;
+
+	json_array_foreach(cols, i, c) if (strcmp(json_string_value(c), name) == 0) return 1;
+	return 0;
+}
+
+/* Columns of a table: the leaves of every row, nested objects as parent.child. */
 static void leaves(json_t *o, const char *prefix, json_t *cols)
 {
 	const char *k;
@@ -54,7 +63,7 @@ static void leaves(json_t *o, const char *prefix, json_t *cols)
 		snprintf(name, sizeof(name), "%s%s", prefix, k);
 		if (json_is_object(v))
 			leaves(v, strcat(name, "."), cols);
-		else
+		else if (!has(cols, name))
 			json_array_append_new(cols, json_string(name));
 	}
 }
@@ -80,7 +89,7 @@ static void print_table(json_t *rows)
 		json_decref(cols);
 		return;
 	}
-	leaves(json_array_get(rows, 0), "", cols);
+	json_array_foreach(rows, i, row) leaves(row, "", cols);
 	ncol = json_array_size(cols);
 	width = calloc(ncol ? ncol : 1, sizeof(*width));
 	json_array_foreach(cols, j, c) {
