@@ -32,9 +32,8 @@ class Guest:
         if not any(p["name"] == name for p in vswd.ctl("port", "list")):
             vswd.ctl("port", "add", name, "vhost", f"path={self.sock}")
         argv = [tool(app), "--dev", f"net_virtio_user0,path={self.sock}", "--ip", ip,
-                "--mac", mac, "--mode", mode, "--json", *args]
-        if cores:
-            argv += ["--cores", cores]
+                "--mac", mac, "--mode", mode, "--json", *(["--cores", cores] if cores else []),
+                *args]
         self.proc = harness.Proc(argv, app)
         self._json = None
 

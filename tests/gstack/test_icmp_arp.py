@@ -13,8 +13,12 @@ def ns(vswd, netns):
     return n
 
 
-def test_namespace_pings_and_arpings_gs_echo(vswd, ns, guest):
-    g = guest("g1", "gs-echo", "10.99.1.2/24", GUEST_MAC).wait_ready()
+@pytest.mark.parametrize("probe", ["vdev", "hotplug"])
+def test_namespace_pings_and_arpings_gs_echo(vswd, ns, guest, probe):
+    # vdev: the tool passes --vdev to the EAL; hotplug: EAL arguments of our own (-- --no-pci)
+    # replace that default and the stack hot-plugs the device with rte_dev_probe()
+    extra = ["--", "--no-pci"] if probe == "hotplug" else []
+    g = guest("g1", "gs-echo", "10.99.1.2/24", GUEST_MAC, args=extra).wait_ready()
     r = ns.run("ping -c 3 -i 0.2 -W 5 10.99.1.2", check=False)
     assert r.returncode == 0, r.stdout + r.stderr
     assert " 0% packet loss" in r.stdout
