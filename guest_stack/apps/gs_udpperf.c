@@ -90,8 +90,9 @@ static int wait_arp(struct perf *p, struct gs_worker *w)
 	uint64_t t0 = rte_get_tsc_cycles();
 	int rc;
 
-	while ((rc = gs_neigh_resolve(w, p->dst)) == -EAGAIN && gs_running() &&
-	       gs_app_seconds(rte_get_tsc_cycles() - t0) < 3.0) {
+	/* ARP retries, then a hold-down after failure: keep asking for a while */
+	while ((rc = gs_neigh_resolve(w, p->dst)) < 0 && gs_running() &&
+	       gs_app_seconds(rte_get_tsc_cycles() - t0) < 5.0) {
 		gs_poll(w);
 		gs_idle(w, 0);
 	}
@@ -254,7 +255,6 @@ static json_t *summary(struct perf *p)
 	}
 	json_object_set_new(o, "expected", json_integer((json_int_t)expected));
 	json_object_set_new(o, "lost", json_integer((json_int_t)(expected - RTE_MIN(expected, pkts))));
-	json_object_set_new(o, "flows_seen", json_integer((json_int_t)json_array_size(per) ? 0 : 0));
 	unsigned int seen = 0;
 	for (unsigned int f = 0; f < MAX_FLOWS; f++)
 		seen += flow_pkts[f] != 0;
