@@ -9,6 +9,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import harness  # noqa: E402
 
 
+@pytest.fixture(autouse=True)
+def _reaper():
+    """Set up first, torn down last: nothing a test started outlives it, even on failure."""
+    yield
+    harness.reap()
+
+
 @pytest.fixture(scope="session")
 def hugepages():
     """./vswkit test bootstraps; a bare pytest run does it here."""

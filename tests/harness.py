@@ -22,6 +22,10 @@ VSWCTL = BUILD / "vswitch" / "vswctl"
 L2TOOL = ROOT / "tests" / "tools" / "l2.py"
 PY = "/usr/bin/python3"
 _seq = itertools.count()
+# Everything started and every DPDK file prefix used, so the reaper can clean up after a test
+# that failed half-way (see conftest.py).
+LIVE = []
+PREFIXES = []
 
 
 def uid():
@@ -60,6 +64,7 @@ class Proc:
                                   bufsize=0)
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
+        LIVE.append(self)
 
     def _read(self):
         # chunks, not lines: prompts (testpmd> ) come without a newline
@@ -117,6 +122,7 @@ class Vswd:
         self.workdir = Path(workdir)
         self.ctl_path = Path(ctl) if ctl else self.workdir / f"vswd{uid()}.sock"
         self.prefix = prefix or f"vswt{uid()}"
+        PREFIXES.append(self.prefix)
         self.cores = cores
         self.args = list(args)
         self.proc = None
@@ -249,6 +255,7 @@ class Testpmd:
         """With server=True the guest owns the socket and waits for vswd before its prompt:
         call .prompt() once vswd has its client port."""
         self.prefix = f"gst{uid()}"
+        PREFIXES.append(self.prefix)
         self.mac = mac
         self.queues = queues
         vdev = f"net_virtio_user0,path={sock},mac={mac},queue_size=256,queues={queues}"
@@ -291,6 +298,14 @@ class Testpmd:
                 pass
         self.proc.stop(signal.SIGKILL)
         dpdk_cleanup(self.prefix)
+
+
+def reap():
+    """Stops whatever a test left running and removes its DPDK files."""
+    while LIVE:
+        LIVE.pop().stop(timeout=10)
+    while PREFIXES:
+        dpdk_cleanup(PREFIXES.pop())
 
 
 def sh(cmd):
