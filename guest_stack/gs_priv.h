@@ -20,6 +20,8 @@ extern int gs_logtype;
 #define GS_RSS_KEY_LEN 40
 #define GS_RETA_SIZE 128
 #define GS_TXBUF (2 * GS_BURST)
+#define GS_ANNOUNCE 3		       /* gratuitous ARPs at start, ... */
+#define GS_ANNOUNCE_GAP_US 500000      /* ... this far apart (the switch may still be busy) */
 
 #define GS_CTR(cnt, name) ((cnt)[GS_C_##name]++)
 
@@ -99,6 +101,8 @@ struct gs_worker {
 	struct gs_backoff bo;
 	struct gs_arp_cache arp;
 	uint64_t next_tick;
+	uint64_t announce_at; /* the next gratuitous ARP (worker 0), in us */
+	unsigned int announced;
 	uint16_t ntx;
 	struct rte_mbuf *txbuf[GS_TXBUF];
 	bool icmp_listen;

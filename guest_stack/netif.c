@@ -205,6 +205,8 @@ int gs_init(const struct gs_conf *conf)
 			return rc;
 	/* Announce ourselves: a gratuitous ARP before any thread owns the queue. */
 	gs_arp_send(gs_st.w[0], RTE_ARP_OP_REQUEST, gs_st.ip, NULL, true);
+	gs_st.w[0]->announced = 1;
+	gs_st.w[0]->announce_at = gs_now_us() + GS_ANNOUNCE_GAP_US;
 	return 0;
 }
 

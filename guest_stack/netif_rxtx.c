@@ -1,6 +1,7 @@
 /* netif_rxtx.c: the Ethernet layer's data path for a worker: filter what arrives (our MAC and
  * IP, ARP handled here), and on the way out add the Ethernet header of the ARP-resolved next hop
  * and send to the NIC queue (direct) or to the worker's TX ring (dispatcher modes). */
+#include <rte_arp.h>
 #include <rte_ethdev.h>
 #include "gs_priv.h"
 
@@ -52,7 +53,13 @@ void gs_worker_tick(struct gs_worker *w)
 	if (t < w->next_tick)
 		return;
 	w->next_tick = t + GS_TICK_US * gs_st.us_cycles;
-	gs_arp_tick(&w->arp, t / gs_st.us_cycles);
+	uint64_t now = t / gs_st.us_cycles;
+	gs_arp_tick(&w->arp, now);
+	if (w->idx == 0 && w->announced < GS_ANNOUNCE && now >= w->announce_at) {
+		gs_arp_send(w, RTE_ARP_OP_REQUEST, gs_st.ip, NULL, false);
+		w->announced++;
+		w->announce_at = now + GS_ANNOUNCE_GAP_US;
+	}
 }
 
 uint16_t gs_rx_burst(struct gs_worker *w, struct rte_mbuf **pkts, uint16_t n)

@@ -208,6 +208,20 @@ double gs_app_seconds(uint64_t tsc)
 	return (double)tsc / (double)rte_get_tsc_hz();
 }
 
+int gs_app_wait_neigh(struct gs_worker *w, uint32_t dst, double secs)
+{
+	uint64_t t0 = rte_get_tsc_cycles();
+	int rc;
+
+	/* ARP retries, then a hold-down after failure: keep asking for a while */
+	while ((rc = gs_neigh_resolve(w, dst)) < 0 && gs_running() &&
+	       gs_app_seconds(rte_get_tsc_cycles() - t0) < secs) {
+		gs_poll(w);
+		gs_idle(w, 0);
+	}
+	return rc;
+}
+
 static json_t *counters(const uint64_t *c, bool all)
 {
 	json_t *o = json_object();

@@ -86,6 +86,9 @@ static int worker(struct gs_worker *w, void *arg)
 	char payload[1400] = {0};
 
 	gs_icmp_listen(w);
+	if (sender && gs_app_wait_neigh(w, p->dst, p->wait + 2) < 0 && !p->app.json)
+		printf("gs-ping: no ARP answer from the next hop yet\n");
+	next = rte_get_tsc_cycles();
 	while (gs_running()) {
 		unsigned int work = (unsigned int)gs_poll(w);
 		uint64_t now = rte_get_tsc_cycles();

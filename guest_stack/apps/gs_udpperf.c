@@ -85,20 +85,6 @@ static int opt(int o, const char *arg, void *ctx)
 	return 0;
 }
 
-static int wait_arp(struct perf *p, struct gs_worker *w)
-{
-	uint64_t t0 = rte_get_tsc_cycles();
-	int rc;
-
-	/* ARP retries, then a hold-down after failure: keep asking for a while */
-	while ((rc = gs_neigh_resolve(w, p->dst)) < 0 && gs_running() &&
-	       gs_app_seconds(rte_get_tsc_cycles() - t0) < 5.0) {
-		gs_poll(w);
-		gs_idle(w, 0);
-	}
-	return rc;
-}
-
 static int sender(struct perf *p, struct gs_worker *w, struct wstat *st)
 {
 	unsigned int i = gs_worker_index(w), nw = gs_worker_count(), nf = 0, k = 0;
@@ -111,7 +97,7 @@ static int sender(struct perf *p, struct gs_worker *w, struct wstat *st)
 		flows[nf++] = (unsigned int)f;
 	if (!s || !nf)
 		return s ? 0 : -errno;
-	if ((st->err = wait_arp(p, w)) < 0)
+	if ((st->err = gs_app_wait_neigh(w, p->dst, 5.0)) < 0)
 		return st->err;
 	uint64_t start = rte_get_tsc_cycles();
 	st->first = start;
