@@ -106,3 +106,16 @@ def test_vhost_multiqueue_port(vswd, testpmd, tmp_path):
     burst(g, 1)                     # one burst on each of the two queues
     assert g.stats()["tx_packets"] == 64
     wait_for(lambda: vswd.stats("mq")["rx_packets"] == 64, 20, what="both queues polled")
+
+
+def test_client_port_reconnects_to_a_restarted_guest(vswd, testpmd, tmp_path):
+    ga, gb = two_guests(vswd, testpmd, tmp_path, mode="client")
+    gb.cmd("set fwd rxonly")
+    gb.cmd("start")
+    ga.stop()                           # the server-mode guest goes away with its socket
+    vswd.wait_link("va", "down")
+    ga2 = testpmd(tmp_path / "a.sock", A, B, server=True)
+    vswd.wait_link("va", "up")          # rte_vhost's reconnect found the new socket
+    ga2.prompt()
+    burst(ga2, 1)
+    wait_for(lambda: gb.stats()["rx_packets"] == 32, 30, what="frames from the new guest")
