@@ -1,6 +1,7 @@
 /* FDB unit tests with a fake clock: learning, moves, statics, aging, limits, flush. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 #include <rte_eal.h>
 
 #include "fdb.h"
@@ -174,8 +175,8 @@ static void test_bulk_and_walk(void)
 
 int main(int argc, char **argv)
 {
-	char *eal[] = {argv[0], "--no-huge", "-m", "64", "--no-pci", "--no-shconf",
-		       "--log-level", "error", "-l", "0"};
+	char *eal[] = {argv[0], "--no-huge", "-m", "64", "--no-pci", "--no-shconf", "--no-telemetry",
+		       "--file-prefix", "vsw-unit-fdb", "--log-level", "error", "-l", "0"};
 
 	(void)argc;
 	if (rte_eal_init((int)RTE_DIM(eal), eal) < 0) {
@@ -188,6 +189,7 @@ int main(int argc, char **argv)
 	test_limits();
 	test_bulk_and_walk();
 	rte_eal_cleanup();
+	rmdir(rte_eal_get_runtime_dir()); /* leave nothing in /var/run/dpdk */
 	if (failures)
 		fprintf(stderr, "%d checks failed\n", failures);
 	else
