@@ -35,6 +35,7 @@ struct gs_conf {
 	bool soft_rss;		    /* use the dispatcher even if the device has enough queues */
 	bool csum_offload;	    /* use the device's checksum offloads when it has them */
 	unsigned int ring_size;	    /* per-core RX/TX rings (0: 1024) */
+	unsigned int nb_desc;	    /* NIC descriptors per queue (0: 1024) */
 	unsigned int max_sleep_us;  /* idle back-off ceiling (0: 100) */
 };
 

@@ -75,7 +75,7 @@ static int port_setup(unsigned int nq, unsigned int nmbufs)
 {
 	struct rte_eth_dev_info info;
 	struct rte_eth_conf pc;
-	uint16_t nrx = GS_NB_DESC, ntx = GS_NB_DESC, port = gs_st.port;
+	uint16_t nrx = (uint16_t)gs_st.conf.nb_desc, ntx = nrx, port = gs_st.port;
 	int rc;
 
 	if ((rc = rte_eth_dev_info_get(port, &info)) < 0)
@@ -194,8 +194,11 @@ int gs_init(const struct gs_conf *conf)
 	lcores[nl++] = l;
 	if ((rc = layout(lcores, nl)) < 0 || (rc = find_port(conf->dev, &gs_st.port)) < 0)
 		return rc;
-	unsigned int nmbufs = 8192 + gs_st.nworkers * (GS_NB_DESC * 2 + gs_st.conf.ring_size * 2 +
-						       GS_SOCK_QLEN * 2);
+	if (!gs_st.conf.nb_desc)
+		gs_st.conf.nb_desc = GS_NB_DESC;
+	gs_st.conf.nb_desc = RTE_MIN(gs_st.conf.nb_desc, 32768u);
+	unsigned int nmbufs = 8192 + gs_st.nworkers * (gs_st.conf.nb_desc * 2 +
+						       gs_st.conf.ring_size * 2 + GS_SOCK_QLEN * 2);
 	if ((rc = port_setup(1, nmbufs)) < 0) {
 		GS_LOG(ERR, "%s: port setup failed: %s", conf->dev, strerror(-rc));
 		return rc;

@@ -20,6 +20,8 @@
 	"  --mode MODE       single | 1kb (RX+TX dispatcher thread) | 2kb (RX and TX threads)\n"   \
 	"  --busy-poll       no idle back-off (benchmarks)\n"                                      \
 	"  --max-sleep US    idle back-off ceiling in microseconds (default 100)\n"               \
+	"  --nb-desc N       NIC descriptors per queue (default 1024; with virtio_user also set\n" \
+	"                    queue_size=N in --dev)\n"                                             \
 	"  --symmetric       symmetric RSS key (both directions of a flow on one core)\n"         \
 	"  --soft-rss        software RSS even if the device has enough queues\n"                  \
 	"  --csum-offload    use the device's checksum offloads\n"                                 \
@@ -29,7 +31,7 @@
 	"  -- EAL-ARGS       EAL arguments, replacing the defaults of the same kind\n"
 
 enum { O_DEV = 1000, O_IP, O_MAC, O_GW, O_CORES, O_MODE, O_BUSY, O_SLEEP, O_SYM, O_SOFT, O_CSUM,
-       O_DURATION, O_JSON };
+       O_DURATION, O_JSON, O_DESC };
 static const struct option common[] = {
 	{"dev", required_argument, NULL, O_DEV},     {"ip", required_argument, NULL, O_IP},
 	{"mac", required_argument, NULL, O_MAC},     {"gw", required_argument, NULL, O_GW},
@@ -38,6 +40,7 @@ static const struct option common[] = {
 	{"symmetric", no_argument, NULL, O_SYM},     {"soft-rss", no_argument, NULL, O_SOFT},
 	{"csum-offload", no_argument, NULL, O_CSUM}, {"duration", required_argument, NULL, O_DURATION},
 	{"json", no_argument, NULL, O_JSON},	     {"help", no_argument, NULL, 'h'},
+	{"nb-desc", required_argument, NULL, O_DESC},
 };
 
 void gs_app_die(const struct gs_app *a, const char *fmt, ...)
@@ -119,6 +122,9 @@ void gs_app_parse(struct gs_app *a, int argc, char **argv, const struct option *
 			break;
 		case O_SLEEP:
 			a->conf.max_sleep_us = (unsigned int)number(a, "--max-sleep", optarg);
+			break;
+		case O_DESC:
+			a->conf.nb_desc = (unsigned int)number(a, "--nb-desc", optarg);
 			break;
 		case O_SYM:
 			a->conf.symmetric_rss = true;
