@@ -89,7 +89,7 @@ static int worker(struct gs_worker *w, void *arg)
 	if (sender && gs_app_wait_neigh(w, p->dst, p->wait + 2) < 0 && !p->app.json)
 		printf("gs-ping: no ARP answer from the next hop yet\n");
 	next = rte_get_tsc_cycles();
-	while (gs_running()) {
+	while (gs_app_go(&p->app, next)) {
 		unsigned int work = (unsigned int)gs_poll(w);
 		uint64_t now = rte_get_tsc_cycles();
 		take_replies(p, w);
