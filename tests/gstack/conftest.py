@@ -25,13 +25,16 @@ def leftovers(pid):
 class Guest:
     """A gs tool on its own vhost-user port of vswd (server mode: vswd owns the socket)."""
 
-    def __init__(self, vswd, name, app, ip, mac, mode="single", cores=None, args=()):
+    def __init__(self, vswd, name, app, ip, mac, mode="single", cores=None, args=(),
+                 queue_size=None):
         self.vswd, self.name, self.app, self.mac = vswd, name, app, mac.lower()
         self.ip = ip.split("/")[0]
         self.sock = Path(vswd.workdir) / f"{name}.sock"
         if not any(p["name"] == name for p in vswd.ctl("port", "list")):
             vswd.ctl("port", "add", name, "vhost", f"path={self.sock}")
-        argv = [tool(app), "--dev", f"net_virtio_user0,path={self.sock}", "--ip", ip,
+        dev = f"net_virtio_user0,path={self.sock}" + (f",queue_size={queue_size}"
+                                                       if queue_size else "")
+        argv = [tool(app), "--dev", dev, "--ip", ip,
                 "--mac", mac, "--mode", mode, "--json", *(["--cores", cores] if cores else []),
                 *args]
         self.proc = harness.Proc(argv, app)
