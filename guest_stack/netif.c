@@ -118,9 +118,9 @@ static int port_setup(unsigned int nq, unsigned int nmbufs)
 	if ((rc = rte_eth_macaddr_get(port, &gs_st.mac)) < 0 || (rc = rte_eth_dev_start(port)) < 0)
 		return rc;
 	gs_st.up = true;
-	GS_LOG(INFO, "%s: port %u, %u queue(s), %s, mac " RTE_ETHER_ADDR_PRT_FMT, gs_st.conf.dev,
-	       port, nq, gs_st.hw_rss ? "hardware RSS" : "software RSS",
-	       RTE_ETHER_ADDR_BYTES(&gs_st.mac));
+	GS_LOG(INFO, "%s: port %u, %u queue(s), %s, checksums %s, mac " RTE_ETHER_ADDR_PRT_FMT,
+	       gs_st.conf.dev, port, nq, gs_st.hw_rss ? "hardware RSS" : "software RSS",
+	       gs_st.tx_ol ? "offloaded" : "in software", RTE_ETHER_ADDR_BYTES(&gs_st.mac));
 	return 0;
 }
 
