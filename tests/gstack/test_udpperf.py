@@ -9,7 +9,7 @@ RECV_DROPS = ["rx_ring_full", "udp_sock_full", "udp_no_socket", "rx_malformed", 
 SEND_DROPS = ["tx_nic_full", "tx_ring_full", "arp_hold_drop", "arp_unresolved", "no_route"]
 
 
-# the last case: checksums offloaded to virtio (vswd passes the virtio-net header on)
+# the last case: checksums offloaded to virtio (vhost carries the offload flag guest to guest)
 @pytest.mark.parametrize("mode,opts", [("single", []), ("1kb", []), ("2kb", []),
                                        ("single", ["--csum-offload"])])
 def test_udpperf_accounts_for_every_datagram(vswd, guest, mode, opts):
