@@ -5,6 +5,7 @@
  * same kind.  gs_eal_cleanup() also removes the runtime directory. */
 #include <dirent.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,7 @@
 #include "gs_priv.h"
 
 #define GS_MAX_ARGS 64
+#define GS_RUN_DIR "/var/run/dpdk"
 
 static char runtime_dir[256];
 
@@ -74,6 +76,40 @@ static int lcore_map(const char *cores, char *out, size_t len)
 	return used ? 0 : -EINVAL;
 }
 
+static void remove_dir(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	char path[512];
+
+	if (!d)
+		return;
+	while ((e = readdir(d)))
+		if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..") &&
+		    snprintf(path, sizeof(path), "%s/%s", dir, e->d_name) < (int)sizeof(path))
+			unlink(path);
+	closedir(d);
+	rmdir(dir);
+}
+
+/* What a gs tool that was killed (SIGKILL) left: its runtime directory, by the dead PID. */
+static void remove_stale(void)
+{
+	DIR *d = opendir(GS_RUN_DIR);
+	struct dirent *e;
+	char path[512];
+	int pid;
+
+	if (!d)
+		return;
+	while ((e = readdir(d)))
+		if (sscanf(e->d_name, "gs-%d", &pid) == 1 && pid > 0 && kill(pid, 0) < 0 &&
+		    errno == ESRCH &&
+		    snprintf(path, sizeof(path), "%s/%s", GS_RUN_DIR, e->d_name) < (int)sizeof(path))
+			remove_dir(path);
+	closedir(d);
+}
+
 int gs_eal_init(const char *prog, const char *dev, const char *cores, int argc, char **argv)
 {
 	static char lcores[512], prefix[64], devarg[1024];
@@ -100,6 +136,7 @@ int gs_eal_init(const char *prog, const char *dev, const char *cores, int argc, 
 		args[n++] = "256";
 	}
 	if (!user_has(argc, argv, o_prefix)) {
+		remove_stale();
 		snprintf(prefix, sizeof(prefix), "--file-prefix=gs-%d", (int)getpid());
 		args[n++] = prefix;
 	}
@@ -123,27 +160,15 @@ int gs_eal_init(const char *prog, const char *dev, const char *cores, int argc, 
 		args[n++] = argv[i];
 	args[n] = NULL;
 	rc = rte_eal_init(n, args);
-	if (rc >= 0)
-		snprintf(runtime_dir, sizeof(runtime_dir), "%s", rte_eal_get_runtime_dir());
+	/* also after a failed init, which may have made the directory */
+	snprintf(runtime_dir, sizeof(runtime_dir), "%s", rte_eal_get_runtime_dir());
 	return rc;
 }
 
 void gs_eal_cleanup(void)
 {
 	rte_eal_cleanup();
-	if (!runtime_dir[0])
-		return;
-	DIR *d = opendir(runtime_dir);
-	if (d) {
-		struct dirent *e;
-		char path[512];
-		while ((e = readdir(d)))
-			if (e->d_name[0] != '.' || (e->d_name[1] && strcmp(e->d_name, "..")))
-				if (snprintf(path, sizeof(path), "%s/%s", runtime_dir, e->d_name) <
-				    (int)sizeof(path))
-					unlink(path);
-		closedir(d);
-	}
-	rmdir(runtime_dir);
+	if (runtime_dir[0])
+		remove_dir(runtime_dir);
 	runtime_dir[0] = '\0';
 }

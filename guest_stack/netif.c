@@ -28,7 +28,7 @@ static int find_port(const char *dev, uint16_t *port)
 	int rc = rte_dev_probe(dev); /* hot-plug: a vdev spec or a PCI address */
 	if (rc < 0) {
 		GS_LOG(ERR, "cannot probe %s: %s", dev, strerror(-rc));
-		return rc;
+		return -ENODEV;
 	}
 	return rte_eth_dev_get_port_by_name(name, port) == 0 ? 0 : -ENODEV;
 }

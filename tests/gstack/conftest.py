@@ -79,6 +79,7 @@ def guest(vswd):
     yield start
     for g in started:
         g.proc.stop(signal.SIGINT, 30)  # SIGKILL if it does not go
+        harness.dpdk_cleanup(f"gs-{g.proc.pid}")  # only needed after a SIGKILL
 
 
 def cores_for(mode):
