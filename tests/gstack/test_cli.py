@@ -3,7 +3,7 @@ import subprocess
 
 import pytest
 
-from conftest import tool
+from gsguest import tool
 
 TOOLS = ["gs-echo", "gs-ping", "gs-udpperf"]
 DEV = ["--dev", "net_virtio_user0,path=/nonexistent.sock"]

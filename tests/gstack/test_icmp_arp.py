@@ -1,7 +1,7 @@
 """The kernel's stack in a namespace and a gs guest through vswd: ping, arping, neighbours."""
 import pytest
 
-from conftest import Guest, cores_for, tool  # noqa: F401
+from gsguest import cores_for
 
 GUEST_MAC = "02:00:00:00:47:02"
 

@@ -2,7 +2,7 @@
 the multi-core modes flows spread over the workers and each flow stays on one worker."""
 import pytest
 
-from conftest import cores_for
+from gsguest import cores_for
 
 RECV_DROPS = ["rx_ring_full", "udp_sock_full", "udp_no_socket", "rx_malformed", "rx_bad_cksum",
               "no_mbuf"]
