@@ -28,9 +28,20 @@ LIVE = []
 PREFIXES = []
 
 
+def _b36(n):
+    digits = "0123456789abcdefghijklmnopqrstuvwxyz"
+    s = ""
+    while True:
+        n, r = divmod(n, 36)
+        s = digits[r] + s
+        if n == 0:
+            return s
+
+
 def uid():
-    """A short id unique to this test run, for names that must not clash (ifnames <= 15)."""
-    return f"{os.getpid() % 10000}{next(_seq)}"
+    """A short id unique on this machine (pid and a counter), for names that must not clash
+    with another test run's: namespaces, interfaces (<= 15 characters), DPDK file prefixes."""
+    return f"{_b36(os.getpid())}x{_b36(next(_seq))}"
 
 
 def wait_for(cond, timeout=30.0, interval=0.1, what="condition"):

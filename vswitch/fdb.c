@@ -26,6 +26,7 @@ struct vsw_fdb {
 	uint32_t size, port_limit, aging_s;
 	uint16_t max_ports;
 	uint32_t total;      /* atomic: entries in the table */
+	uint32_t gen;        /* atomic: bumped by every change of a MAC's port or presence */
 	uint32_t *learned;   /* atomic, per port: learned (non-static) entries */
 };
 
@@ -48,6 +49,16 @@ static void add_u32(uint32_t *v, int d)
 static uint32_t get_u32(const uint32_t *v)
 {
 	return __atomic_load_n(v, __ATOMIC_RELAXED);
+}
+
+static void changed(struct vsw_fdb *fdb)
+{
+	__atomic_fetch_add(&fdb->gen, 1, __ATOMIC_RELEASE);
+}
+
+uint32_t vsw_fdb_gen(const struct vsw_fdb *fdb)
+{
+	return __atomic_load_n(&fdb->gen, __ATOMIC_ACQUIRE);
 }
 
 struct vsw_fdb *vsw_fdb_create(const char *name, const struct vsw_fdb_params *p)
@@ -123,6 +134,7 @@ static enum vsw_learn_result refresh(struct vsw_fdb *fdb, struct fdb_slot *s, ui
 		return VSW_LEARN_OK; /* lost a race with another learner or a delete */
 	add_u32(&fdb->learned[old], -1);
 	add_u32(&fdb->learned[port], 1);
+	changed(fdb);
 	return VSW_LEARN_MOVED;
 }
 
@@ -147,6 +159,7 @@ static enum vsw_learn_result insert(struct vsw_fdb *fdb, const struct rte_ether_
 		return VSW_LEARN_OK; /* another learner added it first */
 	add_u32(&fdb->total, 1);
 	add_u32(&fdb->learned[port], 1);
+	changed(fdb);
 	return VSW_LEARN_NEW;
 }
 
@@ -210,6 +223,7 @@ int vsw_fdb_add_static(struct vsw_fdb *fdb, const struct rte_ether_addr *mac, ui
 			add_u32(&fdb->learned[old], -1);
 		s->is_static = 1;
 		__atomic_store_n(&s->port, port, __ATOMIC_RELEASE);
+		changed(fdb);
 		return 0;
 	}
 	if (get_u32(&fdb->total) >= fdb->size)
@@ -226,9 +240,11 @@ int vsw_fdb_add_static(struct vsw_fdb *fdb, const struct rte_ether_addr *mac, ui
 		old = slot_port(s);
 		add_u32(&fdb->learned[old], -1);
 		__atomic_store_n(&s->port, port, __ATOMIC_RELEASE);
+		changed(fdb);
 		return 0;
 	}
 	add_u32(&fdb->total, 1);
+	changed(fdb);
 	return 0;
 }
 
@@ -242,6 +258,7 @@ static void remove_slot(struct vsw_fdb *fdb, struct fdb_slot *s, uint16_t port)
 	s->is_static = 0;
 	add_u32(&fdb->total, -1);
 	rte_hash_del_key(fdb->h, &s->mac);
+	changed(fdb);
 }
 
 int vsw_fdb_del(struct vsw_fdb *fdb, const struct rte_ether_addr *mac)

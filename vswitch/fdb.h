@@ -40,6 +40,10 @@ void vsw_fdb_learn(struct vsw_fdb *fdb, const struct rte_ether_addr *const *macs
 void vsw_fdb_lookup(struct vsw_fdb *fdb, const struct rte_ether_addr *const *macs, unsigned n,
 		    uint16_t *out);
 
+/* Changes with every change of a MAC's port or presence: a reader that cached a lookup (or a
+ * refresh) made under the same generation may reuse it. */
+uint32_t vsw_fdb_gen(const struct vsw_fdb *fdb);
+
 /* Control path (one thread). */
 int vsw_fdb_add_static(struct vsw_fdb *fdb, const struct rte_ether_addr *mac, uint16_t port);
 int vsw_fdb_del(struct vsw_fdb *fdb, const struct rte_ether_addr *mac);

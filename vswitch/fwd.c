@@ -1,5 +1,6 @@
 /* The PMD loop, run to completion: take the current datapath table, receive a burst from each
- * of this PMD's rx queues and pass it through the L2 stages, flush the tx buffers, report a
+ * of this PMD's rx queues, pass it through the L2 stages and flush the tx buffers it filled (at
+ * once, as OVS with tx-flush-interval 0: a frame waits for no other queue), then report a
  * quiescent state. When nothing arrives for a while it sleeps, a little longer each time, up to
  * --pmd-maxsleep (as OVS's pmd-maxsleep), so idle switches leave the cores to the guests. */
 #include <sys/prctl.h>
@@ -61,8 +62,8 @@ int vsw_pmd_main(void *arg)
 				continue;
 			got += n;
 			vsw_l2_input(pmd, t, q->idx, pkts, n, start / hz);
+			vsw_tx_flush_all(pmd, t);
 		}
-		vsw_tx_flush_all(pmd, t);
 		rte_rcu_qsbr_quiescent(vsw.qsbr, pmd->index);
 
 		pmd->loop.iterations++;

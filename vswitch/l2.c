@@ -96,10 +96,53 @@ static unsigned runs(const struct rte_ether_addr *const *addr, unsigned n,
 	return u;
 }
 
+static void learn(struct vsw_pmd *pmd, uint16_t in, const struct rte_ether_addr *const *src,
+		  unsigned m, uint64_t now, uint8_t *run, enum vsw_learn_result *learned)
+{
+	const struct rte_ether_addr *uniq[VSW_BURST];
+	struct vsw_l2_cache *c = &pmd->l2c[in];
+	uint32_t gen = vsw_fdb_gen(vsw.fdb);
+	unsigned u = runs(src, m, uniq, run);
+
+	if (u == 1 && c->src_ok && c->src_gen == gen && c->src_now == now &&
+	    rte_is_same_ether_addr(uniq[0], &c->src)) {
+		learned[0] = VSW_LEARN_OK; /* known here, and refreshed this second already */
+		return;
+	}
+	vsw_fdb_learn(vsw.fdb, uniq, u, in, now, learned);
+	if (u == 1 && learned[0] == VSW_LEARN_OK) {
+		c->src = *uniq[0];
+		c->src_now = now;
+		c->src_gen = gen;
+		c->src_ok = true;
+	}
+}
+
+static void lookup(struct vsw_pmd *pmd, uint16_t in, const struct rte_ether_addr *const *dst,
+		   unsigned m, uint8_t *run, uint16_t *out)
+{
+	const struct rte_ether_addr *uniq[VSW_BURST];
+	struct vsw_l2_cache *c = &pmd->l2c[in];
+	uint32_t gen = vsw_fdb_gen(vsw.fdb);
+	unsigned u = runs(dst, m, uniq, run);
+
+	if (u == 1 && c->dst_ok && c->dst_gen == gen && rte_is_same_ether_addr(uniq[0], &c->dst)) {
+		out[0] = c->dst_port;
+		return;
+	}
+	vsw_fdb_lookup(vsw.fdb, uniq, u, out);
+	if (u == 1) {
+		c->dst = *uniq[0];
+		c->dst_port = out[0];
+		c->dst_gen = gen;
+		c->dst_ok = true;
+	}
+}
+
 void vsw_l2_input(struct vsw_pmd *pmd, const struct vsw_dp_table *t, uint16_t in,
 		  struct rte_mbuf **pkts, uint16_t n, uint64_t now)
 {
-	const struct rte_ether_addr *src[VSW_BURST], *dst[VSW_BURST], *uniq[VSW_BURST];
+	const struct rte_ether_addr *src[VSW_BURST], *dst[VSW_BURST];
 	struct rte_mbuf *ok[VSW_BURST];
 	enum vsw_learn_result learned[VSW_BURST];
 	uint16_t out[VSW_BURST];
@@ -130,8 +173,8 @@ void vsw_l2_input(struct vsw_pmd *pmd, const struct vsw_dp_table *t, uint16_t in
 	}
 	if (m == 0)
 		return;
-	vsw_fdb_learn(vsw.fdb, uniq, runs(src, m, uniq, src_run), in, now, learned);
-	vsw_fdb_lookup(vsw.fdb, uniq, runs(dst, m, uniq, dst_run), out);
+	learn(pmd, in, src, m, now, src_run, learned);
+	lookup(pmd, in, dst, m, dst_run, out);
 	for (unsigned i = 0; i < m; i++) {
 		uint16_t o = out[dst_run[i]];
 

@@ -160,8 +160,10 @@ int vsw_port_del(const char *name, char *err, size_t errlen)
 	__atomic_store_n(&vsw.link_up[idx], 0, __ATOMIC_RELAXED);
 	vsw_fdb_flush(vsw.fdb, (uint16_t)idx, true);
 	p->ops->close(p);
-	for (unsigned i = 0; i < vsw.cfg.n_pmds; i++)
+	for (unsigned i = 0; i < vsw.cfg.n_pmds; i++) {
 		memset(&vsw.pmds[i].port[idx], 0, sizeof(vsw.pmds[i].port[idx]));
+		memset(&vsw.pmds[i].l2c[idx], 0, sizeof(vsw.pmds[i].l2c[idx]));
+	}
 	VSW_LOG(INFO, "port %s removed\n", name);
 	return 0;
 }

@@ -66,8 +66,19 @@ struct vsw_dp_table {
 	} pmd[VSW_MAX_PMDS];
 };
 
+/* The last source learned and the last destination looked up on one ingress port, valid while
+ * the FDB generation stays the same: most bursts are one flow, and then skip the hash. */
+struct vsw_l2_cache {
+	struct rte_ether_addr src, dst;
+	bool src_ok, dst_ok;
+	uint16_t dst_port;
+	uint32_t src_gen, dst_gen;
+	uint64_t src_now;
+};
+
 struct vsw_pmd {
 	unsigned lcore, index;
+	struct vsw_l2_cache l2c[VSW_MAX_PORTS]; /* by ingress port */
 	struct rte_eth_dev_tx_buffer *txb[VSW_MAX_PORTS];
 	struct vsw_port_counters port[VSW_MAX_PORTS];
 	struct vsw_pmd_counters loop;

@@ -4,14 +4,14 @@ from pathlib import Path
 
 import pytest
 
-from harness import Proc, Vswd
+from harness import Vswd, uid
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
 def test_signal_stops_cleanly_and_leaves_nothing(hugepages, tmp_path, sig):
     v = Vswd(tmp_path).start()
     v.ctl("port", "add", "p", "vhost", f"path={tmp_path / 'p.sock'}")
-    v.ctl("port", "add", f"vt{sig.value}x{tmp_path.name[-4:]}"[:15], "tap")
+    v.ctl("port", "add", f"vtap{uid()}", "tap")
     assert (tmp_path / "p.sock").exists() and any(Path("/dev/hugepages").glob(f"{v.prefix}map_*"))
     rc = v.proc.stop(sig=sig)
     assert rc == 0, v.proc.output()

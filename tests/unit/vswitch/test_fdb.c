@@ -173,6 +173,27 @@ static void test_bulk_and_walk(void)
 	vsw_fdb_free(f);
 }
 
+/* Readers cache lookups by generation: every change of a MAC's port or presence must bump it,
+ * a plain refresh must not. */
+static void test_generation(void)
+{
+	struct vsw_fdb *f = make("t_gen", 64, 0, 10);
+	struct rte_ether_addr m = mac(9);
+	uint32_t g = vsw_fdb_gen(f);
+
+	CHECK(learn(f, 1, 0, 1) == VSW_LEARN_NEW && vsw_fdb_gen(f) != g);
+	g = vsw_fdb_gen(f);
+	CHECK(learn(f, 1, 0, 2) == VSW_LEARN_OK && vsw_fdb_gen(f) == g);
+	CHECK(learn(f, 1, 1, 3) == VSW_LEARN_MOVED && vsw_fdb_gen(f) != g);
+	g = vsw_fdb_gen(f);
+	CHECK(vsw_fdb_add_static(f, &m, 2) == 0 && vsw_fdb_gen(f) != g);
+	g = vsw_fdb_gen(f);
+	CHECK(vsw_fdb_del(f, &m) == 0 && vsw_fdb_gen(f) != g);
+	g = vsw_fdb_gen(f);
+	CHECK(vsw_fdb_age(f, 100) == 1 && vsw_fdb_gen(f) != g);
+	vsw_fdb_free(f);
+}
+
 int main(int argc, char **argv)
 {
 	char *eal[] = {argv[0], "--no-huge", "-m", "64", "--no-pci", "--no-shconf", "--no-telemetry",
@@ -188,6 +209,7 @@ int main(int argc, char **argv)
 	test_aging();
 	test_limits();
 	test_bulk_and_walk();
+	test_generation();
 	rte_eal_cleanup();
 	rmdir(rte_eal_get_runtime_dir()); /* leave nothing in /var/run/dpdk */
 	if (failures)
