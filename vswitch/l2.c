@@ -1,5 +1,7 @@
 /* The L2 stages for one received burst: check, learn the sources, look up the destinations,
  * then send to one port or flood. Flooding shares the mbuf by reference count: no copy. */
+#include <string.h>
+
 #include "vswd.h"
 
 static inline void drop(struct rte_mbuf *m, uint64_t *counter)
@@ -33,6 +35,26 @@ static inline void tx_one(struct vsw_pmd *pmd, const struct vsw_dp_table *t, uin
 	b->pkts[b->length++] = m;
 	if (b->length == b->size)
 		tx_flush(pmd, t, idx);
+}
+
+/* A whole burst for one port (the common case: one flow): counters and buffer in one go. */
+static void tx_many(struct vsw_pmd *pmd, const struct vsw_dp_table *t, uint16_t idx,
+		    struct rte_mbuf **pkts, unsigned n, uint64_t bytes)
+{
+	struct rte_eth_dev_tx_buffer *b = pmd->txb[idx];
+
+	pmd->port[idx].tx_packets += n;
+	pmd->port[idx].tx_bytes += bytes;
+	while (n > 0) {
+		unsigned k = RTE_MIN(n, (unsigned)(b->size - b->length));
+
+		memcpy(&b->pkts[b->length], pkts, k * sizeof(*pkts));
+		b->length += k;
+		pkts += k;
+		n -= k;
+		if (b->length == b->size)
+			tx_flush(pmd, t, idx);
+	}
 }
 
 void vsw_tx_flush_all(struct vsw_pmd *pmd, const struct vsw_dp_table *t)
@@ -96,7 +118,8 @@ static unsigned runs(const struct rte_ether_addr *const *addr, unsigned n,
 	return u;
 }
 
-static void learn(struct vsw_pmd *pmd, uint16_t in, const struct rte_ether_addr *const *src,
+/* Returns the number of distinct runs of source addresses. */
+static unsigned learn(struct vsw_pmd *pmd, uint16_t in, const struct rte_ether_addr *const *src,
 		  unsigned m, uint64_t now, uint8_t *run, enum vsw_learn_result *learned)
 {
 	const struct rte_ether_addr *uniq[VSW_BURST];
@@ -107,7 +130,7 @@ static void learn(struct vsw_pmd *pmd, uint16_t in, const struct rte_ether_addr 
 	if (u == 1 && c->src_ok && c->src_gen == gen && c->src_now == now &&
 	    rte_is_same_ether_addr(uniq[0], &c->src)) {
 		learned[0] = VSW_LEARN_OK; /* known here, and refreshed this second already */
-		return;
+		return 1;
 	}
 	vsw_fdb_learn(vsw.fdb, uniq, u, in, now, learned);
 	if (u == 1 && learned[0] == VSW_LEARN_OK) {
@@ -116,9 +139,11 @@ static void learn(struct vsw_pmd *pmd, uint16_t in, const struct rte_ether_addr 
 		c->src_gen = gen;
 		c->src_ok = true;
 	}
+	return u;
 }
 
-static void lookup(struct vsw_pmd *pmd, uint16_t in, const struct rte_ether_addr *const *dst,
+/* Returns the number of distinct runs of destination addresses. */
+static unsigned lookup(struct vsw_pmd *pmd, uint16_t in, const struct rte_ether_addr *const *dst,
 		   unsigned m, uint8_t *run, uint16_t *out)
 {
 	const struct rte_ether_addr *uniq[VSW_BURST];
@@ -128,7 +153,7 @@ static void lookup(struct vsw_pmd *pmd, uint16_t in, const struct rte_ether_addr
 
 	if (u == 1 && c->dst_ok && c->dst_gen == gen && rte_is_same_ether_addr(uniq[0], &c->dst)) {
 		out[0] = c->dst_port;
-		return;
+		return 1;
 	}
 	vsw_fdb_lookup(vsw.fdb, uniq, u, out);
 	if (u == 1) {
@@ -137,6 +162,7 @@ static void lookup(struct vsw_pmd *pmd, uint16_t in, const struct rte_ether_addr
 		c->dst_gen = gen;
 		c->dst_ok = true;
 	}
+	return u;
 }
 
 void vsw_l2_input(struct vsw_pmd *pmd, const struct vsw_dp_table *t, uint16_t in,
@@ -148,7 +174,8 @@ void vsw_l2_input(struct vsw_pmd *pmd, const struct vsw_dp_table *t, uint16_t in
 	uint16_t out[VSW_BURST];
 	uint8_t src_run[VSW_BURST], dst_run[VSW_BURST];
 	struct vsw_port_counters *rc = &pmd->port[in];
-	unsigned m = 0;
+	unsigned m = 0, n_src, n_dst;
+	uint64_t ok_bytes = 0;
 
 	rc->rx_packets += n;
 	for (uint16_t i = 0; i < n; i++) {
@@ -166,6 +193,7 @@ void vsw_l2_input(struct vsw_pmd *pmd, const struct vsw_dp_table *t, uint16_t in
 			drop(mb, &rc->drop_malformed); /* never learn a group or null source */
 			continue;
 		}
+		ok_bytes += mb->pkt_len;
 		ok[m] = mb;
 		src[m] = &eth->src_addr;
 		dst[m] = &eth->dst_addr;
@@ -173,8 +201,15 @@ void vsw_l2_input(struct vsw_pmd *pmd, const struct vsw_dp_table *t, uint16_t in
 	}
 	if (m == 0)
 		return;
-	learn(pmd, in, src, m, now, src_run, learned);
-	lookup(pmd, in, dst, m, dst_run, out);
+	n_src = learn(pmd, in, src, m, now, src_run, learned);
+	n_dst = lookup(pmd, in, dst, m, dst_run, out);
+	if (n_src == 1 && n_dst == 1 && learned[0] != VSW_LEARN_LIMIT && out[0] != in &&
+	    out[0] != VSW_FDB_NO_PORT && rte_is_unicast_ether_addr(dst[0]) &&
+	    t->ports[out[0]].port_id != RTE_MAX_ETHPORTS &&
+	    __atomic_load_n(&vsw.link_up[out[0]], __ATOMIC_RELAXED)) {
+		tx_many(pmd, t, out[0], ok, m, ok_bytes); /* one flow: the whole burst to one port */
+		return;
+	}
 	for (unsigned i = 0; i < m; i++) {
 		uint16_t o = out[dst_run[i]];
 
