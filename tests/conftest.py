@@ -64,38 +64,26 @@ def vswd(vswd_factory):
     return vswd_factory()
 
 
-@pytest.fixture
-def netns():
+def _factory(make, finish):
+    """A fixture body: yields a maker; everything it made is finished at the end."""
     made = []
 
-    def make(ip=None, mtu=None):
-        ns = harness.Netns(ip, mtu)
-        made.append(ns)
-        return ns
+    def new(*a, **kw):
+        made.append(make(*a, **kw))
+        return made[-1]
 
-    yield make
-    for ns in made:
-        ns.delete()
+    yield new
+    for obj in made:
+        finish(obj)
+
+
+@pytest.fixture
+def netns():
+    """Network namespaces with a veth pair each (harness.Netns), deleted at the end."""
+    yield from _factory(harness.Netns, harness.Netns.delete)
 
 
 @pytest.fixture
 def testpmd():
-    started = []
-
-    def start(*a, **kw):
-        g = harness.Testpmd(*a, **kw)
-        started.append(g)
-        return g
-
-    yield start
-    for g in started:
-        g.stop()
-
-
-@pytest.fixture
-def procs():
-    """Any other processes a test starts (harness.Proc); stopped by PID at the end."""
-    started = []
-    yield started
-    for p in started:
-        p.stop()
+    """testpmd guests on net_virtio_user (harness.Testpmd), stopped at the end."""
+    yield from _factory(harness.Testpmd, harness.Testpmd.stop)

@@ -3,28 +3,26 @@
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include <rte_dev.h>
 #include <rte_eth_vhost.h>
 #include <rte_ethdev.h>
 
+#include "unix_socket.h"
 #include "vhost.h"
 
 /* A server socket path is free if nothing exists there, or only a socket nobody listens on
  * (left by a crashed process: removed, as OVS does). */
 static int check_server_path(const char *path, char *err, size_t errlen)
 {
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	struct stat st;
-	int fd, rc;
+	int rc = unix_listening(path);
 
-	if (strlen(path) >= sizeof(sa.sun_path)) {
+	if (rc < 0) {
 		snprintf(err, errlen, "socket path too long: %s", path);
-		return -ENAMETOOLONG;
+		return rc;
 	}
 	if (stat(path, &st) != 0)
 		return 0;
@@ -32,13 +30,7 @@ static int check_server_path(const char *path, char *err, size_t errlen)
 		snprintf(err, errlen, "socket path in use: %s exists and is not a socket", path);
 		return -EEXIST;
 	}
-	strcpy(sa.sun_path, path);
-	fd = socket(AF_UNIX, SOCK_STREAM, 0);
-	if (fd < 0)
-		return -errno;
-	rc = connect(fd, (struct sockaddr *)&sa, sizeof(sa));
-	close(fd);
-	if (rc == 0) {
+	if (rc == 1) {
 		snprintf(err, errlen, "socket path in use: %s has a listener", path);
 		return -EADDRINUSE;
 	}

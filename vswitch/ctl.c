@@ -12,6 +12,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "unix_socket.h"
 #include "vswd.h"
 
 #define REQ_MAX 65536
@@ -19,30 +20,15 @@
 static int listen_fd = -1;
 static char listen_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 
-static int make_addr(const char *path, struct sockaddr_un *sa, char *err, size_t errlen)
-{
-	*sa = (struct sockaddr_un){.sun_family = AF_UNIX};
-	if (strlen(path) >= sizeof(sa->sun_path)) {
-		snprintf(err, errlen, "control socket path too long: %s", path);
-		return -ENAMETOOLONG;
-	}
-	strcpy(sa->sun_path, path);
-	return 0;
-}
-
 int vsw_ctl_check(const char *path, char *err, size_t errlen)
 {
-	struct sockaddr_un sa;
-	int fd, rc = make_addr(path, &sa, err, errlen);
+	int rc = unix_listening(path);
 
-	if (rc != 0)
+	if (rc < 0) {
+		snprintf(err, errlen, "control socket path too long: %s", path);
 		return rc;
-	fd = socket(AF_UNIX, SOCK_STREAM, 0);
-	if (fd < 0)
-		return -errno;
-	rc = connect(fd, (struct sockaddr *)&sa, sizeof(sa));
-	close(fd);
-	if (rc == 0) {
+	}
+	if (rc == 1) {
 		snprintf(err, errlen, "control socket %s is in use by another vswd", path);
 		return -EADDRINUSE;
 	}
@@ -56,7 +42,7 @@ int vsw_ctl_open(const char *path, char *err, size_t errlen)
 
 	if (rc != 0)
 		return rc;
-	make_addr(path, &sa, err, errlen);
+	unix_addr(path, &sa);
 	unlink(path); /* nobody listens: a stale socket */
 	listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (listen_fd < 0 || bind(listen_fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||

@@ -4,16 +4,8 @@
 #include <unistd.h>
 #include <rte_eal.h>
 
+#include "check.h"
 #include "fdb.h"
-
-static int failures;
-#define CHECK(c)                                                                                   \
-	do {                                                                                       \
-		if (!(c)) {                                                                        \
-			fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #c);       \
-			failures++;                                                                \
-		}                                                                                  \
-	} while (0)
 
 static struct rte_ether_addr mac(unsigned n)
 {
@@ -212,9 +204,5 @@ int main(int argc, char **argv)
 	test_generation();
 	rte_eal_cleanup();
 	rmdir(rte_eal_get_runtime_dir()); /* leave nothing in /var/run/dpdk */
-	if (failures)
-		fprintf(stderr, "%d checks failed\n", failures);
-	else
-		printf("fdb: all checks passed\n");
-	return failures ? 1 : 0;
+	return CHECK_DONE();
 }

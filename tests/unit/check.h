@@ -1,6 +1,6 @@
-/* check.h: a minimal assertion helper for the gstack unit tests (no EAL needed). */
-#ifndef GS_CHECK_H
-#define GS_CHECK_H
+/* check.h: the assertion helpers of the C unit tests. */
+#ifndef VSW_UNIT_CHECK_H
+#define VSW_UNIT_CHECK_H
 #include <stdio.h>
 
 static int check_failures;
