@@ -1,7 +1,9 @@
 /* FDB over rte_hash. The hash maps a MAC to a key position; a slot array indexed by that
- * position holds the port and last-seen time. Ports change by compare-and-swap, so a learner
- * racing a delete never resurrects a slot: a freed slot's port is VSW_FDB_NO_PORT. With an RCU
- * variable the hash is lock-free for readers and frees key positions after a grace period. */
+ * position holds the port and last-seen time. A slot's state is one 16-bit word: the port, with
+ * STATIC_BIT for a static entry, or VSW_FDB_NO_PORT when free. Every change is a
+ * compare-and-swap of that word, so learners on several PMDs, moves and control-thread changes
+ * never see half an update. Only the control thread deletes: it removes the key first, then
+ * empties the slot; with an RCU variable rte_hash frees the position after a grace period. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -12,11 +14,12 @@
 
 #include "fdb.h"
 
+#define STATIC_BIT 0x8000
+
 struct fdb_slot {
-	struct rte_ether_addr mac;
-	uint16_t port; /* atomic; VSW_FDB_NO_PORT when free */
-	uint8_t is_static;
-	uint64_t seen; /* atomic, relaxed: seconds */
+	struct rte_ether_addr mac; /* written before the slot's word is claimed */
+	uint16_t word;             /* atomic: port | STATIC_BIT, or VSW_FDB_NO_PORT */
+	uint64_t seen;             /* atomic, relaxed: seconds */
 };
 
 struct vsw_fdb {
@@ -30,14 +33,24 @@ struct vsw_fdb {
 	uint32_t *learned;   /* atomic, per port: learned (non-static) entries */
 };
 
-static uint16_t slot_port(const struct fdb_slot *s)
+static uint16_t slot_word(const struct fdb_slot *s)
 {
-	return __atomic_load_n(&s->port, __ATOMIC_ACQUIRE);
+	return __atomic_load_n(&s->word, __ATOMIC_ACQUIRE);
 }
 
-static bool port_cas(struct fdb_slot *s, uint16_t from, uint16_t to)
+static uint16_t word_port(uint16_t w)
 {
-	return __atomic_compare_exchange_n(&s->port, &from, to, false, __ATOMIC_ACQ_REL,
+	return w == VSW_FDB_NO_PORT ? VSW_FDB_NO_PORT : (uint16_t)(w & ~STATIC_BIT);
+}
+
+static bool word_static(uint16_t w)
+{
+	return w != VSW_FDB_NO_PORT && (w & STATIC_BIT);
+}
+
+static bool word_cas(struct fdb_slot *s, uint16_t from, uint16_t to)
+{
+	return __atomic_compare_exchange_n(&s->word, &from, to, false, __ATOMIC_ACQ_REL,
 					   __ATOMIC_ACQUIRE);
 }
 
@@ -73,7 +86,7 @@ struct vsw_fdb *vsw_fdb_create(const char *name, const struct vsw_fdb_params *p)
 	};
 	struct vsw_fdb *fdb;
 
-	if (p->size == 0 || p->max_ports == 0)
+	if (p->size == 0 || p->max_ports == 0 || p->max_ports >= STATIC_BIT)
 		return NULL;
 	fdb = rte_zmalloc("vsw_fdb", sizeof(*fdb), 0);
 	if (fdb == NULL)
@@ -95,7 +108,7 @@ struct vsw_fdb *vsw_fdb_create(const char *name, const struct vsw_fdb_params *p)
 	if (fdb->slots == NULL || fdb->learned == NULL)
 		goto fail;
 	for (uint32_t i = 0; i < fdb->nb_slots; i++)
-		fdb->slots[i] = (struct fdb_slot){.port = VSW_FDB_NO_PORT};
+		fdb->slots[i] = (struct fdb_slot){.word = VSW_FDB_NO_PORT};
 	fdb->size = p->size;
 	fdb->port_limit = p->port_limit ? p->port_limit : p->size;
 	fdb->aging_s = p->aging_s;
@@ -120,7 +133,7 @@ void vsw_fdb_free(struct vsw_fdb *fdb)
 static enum vsw_learn_result refresh(struct vsw_fdb *fdb, struct fdb_slot *s, uint16_t old,
 				     uint16_t port, uint64_t now)
 {
-	if (s->is_static)
+	if (word_static(old))
 		return VSW_LEARN_OK;
 	if (old == port) {
 		if (__atomic_load_n(&s->seen, __ATOMIC_RELAXED) != now)
@@ -130,8 +143,8 @@ static enum vsw_learn_result refresh(struct vsw_fdb *fdb, struct fdb_slot *s, ui
 	if (get_u32(&fdb->learned[port]) >= fdb->port_limit)
 		return VSW_LEARN_LIMIT;
 	__atomic_store_n(&s->seen, now, __ATOMIC_RELAXED);
-	if (!port_cas(s, old, port))
-		return VSW_LEARN_OK; /* lost a race with another learner or a delete */
+	if (!word_cas(s, old, port))
+		return VSW_LEARN_OK; /* lost a race with another learner or the control thread */
 	add_u32(&fdb->learned[old], -1);
 	add_u32(&fdb->learned[port], 1);
 	changed(fdb);
@@ -152,11 +165,10 @@ static enum vsw_learn_result insert(struct vsw_fdb *fdb, const struct rte_ether_
 	if (pos < 0)
 		return VSW_LEARN_FULL;
 	s = &fdb->slots[pos];
-	s->mac = *mac;
-	s->is_static = 0;
+	s->mac = *mac; /* the same MAC as any owner of this position */
 	__atomic_store_n(&s->seen, now, __ATOMIC_RELAXED);
-	if (!port_cas(s, VSW_FDB_NO_PORT, port))
-		return VSW_LEARN_OK; /* another learner added it first */
+	if (!word_cas(s, VSW_FDB_NO_PORT, port))
+		return VSW_LEARN_OK; /* another learner, or a static add, got it first */
 	add_u32(&fdb->total, 1);
 	add_u32(&fdb->learned[port], 1);
 	changed(fdb);
@@ -177,7 +189,7 @@ void vsw_fdb_learn(struct vsw_fdb *fdb, const struct rte_ether_addr *const *macs
 			uint16_t old = VSW_FDB_NO_PORT;
 
 			if (pos[i] >= 0)
-				old = slot_port(&fdb->slots[pos[i]]);
+				old = slot_word(&fdb->slots[pos[i]]);
 			if (old != VSW_FDB_NO_PORT)
 				r = refresh(fdb, &fdb->slots[pos[i]], old, port, now);
 			else
@@ -202,7 +214,8 @@ void vsw_fdb_lookup(struct vsw_fdb *fdb, const struct rte_ether_addr *const *mac
 
 		rte_hash_lookup_bulk(fdb->h, (const void **)macs, k, pos);
 		for (unsigned i = 0; i < k; i++)
-			out[i] = pos[i] >= 0 ? slot_port(&fdb->slots[pos[i]]) : VSW_FDB_NO_PORT;
+			out[i] = pos[i] >= 0 ? word_port(slot_word(&fdb->slots[pos[i]]))
+					     : VSW_FDB_NO_PORT;
 		macs += k;
 		out += k;
 		n -= k;
@@ -211,64 +224,63 @@ void vsw_fdb_lookup(struct vsw_fdb *fdb, const struct rte_ether_addr *const *mac
 
 int vsw_fdb_add_static(struct vsw_fdb *fdb, const struct rte_ether_addr *mac, uint16_t port)
 {
-	int32_t pos = rte_hash_lookup(fdb->h, mac);
-	struct fdb_slot *s;
-	uint16_t old;
+	const uint16_t want = port | STATIC_BIT;
 
 	if (port >= fdb->max_ports)
 		return -EINVAL;
-	if (pos >= 0 && (old = slot_port(&fdb->slots[pos])) != VSW_FDB_NO_PORT) {
+	for (;;) {
+		int32_t pos = rte_hash_lookup(fdb->h, mac);
+		struct fdb_slot *s;
+		uint16_t old;
+
+		if (pos < 0) {
+			if (get_u32(&fdb->total) >= fdb->size)
+				return -ENOSPC;
+			pos = rte_hash_add_key(fdb->h, mac);
+			if (pos < 0)
+				return -ENOSPC;
+		}
 		s = &fdb->slots[pos];
-		if (!s->is_static)
-			add_u32(&fdb->learned[old], -1);
-		s->is_static = 1;
-		__atomic_store_n(&s->port, port, __ATOMIC_RELEASE);
+		old = slot_word(s);
+		if (old == VSW_FDB_NO_PORT) {
+			s->mac = *mac;
+			if (!word_cas(s, VSW_FDB_NO_PORT, want))
+				continue; /* a learner took it meanwhile: take it over */
+			add_u32(&fdb->total, 1);
+		} else {
+			if (!word_cas(s, old, want))
+				continue; /* it moved meanwhile */
+			if (!word_static(old))
+				add_u32(&fdb->learned[old], -1);
+		}
 		changed(fdb);
 		return 0;
 	}
-	if (get_u32(&fdb->total) >= fdb->size)
-		return -ENOSPC;
-	pos = rte_hash_add_key(fdb->h, mac);
-	if (pos < 0)
-		return -ENOSPC;
-	s = &fdb->slots[pos];
-	s->mac = *mac;
-	s->is_static = 1;
-	s->seen = 0;
-	if (!port_cas(s, VSW_FDB_NO_PORT, port)) {
-		/* a learner got there between lookup and add: take the entry over */
-		old = slot_port(s);
-		add_u32(&fdb->learned[old], -1);
-		__atomic_store_n(&s->port, port, __ATOMIC_RELEASE);
-		changed(fdb);
-		return 0;
-	}
-	add_u32(&fdb->total, 1);
-	changed(fdb);
-	return 0;
 }
 
-/* Removes the entry at pos; the position is freed by rte_hash after readers' grace period. */
-static void remove_slot(struct vsw_fdb *fdb, struct fdb_slot *s, uint16_t port)
+/* Removes the entry in slot s (control thread only): the key first, so no learner can find the
+ * slot again, then the slot's word, whose last value says what to uncount. */
+static void remove_slot(struct vsw_fdb *fdb, struct fdb_slot *s)
 {
-	if (!port_cas(s, port, VSW_FDB_NO_PORT))
-		return;
-	if (!s->is_static)
-		add_u32(&fdb->learned[port], -1);
-	s->is_static = 0;
-	add_u32(&fdb->total, -1);
+	uint16_t old;
+
 	rte_hash_del_key(fdb->h, &s->mac);
+	old = __atomic_exchange_n(&s->word, VSW_FDB_NO_PORT, __ATOMIC_ACQ_REL);
+	if (old == VSW_FDB_NO_PORT)
+		return;
+	if (!word_static(old))
+		add_u32(&fdb->learned[old], -1);
+	add_u32(&fdb->total, -1);
 	changed(fdb);
 }
 
 int vsw_fdb_del(struct vsw_fdb *fdb, const struct rte_ether_addr *mac)
 {
 	int32_t pos = rte_hash_lookup(fdb->h, mac);
-	uint16_t port;
 
-	if (pos < 0 || (port = slot_port(&fdb->slots[pos])) == VSW_FDB_NO_PORT)
+	if (pos < 0 || slot_word(&fdb->slots[pos]) == VSW_FDB_NO_PORT)
 		return -ENOENT;
-	remove_slot(fdb, &fdb->slots[pos], port);
+	remove_slot(fdb, &fdb->slots[pos]);
 	return 0;
 }
 
@@ -278,13 +290,13 @@ unsigned vsw_fdb_flush(struct vsw_fdb *fdb, uint16_t port, bool with_static)
 
 	for (uint32_t i = 0; i < fdb->nb_slots; i++) {
 		struct fdb_slot *s = &fdb->slots[i];
-		uint16_t p = slot_port(s);
+		uint16_t w = slot_word(s);
 
-		if (p == VSW_FDB_NO_PORT || (port != VSW_FDB_NO_PORT && p != port))
+		if (w == VSW_FDB_NO_PORT || (port != VSW_FDB_NO_PORT && word_port(w) != port))
 			continue;
-		if (s->is_static && !with_static)
+		if (word_static(w) && !with_static)
 			continue;
-		remove_slot(fdb, s, p);
+		remove_slot(fdb, s);
 		n++;
 	}
 	return n;
@@ -298,12 +310,12 @@ unsigned vsw_fdb_age(struct vsw_fdb *fdb, uint64_t now)
 		return 0;
 	for (uint32_t i = 0; i < fdb->nb_slots; i++) {
 		struct fdb_slot *s = &fdb->slots[i];
-		uint16_t p = slot_port(s);
+		uint16_t w = slot_word(s);
 		uint64_t seen = __atomic_load_n(&s->seen, __ATOMIC_RELAXED);
 
-		if (p == VSW_FDB_NO_PORT || s->is_static || now < seen + fdb->aging_s)
+		if (w == VSW_FDB_NO_PORT || word_static(w) || now < seen + fdb->aging_s)
 			continue;
-		remove_slot(fdb, s, p);
+		remove_slot(fdb, s);
 		n++;
 	}
 	return n;
@@ -329,15 +341,16 @@ int vsw_fdb_walk(struct vsw_fdb *fdb, uint16_t port, uint64_t now,
 {
 	for (uint32_t i = 0; i < fdb->nb_slots; i++) {
 		const struct fdb_slot *s = &fdb->slots[i];
-		uint16_t p = slot_port(s);
+		uint16_t w = slot_word(s);
 		uint64_t seen = __atomic_load_n(&s->seen, __ATOMIC_RELAXED);
 		struct vsw_fdb_entry e;
 		int rc;
 
-		if (p == VSW_FDB_NO_PORT || (port != VSW_FDB_NO_PORT && p != port))
+		if (w == VSW_FDB_NO_PORT || (port != VSW_FDB_NO_PORT && word_port(w) != port))
 			continue;
-		e = (struct vsw_fdb_entry){.mac = s->mac, .port = p, .is_static = s->is_static,
-					   .age_s = s->is_static || now < seen ? 0 : now - seen};
+		e = (struct vsw_fdb_entry){.mac = s->mac, .port = word_port(w),
+					   .is_static = word_static(w),
+					   .age_s = word_static(w) || now < seen ? 0 : now - seen};
 		rc = fn(&e, arg);
 		if (rc != 0)
 			return rc;

@@ -2,7 +2,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
+#include <rte_cycles.h>
 #include <rte_eal.h>
+#include <rte_launch.h>
+#include <rte_lcore.h>
+#include <rte_malloc.h>
 
 #include "check.h"
 #include "fdb.h"
@@ -186,10 +190,89 @@ static void test_generation(void)
 	vsw_fdb_free(f);
 }
 
+/* Two lcores learn and move a small set of MACs while this thread adds statics, deletes,
+ * flushes and ages: afterwards the counters agree with the entries and no MAC is there twice. */
+struct stress {
+	struct vsw_fdb *f;
+	struct rte_rcu_qsbr *q;
+	volatile bool stop;
+};
+
+static int stress_learner(void *arg)
+{
+	struct stress *st = arg;
+	unsigned id = rte_lcore_id() % 2, r = rte_lcore_id() * 7919;
+
+	rte_rcu_qsbr_thread_register(st->q, id);
+	rte_rcu_qsbr_thread_online(st->q, id);
+	while (!st->stop) {
+		r = r * 1103515245 + 12345;
+		learn(st->f, (r >> 8) % 64, (uint16_t)((r >> 16) % 4), (r >> 20) % 50);
+		rte_rcu_qsbr_quiescent(st->q, id);
+	}
+	rte_rcu_qsbr_thread_offline(st->q, id);
+	rte_rcu_qsbr_thread_unregister(st->q, id);
+	return 0;
+}
+
+struct tally {
+	unsigned learned[8], total, seen[64];
+};
+
+static int tally_cb(const struct vsw_fdb_entry *e, void *arg)
+{
+	struct tally *t = arg;
+
+	t->total++;
+	if (!e->is_static)
+		t->learned[e->port]++;
+	t->seen[e->mac.addr_bytes[5] % 64]++;
+	return 0;
+}
+
+static void test_concurrent(void)
+{
+	struct stress st = {0};
+	struct vsw_fdb_params p = {.size = 48, .port_limit = 20, .aging_s = 10, .max_ports = 8};
+	struct tally t = {0};
+	unsigned lcore, r = 1;
+	uint64_t end = rte_get_timer_cycles() + rte_get_timer_hz() / 2;
+
+	st.q = rte_zmalloc(NULL, rte_rcu_qsbr_get_memsize(2), RTE_CACHE_LINE_SIZE);
+	rte_rcu_qsbr_init(st.q, 2);
+	p.qsbr = st.q;
+	st.f = vsw_fdb_create("t_stress", &p);
+	CHECK(st.f != NULL);
+	RTE_LCORE_FOREACH_WORKER(lcore) rte_eal_remote_launch(stress_learner, &st, lcore);
+	while (rte_get_timer_cycles() < end) {
+		struct rte_ether_addr m;
+
+		r = r * 1103515245 + 12345;
+		m = mac((r >> 8) % 64);
+		switch ((r >> 16) % 5) {
+		case 0: vsw_fdb_add_static(st.f, &m, (uint16_t)((r >> 20) % 4)); break;
+		case 1: vsw_fdb_del(st.f, &m); break;
+		case 2: vsw_fdb_flush(st.f, (uint16_t)((r >> 20) % 4), (r >> 24) & 1); break;
+		default: vsw_fdb_age(st.f, (r >> 20) % 80); break;
+		}
+	}
+	st.stop = true;
+	rte_eal_mp_wait_lcore();
+	vsw_fdb_walk(st.f, VSW_FDB_NO_PORT, 0, tally_cb, &t);
+	CHECK(t.total == vsw_fdb_count(st.f, VSW_FDB_NO_PORT));
+	for (uint16_t port = 0; port < 4; port++)
+		CHECK(t.learned[port] == vsw_fdb_count(st.f, port));
+	for (unsigned i = 0; i < 64; i++)
+		CHECK(t.seen[i] <= 1);
+	vsw_fdb_free(st.f);
+	rte_free(st.q);
+}
+
 int main(int argc, char **argv)
 {
 	char *eal[] = {argv[0], "--no-huge", "-m", "64", "--no-pci", "--no-shconf", "--no-telemetry",
-		       "--file-prefix", "vsw-unit-fdb", "--log-level", "error", "-l", "0"};
+		       "--file-prefix", "vsw-unit-fdb", "--log-level", "error",
+		       "--lcores", "(0-2)@(0-1)"};
 
 	(void)argc;
 	if (rte_eal_init((int)RTE_DIM(eal), eal) < 0) {
@@ -202,6 +285,7 @@ int main(int argc, char **argv)
 	test_limits();
 	test_bulk_and_walk();
 	test_generation();
+	test_concurrent();
 	rte_eal_cleanup();
 	rmdir(rte_eal_get_runtime_dir()); /* leave nothing in /var/run/dpdk */
 	return CHECK_DONE();
