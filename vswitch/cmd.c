@@ -29,12 +29,7 @@ static int parse_u32(const char *s, uint32_t max, uint32_t *v)
 static int port_cmd(int argc, char **argv, json_t **out, char *err, size_t errlen)
 {
 	if (argc >= 1 && strcmp(argv[0], "list") == 0 && argc == 1) {
-		json_t *a = json_array();
-
-		for (unsigned i = 0; i < VSW_MAX_PORTS; i++)
-			if (vsw.ports[i].used)
-				json_array_append_new(a, vsw_port_json(&vsw.ports[i]));
-		*out = a;
+		*out = vsw_ports_json();
 		return 0;
 	}
 	if (argc >= 3 && strcmp(argv[0], "add") == 0) {
@@ -49,22 +44,34 @@ static int port_cmd(int argc, char **argv, json_t **out, char *err, size_t errle
 	return ERR("usage: port add NAME vhost|dpdk|tap [KEY=VALUE...] | port del NAME | port list");
 }
 
-struct fdb_show {
-	json_t *a;
-	uint16_t port;
-};
+json_t *vsw_ports_json(void)
+{
+	json_t *a = json_array();
+
+	for (unsigned i = 0; i < VSW_MAX_PORTS; i++)
+		if (vsw.ports[i].used)
+			json_array_append_new(a, vsw_port_json(&vsw.ports[i]));
+	return a;
+}
 
 static int fdb_entry_json(const struct vsw_fdb_entry *e, void *arg)
 {
-	struct fdb_show *s = arg;
 	char mac[RTE_ETHER_ADDR_FMT_SIZE];
 
 	rte_ether_format_addr(mac, sizeof(mac), &e->mac);
-	json_array_append_new(s->a, json_pack("{s:s, s:s, s:s, s:I}", "mac", mac, "port",
-					      vsw.ports[e->port].name, "type",
-					      e->is_static ? "static" : "learned", "age",
-					      (json_int_t)e->age_s));
+	json_array_append_new(arg, json_pack("{s:s, s:s, s:s, s:I}", "mac", mac, "port",
+					     vsw.ports[e->port].name, "type",
+					     e->is_static ? "static" : "learned", "age",
+					     (json_int_t)e->age_s));
 	return 0;
+}
+
+json_t *vsw_fdb_json(uint16_t port)
+{
+	json_t *a = json_array();
+
+	vsw_fdb_walk(vsw.fdb, port, vsw_now_s(), fdb_entry_json, a);
+	return a;
 }
 
 static int port_arg(const char *name, uint16_t *idx, char *err, size_t errlen)
@@ -100,14 +107,9 @@ static int fdb_cmd(int argc, char **argv, json_t **out, char *err, size_t errlen
 	int rc;
 
 	if (argc >= 1 && argc <= 2 && strcmp(argv[0], "show") == 0) {
-		struct fdb_show s = {.a = json_array()};
-
-		if (argc == 2 && (rc = port_arg(argv[1], &idx, err, errlen)) != 0) {
-			json_decref(s.a);
+		if (argc == 2 && (rc = port_arg(argv[1], &idx, err, errlen)) != 0)
 			return rc;
-		}
-		vsw_fdb_walk(vsw.fdb, idx, vsw_now_s(), fdb_entry_json, &s);
-		*out = s.a;
+		*out = vsw_fdb_json(idx);
 		return 0;
 	}
 	if (argc == 3 && strcmp(argv[0], "add") == 0) {
@@ -191,9 +193,11 @@ int vsw_cmd_line(char *line, json_t **out, char *err, size_t errlen)
 
 	*out = NULL;
 	line[strcspn(line, "#\n")] = '\0';
-	for (w = strtok_r(line, " \t\r", &save); w != NULL && argc < 64;
-	     w = strtok_r(NULL, " \t\r", &save))
+	for (w = strtok_r(line, " \t\r", &save); w != NULL; w = strtok_r(NULL, " \t\r", &save)) {
+		if (argc == (int)RTE_DIM(argv))
+			return ERR("too many words (%d at most)", (int)RTE_DIM(argv));
 		argv[argc++] = w;
+	}
 	if (argc == 0)
 		return 0;
 	return vsw_cmd_exec(argc, argv, out, err, errlen);

@@ -12,6 +12,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <rte_cycles.h>
+
 #include "unix_socket.h"
 #include "vswd.h"
 
@@ -38,11 +40,16 @@ int vsw_ctl_check(const char *path, char *err, size_t errlen)
 int vsw_ctl_open(const char *path, char *err, size_t errlen)
 {
 	struct sockaddr_un sa;
+	struct stat st;
 	int rc = vsw_ctl_check(path, err, errlen);
 
 	if (rc != 0)
 		return rc;
 	unix_addr(path, &sa);
+	if (stat(path, &st) == 0 && !S_ISSOCK(st.st_mode)) {
+		snprintf(err, errlen, "control socket path %s exists and is not a socket", path);
+		return -EEXIST;
+	}
 	unlink(path); /* nobody listens: a stale socket */
 	listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (listen_fd < 0 || bind(listen_fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
@@ -87,16 +94,21 @@ static json_t *run(const char *req)
 	return reply;
 }
 
+/* One request, one reply; a client gets 2 s in all to send its line and to take the answer,
+ * so a slow or stuck client cannot hold the control thread. */
 static void serve(int fd)
 {
 	static char req[REQ_MAX];
 	struct timeval tv = {.tv_sec = 2};
+	uint64_t deadline = rte_get_timer_cycles() + 2 * rte_get_timer_hz();
 	size_t len = 0;
 	json_t *reply;
 	char *text;
 
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	while (len < sizeof(req) - 1 && memchr(req, '\n', len) == NULL) {
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	while (len < sizeof(req) - 1 && memchr(req, '\n', len) == NULL &&
+	       rte_get_timer_cycles() < deadline) {
 		ssize_t r = read(fd, req + len, sizeof(req) - 1 - len);
 
 		if (r <= 0)
@@ -105,18 +117,17 @@ static void serve(int fd)
 	}
 	req[len] = '\0';
 	reply = run(req);
-	text = json_dumps(reply, JSON_COMPACT);
-	if (text != NULL) {
-		size_t tl = strlen(text), off = 0;
+	text = reply ? json_dumps(reply, JSON_COMPACT) : NULL;
+	if (text == NULL) /* e.g. an error text json cannot encode */
+		text = strdup("{\"ok\":false,\"error\":\"internal error\"}");
+	for (size_t tl = strlen(text), off = 0; off < tl && rte_get_timer_cycles() < deadline;) {
+		ssize_t w = write(fd, text + off, tl - off);
 
-		while (off < tl) {
-			ssize_t w = write(fd, text + off, tl - off);
-			if (w <= 0)
-				break;
-			off += (size_t)w;
-		}
-		(void)!write(fd, "\n", 1);
+		if (w <= 0)
+			break;
+		off += (size_t)w;
 	}
+	(void)!write(fd, "\n", 1);
 	free(text);
 	json_decref(reply);
 }

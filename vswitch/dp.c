@@ -1,29 +1,36 @@
 /* The datapath table: which rx queues each PMD polls and how it transmits on each port. The
- * control thread builds a new table on every port change, publishes it, and frees the old one
- * once every PMD has passed a quiescent state (RCU): forwarding never stops for a port change. */
+ * control thread builds a new table on every port change, publishes it, and returns once every
+ * PMD has passed a quiescent state (RCU): forwarding never stops for a port change. Two tables
+ * take turns, so publishing needs no allocation and cannot fail. */
 #include <errno.h>
+#include <string.h>
 
 #include <rte_malloc.h>
 
 #include "vswd.h"
+
+static struct vsw_dp_table *tables[2];
 
 int vsw_dp_init(void)
 {
 	size_t sz = rte_rcu_qsbr_get_memsize(vsw.cfg.n_pmds);
 
 	vsw.qsbr = rte_zmalloc("vsw_qsbr", sz, RTE_CACHE_LINE_SIZE);
-	if (vsw.qsbr == NULL || rte_rcu_qsbr_init(vsw.qsbr, vsw.cfg.n_pmds) != 0)
+	for (int i = 0; i < 2; i++)
+		tables[i] = rte_malloc("vsw_dp", sizeof(*tables[i]), RTE_CACHE_LINE_SIZE);
+	if (vsw.qsbr == NULL || tables[0] == NULL || tables[1] == NULL ||
+	    rte_rcu_qsbr_init(vsw.qsbr, vsw.cfg.n_pmds) != 0)
 		return -ENOMEM;
-	return vsw_dp_publish();
+	vsw_dp_publish();
+	return 0;
 }
 
-int vsw_dp_publish(void)
+void vsw_dp_publish(void)
 {
-	struct vsw_dp_table *t = rte_zmalloc("vsw_dp", sizeof(*t), RTE_CACHE_LINE_SIZE), *old;
+	struct vsw_dp_table *t = vsw.dp == tables[0] ? tables[1] : tables[0];
 	unsigned rr = 0, n_pmds = vsw.cfg.n_pmds;
 
-	if (t == NULL)
-		return -ENOMEM;
+	memset(t, 0, sizeof(*t));
 	for (unsigned idx = 0; idx < VSW_MAX_PORTS; idx++) {
 		const struct vsw_port *p = &vsw.ports[idx];
 		struct vsw_dp_port *dp = &t->ports[idx];
@@ -43,17 +50,18 @@ int vsw_dp_publish(void)
 				(struct vsw_dp_rxq){.idx = (uint16_t)idx, .port_id = p->port_id, .queue = q};
 		}
 	}
-	old = vsw.dp;
 	__atomic_store_n(&vsw.dp, t, __ATOMIC_RELEASE);
+	/* after this no PMD uses the other table: the next publish may overwrite it */
 	rte_rcu_qsbr_synchronize(vsw.qsbr, RTE_QSBR_THRID_INVALID);
-	rte_free(old);
-	return 0;
 }
 
 void vsw_dp_fini(void)
 {
-	rte_free(vsw.dp);
 	vsw.dp = NULL;
+	for (int i = 0; i < 2; i++) {
+		rte_free(tables[i]);
+		tables[i] = NULL;
+	}
 	rte_free(vsw.qsbr);
 	vsw.qsbr = NULL;
 }

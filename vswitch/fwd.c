@@ -47,6 +47,7 @@ int vsw_pmd_main(void *arg)
 
 	if (pmd_init(pmd) != 0) {
 		VSW_LOG(ERR, "PMD on lcore %u: out of memory\n", pmd->lcore);
+		vsw.stop = true; /* its queues would never be polled: stop the switch */
 		return -1;
 	}
 	VSW_LOG(INFO, "PMD %u on lcore %u\n", pmd->index, pmd->lcore);

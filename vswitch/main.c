@@ -199,7 +199,8 @@ static void on_signal(int sig)
 
 static void run_config(void)
 {
-	char line[1024], err[VSW_ERR_LEN];
+	char err[VSW_ERR_LEN], *line = NULL;
+	size_t cap = 0;
 	unsigned lineno = 0;
 	FILE *f;
 
@@ -212,7 +213,7 @@ static void run_config(void)
 		exit_code = 1;
 		return;
 	}
-	while (!vsw.stop && fgets(line, sizeof(line), f) != NULL) {
+	while (!vsw.stop && getline(&line, &cap, f) != -1) {
 		json_t *out;
 
 		lineno++;
@@ -223,6 +224,7 @@ static void run_config(void)
 		}
 		json_decref(out);
 	}
+	free(line);
 	fclose(f);
 }
 
@@ -282,6 +284,7 @@ int main(int argc, char **argv)
 	char *eal[128], err[VSW_ERR_LEN], *dir;
 	int first = parse_args(argc, argv), n;
 	uint64_t last_age = 0;
+	unsigned lcore;
 
 	if (vsw_ctl_check(vsw.cfg.ctl_path, err, sizeof(err)) != 0)
 		die("%s", err);
@@ -330,9 +333,13 @@ int main(int argc, char **argv)
 	}
 	VSW_LOG(NOTICE, "stopping\n");
 	vsw_ctl_close();
-	rte_eal_mp_wait_lcore();
+	RTE_LCORE_FOREACH_WORKER(lcore) {
+		if (rte_eal_wait_lcore(lcore) < 0)
+			exit_code = 1;
+	}
 	pthread_mutex_lock(&vsw.lock);
 	vsw_port_del_all();
+	vsw.closed = true; /* telemetry, on its own thread, stops looking */
 	pthread_mutex_unlock(&vsw.lock);
 	rte_pdump_uninit();
 	vsw_fdb_free(vsw.fdb);

@@ -133,13 +133,7 @@ int vsw_port_add(const char *name, const char *kind, int argc, char **argv, char
 		return rc;
 	}
 	p->used = true;
-	rc = vsw_dp_publish();
-	if (rc != 0) {
-		p->used = false;
-		ops->close(p);
-		snprintf(err, el, "cannot publish port %s: %s", name, strerror(-rc));
-		return rc;
-	}
+	vsw_dp_publish();
 	vsw_ports_poll_link();
 	VSW_LOG(INFO, "port %s (%s) added as ethdev %u\n", name, kind, p->port_id);
 	return 0;

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <rte_bus.h>
 #include <rte_dev.h>
 #include <rte_devargs.h>
 
@@ -26,7 +27,9 @@ int vsw_ethdev_remove(uint16_t port_id)
 static int dpdk_open(struct vsw_port *p, int argc, char **argv, char *err, size_t errlen)
 {
 	struct rte_devargs da;
+	bool had[RTE_MAX_ETHPORTS] = {false};
 	const char *v;
+	uint16_t pid;
 	int rc;
 
 	for (int i = 0; i < argc; i++) {
@@ -50,17 +53,26 @@ static int dpdk_open(struct vsw_port *p, int argc, char **argv, char *err, size_
 		snprintf(err, errlen, "device %s is already a port", da.name);
 		return -EEXIST;
 	}
+	RTE_ETH_FOREACH_DEV(pid)
+		had[pid] = true;
 	rc = rte_dev_probe(p->dev);
-	if (rc == 0 && rte_eth_dev_get_port_by_name(da.name, &p->port_id) != 0)
-		rc = -ENODEV;
 	if (rc != 0) {
 		snprintf(err, errlen, "device not found: %s (%s)", p->dev, strerror(-rc));
 		return rc;
 	}
-	return 0;
+	/* the new ethdev, whatever the driver named it (03:10.0 becomes 0000:03:10.0) */
+	RTE_ETH_FOREACH_DEV(pid) {
+		if (!had[pid]) {
+			p->port_id = pid;
+			return 0;
+		}
+	}
+	rte_eal_hotplug_remove(rte_bus_name(da.bus), da.name);
+	snprintf(err, errlen, "device %s is not a network port", p->dev);
+	return -ENODEV;
 }
 
-static void dpdk_close(struct vsw_port *p)
+void vsw_port_close_ethdev(struct vsw_port *p)
 {
 	vsw_ethdev_remove(p->port_id);
 }
@@ -73,6 +85,6 @@ static void dpdk_describe(const struct vsw_port *p, json_t *o)
 const struct vsw_port_ops vsw_port_dpdk = {
 	.kind = "dpdk",
 	.open = dpdk_open,
-	.close = dpdk_close,
+	.close = vsw_port_close_ethdev,
 	.describe = dpdk_describe,
 };

@@ -93,11 +93,6 @@ static int tap_open(struct vsw_port *p, int argc, char **argv, char *err, size_t
 	return 0;
 }
 
-static void tap_close(struct vsw_port *p)
-{
-	vsw_ethdev_remove(p->port_id);
-}
-
 static void tap_describe(const struct vsw_port *p, json_t *o)
 {
 	json_object_set_new(o, "iface", json_string(p->name));
@@ -108,6 +103,6 @@ static void tap_describe(const struct vsw_port *p, json_t *o)
 const struct vsw_port_ops vsw_port_tap = {
 	.kind = "tap",
 	.open = tap_open,
-	.close = tap_close,
+	.close = vsw_port_close_ethdev,
 	.describe = tap_describe,
 };

@@ -18,8 +18,12 @@ static void flatten(json_t *o, const char *prefix, struct rte_tel_data *d)
 		char key[RTE_TEL_MAX_STRING_LEN];
 
 		snprintf(key, sizeof(key), "%s%s", prefix, k);
-		if (json_is_object(v))
-			flatten(v, strcat(key, "_"), d);
+		if (json_is_object(v)) {
+			char sub[RTE_TEL_MAX_STRING_LEN + 1];
+
+			snprintf(sub, sizeof(sub), "%s_", key);
+			flatten(v, sub, d);
+		}
 		else if (json_is_integer(v))
 			rte_tel_data_add_dict_u64(d, key, (uint64_t)json_integer_value(v));
 		else if (json_is_string(v))
@@ -56,21 +60,24 @@ static void by_key(json_t *a, const char *key, struct rte_tel_data *d)
 	}
 }
 
-static int run(const char *line, const char *key, const char *sub, struct rte_tel_data *d)
+/* Runs fn under the switch lock, or fails while the switch is not (or no longer) there. A port
+ * parameter must name a port. */
+static int with_switch(const char *params, json_t *(*fn)(const struct vsw_port *p), const char *key,
+		       const char *sub, struct rte_tel_data *d)
 {
-	char buf[128], err[VSW_ERR_LEN];
+	struct vsw_port *p = NULL;
 	json_t *out = NULL;
-	int rc;
 
-	snprintf(buf, sizeof(buf), "%s", line);
 	pthread_mutex_lock(&vsw.lock);
-	rc = vsw_cmd_line(buf, &out, err, sizeof(err));
+	if (!vsw.closed && vsw.fdb != NULL &&
+	    (params == NULL || *params == '\0' || (p = vsw_port_find(params)) != NULL))
+		out = fn(p);
 	pthread_mutex_unlock(&vsw.lock);
-	if (rc != 0)
+	if (out == NULL)
 		return -1;
 	if (json_is_array(out)) {
 		by_key(out, key, d);
-	} else if (sub != NULL) {
+	} else if (p == NULL) {
 		by_key(json_object_get(out, sub), key, d);
 	} else {
 		rte_tel_data_start_dict(d);
@@ -80,29 +87,34 @@ static int run(const char *line, const char *key, const char *sub, struct rte_te
 	return 0;
 }
 
+static json_t *ports(const struct vsw_port *p)
+{
+	(void)p;
+	return vsw_ports_json();
+}
+
+static json_t *fdb(const struct vsw_port *p)
+{
+	return vsw_fdb_json(p ? (uint16_t)vsw_port_index(p) : VSW_FDB_NO_PORT);
+}
+
 static int tel_ports(const char *cmd, const char *params, struct rte_tel_data *d)
 {
 	(void)cmd;
 	(void)params;
-	return run("port list", "name", NULL, d);
+	return with_switch(NULL, ports, "name", NULL, d);
 }
 
 static int tel_fdb(const char *cmd, const char *params, struct rte_tel_data *d)
 {
-	char line[96];
-
 	(void)cmd;
-	snprintf(line, sizeof(line), "fdb show %s", params ? params : "");
-	return run(line, "mac", NULL, d);
+	return with_switch(params, fdb, "mac", NULL, d);
 }
 
 static int tel_stats(const char *cmd, const char *params, struct rte_tel_data *d)
 {
-	char line[96];
-
 	(void)cmd;
-	snprintf(line, sizeof(line), "stats %s", params ? params : "");
-	return run(line, "name", params && *params ? NULL : "ports", d);
+	return with_switch(params, vsw_stats_json, "name", "ports", d);
 }
 
 void vsw_telemetry_init(void)

@@ -4,11 +4,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/un.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include <jansson.h>
+
+#include "unix_socket.h"
 
 static void usage(FILE *f)
 {
@@ -61,8 +62,12 @@ static void leaves(json_t *o, const char *prefix, json_t *cols)
 		char name[128];
 
 		snprintf(name, sizeof(name), "%s%s", prefix, k);
-		if (json_is_object(v))
-			leaves(v, strcat(name, "."), cols);
+		if (json_is_object(v)) {
+			char sub[sizeof(name) + 1];
+
+			snprintf(sub, sizeof(sub), "%s.", name);
+			leaves(v, sub, cols);
+		}
 		else if (!has(cols, name))
 			json_array_append_new(cols, json_string(name));
 	}
@@ -153,24 +158,24 @@ static void print_result(json_t *r)
 
 static int request(const char *path, json_t *req, json_t **reply)
 {
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	char *text = json_dumps(req, JSON_COMPACT);
+	struct sockaddr_un sa;
+	struct timeval tv = {.tv_sec = 30}; /* vswd answers at once; never hang a script */
+	char *text;
 	FILE *f;
-	int fd;
+	int fd, rc = unix_addr(path, &sa);
 
-	if (strlen(path) >= sizeof(sa.sun_path))
-		return -ENAMETOOLONG;
-	strcpy(sa.sun_path, path);
+	if (rc != 0)
+		return rc;
 	fd = socket(AF_UNIX, SOCK_STREAM, 0);
 	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
-		int e = errno;
-
+		rc = -errno;
 		if (fd >= 0)
 			close(fd);
-		free(text);
-		return -e;
+		return rc;
 	}
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	f = fdopen(fd, "r+");
+	text = json_dumps(req, JSON_COMPACT);
 	fprintf(f, "%s\n", text);
 	fflush(f);
 	free(text);
@@ -211,8 +216,11 @@ int main(int argc, char **argv)
 	if (rc != 0)
 		return fail("cannot reach vswd on %s: %s", ctl,
 			    rc == -EPROTO ? "no answer" : strerror(-rc));
-	if (!json_is_true(json_object_get(reply, "ok")))
-		return fail("%s%s", json_string_value(json_object_get(reply, "error")), "");
+	if (!json_is_true(json_object_get(reply, "ok"))) {
+		const char *e = json_string_value(json_object_get(reply, "error"));
+
+		return fail("%s%s", e ? e : "vswd refused the command", "");
+	}
 	result = json_object_get(reply, "result");
 	if (as_json) {
 		char *s = json_dumps(result, JSON_ENCODE_ANY | JSON_INDENT(2));

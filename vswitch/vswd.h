@@ -136,6 +136,7 @@ struct vsw_switch {
 	uint8_t link_up[VSW_MAX_PORTS]; /* written by control, read by PMDs */
 	uint32_t max_frame;
 	volatile bool stop;
+	bool closed; /* under lock: the switch is being torn down, telemetry answers nothing */
 	uint64_t start_s;
 };
 
@@ -158,11 +159,12 @@ json_t *vsw_port_json(const struct vsw_port *p);
 const struct vsw_port_ops *vsw_port_kind(const char *kind);
 extern const struct vsw_port_ops vsw_port_vhost, vsw_port_dpdk, vsw_port_tap;
 int vsw_ethdev_remove(uint16_t port_id); /* stop, close, unplug */
+void vsw_port_close_ethdev(struct vsw_port *p); /* the close of every plain ethdev kind */
 int vsw_kv(const char *arg, const char *key, const char **val); /* key=value matcher */
 
 /* dp.c */
 int vsw_dp_init(void);
-int vsw_dp_publish(void);
+void vsw_dp_publish(void);
 void vsw_dp_fini(void);
 
 /* fwd.c, l2.c */
@@ -179,6 +181,8 @@ json_t *vsw_stats_json(const struct vsw_port *only);
 void vsw_stats_clear(void);
 
 /* cmd.c: one command in the vswctl language; *out is the result (a JSON value) */
+json_t *vsw_ports_json(void);
+json_t *vsw_fdb_json(uint16_t port); /* VSW_FDB_NO_PORT: every port */
 int vsw_cmd_exec(int argc, char **argv, json_t **out, char *err, size_t errlen);
 int vsw_cmd_line(char *line, json_t **out, char *err, size_t errlen);
 

@@ -1,7 +1,9 @@
 """The control plane: bad commands get one clear line and vswd keeps running; one vswd per
 control socket; telemetry and capture see the ports."""
 import json
+import socket
 import subprocess
+import time
 
 import pytest
 from scapy.layers.inet import ICMP
@@ -99,6 +101,23 @@ def test_telemetry_shows_ports_fdb_stats(vswd, tmp_path):
     assert tel("/vswkit/fdb")["02_00_00_00_00_01"]["type"] == "static"
     assert tel("/vswkit/stats")["p"]["rx_packets"] == 0
     assert tel("/vswkit/stats,p")["drops_tx_full"] == 0
+    assert tel("/vswkit/fdb,p")["02_00_00_00_00_01"]["port"] == "p"
+    # a parameter names a port, nothing else: no command gets in through it
+    vswd.ctl("fdb", "add", "02:00:00:00:00:02", "p")
+    assert tel("/vswkit/stats,clear") is None and tel("/vswkit/fdb,flush") is None
+    assert len(vswd.fdb()) == 2
+
+
+def test_a_stuck_client_does_not_stop_the_control_socket(vswd):
+    """A client that connects and never sends is dropped after 2 s; others get answers."""
+    stuck = socket.socket(socket.AF_UNIX)
+    stuck.connect(str(vswd.ctl_path))
+    try:
+        t0 = time.monotonic()
+        assert vswd.ctl("version")["vswd"]
+        assert time.monotonic() - t0 < 10
+    finally:
+        stuck.close()
 
 
 def test_dumpcap_captures_a_port(vswd, netns, tmp_path):
