@@ -84,3 +84,19 @@ bool vhp_connected(uint16_t port_id)
 {
 	return rte_eth_vhost_get_vid_from_port_id(port_id) >= 0;
 }
+
+bool vhp_poll_txqs(uint16_t port_id, uint32_t *txq_mask)
+{
+	struct rte_eth_vhost_queue_event ev;
+	uint32_t old = *txq_mask;
+
+	while (rte_eth_vhost_get_queue_event(port_id, &ev) == 0) {
+		if (ev.rx || ev.queue_id >= 32)
+			continue; /* the guest's tx rings are our rx queues: always polled */
+		if (ev.enable)
+			*txq_mask |= 1u << ev.queue_id;
+		else
+			*txq_mask &= ~(1u << ev.queue_id);
+	}
+	return *txq_mask != old;
+}

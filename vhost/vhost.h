@@ -21,5 +21,8 @@ int vhp_create(const char *name, const struct vhp_params *p, uint16_t *port_id, 
 int vhp_destroy(uint16_t port_id);
 /* True while a guest driver is attached. */
 bool vhp_connected(uint16_t port_id);
+/* Applies the guest's queue enable/disable events to *txq_mask (bit q: the guest receives on
+ * our tx queue q); true if it changed. A guest may use fewer queue pairs than offered. */
+bool vhp_poll_txqs(uint16_t port_id, uint32_t *txq_mask);
 
 #endif

@@ -28,7 +28,8 @@ int vsw_dp_init(void)
 void vsw_dp_publish(void)
 {
 	struct vsw_dp_table *t = vsw.dp == tables[0] ? tables[1] : tables[0];
-	unsigned rr = 0, n_pmds = vsw.cfg.n_pmds;
+	unsigned rr = 0, n_pmds = vsw.cfg.n_pmds, nq;
+	uint16_t txqs[VSW_MAX_PMDS];
 
 	memset(t, 0, sizeof(*t));
 	for (unsigned idx = 0; idx < VSW_MAX_PORTS; idx++) {
@@ -39,9 +40,19 @@ void vsw_dp_publish(void)
 		if (!p->used)
 			continue;
 		dp->port_id = p->port_id;
+		/* PMDs spread over the tx queues the peer uses; fewer queues than PMDs share them */
+		nq = 0;
+		for (uint16_t q = 0; q < p->nb_txq; q++)
+			if (p->txq_mask == 0 || (p->txq_mask & (1u << q)))
+				txqs[nq++] = q;
+		if (nq == 0)
+			txqs[nq++] = 0;
 		for (unsigned i = 0; i < n_pmds; i++)
-			dp->txq[i] = (uint16_t)(i % p->nb_txq);
-		dp->txq_lock = p->nb_txq < n_pmds ? (rte_spinlock_t *)p->txq_lock : NULL;
+			dp->txq[i] = txqs[i % nq];
+		/* a port whose queue map can change takes the lock too: during a change one PMD
+		 * may still send by the old map while another sends by the new */
+		dp->txq_lock = nq < n_pmds || (n_pmds > 1 && p->ops->poll_txqs != NULL)
+				       ? (rte_spinlock_t *)p->txq_lock : NULL;
 		t->active[t->n_active++] = (uint16_t)idx;
 		for (uint16_t q = 0; q < p->nb_rxq; q++) {
 			unsigned pmd = rr++ % n_pmds;

@@ -180,18 +180,25 @@ static bool link_up(const struct vsw_port *p)
 	return rte_eth_link_get_nowait(p->port_id, &link) == 0 && link.link_status;
 }
 
-/* The control thread polls links (every 100 ms) rather than relying on LSC interrupts,
- * which not every PMD has. */
+/* The control thread polls links and queue states (every 100 ms) rather than relying on
+ * interrupts, which not every PMD has. */
 void vsw_ports_poll_link(void)
 {
+	bool republish = false;
+
 	for (unsigned i = 0; i < VSW_MAX_PORTS; i++) {
-		uint8_t up = vsw.ports[i].used && link_up(&vsw.ports[i]);
+		struct vsw_port *p = &vsw.ports[i];
+		uint8_t up = p->used && link_up(p);
 
 		if (up != vsw.link_up[i]) {
 			__atomic_store_n(&vsw.link_up[i], up, __ATOMIC_RELAXED);
-			VSW_LOG(INFO, "port %s link %s\n", vsw.ports[i].name, up ? "up" : "down");
+			VSW_LOG(INFO, "port %s link %s\n", p->name, up ? "up" : "down");
 		}
+		if (p->used && p->ops->poll_txqs != NULL && p->ops->poll_txqs(p))
+			republish = true;
 	}
+	if (republish)
+		vsw_dp_publish();
 }
 
 json_t *vsw_port_json(const struct vsw_port *p)

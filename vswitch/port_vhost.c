@@ -58,9 +58,15 @@ static void vhost_describe(const struct vsw_port *p, json_t *o)
 	json_object_set_new(o, "connected", json_boolean(vhp_connected(p->port_id)));
 }
 
+static bool vhost_poll_txqs(struct vsw_port *p)
+{
+	return vhp_poll_txqs(p->port_id, &p->txq_mask);
+}
+
 const struct vsw_port_ops vsw_port_vhost = {
 	.kind = "vhost",
 	.open = vhost_open,
 	.close = vhost_close,
 	.describe = vhost_describe,
+	.poll_txqs = vhost_poll_txqs,
 };

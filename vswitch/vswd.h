@@ -95,6 +95,8 @@ struct vsw_port_ops {
 	void (*close)(struct vsw_port *p);
 	void (*describe)(const struct vsw_port *p, json_t *o);
 	bool (*link_up)(const struct vsw_port *p); /* NULL: the ethdev's link status */
+	/* NULL, or: updates p->txq_mask from the device, true if the tx queues to use changed */
+	bool (*poll_txqs)(struct vsw_port *p);
 };
 
 struct vsw_port {
@@ -108,6 +110,7 @@ struct vsw_port {
 	char ip[64];
 	bool client;
 	uint16_t queues;
+	uint32_t txq_mask; /* tx queues the peer enabled, for kinds with poll_txqs (0: all) */
 	rte_spinlock_t txq_lock[VSW_MAX_PMDS];
 	struct vsw_port_counters base; /* counters at the last `stats clear` */
 	uint64_t base_no_mbuf;

@@ -1,7 +1,8 @@
 """vhost-user ports with testpmd guests on net_virtio_user: unicast, restarts, reconnects."""
 import pytest
+from scapy.layers.l2 import Ether
 
-from harness import Vswd, wait_for
+from harness import Vswd, uid, wait_for
 
 A, B = "02:00:00:00:00:0a", "02:00:00:00:00:0b"
 
@@ -119,3 +120,23 @@ def test_client_port_reconnects_to_a_restarted_guest(vswd, testpmd, tmp_path):
     ga2.prompt()
     burst(ga2, 1)
     wait_for(lambda: gb.stats()["rx_packets"] == 32, 30, what="frames from the new guest")
+
+
+def test_pmds_send_only_on_queues_the_guest_enabled(vswd_factory, testpmd, netns, tmp_path):
+    """vswd offers 2 queue pairs, the guest enables 1: a second PMD must not send on queue 1."""
+    v = vswd_factory(cores="0,1")
+    sock = tmp_path / "mq.sock"
+    v.ctl("port", "add", "mq", "vhost", f"path={sock}", "queues=2")  # rxqs on PMD 0 and 1
+    v.ctl("port", "add", "x", "dpdk", f"dev=net_null_x{uid()},no-rx=1")  # rxq on PMD 0
+    ns = netns()
+    ns.attach(v, "a")                                                 # rxq on PMD 1
+    g = testpmd(sock, A, B, queues=1)
+    v.wait_link("mq")
+    g.cmd("set fwd rxonly")
+    g.cmd("start")
+    frames = [bytes(Ether(src="02:00:00:00:60:01", dst=A, type=0x88b5) / bytes(50 - i))
+              for i in range(20)]
+    ns.send(*frames)
+    wait_for(lambda: v.stats("a")["rx_packets"] == 20, 20, what="frames into vswd")
+    wait_for(lambda: g.stats()["rx_packets"] == 20, 20, what="frames to the guest")
+    assert v.stats("mq")["drops"]["tx_full"] == 0
