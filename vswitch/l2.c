@@ -24,7 +24,7 @@ static inline void tx_flush(struct vsw_pmd *pmd, const struct vsw_dp_table *t, u
 	rte_spinlock_unlock(&dp->txq_lock[q]);
 }
 
-/* Queues m for port idx; sent when the buffer fills or at the end of the loop iteration. */
+/* Queues m for port idx; sent when the buffer fills or once the rx burst is through. */
 static inline void tx_one(struct vsw_pmd *pmd, const struct vsw_dp_table *t, uint16_t idx,
 			  struct rte_mbuf *m)
 {
