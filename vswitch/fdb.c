@@ -167,11 +167,24 @@ static enum vsw_learn_result insert(struct vsw_fdb *fdb, const struct rte_ether_
 	s = &fdb->slots[pos];
 	s->mac = *mac; /* the same MAC as any owner of this position */
 	__atomic_store_n(&s->seen, now, __ATOMIC_RELAXED);
-	if (!word_cas(s, VSW_FDB_NO_PORT, port))
-		return VSW_LEARN_OK; /* another learner, or a static add, got it first */
+	/* counted first, so that a removal racing the claim never takes a count below zero */
 	add_u32(&fdb->total, 1);
 	add_u32(&fdb->learned[port], 1);
+	if (!word_cas(s, VSW_FDB_NO_PORT, port)) {
+		add_u32(&fdb->total, -1); /* another learner, or a static add, got it first */
+		add_u32(&fdb->learned[port], -1);
+		return VSW_LEARN_OK;
+	}
 	changed(fdb);
+	/* The control thread may have deleted the key between add and claim: then this slot has
+	 * no key and must not stay. Whoever empties it (this, or that removal) uncounts it. */
+	if (rte_hash_lookup(fdb->h, mac) != pos) {
+		if (word_cas(s, port, VSW_FDB_NO_PORT)) {
+			add_u32(&fdb->total, -1);
+			add_u32(&fdb->learned[port], -1);
+		}
+		return VSW_LEARN_OK;
+	}
 	return VSW_LEARN_NEW;
 }
 
