@@ -236,7 +236,7 @@ static void test_concurrent(void)
 	struct vsw_fdb_params p = {.size = 48, .port_limit = 20, .aging_s = 10, .max_ports = 8};
 	struct tally t = {0};
 	unsigned lcore, r = 1;
-	uint64_t end = rte_get_timer_cycles() + rte_get_timer_hz() / 2;
+	uint64_t end = rte_get_timer_cycles() + 2 * rte_get_timer_hz();
 
 	st.q = rte_zmalloc(NULL, rte_rcu_qsbr_get_memsize(2), RTE_CACHE_LINE_SIZE);
 	rte_rcu_qsbr_init(st.q, 2);
