@@ -259,34 +259,24 @@ class Sniffer:
         return [bytes.fromhex(l) for l in self.proc.output().split()[1:]]
 
 
-class Testpmd:
-    """dpdk-testpmd as a guest on a net_virtio_user port, driven through its prompt."""
+class TestpmdShell:
+    """dpdk-testpmd in interactive mode, driven through its prompt; its files go when it stops."""
 
-    def __init__(self, sock, mac, peer=None, lcores="0,1", server=False, queues=1, extra=()):
-        """With server=True the guest owns the socket and waits for vswd before its prompt:
-        call .prompt() once vswd has its client port."""
-        self.prefix = f"gst{uid()}"
+    def __init__(self, eal, app, prefix, name="testpmd", wait=True):
+        self.prefix = f"{prefix}{uid()}"
         PREFIXES.append(self.prefix)
-        self.mac = mac
-        self.queues = queues
-        vdev = f"net_virtio_user0,path={sock},mac={mac},queue_size=256,queues={queues}"
-        if server:
-            vdev += ",server=1"
         # unbuffered: testpmd printf()s its answers but write()s its prompt
-        argv = ["stdbuf", "-o0", "dpdk-testpmd", "-l", lcores, "--no-pci", "--single-file-segments",
-                "--file-prefix", self.prefix, "-m", "256", "--vdev", vdev, "--log-level", "notice",
-                "--", "-i", "--total-num-mbufs=4096", f"--rxq={queues}", f"--txq={queues}", *extra]
-        if peer:
-            argv.append(f"--eth-peer=0,{peer}")
-        self.proc = Proc(argv, "testpmd", stdin=True)
-        if not server:
+        argv = ["stdbuf", "-o0", "dpdk-testpmd", *eal, "--no-pci", "--single-file-segments",
+                "--file-prefix", self.prefix, "--log-level", "notice", "--", "-i", *app]
+        self.proc = Proc(argv, name, stdin=True)
+        if wait:
             self.prompt()
 
     def prompt(self, timeout=60, since=0):
         wait_for(lambda: not self.proc.alive() or "testpmd> " in self.proc.output()[since:],
                  timeout, what="testpmd prompt")
         if not self.proc.alive():
-            raise RuntimeError("testpmd exited:\n" + self.proc.output())
+            raise RuntimeError(f"{self.proc.name} exited:\n" + self.proc.output()[-3000:])
 
     def cmd(self, line, timeout=60):
         """Runs one interactive command and returns what it printed."""
@@ -294,11 +284,6 @@ class Testpmd:
         self.proc.write(line + "\n")
         self.prompt(timeout, since=start)
         return self.proc.output()[start:]
-
-    def stats(self):
-        out = self.cmd("show port stats 0")
-        nums = dict(re.findall(r"(RX-packets|TX-packets|RX-bytes|TX-bytes):\s+(\d+)", out))
-        return {k.lower().replace("-", "_"): int(v) for k, v in nums.items()}
 
     def stop(self):
         if self.proc.alive():
@@ -309,6 +294,29 @@ class Testpmd:
                 pass
         self.proc.stop(signal.SIGKILL)
         dpdk_cleanup(self.prefix)
+
+
+class Testpmd(TestpmdShell):
+    """A guest on one net_virtio_user port."""
+
+    def __init__(self, sock, mac, peer=None, lcores="0,1", server=False, queues=1, extra=()):
+        """With server=True the guest owns the socket and waits for vswd before its prompt:
+        call .prompt() once vswd has its client port."""
+        self.mac = mac
+        self.queues = queues
+        vdev = f"net_virtio_user0,path={sock},mac={mac},queue_size=256,queues={queues}"
+        if server:
+            vdev += ",server=1"
+        app = ["--total-num-mbufs=4096", f"--rxq={queues}", f"--txq={queues}", *extra]
+        if peer:
+            app.append(f"--eth-peer=0,{peer}")
+        super().__init__(["-l", lcores, "-m", "256", "--vdev", vdev], app, "gst",
+                         wait=not server)
+
+    def stats(self):
+        out = self.cmd("show port stats 0")
+        nums = dict(re.findall(r"(RX-packets|TX-packets|RX-bytes|TX-bytes):\s+(\d+)", out))
+        return {k.lower().replace("-", "_"): int(v) for k, v in nums.items()}
 
 
 def reap():

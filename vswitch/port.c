@@ -11,7 +11,7 @@
 
 static const struct vsw_port_ops *const kinds[] = {&vsw_port_vhost, &vsw_port_dpdk, &vsw_port_tap};
 
-const struct vsw_port_ops *vsw_port_kind(const char *kind)
+static const struct vsw_port_ops *port_kind(const char *kind)
 {
 	for (unsigned i = 0; i < RTE_DIM(kinds); i++)
 		if (strcmp(kinds[i]->kind, kind) == 0)
@@ -96,7 +96,7 @@ fail:
 
 int vsw_port_add(const char *name, const char *kind, int argc, char **argv, char *err, size_t el)
 {
-	const struct vsw_port_ops *ops = vsw_port_kind(kind);
+	const struct vsw_port_ops *ops = port_kind(kind);
 	struct vsw_port *p = NULL;
 	int rc;
 
@@ -175,8 +175,6 @@ static bool link_up(const struct vsw_port *p)
 {
 	struct rte_eth_link link;
 
-	if (p->ops->link_up != NULL)
-		return p->ops->link_up(p);
 	return rte_eth_link_get_nowait(p->port_id, &link) == 0 && link.link_status;
 }
 

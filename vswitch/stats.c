@@ -23,7 +23,7 @@ static void raw_totals(const struct vsw_port *p, struct vsw_port_totals *t)
 		t->drop_no_mbuf = es.rx_nombuf;
 }
 
-void vsw_port_totals(const struct vsw_port *p, struct vsw_port_totals *t)
+static void port_totals(const struct vsw_port *p, struct vsw_port_totals *t)
 {
 	raw_totals(p, t);
 	SUB(rx_packets); SUB(rx_bytes); SUB(tx_packets); SUB(tx_bytes);
@@ -31,11 +31,11 @@ void vsw_port_totals(const struct vsw_port *p, struct vsw_port_totals *t)
 	t->drop_no_mbuf -= p->base_no_mbuf;
 }
 
-json_t *vsw_stats_port_json(const struct vsw_port *p)
+static json_t *port_json(const struct vsw_port *p)
 {
 	struct vsw_port_totals t;
 
-	vsw_port_totals(p, &t);
+	port_totals(p, &t);
 	return json_pack("{s:s, s:I, s:I, s:I, s:I, s:{s:I, s:I, s:I, s:I, s:I}}", "name", p->name,
 			 "rx_packets", (json_int_t)t.c.rx_packets, "rx_bytes",
 			 (json_int_t)t.c.rx_bytes, "tx_packets", (json_int_t)t.c.tx_packets,
@@ -64,12 +64,12 @@ json_t *vsw_stats_json(const struct vsw_port *only)
 	json_t *ports, *pmds;
 
 	if (only != NULL)
-		return vsw_stats_port_json(only);
+		return port_json(only);
 	ports = json_array();
 	pmds = json_array();
 	for (unsigned i = 0; i < VSW_MAX_PORTS; i++)
 		if (vsw.ports[i].used)
-			json_array_append_new(ports, vsw_stats_port_json(&vsw.ports[i]));
+			json_array_append_new(ports, port_json(&vsw.ports[i]));
 	for (unsigned i = 0; i < vsw.cfg.n_pmds; i++)
 		json_array_append_new(pmds, pmd_json(&vsw.pmds[i]));
 	return json_pack("{s:o, s:o, s:{s:s, s:i, s:i}, s:{s:i, s:i, s:i}}", "ports", ports, "pmds",

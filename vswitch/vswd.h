@@ -94,7 +94,6 @@ struct vsw_port_ops {
 	int (*open)(struct vsw_port *p, int argc, char **argv, char *err, size_t errlen);
 	void (*close)(struct vsw_port *p);
 	void (*describe)(const struct vsw_port *p, json_t *o);
-	bool (*link_up)(const struct vsw_port *p); /* NULL: the ethdev's link status */
 	/* NULL, or: updates p->txq_mask from the device, true if the tx queues to use changed */
 	bool (*poll_txqs)(struct vsw_port *p);
 };
@@ -140,7 +139,6 @@ struct vsw_switch {
 	uint32_t max_frame;
 	volatile bool stop;
 	bool closed; /* under lock: the switch is being torn down, telemetry answers nothing */
-	uint64_t start_s;
 };
 
 extern struct vsw_switch vsw;
@@ -159,7 +157,6 @@ int vsw_port_index(const struct vsw_port *p);
 void vsw_port_del_all(void);
 void vsw_ports_poll_link(void);
 json_t *vsw_port_json(const struct vsw_port *p);
-const struct vsw_port_ops *vsw_port_kind(const char *kind);
 extern const struct vsw_port_ops vsw_port_vhost, vsw_port_dpdk, vsw_port_tap;
 int vsw_ethdev_remove(uint16_t port_id); /* stop, close, unplug */
 void vsw_port_close_ethdev(struct vsw_port *p); /* the close of every plain ethdev kind */
@@ -178,8 +175,6 @@ void vsw_tx_flush_all(struct vsw_pmd *pmd, const struct vsw_dp_table *t);
 void vsw_tx_unsent(struct rte_mbuf **pkts, uint16_t unsent, void *userdata);
 
 /* stats.c */
-void vsw_port_totals(const struct vsw_port *p, struct vsw_port_totals *t);
-json_t *vsw_stats_port_json(const struct vsw_port *p);
 json_t *vsw_stats_json(const struct vsw_port *only);
 void vsw_stats_clear(void);
 
