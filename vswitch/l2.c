@@ -120,11 +120,11 @@ static unsigned runs(const struct rte_ether_addr *const *addr, unsigned n,
 
 /* Returns the number of distinct runs of source addresses. */
 static unsigned learn(struct vsw_pmd *pmd, uint16_t in, const struct rte_ether_addr *const *src,
-		  unsigned m, uint64_t now, uint8_t *run, enum vsw_learn_result *learned)
+		  unsigned m, uint64_t now, uint32_t gen, uint8_t *run,
+		  enum vsw_learn_result *learned)
 {
 	const struct rte_ether_addr *uniq[VSW_BURST];
 	struct vsw_l2_cache *c = &pmd->l2c[in];
-	uint32_t gen = vsw_fdb_gen(vsw.fdb);
 	unsigned u = runs(src, m, uniq, run);
 
 	if (u == 1 && c->src_ok && c->src_gen == gen && c->src_now == now &&
@@ -144,11 +144,10 @@ static unsigned learn(struct vsw_pmd *pmd, uint16_t in, const struct rte_ether_a
 
 /* Returns the number of distinct runs of destination addresses. */
 static unsigned lookup(struct vsw_pmd *pmd, uint16_t in, const struct rte_ether_addr *const *dst,
-		   unsigned m, uint8_t *run, uint16_t *out)
+		   unsigned m, uint32_t gen, uint8_t *run, uint16_t *out)
 {
 	const struct rte_ether_addr *uniq[VSW_BURST];
 	struct vsw_l2_cache *c = &pmd->l2c[in];
-	uint32_t gen = vsw_fdb_gen(vsw.fdb);
 	unsigned u = runs(dst, m, uniq, run);
 
 	if (u == 1 && c->dst_ok && c->dst_gen == gen && rte_is_same_ether_addr(uniq[0], &c->dst)) {
@@ -176,6 +175,7 @@ void vsw_l2_input(struct vsw_pmd *pmd, const struct vsw_dp_table *t, uint16_t in
 	struct vsw_port_counters *rc = &pmd->port[in];
 	unsigned m = 0, n_src, n_dst;
 	uint64_t ok_bytes = 0;
+	uint32_t gen;
 
 	rc->rx_packets += n;
 	for (uint16_t i = 0; i < n; i++) {
@@ -201,8 +201,10 @@ void vsw_l2_input(struct vsw_pmd *pmd, const struct vsw_dp_table *t, uint16_t in
 	}
 	if (m == 0)
 		return;
-	n_src = learn(pmd, in, src, m, now, src_run, learned);
-	n_dst = lookup(pmd, in, dst, m, dst_run, out);
+	/* read before learning: this burst's own changes invalidate what it caches */
+	gen = vsw_fdb_gen(vsw.fdb);
+	n_src = learn(pmd, in, src, m, now, gen, src_run, learned);
+	n_dst = lookup(pmd, in, dst, m, gen, dst_run, out);
 	if (n_src == 1 && n_dst == 1 && learned[0] != VSW_LEARN_LIMIT && out[0] != in &&
 	    out[0] != VSW_FDB_NO_PORT && rte_is_unicast_ether_addr(dst[0]) &&
 	    t->ports[out[0]].port_id != RTE_MAX_ETHPORTS &&
