@@ -16,19 +16,21 @@ class ConsoleError(Exception):
 def run(sock_path, cmd, timeout=60):
     """Runs cmd in the VM; returns (exit code, output)."""
     token = os.urandom(4).hex()
-    line = (f"echo @@VSW-BEGIN-{token}; {{ {cmd}\n}} </dev/null 2>&1; "
-            f"echo @@VSW-END-{token} $?\n")
     if "\n" in cmd:
         raise ConsoleError("one line per command")
+    # all on one line: the shell runs a line once it has read it whole
+    sep = " " if cmd.rstrip().endswith("&") else "; "
+    line = (f"echo @@VSW-BEGIN-{token}; {{ {cmd}{sep}}} </dev/null 2>&1; "
+            f"echo @@VSW-END-{token} $?\n")
     s = socket.socket(socket.AF_UNIX)
-    s.settimeout(1)
+    s.settimeout(0.25)
     try:
         s.connect(str(sock_path))
     except OSError as e:
         raise ConsoleError(f"cannot reach the console at {sock_path}: {e.strerror}") from None
     buf = b""
     deadline = time.monotonic() + timeout
-    end = re.compile(rb"@@VSW-END-" + token.encode() + rb" (\d+)")
+    end = re.compile(rb"@@VSW-END-" + token.encode() + rb" (\d+)\r?\n")
     try:
         s.sendall(line.encode())
         while not end.search(buf):
@@ -37,6 +39,9 @@ def run(sock_path, cmd, timeout=60):
             try:
                 chunk = s.recv(65536)
             except socket.timeout:
+                # The emulated UART sometimes holds the last bytes of output until the next
+                # interrupt: an empty line (a no-op for the shell) gives it one.
+                s.sendall(b"\n")
                 continue
             if not chunk:
                 raise ConsoleError("the console closed")

@@ -1,0 +1,34 @@
+"""Fixtures for the VM tests (helpers in vmguest.py). Every test here boots QEMU under TCG."""
+import pytest
+
+from vmguest import Vm, build_image, cleanup_run_dir
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if "/tests/vm/" in str(item.fspath):
+            item.add_marker(pytest.mark.vm)
+
+
+@pytest.fixture(scope="session")
+def test_image(hugepages):
+    """The test image, built (or found up to date) once per run."""
+    build_image("test")
+    yield
+    cleanup_run_dir()
+
+
+@pytest.fixture
+def vm(test_image):
+    """vm(name, *vsw-vm start options) -> Vm; every VM is stopped at the end, also on failure."""
+    made = []
+
+    def start(name, *args, **kw):
+        made.append(None)
+        made[-1] = Vm(name, *args, **kw)
+        return made[-1]
+
+    yield start
+    for v in made:
+        if v:
+            v.stop()
