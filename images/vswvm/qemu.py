@@ -33,8 +33,10 @@ def argv(spec, rundir, ssh_port=None, overlay=None):
             server = ",server=on,wait=off" if n.mode == "client" else ",reconnect=1"
             a += ["-chardev", f"socket,id=vhc{i},path={n.path}{server}",
                   "-netdev", f"vhost-user,id=net{i},chardev=vhc{i},queues={n.queues}",
-                  "-device", f"virtio-net-pci,netdev=net{i},id=nic{i},mac={n.mac},romfile="
-                             + (f",mq=on" if n.queues > 1 else "") + vhost_device_opts(spec)]
+                  # deep rings ride out the time slices a guest waits for on a busy host
+                  "-device", f"virtio-net-pci,netdev=net{i},id=nic{i},mac={n.mac},romfile=,"
+                             "rx_queue_size=1024,tx_queue_size=1024"
+                             + (",mq=on" if n.queues > 1 else "") + vhost_device_opts(spec)]
         elif n.kind == "user":
             # management only: restrict=on cuts the guest off from every network but the
             # forwarded SSH port on the host's loopback
