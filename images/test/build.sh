@@ -55,7 +55,10 @@ fi
 R=$(mktemp -d "$OUT/root.XXXXXX")
 trap 'rm -rf "$R"' EXIT
 step "initramfs in $R"
-mkdir -p "$R"/{bin,sbin,usr/bin,usr/sbin,usr/local/bin,usr/local/lib/vswkit,proc,sys,dev,tmp,run,etc,root,mnt,lib,lib64}
+# merged /usr as in Debian, so a library reached by two paths is one file and loads once
+mkdir -p "$R"/{usr/bin,usr/sbin,usr/lib,usr/lib64,usr/local/bin,usr/local/lib/vswkit,proc,sys,dev,tmp,run,etc,root,mnt,var}
+for d in bin sbin lib lib64; do ln -s usr/$d "$R/$d"; done
+ln -s ../run "$R/var/run"
 cp "$(command -v busybox)" "$R/bin/busybox"
 for applet in $(busybox --list); do
 	[ -e "$R/bin/$applet" ] || ln -s busybox "$R/bin/$applet"
@@ -79,26 +82,36 @@ cp "$K/root/lib/modules/$KVER/modules.order" "$K/root/lib/modules/$KVER/modules.
 depmod -b "$R" "$KVER"
 
 # 3. The kit's binaries, the DPDK drivers they load, and every shared library of both.
-copy_libs() { # the shared libraries of the given ELF files, into the same paths under $R
-	ldd "$@" 2>/dev/null | awk '/=> \//{print $3} /^[ \t]*\/lib/{print $1}' | sort -u | while read -r l; do
-		[ -e "$R$l" ] && continue
-		mkdir -p "$R$(dirname "$l")"
-		cp -L "$l" "$R$l"
+copy_path() { # a file into the same path under $R, with the symlinks that lead to it
+	local p=$1 t
+	{ [ -e "$R$p" ] || [ -L "$R$p" ]; } && return 0
+	mkdir -p "$R$(dirname "$p")"
+	if [ -L "$p" ]; then
+		cp -P "$p" "$R$p"
+		t=$(readlink "$p")
+		case $t in /*) copy_path "$t" ;; *) copy_path "$(dirname "$p")/$t" ;; esac
+	else
+		cp "$p" "$R$p"
+	fi
+}
+copy_libs() { # the shared libraries of the given ELF files
+	local l
+	for l in $(ldd "$@" 2>/dev/null | awk '/=> \//{print $3} /^[ \t]*\/lib/{print $1}' | sort -u); do
+		copy_path "$l"
 	done
 }
 for b in "${BINS[@]}"; do cp "$BUILD/$b" "$R/usr/local/bin/"; done
-mkdir -p "$R$PMDDIR"
 pmds=()
 for p in "${PMDS[@]}"; do
 	f=$(ls "$PMDDIR"/librte_"$p".so* 2>/dev/null | head -1)
 	[ -n "$f" ] || die "DPDK driver $p is missing in $PMDDIR"
-	cp -L "$f" "$R$PMDDIR/"
+	for l in "$PMDDIR"/librte_"$p".so*; do copy_path "$l"; done
 	pmds+=("$f")
 done
 copy_libs "${BINS[@]/#/$BUILD/}" "${pmds[@]}"
 
 # 4. python3 and the part of its stdlib vsw-host uses (whole packages where it imports them).
-cp /usr/bin/python3.11 "$R/usr/bin/"
+copy_path /usr/bin/python3.11
 ln -s python3.11 "$R/usr/bin/python3"
 copy_libs /usr/bin/python3.11
 PYLIB=/usr/lib/python3.11
