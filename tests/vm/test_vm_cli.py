@@ -1,0 +1,94 @@
+"""vsw-vm's bad input: one clear line and a non-zero exit, before anything starts."""
+import os
+import socket
+from pathlib import Path
+
+import pytest
+
+import harness
+from vmguest import RUN_DIR, vswvm
+
+
+def _fails(*args):
+    r = vswvm(*args, check=False, timeout=60)
+    assert r.returncode != 0, r.stdout
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("vsw-vm: "), r.stderr
+    return lines[0]
+
+
+def _nothing_started(name):
+    """No run directory and no QEMU of that name."""
+    assert not (RUN_DIR / name).exists()
+    for p in Path("/proc").glob("[0-9]*"):
+        try:
+            cmd = (p / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        assert f"-name {name} " not in cmd, cmd
+
+
+@pytest.fixture
+def name():
+    return f"bad-{harness.uid()}"
+
+
+def test_vhost_socket_nothing_serves(test_image, tmp_path, name):
+    err = _fails("start", name, "--nic", f"vhost={tmp_path}/none.sock")
+    assert "does not exist" in err and "port add" in err, err
+    stale = tmp_path / "stale.sock"  # a socket file whose server is gone
+    s = socket.socket(socket.AF_UNIX)
+    s.bind(str(stale))
+    s.close()
+    err = _fails("start", name, "--nic", f"vhost={stale}")
+    assert "nothing serves" in err, err
+    err = _fails("start", name, "--nic", f"vhost={tmp_path}/no/such/dir.sock,mode=client")
+    assert "directory" in err, err
+    _nothing_started(name)
+
+
+def test_bad_nic_options(test_image, tmp_path, name):
+    assert "mode must be" in _fails("start", name, "--nic", f"vhost={tmp_path}/a,mode=both")
+    assert "unknown option" in _fails("start", name, "--nic", f"vhost={tmp_path}/a,speed=10")
+    assert "unicast MAC" in _fails("start", name, "--nic",
+                                   f"vhost={tmp_path}/a,mode=client,mac=01:00:5e:00:00:01")
+    assert "queues" in _fails("start", name, "--nic", f"vhost={tmp_path}/a,mode=client,queues=0")
+    _nothing_started(name)
+
+
+def test_missing_image(test_image, tmp_path, name):
+    err = _fails("start", name, "--image", str(tmp_path / "none.qcow2"))
+    assert "no such file" in err, err
+    junk = tmp_path / "junk.img"
+    junk.write_bytes(b"x" * 1000)
+    assert "neither qcow2 nor a raw disk" in _fails("start", name, "--image", str(junk))
+    _nothing_started(name)
+
+
+def test_pci_device_missing_or_not_on_vfio(test_image, name):
+    assert "no such PCI device" in _fails("start", name, "--pci", "0000:7e:1f.7")
+    assert "not a PCI address" in _fails("start", name, "--pci", "00:1g.0")
+    # a device of this host that is not on vfio-pci (the host bridge, on no driver here)
+    dev = next((d for d in sorted(Path("/sys/bus/pci/devices").iterdir())
+                if not (d / "driver").exists() or (d / "driver").resolve().name != "vfio-pci"),
+               None)
+    if dev is not None:
+        err = _fails("start", name, "--pci", dev.name)
+        assert "not vfio-pci" in err and "vsw-host bind" in err, err
+    _nothing_started(name)
+
+
+def test_kvm_where_it_does_not_work(test_image, name):
+    if os.path.exists("/dev/kvm"):
+        pytest.skip("this host has /dev/kvm: the probe decides, nothing to refuse")
+    err = _fails("start", name, "--accel", "kvm")
+    assert "KVM does not work here" in err, err
+    _nothing_started(name)
+
+
+def test_start_twice_and_stop_unknown(vm, name):
+    v = vm("twice", wait_boot=0)
+    assert "already running" in _fails("start", v.name)
+    assert "no VM named" in _fails("stop", name)
+    if not os.path.exists("/dev/kvm"):
+        assert v.info()["accel"] == "tcg"
