@@ -102,7 +102,8 @@ def test_host_in_vm(host_ns, vm):
     assert v.console(f"ls /sys/kernel/iommu_groups/{group}/devices").split() == [addr]
     assert v.console(f"readlink /sys/bus/pci/devices/{addr}/iommu_group").strip().endswith(
         f"/iommu_groups/{group}")
-    assert addr in v.console("vsw-host status"), "status text lists the NIC"
+    text = v.console("vsw-host status")
+    assert f"{addr} '8086:10d3' if=eth0 drv=e1000e" in text, text
 
     # -- bad input: one line, non-zero, nothing changed --
     rc, out = in_vm(v, "vsw-host bind 0000:00:1e.7 --driver vfio-pci")
@@ -136,6 +137,7 @@ def test_host_in_vm(host_ns, vm):
     assert "applied 2 steps" in out, out
     assert driver(v, addr) == "vfio-pci"
     assert v.console(f"test -c /dev/vfio/{group} && test -s {STATE} && echo yes").strip() == "yes"
+    assert " /dev/hugepages hugetlbfs " in v.console("cat /proc/mounts")
     rc, chk = check_json(v)
     assert rc == 0, chk  # now nothing fails
     assert chk["hugepages-2M-node0"]["status"] == "ok", chk["hugepages-2M-node0"]
@@ -156,6 +158,9 @@ def test_host_in_vm(host_ns, vm):
 
     port = ctl("port", "add", "nic", "dpdk", f"dev={addr}")
     assert port["dev"] == addr and port["kind"] == "dpdk", port
+    # DPDK drives it through vfio: vswd holds the group's /dev/vfio/N open
+    assert v.console(f"ls -l /proc/$(cat /tmp/vswd.pid)/fd | grep -c /dev/vfio/{group}$") \
+        .strip() != "0"
     ctl("port", "add", "g1", "vhost", "path=/tmp/g1.sock")
     v.console(f"gs-echo --dev net_virtio_user0,path=/tmp/g1.sock,queue_size=1024 --nb-desc 1024 "
               f"--ip {ECHO_IP}/24 --mac {ECHO_MAC} --cores 0 --json >/tmp/gs.log 2>&1 & "
@@ -215,7 +220,7 @@ def test_host_in_vm(host_ns, vm):
     assert v.console(f"test ! -e /dev/vfio/{group} && test ! -e {STATE} && echo gone").strip() \
         == "gone"
     assert v.console("cat /proc/sys/vm/nr_hugepages").strip() == "0"
-    assert "hugetlbfs" not in v.console("cat /proc/mounts")
+    assert " hugetlbfs " not in v.console("cat /proc/mounts")
     status = json.loads(v.console("vsw-host status --json"))
     assert not status["dpdk"] and [(d["pci"], d["driver"], d["interfaces"])
                                    for d in status["kernel"]] == [(addr, "e1000e", ["eth0"])]
