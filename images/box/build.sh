@@ -4,8 +4,9 @@
 #   OUTDIR/vswkit-debian12.box   box.img (qcow2, ext4 root on /dev/vda, no partition table, no
 #                                bootloader), vmlinuz + initrd.img (direct kernel boot), metadata.json
 #                                and the box's own Vagrantfile
-#   OUTDIR/rootfs/               the configured debootstrap tree (cache; keyed by rootfs.stamp)
-#   OUTDIR/debs/                 downloaded .debs (cache: a new rootfs needs no download)
+#   OUTDIR/rootfs/               the configured tree (cache; keyed by rootfs.stamp)
+#   OUTDIR/base.tar              debootstrap's tree before configuration (cache; base.stamp)
+#   OUTDIR/debs/                 downloaded .debs (cache: a new package list downloads only news)
 #   OUTDIR/box.stamp             hash of every input: a second call with nothing changed is a no-op
 #
 # Inside the box: sshd (ed25519 host key made at first boot), the vagrant user with Vagrant's
@@ -13,7 +14,8 @@
 # (the librte-* libraries the kit's binaries link plus the PMDs a guest or a host in a VM uses),
 # and the kit: vswd, vswctl, gs-* in /usr/local/bin, vsw-host in /usr/local/lib/vswkit.
 #
-# The rootfs is rebuilt only when the package list or the rootfs steps of this script change;
+# debootstrap runs again only when the package list changes (the kit's binaries linking another
+# librte library, say); a change to the configuration steps of this script starts from base.tar;
 # a new vswd only re-installs the kit and repacks (seconds). Needs root, debootstrap,
 # e2fsprogs (mkfs.ext4 -d), qemu-img; no loop device, no mount except /proc in the chroot.
 set -eEuo pipefail
@@ -41,6 +43,9 @@ mkdir -p "$1" || die "cannot create $1"
 OUT=$(cd "$1" && pwd)
 BOX="$OUT/$BOX_NAME.box"
 LOG="$OUT/build.log"
+# one build at a time per OUTDIR (a test may ask for the box while a build runs)
+exec 9>"$OUT/.lock"
+flock -n 9 || { step "waiting for the build already running in $OUT"; flock 9; }
 
 # ---- inputs ------------------------------------------------------------------------------------
 
@@ -120,9 +125,18 @@ configure_rootfs() { # $1 target dir
 	echo vswkit-box >"$R/etc/hostname"
 	printf '127.0.0.1 localhost\n127.0.1.1 vswkit-box\n' >"$R/etc/hosts"
 	echo '/dev/vda / ext4 defaults,errors=remount-ro 0 1' >"$R/etc/fstab"
-	# eth0 is Vagrant's management NIC (net.ifnames=0); the vhost NIC is set up by provisioning
-	printf 'auto lo\niface lo inet loopback\n\nallow-hotplug eth0\niface eth0 inet dhcp\n' \
-		>"$R/etc/network/interfaces"
+	# eth0 is Vagrant's management NIC (net.ifnames=0), on DHCP through systemd-networkd: under
+	# TCG, ifupdown + dhclient (a shell script per event) took most of a minute of the boot.
+	# ifupdown stays installed for other interfaces; the vhost NIC is set up by provisioning.
+	printf 'auto lo\niface lo inet loopback\n' >"$R/etc/network/interfaces"
+	printf '[Match]\nName=eth0\n\n[Network]\nDHCP=ipv4\nLinkLocalAddressing=no\nIPv6AcceptRA=no\n\n[DHCPv4]\nClientIdentifier=mac\n' \
+		>"$R/etc/systemd/network/20-eth0.network"
+	rm -f "$R"/etc/systemd/system/*.wants/networking.service
+	ln -sf /lib/systemd/system/systemd-networkd.service \
+		"$R/etc/systemd/system/multi-user.target.wants/systemd-networkd.service"
+	mkdir -p "$R/etc/systemd/system/sockets.target.wants"
+	ln -sf /lib/systemd/system/systemd-networkd.socket \
+		"$R/etc/systemd/system/sockets.target.wants/systemd-networkd.socket"
 	chroot "$R" id vagrant >/dev/null 2>&1 || chroot "$R" useradd -m -s /bin/bash -G sudo vagrant
 	echo 'vagrant:vagrant' | chroot "$R" chpasswd
 	U=$(chroot "$R" id -u vagrant)
@@ -147,9 +161,13 @@ configure_rootfs() { # $1 target dir
 	EOF
 	ln -sf /etc/systemd/system/ssh-hostkeys.service \
 		"$R/etc/systemd/system/multi-user.target.wants/ssh-hostkeys.service"
-	# slow under TCG and useless in a test VM
+	# slow under TCG and useless in a test VM (dpdk.service, an empty dpdk-init run before the
+	# network, took 90 s; vsw-host does hugepages and binding); no VGA, so no getty on tty1
 	local unit
-	for unit in e2scrub_reap.service e2scrub_all.timer apt-daily.timer apt-daily-upgrade.timer; do
+	for unit in e2scrub_reap.service e2scrub_all.timer apt-daily.timer apt-daily-upgrade.timer \
+		dpdk.service getty-static.service getty@tty1.service systemd-binfmt.service \
+		proc-sys-fs-binfmt_misc.automount proc-sys-fs-binfmt_misc.mount dpkg-db-backup.timer \
+		fstrim.timer systemd-pstore.service; do
 		rm -f "$R"/etc/systemd/system/*.wants/"$unit"
 		ln -sf /dev/null "$R/etc/systemd/system/$unit"
 	done
@@ -172,9 +190,13 @@ configure_rootfs() { # $1 target dir
 }
 
 KEY_HASH=$(sha256sum "$KEY" | cut -c1-64)
+BASE_HASH=$( {
+	echo "$SUITE $MIRROR $PKGS"
+	declare -f make_rootfs
+} | sha256sum | cut -c1-64)
 ROOTFS_HASH=$( {
-	echo "$SUITE $MIRROR $PKGS $KEY_HASH"
-	declare -f make_rootfs configure_rootfs
+	echo "$BASE_HASH $KEY_HASH"
+	declare -f configure_rootfs
 } | sha256sum | cut -c1-64)
 
 # everything that goes into the box: the script, the rootfs, the kit
@@ -193,7 +215,7 @@ fi
 
 cleanup() {
 	mountpoint -q "$OUT/rootfs.new/proc" 2>/dev/null && umount "$OUT/rootfs.new/proc"
-	rm -rf "$OUT/pkg" "$OUT/root.raw" "$BOX.new"
+	rm -rf "$OUT/pkg" "$OUT/root.raw" "$BOX.new" "$OUT/base.tar.new"
 }
 trap cleanup EXIT
 
@@ -202,9 +224,21 @@ if [ -d "$R" ] && [ "$(cat "$OUT/rootfs.stamp" 2>/dev/null)" = "$ROOTFS_HASH" ];
 	step "rootfs cached ($R)"
 else
 	rm -rf "$R" "$OUT/rootfs.new" "$OUT/rootfs.stamp"
-	mkdir -p "$OUT/debs"
-	step "debootstrap $SUITE from $MIRROR ($(tr ',' '\n' <<<"$PKGS" | wc -l) packages + their dependencies; .debs cached in $OUT/debs)"
-	make_rootfs "$OUT/rootfs.new"
+	if [ -f "$OUT/base.tar" ] && [ "$(cat "$OUT/base.stamp" 2>/dev/null)" = "$BASE_HASH" ]; then
+		# only the configuration changed: start again from the debootstrap tree
+		step "unpack the cached debootstrap tree ($OUT/base.tar)"
+		mkdir "$OUT/rootfs.new"
+		tar -C "$OUT/rootfs.new" --numeric-owner --xattrs -xpf "$OUT/base.tar"
+	else
+		rm -f "$OUT/base.tar" "$OUT/base.stamp"
+		mkdir -p "$OUT/debs"
+		step "debootstrap $SUITE from $MIRROR ($(tr ',' '\n' <<<"$PKGS" | wc -l) packages + their dependencies; .debs cached in $OUT/debs)"
+		make_rootfs "$OUT/rootfs.new"
+		step "cache the debootstrap tree ($OUT/base.tar)"
+		tar -C "$OUT/rootfs.new" --numeric-owner --xattrs -cf "$OUT/base.tar.new" .
+		mv "$OUT/base.tar.new" "$OUT/base.tar"
+		echo "$BASE_HASH" >"$OUT/base.stamp"
+	fi
 	step "configure: vagrant user and key, sshd, network, small initrd"
 	configure_rootfs "$OUT/rootfs.new"
 	mv "$OUT/rootfs.new" "$R"
