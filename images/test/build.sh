@@ -109,6 +109,8 @@ for p in "${PMDS[@]}"; do
 	pmds+=("$f")
 done
 copy_libs "${BINS[@]/#/$BUILD/}" "${pmds[@]}"
+# glibc loads libgcc_s at run time for pthread_cancel (vswd's exit); ldd does not list it
+copy_path /usr/lib/x86_64-linux-gnu/libgcc_s.so.1
 
 # 4. python3 and the part of its stdlib vsw-host uses (whole packages where it imports them).
 copy_path /usr/bin/python3.11
