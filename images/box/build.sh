@@ -4,6 +4,7 @@
 #   OUTDIR/vswkit-debian12.box   box.img (qcow2, ext4 root on /dev/vda, no partition table, no
 #                                bootloader), vmlinuz + initrd.img (direct kernel boot), metadata.json
 #                                and the box's own Vagrantfile
+#   OUTDIR/pkg/                  the box unpacked (vsw-vm start --image box boots it directly)
 #   OUTDIR/rootfs/               the configured tree (cache; keyed by rootfs.stamp)
 #   OUTDIR/base.tar              debootstrap's tree before configuration (cache; base.stamp)
 #   OUTDIR/debs/                 downloaded .debs (cache: a new package list downloads only news)
@@ -39,13 +40,6 @@ trap 'echo "box: error: \"$BASH_COMMAND\" failed (line $LINENO, step: ${STEP%% (
 	[ $# -ge 1 ] && exit 0 || exit 2
 }
 [ $# -eq 1 ] || die "unexpected argument '$2' (usage: build.sh OUTDIR)"
-mkdir -p "$1" || die "cannot create $1"
-OUT=$(cd "$1" && pwd)
-BOX="$OUT/$BOX_NAME.box"
-LOG="$OUT/build.log"
-# one build at a time per OUTDIR (a test may ask for the box while a build runs)
-exec 9>"$OUT/.lock"
-flock -n 9 || { step "waiting for the build already running in $OUT"; flock 9; }
 
 # ---- inputs ------------------------------------------------------------------------------------
 
@@ -97,6 +91,7 @@ dpdk_pkgs() {
 # ---- checks ------------------------------------------------------------------------------------
 
 [ "$(id -u)" = 0 ] || die "needs root (debootstrap, chroot)"
+[ -d "$1" ] || [ -d "$(dirname "$1")" ] || die "$1: its parent directory does not exist"
 for t in debootstrap mkfs.ext4 qemu-img ldd dpkg sha256sum tar; do
 	command -v "$t" >/dev/null || die "$t not found (./vswkit bootstrap installs what is needed)"
 done
@@ -110,6 +105,14 @@ MIRROR=${VSWKIT_MIRROR:-$(awk '/^URIs:/{print $2; exit}' /etc/apt/sources.list.d
 
 DPDK_PKGS=$(dpdk_pkgs) || exit 1
 PKGS=$(printf '%s\n' "${BASE_PKGS[@]}" "${DPDK_PLUGINS[@]}" $DPDK_PKGS | sort -u | paste -sd,)
+
+mkdir -p "$1" || die "cannot create $1"
+OUT=$(cd "$1" && pwd)
+BOX="$OUT/$BOX_NAME.box"
+LOG="$OUT/build.log"
+# one build at a time per OUTDIR (a test may ask for the box while a build runs)
+exec 9>"$OUT/.lock"
+flock -n 9 || { step "waiting for the build already running in $OUT"; flock 9; }
 
 # ---- the rootfs: debootstrap + configuration (cached) -----------------------------------------
 
@@ -207,7 +210,7 @@ BOX_HASH=$( {
 	while IFS=$'\t' read -r src dst; do echo "$dst $(sha256sum "$src" | cut -c1-64)"; done <<<"$KIT"
 } | sha256sum | cut -c1-64)
 
-if [ -f "$BOX" ] && [ "$(cat "$OUT/box.stamp" 2>/dev/null)" = "$BOX_HASH" ]; then
+if [ -f "$BOX" ] && [ -f "$OUT/pkg/box.img" ] && [ "$(cat "$OUT/box.stamp" 2>/dev/null)" = "$BOX_HASH" ]; then
 	step "up to date: $BOX"
 	exit 0
 fi
@@ -215,7 +218,7 @@ fi
 
 cleanup() {
 	mountpoint -q "$OUT/rootfs.new/proc" 2>/dev/null && umount "$OUT/rootfs.new/proc"
-	rm -rf "$OUT/pkg" "$OUT/root.raw" "$BOX.new" "$OUT/base.tar.new"
+	rm -rf "$OUT/pkg.new" "$OUT/root.raw" "$BOX.new" "$OUT/base.tar.new"
 }
 trap cleanup EXIT
 
@@ -265,26 +268,26 @@ KVER=${KERNELS[0]##*/vmlinuz-}
 [ -f "$R/boot/initrd.img-$KVER" ] || die "no initrd for kernel $KVER in $R/boot"
 
 step "ext4 image (${DISK_GB} GiB, mkfs.ext4 -d, no loop device)"
-mkdir -p "$OUT/pkg"
+rm -rf "$OUT/pkg.new"
+mkdir "$OUT/pkg.new"
 truncate -s "${DISK_GB}G" "$OUT/root.raw"
 mkfs.ext4 -q -F -L vswkit-root -d "$R" "$OUT/root.raw" >>"$LOG" 2>&1 ||
 	die "mkfs.ext4 -d failed: $(tail -1 "$LOG")"
 step "qcow2"
-qemu-img convert -f raw -O qcow2 "$OUT/root.raw" "$OUT/pkg/box.img" >>"$LOG" 2>&1 ||
+qemu-img convert -f raw -O qcow2 "$OUT/root.raw" "$OUT/pkg.new/box.img" >>"$LOG" 2>&1 ||
 	die "qemu-img convert failed: $(tail -1 "$LOG")"
 rm -f "$OUT/root.raw"
-cp "${KERNELS[0]}" "$OUT/pkg/vmlinuz"
-cp "$R/boot/initrd.img-$KVER" "$OUT/pkg/initrd.img"
-chmod 644 "$OUT/pkg/vmlinuz" "$OUT/pkg/initrd.img"
-printf '{"provider": "libvirt", "format": "qcow2", "virtual_size": %d}\n' "$DISK_GB" >"$OUT/pkg/metadata.json"
-cat >"$OUT/pkg/Vagrantfile" <<'EOF'
+cp "${KERNELS[0]}" "$OUT/pkg.new/vmlinuz"
+cp "$R/boot/initrd.img-$KVER" "$OUT/pkg.new/initrd.img"
+chmod 644 "$OUT/pkg.new/vmlinuz" "$OUT/pkg.new/initrd.img"
+printf '{"provider": "libvirt", "format": "qcow2", "virtual_size": %d}\n' "$DISK_GB" >"$OUT/pkg.new/metadata.json"
+cat >"$OUT/pkg.new/Vagrantfile" <<'EOF'
 # The box's own Vagrantfile (vswkit Debian 12): direct kernel boot, the kernel and initrd ship
 # inside the box. QEMU (as libvirt-qemu) opens them where Vagrant unpacked the box, so VAGRANT_HOME
 # must be on a path that user can traverse (not /root, which is 0700).
 Vagrant.configure("2") do |config|
   config.vm.synced_folder ".", "/vagrant", disabled: true
   config.vm.guest = :debian
-  config.ssh.insert_key = false
   config.vm.provider :libvirt do |libvirt|
     libvirt.kernel = File.expand_path("vmlinuz", __dir__)
     libvirt.initrd = File.expand_path("initrd.img", __dir__)
@@ -293,7 +296,10 @@ Vagrant.configure("2") do |config|
 end
 EOF
 step "pack $BOX (kernel $KVER)"
-tar -C "$OUT/pkg" -cf "$BOX.new" metadata.json Vagrantfile box.img vmlinuz initrd.img
+tar -C "$OUT/pkg.new" -cf "$BOX.new" metadata.json Vagrantfile box.img vmlinuz initrd.img
 mv "$BOX.new" "$BOX"
+# the unpacked box stays: `vsw-vm start --image box` boots pkg/{vmlinuz,initrd.img,box.img}
+rm -rf "$OUT/pkg"
+mv "$OUT/pkg.new" "$OUT/pkg"
 echo "$BOX_HASH" >"$OUT/box.stamp"
 step "done: $BOX ($(du -m "$BOX" | cut -f1) MB)"
