@@ -123,6 +123,11 @@ make_rootfs() { # $1 target dir
 		die "debootstrap failed: $(grep -E '^(E|W):' "$LOG" | tail -1 || tail -1 "$LOG") (log: $LOG)"
 }
 
+unpack_base() { # $1 target dir; all xattrs: ping's cap_net_raw is security.capability
+	mkdir "$1"
+	tar -C "$1" --numeric-owner --xattrs --xattrs-include='*' -xpf "$OUT/base.tar"
+}
+
 configure_rootfs() { # $1 target dir
 	local R=$1 U G
 	echo vswkit-box >"$R/etc/hostname"
@@ -199,7 +204,7 @@ BASE_HASH=$( {
 } | sha256sum | cut -c1-64)
 ROOTFS_HASH=$( {
 	echo "$BASE_HASH $KEY_HASH"
-	declare -f configure_rootfs
+	declare -f unpack_base configure_rootfs
 } | sha256sum | cut -c1-64)
 
 # everything that goes into the box: the script, the rootfs, the kit
@@ -230,20 +235,22 @@ else
 	if [ -f "$OUT/base.tar" ] && [ "$(cat "$OUT/base.stamp" 2>/dev/null)" = "$BASE_HASH" ]; then
 		# only the configuration changed: start again from the debootstrap tree
 		step "unpack the cached debootstrap tree ($OUT/base.tar)"
-		mkdir "$OUT/rootfs.new"
-		tar -C "$OUT/rootfs.new" --numeric-owner --xattrs -xpf "$OUT/base.tar"
+		unpack_base "$OUT/rootfs.new"
 	else
 		rm -f "$OUT/base.tar" "$OUT/base.stamp"
 		mkdir -p "$OUT/debs"
 		step "debootstrap $SUITE from $MIRROR ($(tr ',' '\n' <<<"$PKGS" | wc -l) packages + their dependencies; .debs cached in $OUT/debs)"
 		make_rootfs "$OUT/rootfs.new"
 		step "cache the debootstrap tree ($OUT/base.tar)"
-		tar -C "$OUT/rootfs.new" --numeric-owner --xattrs -cf "$OUT/base.tar.new" .
+		tar -C "$OUT/rootfs.new" --numeric-owner --xattrs --xattrs-include='*' -cf "$OUT/base.tar.new" .
 		mv "$OUT/base.tar.new" "$OUT/base.tar"
 		echo "$BASE_HASH" >"$OUT/base.stamp"
 	fi
 	step "configure: vagrant user and key, sshd, network, small initrd"
 	configure_rootfs "$OUT/rootfs.new"
+	if command -v getcap >/dev/null && [ -z "$(getcap "$OUT/rootfs.new/usr/bin/ping")" ]; then
+		die "/usr/bin/ping in the rootfs has no cap_net_raw (lost with its xattrs?)"
+	fi
 	mv "$OUT/rootfs.new" "$R"
 	echo "$ROOTFS_HASH" >"$OUT/rootfs.stamp"
 fi
