@@ -49,7 +49,7 @@ class Vagrant:
     """vagrant on the top-level Vagrantfile, inside the libvirt environment's namespace, with
     its own VAGRANT_HOME and .vagrant directory (so parallel runs do not share state)."""
 
-    def __init__(self, env, sock_dir, n=2):
+    def __init__(self, env, sock_dir, n=2, modes="server"):
         self.env = env
         self.home = env.path("vagrant.d")
         self.home.mkdir(mode=0o755)
@@ -60,7 +60,7 @@ class Vagrant:
             VAGRANT_HOME=str(self.home), VAGRANT_CWD=str(harness.ROOT),
             VAGRANT_DOTFILE_PATH=str(env.path("dot-vagrant")), VAGRANT_NO_COLOR="1",
             VAGRANT_CHECKPOINT_DISABLE="1", VAGRANT_DEFAULT_PROVIDER="libvirt",
-            VSW_VMS=str(n), VSW_SOCK_DIR=str(sock_dir), VSW_VHOST_MODE="server",
+            VSW_VMS=str(n), VSW_SOCK_DIR=str(sock_dir), VSW_VHOST_MODE=modes,
             VSW_ACCEL=os.environ.get("VSW_ACCEL", "auto"), VSW_HUGEPAGES="0", VSW_MEM="512",
             VSW_CPUS="1", VSW_PCI="", VSW_NET="10.0.0", VSW_MAC_PREFIX=MAC[:-7],
             VSW_BOX="vswkit/debian12", VSW_BOX_FILE=str(BOX), VSW_MGMT_NET="default",
@@ -95,14 +95,14 @@ class Vagrant:
 
 
 def test_two_vms_talk_through_vswd(box, vswd, libvirt_env):
+    """vm1's socket is vswd's (server mode, chowned to QEMU's user), vm2's is QEMU's (vswd is
+    the client, in a directory owned by QEMU's user): both ways the Vagrantfile offers."""
     env = libvirt_env
-    socks = env.path("sock")
-    socks.mkdir(mode=0o755)
-    for i in (1, 2):
-        sock = socks / f"vm{i}.sock"
-        vswd.ctl("port", "add", f"vm{i}", "vhost", f"path={sock}")
-        env.grant_socket(sock)
-    vag = Vagrant(env, socks)
+    socks = env.qemu_dir("sock")
+    vswd.ctl("port", "add", "vm1", "vhost", f"path={socks}/vm1.sock")
+    env.grant_socket(socks / "vm1.sock")
+    vswd.ctl("port", "add", "vm2", "vhost", f"path={socks}/vm2.sock", "mode=client")
+    vag = Vagrant(env, socks, modes="vm1=server vm2=client")
     t = time.monotonic()
     vag.add_box(box)
     log(f"box added in {time.monotonic() - t:.1f} s")
@@ -141,7 +141,8 @@ def test_two_vms_talk_through_vswd(box, vswd, libvirt_env):
         env.virsh("vol-delete", "--pool", pool, vol)
     assert env.volumes() == []
     vag("box", "remove", "--force", "vswkit/debian12", timeout=120)
-    # vswd's sockets go with its ports
+    # QEMU removed its socket (vm2's) when it stopped, vswd removes its own (vm1's) with the port
+    assert [p.name for p in socks.iterdir()] == ["vm1.sock"]
     for i in (1, 2):
         vswd.ctl("port", "del", f"vm{i}")
     assert list(socks.iterdir()) == []
@@ -209,6 +210,7 @@ def test_bad_box_one_line_error(tmp_path, kind, expect):
     ({"VSW_VHOST_MODE": "both"}, "VSW_VHOST_MODE must be server or client"),
     ({"VSW_PCI": "vm1=03:10"}, "'03:10' is not a PCI address"),
     ({"VSW_PCI": "vm3=0000:03:10.0"}, "VSW_PCI names vm3, but there are only vm1..vm2"),
+    ({"VSW_VHOST_MODE": "vm1=client vm3=server"}, "VSW_VHOST_MODE names vm3"),
     ({}, "no vhost-user socket"),
 ])
 def test_vagrantfile_bad_settings_one_line(tmp_path, setting, expect):
