@@ -154,10 +154,26 @@ def cmd_log(a):
     return 0
 
 
+def _private_key(name, key):
+    """ssh refuses a private key others can read (Debian ships Vagrant's as 0644): use a 0600
+    copy in the run directory."""
+    if not os.path.isfile(key):
+        raise VmError(f"SSH key {key} does not exist (VSW_VM_SSH_KEY)")
+    if os.stat(key).st_mode & 0o077 == 0:
+        return key
+    copy = state.rundir(name) / "ssh_key"
+    if not copy.exists():
+        fd = os.open(copy, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with open(key, "rb") as src:
+            os.write(fd, src.read())
+        os.close(fd)
+    return str(copy)
+
+
 def cmd_ssh(a):
     st = _running(a.name)
     if st["ssh_port"]:
-        key = os.environ.get("VSW_VM_SSH_KEY", VAGRANT_KEY)
+        key = _private_key(a.name, os.environ.get("VSW_VM_SSH_KEY", VAGRANT_KEY))
         ssh = ["ssh", "-q", "-p", str(st["ssh_port"]), "-i", key, "-o", "StrictHostKeyChecking=no",
                "-o", "UserKnownHostsFile=/dev/null", "-o", "ConnectTimeout=10",
                f"{os.environ.get('VSW_VM_SSH_USER', 'vagrant')}@127.0.0.1", *a.cmd]

@@ -59,6 +59,13 @@ class Vm:
                                f"\n--- console ---\n{self.log()[-3000:]}")
         return r.stdout
 
+    def ssh(self, cmd, check=True, timeout=120):
+        """A command over SSH (a box with --nic user): (exit code, output)."""
+        r = vswvm("ssh", self.name, cmd, check=False, timeout=timeout)
+        if check and r.returncode != 0:
+            raise RuntimeError(f"ssh {self.name}: {cmd}: rc {r.returncode}\n{r.stdout}{r.stderr}")
+        return r.returncode, r.stdout + r.stderr
+
     def stop(self):
         if not self.stopped:
             vswvm("stop", self.name, check=False)
