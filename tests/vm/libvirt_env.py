@@ -61,7 +61,7 @@ class LibvirtEnv:
         self.ns = f"{prefix}-{self.uid}"
         self.dir = Path(tempfile.mkdtemp(prefix=f"{self.ns}-", dir="/tmp"))
         self.dir.chmod(0o755)  # QEMU (libvirt-qemu) reaches kernels and sockets below it
-        self.pids = {}
+        self.procs = {}  # virtlogd, libvirtd (harness.Proc)
         self.ns_made = False
 
     # ---- paths and commands --------------------------------------------------------------------
@@ -115,21 +115,23 @@ class LibvirtEnv:
         if " /dev/hugepages hugetlbfs " in Path("/proc/mounts").read_text():
             # libvirt makes /dev/hugepages/libvirt/qemu at start: give it an instance of its own
             hp = "mount -t hugetlbfs nodev /dev/hugepages && "
-        script = (self._binds(PRIVATE) + hp +
-                  f"virtlogd -d -p {self.path('virtlogd.pid')} && "
-                  f"libvirtd -d -p {self.path('libvirtd.pid')}")
-        r = subprocess.run(["ip", "netns", "exec", self.ns, "sh", "-c", script],
-                           capture_output=True, text=True, timeout=60)
-        for d in ("virtlogd", "libvirtd"):
-            pidfile = self.path(f"{d}.pid")
+        # In the foreground, as our children (harness.Proc: output kept, stopped by PID, reaped
+        # by us); each in the mount namespace its `ip netns exec` makes, with the same binds.
+        for d, extra in (("virtlogd", ""), ("libvirtd", hp)):
+            proc = harness.Proc(["ip", "netns", "exec", self.ns, "sh", "-c",
+                                 self._binds(PRIVATE) + extra +
+                                 f"exec {d} -p {self.path(d + '.pid')}"], d)
+            self.procs[d] = proc
+            ready = (lambda: self.path("run", "virtlogd-sock").exists()) if d == "virtlogd" \
+                else (lambda: self.virsh("version", check=False, timeout=30))
             try:
-                harness.wait_for(lambda: pidfile.exists() and pidfile.read_text().strip(), 30,
-                                 what=f"{d} pid file")
-                self.pids[d] = int(pidfile.read_text())
+                harness.wait_for(lambda: not proc.alive() or ready(), timeout, interval=0.2,
+                                 what=f"{d} to answer")
             except TimeoutError:
-                raise LibvirtError(f"{d} did not start: {r.stderr.strip()}") from None
-        harness.wait_for(lambda: self.virsh("version", check=False, timeout=30), timeout,
-                         interval=0.3, what="virsh -c qemu:///system to answer")
+                raise LibvirtError(f"{d} did not answer within {timeout} s: "
+                                   f"{proc.output()[-2000:]}") from None
+            if not proc.alive():
+                raise LibvirtError(f"{d} exited {proc.p.returncode}: {proc.output()[-2000:]}")
         if network:
             self.virsh("net-start", "default")
 
@@ -183,6 +185,11 @@ class LibvirtEnv:
                     out.append((pool, line.split()[0]))
         return out
 
+    @property
+    def pids(self):
+        """{daemon: pid} of virtlogd and libvirtd."""
+        return {d: p.pid for d, p in self.procs.items()}
+
     def qemu_pids(self):
         return [p for p in self.ns_pids() if Path(f"/proc/{p}/exe").exists() and
                 "qemu-system" in os.readlink(f"/proc/{p}/exe")]
@@ -204,7 +211,7 @@ class LibvirtEnv:
         """Removes everything; safe to call twice and after a failed start. Returns the list of
         things that had to be forced (a test may assert it is empty)."""
         forced = []
-        if self.pids.get("libvirtd") and alive(self.pids["libvirtd"]):
+        if self.procs.get("libvirtd") and self.procs["libvirtd"].alive():
             for dom in self.domains():
                 self.virsh("destroy", dom, check=False, timeout=60)
                 self.virsh("undefine", dom, "--nvram", check=False, timeout=60)
@@ -217,9 +224,9 @@ class LibvirtEnv:
                 self.virsh("net-destroy", net, check=False)
                 self.virsh("net-undefine", net, check=False)
         for d in ("libvirtd", "virtlogd"):
-            pid = self.pids.pop(d, None)
-            if pid and not _stop_pid(pid):
-                forced.append(f"{d} {pid} killed")
+            proc = self.procs.pop(d, None)
+            if proc and proc.stop(timeout=30) == -signal.SIGKILL:
+                forced.append(f"{d} {proc.pid} killed")
         for pid in self.ns_pids():  # anything the daemons left in our namespace
             forced.append(f"{_comm(pid)} {pid} left in {self.ns}")
             _stop_pid(pid, timeout=10)
