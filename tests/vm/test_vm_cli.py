@@ -86,9 +86,16 @@ def test_kvm_where_it_does_not_work(test_image, name):
     _nothing_started(name)
 
 
-def test_start_twice_and_stop_unknown(vm, name):
-    v = vm("twice", wait_boot=0)
-    assert "already running" in _fails("start", v.name)
-    assert "no VM named" in _fails("stop", name)
+def test_list_log_and_misuse(vm, name):
+    v = vm("twice", "--cmdline", "vsw.ip=10.0.6.1/24")
+    assert "VSW ready" in vswvm("log", v.name).stdout
+    row = next(l for l in vswvm("list").stdout.splitlines() if l.startswith(v.name))
+    assert row.split()[1:4] == ["running", v.info()["accel"], "test"], row
     if not os.path.exists("/dev/kvm"):
         assert v.info()["accel"] == "tcg"
+    assert "already running" in _fails("start", v.name)
+    assert "no VM named" in _fails("stop", name)
+    assert "no VM named" in _fails("log", name)
+    assert v.console("echo $((6 * 7))").strip() == "42"  # the console runs commands
+    v.stop()
+    assert v.name not in vswvm("list").stdout and not (RUN_DIR / v.name).exists()
