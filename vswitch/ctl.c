@@ -94,13 +94,14 @@ static json_t *run(const char *req)
 	return reply;
 }
 
-/* One request, one reply; a client gets 2 s in all to send its line and to take the answer,
- * so a slow or stuck client cannot hold the control thread. */
+/* One request, one reply. A client gets 2 s to send its line and 2 s to take the answer, so a
+ * slow or stuck client cannot hold the control thread; the command itself may take longer (a
+ * port add on a busy host). A reply cut short has no newline, so the client sees it is cut. */
 static void serve(int fd)
 {
 	static char req[REQ_MAX];
 	struct timeval tv = {.tv_sec = 2};
-	uint64_t deadline = rte_get_timer_cycles() + 2 * rte_get_timer_hz();
+	uint64_t hz = rte_get_timer_hz(), deadline = rte_get_timer_cycles() + 2 * hz;
 	size_t len = 0;
 	json_t *reply;
 	char *text;
@@ -120,14 +121,15 @@ static void serve(int fd)
 	text = reply ? json_dumps(reply, JSON_COMPACT) : NULL;
 	if (text == NULL) /* e.g. an error text json cannot encode */
 		text = strdup("{\"ok\":false,\"error\":\"internal error\"}");
-	for (size_t tl = strlen(text), off = 0; off < tl && rte_get_timer_cycles() < deadline;) {
-		ssize_t w = write(fd, text + off, tl - off);
+	deadline = rte_get_timer_cycles() + 2 * hz;
+	for (size_t tl = strlen(text), off = 0; off <= tl && rte_get_timer_cycles() < deadline;) {
+		/* the text, then its newline once the whole text is out */
+		ssize_t w = off < tl ? write(fd, text + off, tl - off) : write(fd, "\n", 1);
 
 		if (w <= 0)
 			break;
 		off += (size_t)w;
 	}
-	(void)!write(fd, "\n", 1);
 	free(text);
 	json_decref(reply);
 }
