@@ -1,6 +1,7 @@
 """Fixtures for the VM tests (helpers in vmguest.py). Every test here boots QEMU under TCG."""
 import pytest
 
+from libvirt_env import libvirt_env  # noqa: F401  (a fixture: libvirtd in a test namespace)
 from vmguest import Vm, build_image, cleanup_run_dir
 
 
@@ -12,10 +13,15 @@ def pytest_collection_modifyitems(items):
 
 @pytest.fixture(scope="session")
 def test_image(hugepages):
-    """The test image, built (or found up to date) once per run."""
-    build_image("test")
-    yield
+    """The test image's directory, built (or found up to date) once per run."""
+    yield build_image("test")
     cleanup_run_dir()
+
+
+@pytest.fixture(scope="session")
+def box(hugepages):
+    """The kit's vagrant-libvirt box file, built when an input changed (a second if none did)."""
+    return build_image("box") / "vswkit-debian12.box"
 
 
 @pytest.fixture

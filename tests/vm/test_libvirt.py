@@ -15,34 +15,17 @@ import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-import pytest
-
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import harness  # noqa: E402
-from libvirt_env import QEMU_USER, alive, libvirt_env  # noqa: E402,F401  (fixture)
-
-pytestmark = pytest.mark.vm
+from libvirt_env import QEMU_USER, alive  # noqa: E402
 
 VSW_VM = harness.ROOT / "images" / "vsw-vm"
-TEST_IMG = harness.BUILD / "images" / "test"
 QEMU_NS = "{http://libvirt.org/schemas/domain/qemu/1.0}"
 ACCEL = os.environ.get("VSW_ACCEL", "tcg")  # the machines here have no working KVM
 
 
 def log(msg):
     print(f"[test_libvirt] {msg}", flush=True)
-
-
-@pytest.fixture(scope="module")
-def test_image():
-    """The test image (kernel + initramfs), built when an input changed."""
-    if not harness.VSWD.exists():
-        subprocess.run([str(harness.ROOT / "vswkit"), "build"], check=True)
-    r = subprocess.run([str(harness.ROOT / "images" / "test" / "build.sh"), str(TEST_IMG)],
-                       capture_output=True, text=True, timeout=1800,
-                       env=dict(os.environ, VSWKIT_BUILD=str(harness.BUILD)))
-    assert r.returncode == 0, f"test image build failed:\n{r.stdout}{r.stderr}"
-    return TEST_IMG
 
 
 def test_vsw_vm_xml_defines_and_starts(test_image, vswd, netns, libvirt_env):

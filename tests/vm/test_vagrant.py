@@ -17,32 +17,15 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import harness  # noqa: E402
-from libvirt_env import alive, libvirt_env  # noqa: E402,F401  (fixture)
+from libvirt_env import alive  # noqa: E402
 
-pytestmark = pytest.mark.vm
-
-BOX_DIR = harness.BUILD / "images" / "box"
-BOX = BOX_DIR / "vswkit-debian12.box"
-BUILD_BOX = harness.ROOT / "images" / "box" / "build.sh"
+BOX = harness.BUILD / "images" / "box" / "vswkit-debian12.box"
 ADD_BOX = harness.ROOT / "images" / "box" / "add.sh"
 MAC = "52:54:00:5e:00:{:02x}"
 
 
 def log(msg):
     print(f"[test_vagrant] {msg}", flush=True)
-
-
-@pytest.fixture(scope="module")
-def box():
-    """The kit's box, built when an input changed (about a second when nothing did)."""
-    if not harness.VSWD.exists():
-        subprocess.run([str(harness.ROOT / "vswkit"), "build"], check=True)
-    t = time.monotonic()
-    r = subprocess.run([str(BUILD_BOX), str(BOX_DIR)], capture_output=True, text=True,
-                       timeout=3600, env=dict(os.environ, VSWKIT_BUILD=str(harness.BUILD)))
-    assert r.returncode == 0, f"box build failed:\n{r.stdout}{r.stderr}"
-    log(f"box ready in {time.monotonic() - t:.1f} s: {r.stdout.strip().splitlines()[-1]}")
-    return BOX
 
 
 class Vagrant:

@@ -1,11 +1,9 @@
 """The Debian box under vsw-vm: SSH over a management NIC that reaches nothing else, the kit
 installed inside, and its vhost-user NIC on vswd talking to a namespace on another port."""
 import harness
-from vmguest import build_image
 
 
-def test_box_vm_with_ssh_and_a_vhost_nic(vswd, vm, netns, tmp_path):
-    build_image("box")
+def test_box_vm_with_ssh_and_a_vhost_nic(box, vswd, vm, netns, tmp_path):
     ns = netns(ip="10.0.5.2/24")
     ns.attach(vswd, "ns")
     sock = tmp_path / "box.sock"

@@ -23,10 +23,12 @@ def vswvm(*args, check=True, timeout=300):
 
 
 def build_image(kind):
-    r = subprocess.run([str(harness.ROOT / "images" / kind / "build.sh"),
-                        str(harness.BUILD / "images" / kind)], capture_output=True, text=True,
-                       timeout=1800, env=ENV)
-    assert r.returncode == 0, r.stdout + r.stderr
+    """Builds images/KIND into build/images/KIND (only what changed); returns that directory."""
+    out = harness.BUILD / "images" / kind
+    r = subprocess.run([str(harness.ROOT / "images" / kind / "build.sh"), str(out)],
+                       capture_output=True, text=True, timeout=3600, env=ENV)
+    assert r.returncode == 0, f"image {kind} build failed:\n{r.stdout}{r.stderr}"
+    return out
 
 
 class Vm:
