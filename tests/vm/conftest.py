@@ -30,11 +30,9 @@ def vm(test_image):
     made = []
 
     def start(name, *args, **kw):
-        made.append(None)
-        made[-1] = Vm(name, *args, **kw)
+        made.append(Vm(name, *args, **kw))  # a start that fails stops its own VM
         return made[-1]
 
     yield start
     for v in made:
-        if v:
-            v.stop()
+        v.stop()
