@@ -48,6 +48,7 @@ def domain(spec, rundir):
         _sub(disk, "driver", name="qemu", type="qcow2" if _is_qcow2(img.disk) else "raw")
         _sub(disk, "source", file=img.disk)
         _sub(disk, "target", dev="vda", bus="virtio")
+        _sub(disk, "transient")  # libvirt writes to an overlay it drops: the image stays as built
     overrides = []
     for i, n in enumerate(spec.nics):
         if n.kind == "vhost":

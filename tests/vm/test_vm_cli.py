@@ -1,6 +1,8 @@
 """vsw-vm's bad input: one clear line and a non-zero exit, before anything starts."""
 import os
 import socket
+import subprocess
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
@@ -99,3 +101,28 @@ def test_list_log_and_misuse(vm, name):
     assert v.console("echo $((6 * 7))").strip() == "42"  # the console runs commands
     v.stop()
     assert v.name not in vswvm("list").stdout and not (RUN_DIR / v.name).exists()
+
+
+def test_xml_of_every_kind_of_vm_validates(test_image, tmp_path, name):
+    """virt-xml-validate accepts what `xml` prints for each option (the libvirt test starts one)."""
+    disk = tmp_path / "disk.qcow2"
+    harness.sh(f"qemu-img create -q -f qcow2 {disk} 64M")
+    cases = [
+        (["--nic", f"vhost={tmp_path}/s.sock,mode=client,queues=2", "--accel", "tcg"],
+         ["devices/interface[@type='vhostuser']/driver[@queues='2']",
+          "{http://libvirt.org/schemas/domain/qemu/1.0}override"]),
+        (["--image", str(disk), "--nic", "user", "--viommu",
+          "--emulated-nic", "e1000e,tap=vswtap0", "--accel", "tcg"],
+         ["devices/disk/transient", "devices/iommu[@model='intel']",
+          "devices/interface[@type='ethernet']/model[@type='e1000e']",
+          "devices/interface[@type='network']", "os/type[@machine='q35']"]),
+    ]
+    for args, paths in cases:
+        out = vswvm("xml", name, *args).stdout
+        f = tmp_path / "dom.xml"
+        f.write_text(out)
+        r = subprocess.run(["virt-xml-validate", str(f)], capture_output=True, text=True)
+        assert r.returncode == 0, r.stdout + r.stderr + out
+        dom = ET.fromstring(out)
+        for p in paths:
+            assert dom.find(p) is not None, (p, out)
