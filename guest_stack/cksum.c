@@ -3,6 +3,7 @@
  * counter of the drop cause. */
 #include <rte_arp.h>
 #include <rte_icmp.h>
+#include <rte_mbuf_core.h>
 #include <rte_udp.h>
 #include "gs_priv.h"
 
@@ -66,4 +67,27 @@ int gs_arp_check(const void *buf, uint32_t len)
 uint16_t gs_icmp_cksum(const void *icmp, uint32_t len)
 {
 	return (uint16_t)~rte_raw_cksum(icmp, len);
+}
+
+/* GOOD, and NONE: a checksum-offloading peer (virtio NEEDS_CSUM) sent valid data whose checksum
+ * field is only partial, so verifying it would reject good packets.  UNKNOWN: check ourselves. */
+static enum gs_rx_cksum rx_cksum(uint64_t flags, uint64_t bad, uint64_t good)
+{
+	if (flags == bad)
+		return GS_RX_CKSUM_BAD;
+	if (flags == good || flags == (bad | good)) /* (bad | good) is NONE */
+		return GS_RX_CKSUM_VALID;
+	return GS_RX_CKSUM_VERIFY;
+}
+
+enum gs_rx_cksum gs_rx_cksum_ip(uint64_t ol_flags)
+{
+	return rx_cksum(ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK, RTE_MBUF_F_RX_IP_CKSUM_BAD,
+			RTE_MBUF_F_RX_IP_CKSUM_GOOD);
+}
+
+enum gs_rx_cksum gs_rx_cksum_l4(uint64_t ol_flags)
+{
+	return rx_cksum(ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK, RTE_MBUF_F_RX_L4_CKSUM_BAD,
+			RTE_MBUF_F_RX_L4_CKSUM_GOOD);
 }

@@ -78,6 +78,10 @@ int gs_udp_check(const struct rte_ipv4_hdr *ip, const void *l4, uint32_t l4len, 
 int gs_icmp_check(const void *l4, uint32_t l4len);
 int gs_arp_check(const void *buf, uint32_t len);
 uint16_t gs_icmp_cksum(const void *icmp, uint32_t len);
+/* What the device's RX checksum flags leave to us. */
+enum gs_rx_cksum { GS_RX_CKSUM_VALID, GS_RX_CKSUM_BAD, GS_RX_CKSUM_VERIFY };
+enum gs_rx_cksum gs_rx_cksum_ip(uint64_t ol_flags);
+enum gs_rx_cksum gs_rx_cksum_l4(uint64_t ol_flags);
 
 /* Software RSS (softrss.c). */
 void gs_rss_init(bool symmetric);

@@ -8,12 +8,12 @@ void gs_ipv4_input(struct gs_worker *w, struct rte_mbuf **pkts, uint16_t n)
 	for (uint16_t i = 0; i < n; i++) {
 		struct rte_mbuf *m = pkts[i];
 		struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod(m, struct rte_ipv4_hdr *);
-		uint64_t ipck = m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK;
+		enum gs_rx_cksum ck = gs_rx_cksum_ip(m->ol_flags);
 		uint16_t hl, tot;
-		int why = ipck == RTE_MBUF_F_RX_IP_CKSUM_BAD
+		int why = ck == GS_RX_CKSUM_BAD
 				  ? GS_C_rx_bad_cksum
 				  : gs_ipv4_check(ip, rte_pktmbuf_data_len(m),
-						  ipck != RTE_MBUF_F_RX_IP_CKSUM_GOOD, &hl, &tot);
+						  ck == GS_RX_CKSUM_VERIFY, &hl, &tot);
 		if (why) {
 			w->c[why]++;
 			rte_pktmbuf_free(m);

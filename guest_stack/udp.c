@@ -25,11 +25,10 @@ static struct gs_udp_sock *lookup(struct gs_worker *w, uint16_t port)
 void gs_udp_input(struct gs_worker *w, struct rte_mbuf *m, struct rte_ipv4_hdr *ip)
 {
 	struct rte_udp_hdr *udp = rte_pktmbuf_mtod_offset(m, struct rte_udp_hdr *, m->l3_len);
-	uint64_t l4ck = m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK;
-	int why = l4ck == RTE_MBUF_F_RX_L4_CKSUM_BAD
-			  ? GS_C_rx_bad_cksum
-			  : gs_udp_check(ip, udp, rte_pktmbuf_data_len(m) - m->l3_len,
-					 l4ck != RTE_MBUF_F_RX_L4_CKSUM_GOOD);
+	enum gs_rx_cksum ck = gs_rx_cksum_l4(m->ol_flags);
+	int why = ck == GS_RX_CKSUM_BAD ? GS_C_rx_bad_cksum
+					 : gs_udp_check(ip, udp, rte_pktmbuf_data_len(m) - m->l3_len,
+							ck == GS_RX_CKSUM_VERIFY);
 	struct gs_udp_sock *s = why ? NULL : lookup(w, rte_be_to_cpu_16(udp->dst_port));
 
 	if (!why && !s)

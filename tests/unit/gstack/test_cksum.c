@@ -46,6 +46,18 @@ int main(void)
 	icmp->icmp_seq_nb = 1;
 	CHECK_EQ(gs_icmp_check(icmp, 24), GS_C_rx_bad_cksum);
 
+	/* The device's checksum flags: NONE is valid data with a partial checksum field. */
+	CHECK_EQ(gs_rx_cksum_ip(RTE_MBUF_F_RX_IP_CKSUM_GOOD), GS_RX_CKSUM_VALID);
+	CHECK_EQ(gs_rx_cksum_ip(RTE_MBUF_F_RX_IP_CKSUM_NONE), GS_RX_CKSUM_VALID);
+	CHECK_EQ(gs_rx_cksum_ip(RTE_MBUF_F_RX_IP_CKSUM_BAD), GS_RX_CKSUM_BAD);
+	CHECK_EQ(gs_rx_cksum_ip(RTE_MBUF_F_RX_IP_CKSUM_UNKNOWN), GS_RX_CKSUM_VERIFY);
+	CHECK_EQ(gs_rx_cksum_ip(RTE_MBUF_F_RX_L4_CKSUM_BAD), GS_RX_CKSUM_VERIFY); /* other field */
+	CHECK_EQ(gs_rx_cksum_l4(RTE_MBUF_F_RX_L4_CKSUM_GOOD), GS_RX_CKSUM_VALID);
+	CHECK_EQ(gs_rx_cksum_l4(RTE_MBUF_F_RX_L4_CKSUM_NONE | RTE_MBUF_F_RX_IP_CKSUM_BAD),
+		 GS_RX_CKSUM_VALID);
+	CHECK_EQ(gs_rx_cksum_l4(RTE_MBUF_F_RX_L4_CKSUM_BAD), GS_RX_CKSUM_BAD);
+	CHECK_EQ(gs_rx_cksum_l4(RTE_MBUF_F_RX_L4_CKSUM_UNKNOWN), GS_RX_CKSUM_VERIFY);
+
 	/* The IPv4 header checksum is checked too. */
 	ip->hdr_checksum ^= 0x100;
 	CHECK_EQ(gs_ipv4_check(pkt, sizeof(pkt), true, &hl, &tot), GS_C_rx_bad_cksum);
