@@ -41,7 +41,21 @@ static int port_cmd(int argc, char **argv, json_t **out, char *err, size_t errle
 	}
 	if (argc == 2 && strcmp(argv[0], "del") == 0)
 		return vsw_port_del(argv[1], err, errlen);
-	return ERR("usage: port add NAME vhost|dpdk|tap [KEY=VALUE...] | port del NAME | port list");
+	if (argc >= 2 && strcmp(argv[0], "set") == 0) {
+		struct vsw_port *p = vsw_port_find(argv[1]);
+		int rc;
+
+		if (p == NULL) {
+			snprintf(err, errlen, "unknown port %s", argv[1]);
+			return -ENOENT;
+		}
+		rc = vsw_port_set(p, argc - 2, argv + 2, err, errlen);
+		if (rc == 0)
+			*out = vsw_port_json(p);
+		return rc;
+	}
+	return ERR("usage: port add NAME vhost|dpdk|tap [KEY=VALUE...] | port del NAME | port list | "
+		   "port set NAME drop=PERCENT[,seed=N]");
 }
 
 json_t *vsw_ports_json(void)

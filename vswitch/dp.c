@@ -40,6 +40,9 @@ void vsw_dp_publish(void)
 		if (!p->used)
 			continue;
 		dp->port_id = p->port_id;
+		dp->loss_thresh = vsw_loss_thresh(p);
+		dp->loss_seed = p->loss_seed;
+		dp->loss_gen = p->loss_gen;
 		/* PMDs spread over the tx queues the peer uses; fewer queues than PMDs share them */
 		nq = 0;
 		for (uint16_t q = 0; q < p->nb_txq; q++)

@@ -178,6 +178,9 @@ void vsw_l2_input(struct vsw_pmd *pmd, const struct vsw_dp_table *t, uint16_t in
 	uint32_t gen;
 
 	rc->rx_packets += n;
+	if (unlikely(t->ports[in].loss_thresh != 0) &&
+	    (n = vsw_loss_burst(pmd, &t->ports[in], in, pkts, n)) == 0)
+		return; /* a test's injected loss, before any check or learning (loss.c) */
 	for (uint16_t i = 0; i < n; i++) {
 		struct rte_mbuf *mb = pkts[i];
 		struct rte_ether_hdr *eth;

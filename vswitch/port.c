@@ -212,6 +212,7 @@ json_t *vsw_port_json(const struct vsw_port *p)
 		      vsw.link_up[vsw_port_index(p)] ? "up" : "down", "rxq", p->nb_rxq, "txq",
 		      p->nb_txq, "mac", macs, "fdb_learned",
 		      vsw_fdb_count(vsw.fdb, (uint16_t)vsw_port_index(p)));
+	vsw_loss_json(p, o);
 	p->ops->describe(p, o);
 	return o;
 }

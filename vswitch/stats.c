@@ -18,6 +18,7 @@ static void raw_totals(const struct vsw_port *p, struct vsw_port_totals *t)
 
 		SUM(rx_packets); SUM(rx_bytes); SUM(tx_packets); SUM(tx_bytes);
 		SUM(drop_tx_full); SUM(drop_malformed); SUM(drop_learn_limit); SUM(drop_port_down);
+		SUM(drop_injected);
 	}
 	if (rte_eth_stats_get(p->port_id, &es) == 0)
 		t->drop_no_mbuf = es.rx_nombuf;
@@ -28,6 +29,7 @@ static void port_totals(const struct vsw_port *p, struct vsw_port_totals *t)
 	raw_totals(p, t);
 	SUB(rx_packets); SUB(rx_bytes); SUB(tx_packets); SUB(tx_bytes);
 	SUB(drop_tx_full); SUB(drop_malformed); SUB(drop_learn_limit); SUB(drop_port_down);
+	SUB(drop_injected);
 	t->drop_no_mbuf -= p->base_no_mbuf;
 }
 
@@ -36,14 +38,14 @@ static json_t *port_json(const struct vsw_port *p)
 	struct vsw_port_totals t;
 
 	port_totals(p, &t);
-	return json_pack("{s:s, s:I, s:I, s:I, s:I, s:{s:I, s:I, s:I, s:I, s:I}}", "name", p->name,
-			 "rx_packets", (json_int_t)t.c.rx_packets, "rx_bytes",
+	return json_pack("{s:s, s:I, s:I, s:I, s:I, s:{s:I, s:I, s:I, s:I, s:I, s:I}}", "name",
+			 p->name, "rx_packets", (json_int_t)t.c.rx_packets, "rx_bytes",
 			 (json_int_t)t.c.rx_bytes, "tx_packets", (json_int_t)t.c.tx_packets,
 			 "tx_bytes", (json_int_t)t.c.tx_bytes, "drops", "tx_full",
 			 (json_int_t)t.c.drop_tx_full, "no_mbuf", (json_int_t)t.drop_no_mbuf,
 			 "malformed", (json_int_t)t.c.drop_malformed, "learn_limit",
 			 (json_int_t)t.c.drop_learn_limit, "port_down",
-			 (json_int_t)t.c.drop_port_down);
+			 (json_int_t)t.c.drop_port_down, "injected", (json_int_t)t.c.drop_injected);
 }
 
 static json_t *pmd_json(const struct vsw_pmd *pmd)

@@ -30,8 +30,12 @@ static void flatten(json_t *o, const char *prefix, struct rte_tel_data *d)
 			rte_tel_data_add_dict_string(d, key, json_string_value(v));
 		else if (json_is_boolean(v))
 			rte_tel_data_add_dict_string(d, key, json_is_true(v) ? "true" : "false");
-		else if (json_is_real(v))
-			rte_tel_data_add_dict_u64(d, key, (uint64_t)json_real_value(v));
+		else if (json_is_real(v)) { /* telemetry has no dict doubles: 0.5 stays 0.5 */
+			char num[32];
+
+			snprintf(num, sizeof(num), "%g", json_real_value(v));
+			rte_tel_data_add_dict_string(d, key, num);
+		}
 	}
 }
 

@@ -19,6 +19,7 @@ static void usage(FILE *f)
 		   "  port add NAME tap [ip=CIDR]\n"
 		   "  port del NAME\n"
 		   "  port list\n"
+		   "  port set NAME drop=PERCENT[,seed=N]   lose PERCENT (0-100) of received frames\n"
 		   "  fdb show [PORT] | fdb add MAC PORT | fdb del MAC | fdb flush [PORT]\n"
 		   "  fdb aging [SECONDS]\n"
 		   "  stats [PORT] | stats clear\n"

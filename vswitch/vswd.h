@@ -31,7 +31,7 @@ extern int vsw_logtype;
 /* Counters one PMD keeps for one port; summed over PMDs when read. */
 struct vsw_port_counters {
 	uint64_t rx_packets, rx_bytes, tx_packets, tx_bytes;
-	uint64_t drop_tx_full, drop_malformed, drop_learn_limit, drop_port_down;
+	uint64_t drop_tx_full, drop_malformed, drop_learn_limit, drop_port_down, drop_injected;
 };
 
 /* Counters of one port that are not per PMD (read from the ethdev). */
@@ -49,6 +49,8 @@ struct vsw_dp_port {
 	uint16_t port_id;
 	uint16_t txq[VSW_MAX_PMDS];
 	rte_spinlock_t *txq_lock; /* non-NULL when PMDs share tx queues of this port */
+	uint64_t loss_thresh; /* loss injection (loss.c): 0 off, 2^32 every frame */
+	uint32_t loss_seed, loss_gen;
 };
 
 struct vsw_dp_rxq {
@@ -76,11 +78,18 @@ struct vsw_l2_cache {
 	uint64_t src_now;
 };
 
+/* A PMD's loss-injection generator for one ingress port (loss.c). */
+struct vsw_loss_rng {
+	uint64_t s;
+	uint32_t gen; /* the setting it was seeded for */
+};
+
 struct vsw_pmd {
 	unsigned lcore, index;
 	struct vsw_l2_cache l2c[VSW_MAX_PORTS]; /* by ingress port */
 	struct rte_eth_dev_tx_buffer *txb[VSW_MAX_PORTS];
 	struct vsw_port_counters port[VSW_MAX_PORTS];
+	struct vsw_loss_rng loss[VSW_MAX_PORTS]; /* by ingress port */
 	struct vsw_pmd_counters loop;
 	struct vsw_pmd_counters loop_base; /* control thread: at the last `stats clear` */
 } __rte_cache_aligned;
@@ -111,6 +120,7 @@ struct vsw_port {
 	uint16_t queues;
 	uint32_t txq_mask; /* tx queues the peer enabled, for kinds with poll_txqs (0: all) */
 	rte_spinlock_t txq_lock[VSW_MAX_PMDS];
+	uint32_t loss_ppm, loss_seed, loss_gen; /* `port set NAME drop=` (loss.c) */
 	struct vsw_port_counters base; /* counters at the last `stats clear` */
 	uint64_t base_no_mbuf;
 };
@@ -173,6 +183,14 @@ void vsw_l2_input(struct vsw_pmd *pmd, const struct vsw_dp_table *t, uint16_t in
 		  struct rte_mbuf **pkts, uint16_t n, uint64_t now);
 void vsw_tx_flush_all(struct vsw_pmd *pmd, const struct vsw_dp_table *t);
 void vsw_tx_unsent(struct rte_mbuf **pkts, uint16_t unsent, void *userdata);
+
+/* loss.c: loss injection, `port set NAME drop=PERCENT[,seed=N]` */
+int vsw_port_set(struct vsw_port *p, int argc, char **argv, char *err, size_t errlen);
+uint64_t vsw_loss_thresh(const struct vsw_port *p);
+void vsw_loss_json(const struct vsw_port *p, json_t *o);
+/* Loses the burst's share of frames (counted); returns how many are left, compacted in pkts. */
+uint16_t vsw_loss_burst(struct vsw_pmd *pmd, const struct vsw_dp_port *dp, uint16_t in,
+			struct rte_mbuf **pkts, uint16_t n);
 
 /* stats.c */
 json_t *vsw_stats_json(const struct vsw_port *only);
