@@ -5,11 +5,43 @@
 #include <rte_ethdev.h>
 #include "gs_priv.h"
 
+/* A frame whose ARP sender MAC is not a unicast address, or not the frame's own source, is
+ * forged or broken: it must not point a neighbour anywhere. */
+int gs_arp_sender_check(const struct rte_ether_addr *eth_src, const struct rte_arp_hdr *a)
+{
+	const struct rte_ether_addr *sha = &a->arp_data.arp_sha;
+
+	if (!rte_is_valid_assigned_ether_addr(sha) || !rte_is_same_ether_addr(sha, eth_src))
+		return GS_C_arp_bad_sender;
+	return 0;
+}
+
+/* A neighbour can only be a unicast host: not 0.0.0.0 (an RFC 5227 probe), not us, not a
+ * multicast, experimental or broadcast address. */
+bool gs_arp_learnable(uint32_t sip)
+{
+	return sip && sip != gs_st.ip && sip < RTE_IPV4(224, 0, 0, 0);
+}
+
+/* Only a request to us makes an entry (we answer it and will talk back); anything else,
+ * gratuitous or unsolicited, only refreshes what we know. */
+static void learn(struct gs_worker *w, const struct rte_arp_hdr *a, uint32_t sip, bool create)
+{
+	if (gs_arp_learnable(sip) &&
+	    gs_arp_learn(&w->arp, sip, &a->arp_data.arp_sha, gs_now_us(), create) == -EBUSY)
+		w->c[GS_C_arp_locked]++;
+}
+
 void gs_arp_input(struct gs_worker *w, struct rte_mbuf *m)
 {
 	const struct rte_arp_hdr *a = rte_pktmbuf_mtod(m, const struct rte_arp_hdr *);
+	/* gs_l2_classify only moved the data start past the Ethernet header: it is still there */
+	const struct rte_ether_hdr *eth =
+	    rte_pktmbuf_mtod_offset(m, const struct rte_ether_hdr *, -RTE_ETHER_HDR_LEN);
 	int why = gs_arp_check(a, rte_pktmbuf_data_len(m));
 
+	if (!why)
+		why = gs_arp_sender_check(&eth->src_addr, a);
 	if (why) {
 		w->c[why]++;
 		goto out;
@@ -17,21 +49,19 @@ void gs_arp_input(struct gs_worker *w, struct rte_mbuf *m)
 	uint32_t sip = rte_be_to_cpu_32(a->arp_data.arp_sip);
 	uint32_t tip = rte_be_to_cpu_32(a->arp_data.arp_tip);
 	bool request = a->arp_opcode == rte_cpu_to_be_16(RTE_ARP_OP_REQUEST);
+	bool for_us = tip == gs_st.ip && sip != gs_st.ip;
 
-	if (tip != gs_st.ip || sip == gs_st.ip) {
-		/* For another host, or a gratuitous ARP: only refresh what we know. */
-		if (sip && sip != gs_st.ip)
-			gs_arp_learn(&w->arp, sip, &a->arp_data.arp_sha, gs_now_us(), false);
+	learn(w, a, sip, for_us && request);
+	if (!for_us) {
 		w->c[GS_C_arp_other_host]++;
 		goto out;
 	}
-	gs_arp_learn(&w->arp, sip, &a->arp_data.arp_sha, gs_now_us(), true);
 	if (!request) {
 		w->c[GS_C_arp_reply_rx]++;
 		goto out;
 	}
 	w->c[GS_C_arp_request_rx]++;
-	if (w->idx == 0) /* every worker sees the request; one answers */
+	if (w->idx == 0) /* every worker sees the request; one answers (a probe too: RFC 5227) */
 		gs_arp_send(w, RTE_ARP_OP_REPLY, sip, &a->arp_data.arp_sha, false);
 out:
 	rte_pktmbuf_free(m);
@@ -43,7 +73,8 @@ void gs_arp_send(struct gs_worker *w, uint16_t op, uint32_t tip, const struct rt
 		 uint16_t direct)
 {
 	struct rte_mbuf *m = rte_pktmbuf_alloc(w->pool);
-	static const struct rte_ether_addr bcast = {.addr_bytes = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff}};
+	static const struct rte_ether_addr bcast = {
+	    .addr_bytes = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff}};
 
 	if (!m) {
 		w->c[GS_C_no_mbuf]++;

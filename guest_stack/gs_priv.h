@@ -36,10 +36,21 @@ void gs_backoff_init(struct gs_backoff *b, bool busy, uint32_t max_us);
 void gs_backoff_step(struct gs_backoff *b, unsigned int work);
 void gs_thread_prepare(void);
 
-/* ARP cache (arp_cache.c): pure, time in microseconds, so it can be tested with a fake clock. */
+/* ARP cache (arp_cache.c): pure, time in microseconds, so it can be tested with a fake clock.
+ * Linux's neighbour states, cut down: INCOMPLETE (broadcast requests, packets held), REACHABLE
+ * (confirmed within the timeout), STALE (past it: the MAC is still used), PROBE (a STALE entry
+ * in use: unicast requests, the MAC still used), FAILED (a hold-down after unanswered requests). */
 #define GS_ARP_SIZE 64
 #define GS_ARP_HOLD 4
-enum gs_arp_state { GS_ARP_FREE, GS_ARP_INCOMPLETE, GS_ARP_REACHABLE, GS_ARP_FAILED };
+#define GS_ARP_LOCK_US 1000000 /* Linux's locktime: the first answer wins for this long */
+enum gs_arp_state {
+	GS_ARP_FREE,
+	GS_ARP_INCOMPLETE,
+	GS_ARP_REACHABLE,
+	GS_ARP_STALE,
+	GS_ARP_PROBE,
+	GS_ARP_FAILED
+};
 struct gs_arp_entry {
 	uint32_t ip;
 	uint8_t state;
@@ -47,10 +58,13 @@ struct gs_arp_entry {
 	uint8_t nhold;
 	struct rte_ether_addr mac;
 	uint64_t deadline;
+	uint64_t updated; /* the MAC was last set or confirmed (lock time) */
+	uint64_t used;	  /* last lookup (eviction takes the least recently used) */
 	void *hold[GS_ARP_HOLD];
 };
 struct gs_arp_ops {
-	void (*request)(void *ctx, uint32_t ip);		     /* send an ARP request */
+	/* an ARP request: broadcast when mac is NULL, else a unicast probe to mac */
+	void (*request)(void *ctx, uint32_t ip, const struct rte_ether_addr *mac);
 	void (*send)(void *ctx, void *pkt, const struct rte_ether_addr *mac); /* held packet */
 	void (*drop)(void *ctx, void *pkt, enum gs_ctr why);
 };
@@ -66,8 +80,10 @@ void gs_arp_cache_init(struct gs_arp_cache *c, uint64_t timeout_us, uint64_t ret
 /* 0 and *mac when known; -EAGAIN when pkt was held (or dropped) waiting; -EHOSTUNREACH. */
 int gs_arp_resolve(struct gs_arp_cache *c, uint32_t ip, uint64_t now, void *pkt,
 		   struct rte_ether_addr *mac);
-void gs_arp_learn(struct gs_arp_cache *c, uint32_t ip, const struct rte_ether_addr *mac,
-		  uint64_t now, bool create);
+/* ip is at mac: 0 when stored; -ENOENT when unknown and not created; -EBUSY when the entry
+ * holds another MAC set less than GS_ARP_LOCK_US ago (kept). */
+int gs_arp_learn(struct gs_arp_cache *c, uint32_t ip, const struct rte_ether_addr *mac,
+		 uint64_t now, bool create);
 void gs_arp_tick(struct gs_arp_cache *c, uint64_t now);
 const struct gs_arp_entry *gs_arp_find(const struct gs_arp_cache *c, uint32_t ip);
 
@@ -156,6 +172,9 @@ static inline uint64_t gs_now_us(void)
 enum gs_cls { GS_CLS_DROP, GS_CLS_IP, GS_CLS_ARP };
 int gs_l2_classify(struct rte_mbuf *m, uint64_t *cnt);
 void gs_arp_input(struct gs_worker *w, struct rte_mbuf *m);
+struct rte_arp_hdr;
+int gs_arp_sender_check(const struct rte_ether_addr *eth_src, const struct rte_arp_hdr *a);
+bool gs_arp_learnable(uint32_t sip);
 void gs_arp_send(struct gs_worker *w, uint16_t op, uint32_t tip, const struct rte_ether_addr *tha,
 		 uint16_t queue_direct);
 void gs_eth_xmit(struct gs_worker *w, struct rte_mbuf *m, const struct rte_ether_addr *dst);

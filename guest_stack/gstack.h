@@ -123,7 +123,8 @@ int gs_icmp_recv_reply(struct gs_worker *w, struct gs_echo_reply *r);
 	X(rx_icmp_other) X(udp_no_socket) X(udp_sock_full) X(udp_rx) X(udp_tx) X(icmp_echo_rx)     \
 	X(icmp_echo_tx) X(icmp_reply_rx) X(icmp_reply_full) X(arp_request_rx) X(arp_reply_rx)      \
 	X(arp_reply_tx) X(arp_request_tx) X(arp_other_host) X(arp_malformed) X(arp_hold_drop)      \
-	X(arp_unresolved) X(no_route) X(no_mbuf) X(tx_ring_full) X(tx_nic_full)
+	X(arp_unresolved) X(arp_bad_sender) X(arp_locked) X(no_route) X(no_mbuf) X(tx_ring_full)    \
+	X(tx_nic_full)
 #define GS_CTR_ENUM(n) GS_C_##n,
 enum gs_ctr { GS_COUNTERS(GS_CTR_ENUM) GS_C_MAX };
 const char *gs_ctr_name(enum gs_ctr c);

@@ -124,9 +124,9 @@ static int port_setup(unsigned int nq, unsigned int nmbufs)
 	return 0;
 }
 
-static void arp_request_cb(void *ctx, uint32_t ip)
+static void arp_request_cb(void *ctx, uint32_t ip, const struct rte_ether_addr *mac)
 {
-	gs_arp_send(ctx, RTE_ARP_OP_REQUEST, ip, NULL, false);
+	gs_arp_send(ctx, RTE_ARP_OP_REQUEST, ip, mac, false);
 }
 
 static void arp_send_cb(void *ctx, void *pkt, const struct rte_ether_addr *mac)
