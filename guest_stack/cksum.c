@@ -63,6 +63,17 @@ int gs_arp_check(const void *buf, uint32_t len)
 	return 0;
 }
 
+/* A source nobody may answer (RFC 1122 3.2.1.3): our own address, 0.0.0.0, multicast, the
+ * limited or our subnet's broadcast; an answer would loop back to us or reach many hosts.
+ * Linux drops these as martians too.  Host byte order. */
+bool gs_ipv4_src_invalid(uint32_t src, uint32_t self, uint32_t mask)
+{
+	bool multicast = (src & 0xf0000000) == 0xe0000000;
+	bool subnet_bcast = mask < 0xfffffffe && ((src ^ self) & mask) == 0 && (src | mask) == ~0u;
+
+	return src == self || src == 0 || src == ~0u || multicast || subnet_bcast;
+}
+
 /* The ICMP checksum over len bytes whose checksum field is zero. */
 uint16_t gs_icmp_cksum(const void *icmp, uint32_t len)
 {

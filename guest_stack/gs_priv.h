@@ -98,6 +98,7 @@ uint16_t gs_icmp_cksum(const void *icmp, uint32_t len);
 enum gs_rx_cksum { GS_RX_CKSUM_VALID, GS_RX_CKSUM_BAD, GS_RX_CKSUM_VERIFY };
 enum gs_rx_cksum gs_rx_cksum_ip(uint64_t ol_flags);
 enum gs_rx_cksum gs_rx_cksum_l4(uint64_t ol_flags);
+bool gs_ipv4_src_invalid(uint32_t src, uint32_t self, uint32_t mask);
 
 /* Software RSS (softrss.c). */
 void gs_rss_init(bool symmetric);

@@ -119,6 +119,7 @@ int gs_icmp_recv_reply(struct gs_worker *w, struct gs_echo_reply *r);
 /* Counters: every drop has one. */
 #define GS_COUNTERS(X)                                                                             \
 	X(rx_pkts) X(rx_ip) X(rx_arp) X(tx_pkts) X(rx_not_for_us) X(rx_malformed) X(rx_bad_cksum)  \
+	X(rx_bad_src)                                                                              \
 	X(rx_frag) X(rx_ip_options) X(rx_unknown_proto) X(rx_unknown_ethertype) X(rx_ring_full)    \
 	X(rx_icmp_other) X(udp_no_socket) X(udp_sock_full) X(udp_rx) X(udp_tx) X(icmp_echo_rx)     \
 	X(icmp_echo_tx) X(icmp_reply_rx) X(icmp_reply_full) X(arp_request_rx) X(arp_reply_rx)      \

@@ -46,6 +46,11 @@ def frames(ns_mac):
             bytes(eth / ip / TCP(sport=5000, dport=80)),
         ],
         "udp_no_socket": [bytes(eth / ip / UDP(sport=5000, dport=9999) / b"nobody")],
+        # sources never answered: ours, zero, broadcast (limited, the subnet's), multicast
+        "rx_bad_src": [bytes(eth / IP(src=s, dst=GUEST_IP) / p)
+                       for s in (GUEST_IP, "0.0.0.0", "255.255.255.255", "10.99.3.255",
+                                 "224.0.0.1")
+                       for p in (ICMP(type=8) / b"ping", UDP(sport=5000, dport=7) / b"echo")],
         "rx_icmp_other": [bytes(eth / ip / ICMP(type=13) / b"tstamp")],
         "rx_not_for_us": [
             bytes(Ether(src=ns_mac, dst=GUEST_MAC) / IP(src=NS_IP, dst="10.99.3.99") / UDP()),
