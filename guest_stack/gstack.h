@@ -77,7 +77,8 @@ uint16_t gs_rx_burst(struct gs_worker *w, struct rte_mbuf **pkts, uint16_t n);
 int gs_tx_alloc(struct gs_worker *w, struct rte_mbuf **pkts, unsigned int n, uint16_t hdr);
 /* Takes IP packets, adds the Ethernet header (ARP-resolved next hop) and queues them for the
  * NIC (or the worker's TX ring).  Returns how many it took (those waiting for ARP, or dropped
- * and counted, included); the rest stay the caller's: the TX path is full, retry or free. */
+ * and counted, included); the rest stay the caller's, untouched: the TX path is full (or a
+ * packet has no headroom for the Ethernet header), retry or free. */
 uint16_t gs_tx_burst(struct gs_worker *w, struct rte_mbuf **pkts, uint16_t n);
 /* 0 when dst's next hop is in the ARP cache, else -EAGAIN (a request went out) or
  * -EHOSTUNREACH; lets a sender wait for ARP before it starts. */
@@ -98,7 +99,9 @@ uint16_t gs_udp_recv(struct gs_udp_sock *s, struct rte_mbuf **pkts, uint16_t n);
 int gs_udp_peer(const struct rte_mbuf *m, struct gs_endpoint *src, struct gs_endpoint *dst);
 /* Payload buffers for sending (data = payload, headroom for the headers). */
 int gs_udp_alloc(struct gs_worker *w, struct rte_mbuf **pkts, unsigned int n);
-/* Both return how many they took, like gs_tx_burst; the rest are untouched and the caller's. */
+/* Both return how many they took, like gs_tx_burst; the rest are the caller's as it gave them
+ * (also a buffer without headroom for the headers).  udp_tx counts datagrams that entered the
+ * TX path: one held for ARP when it goes, one dropped never. */
 uint16_t gs_udp_sendto(struct gs_udp_sock *s, struct rte_mbuf **pkts, uint16_t n,
 		       const struct gs_endpoint *dst);
 /* Sends received mbufs back to where they came from, payload as it is now. */

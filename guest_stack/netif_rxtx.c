@@ -113,16 +113,30 @@ uint16_t gs_tx_room(struct gs_worker *w)
 	return (uint16_t)(GS_TXBUF - w->ntx);
 }
 
-/* m's data starts at L3; packet_type says ARP or IPv4. */
+/* Counted where a datagram enters the TX path, so that one held for ARP counts when it goes
+ * and one dropped never does.  (We send ICMP echo requests and replies only.) */
+static void count_tx(struct gs_worker *w, const struct rte_mbuf *m)
+{
+	const struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod(m, const struct rte_ipv4_hdr *);
+
+	if (m->packet_type != RTE_PTYPE_L3_IPV4)
+		return;
+	if (ip->next_proto_id == IPPROTO_UDP)
+		w->c[GS_C_udp_tx]++;
+	else if (ip->next_proto_id == IPPROTO_ICMP)
+		w->c[GS_C_icmp_echo_tx]++;
+}
+
+/* m's data starts at L3; packet_type says ARP or IPv4.  Takes m: queues it or drops it. */
 void gs_eth_xmit(struct gs_worker *w, struct rte_mbuf *m, const struct rte_ether_addr *dst)
 {
-	struct rte_ether_hdr *eth = (struct rte_ether_hdr *)rte_pktmbuf_prepend(m, sizeof(*eth));
-
-	if (!eth || !gs_tx_room(w)) {
+	if (!gs_tx_room(w) || rte_pktmbuf_headroom(m) < sizeof(struct rte_ether_hdr)) {
 		w->c[w->direct ? GS_C_tx_nic_full : GS_C_tx_ring_full]++;
 		rte_pktmbuf_free(m);
 		return;
 	}
+	count_tx(w, m);
+	struct rte_ether_hdr *eth = (struct rte_ether_hdr *)rte_pktmbuf_prepend(m, sizeof(*eth));
 	m->l2_len = sizeof(*eth);
 	eth->dst_addr = *dst;
 	eth->src_addr = gs_st.mac;
@@ -165,10 +179,13 @@ uint16_t gs_tx_burst(struct gs_worker *w, struct rte_mbuf **pkts, uint16_t n)
 	uint32_t memo_ip = 0;
 	struct rte_ether_addr mac;
 	uint64_t now = 0;
+	uint16_t i;
 
-	n = RTE_MIN(n, gs_tx_room(w));
-	for (uint16_t i = 0; i < n; i++) {
+	for (i = 0; i < n; i++) {
 		struct rte_mbuf *m = pkts[i];
+
+		if (rte_pktmbuf_headroom(m) < sizeof(struct rte_ether_hdr))
+			break; /* not ours to drop: handed back untouched */
 		const struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod(m, const struct rte_ipv4_hdr *);
 		uint32_t dst = rte_be_to_cpu_32(ip->dst_addr);
 		uint32_t nh = next_hop(dst);
@@ -186,9 +203,12 @@ uint16_t gs_tx_burst(struct gs_worker *w, struct rte_mbuf **pkts, uint16_t n)
 				continue; /* held until resolved, or dropped and counted */
 			memo_ip = nh;
 		}
+		/* Room is checked per packet: an ARP request sent for an earlier one took some. */
+		if (!gs_tx_room(w))
+			break;
 		gs_eth_xmit(w, m, &mac);
 	}
-	return n;
+	return i;
 }
 
 void gs_idle(struct gs_worker *w, unsigned int work)

@@ -133,13 +133,29 @@ static int udp_out(struct rte_mbuf *m, uint16_t sport, uint32_t dip, uint16_t dp
 	return 0;
 }
 
-static uint16_t send_built(struct gs_worker *w, struct rte_mbuf **pkts, uint16_t n, uint16_t ok)
+/* Takes the headers udp_out added off again, so that a packet handed back is as the caller gave
+ * it; a reply gets the received addresses and ports back for gs_udp_peer. */
+static void udp_unbuild(struct rte_mbuf *m, bool reply)
 {
-	for (uint16_t i = ok; i < n; i++) /* headers did not fit: cannot happen with our pool */
-		rte_pktmbuf_free(pkts[i]);
-	uint16_t sent = gs_tx_burst(w, pkts, ok);
-	w->c[GS_C_udp_tx] += sent;
-	return n;
+	struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod(m, struct rte_ipv4_hdr *);
+	struct rte_udp_hdr *udp = (struct rte_udp_hdr *)(ip + 1);
+
+	if (reply) {
+		RTE_SWAP(ip->src_addr, ip->dst_addr);
+		RTE_SWAP(udp->src_port, udp->dst_port);
+	}
+	rte_pktmbuf_adj(m, sizeof(*ip) + sizeof(*udp));
+}
+
+/* pkts[0..built) have their headers; what the TX path does not take goes back to the caller. */
+static uint16_t send_built(struct gs_worker *w, struct rte_mbuf **pkts, uint16_t built,
+			   bool reply)
+{
+	uint16_t taken = gs_tx_burst(w, pkts, built);
+
+	for (uint16_t i = taken; i < built; i++)
+		udp_unbuild(pkts[i], reply);
+	return taken;
 }
 
 uint16_t gs_udp_sendto(struct gs_udp_sock *s, struct rte_mbuf **pkts, uint16_t n,
@@ -147,29 +163,25 @@ uint16_t gs_udp_sendto(struct gs_udp_sock *s, struct rte_mbuf **pkts, uint16_t n
 {
 	struct gs_worker *w = s->w;
 	uint16_t sport = s->port ? s->port : (uint16_t)(GS_EPHEMERAL + w->idx);
-	uint16_t ok = 0;
+	uint16_t built = 0;
 
-	n = RTE_MIN(n, gs_tx_room(w));
-	for (uint16_t i = 0; i < n; i++) {
-		if (udp_out(pkts[i], sport, dst->ip, dst->port) < 0)
-			break;
-		ok++;
-	}
-	return send_built(w, pkts, n, ok);
+	n = RTE_MIN(n, gs_tx_room(w)); /* no headers built for packets that cannot go */
+	while (built < n && udp_out(pkts[built], sport, dst->ip, dst->port) == 0)
+		built++;
+	return send_built(w, pkts, built, false);
 }
 
 uint16_t gs_udp_reply(struct gs_udp_sock *s, struct rte_mbuf **pkts, uint16_t n)
 {
 	struct gs_worker *w = s->w;
-	uint16_t ok = 0;
+	uint16_t built = 0;
 
-	n = RTE_MIN(n, gs_tx_room(w));
-	for (uint16_t i = 0; i < n; i++) {
+	n = RTE_MIN(n, gs_tx_room(w)); /* no headers built for packets that cannot go */
+	for (; built < n; built++) {
 		struct gs_endpoint src, dst;
-		if (gs_udp_peer(pkts[i], &src, &dst) < 0 ||
-		    udp_out(pkts[i], dst.port, src.ip, src.port) < 0)
+		if (gs_udp_peer(pkts[built], &src, &dst) < 0 ||
+		    udp_out(pkts[built], dst.port, src.ip, src.port) < 0)
 			break;
-		ok++;
 	}
-	return send_built(w, pkts, n, ok);
+	return send_built(w, pkts, built, true);
 }
