@@ -6,8 +6,10 @@
 #                                and the box's own Vagrantfile
 #   OUTDIR/pkg/                  the box unpacked (vsw-vm start --image box boots it directly)
 #   OUTDIR/rootfs/               the configured tree (cache; keyed by rootfs.stamp)
-#   OUTDIR/base.tar              debootstrap's tree before configuration (cache; base.stamp)
-#   OUTDIR/debs/                 downloaded .debs (cache: a new package list downloads only news)
+#   $VSWKIT_CACHE/box/base.tar   debootstrap's tree before configuration (cache; base.stamp)
+#   $VSWKIT_CACHE/box/debs/      downloaded .debs (cache: a new package list downloads only news)
+#   (VSWKIT_CACHE defaults to /var/cache/vswkit: outside the clone, so a fresh clone on the same
+#   machine, as CI makes, reuses them; both are keyed by the hash of what makes them)
 #   OUTDIR/box.stamp             hash of every input: a second call with nothing changed is a no-op
 #
 # Inside the box: sshd (ed25519 host key made at first boot), the vagrant user with Vagrant's
@@ -108,6 +110,8 @@ PKGS=$(printf '%s\n' "${BASE_PKGS[@]}" "${DPDK_PLUGINS[@]}" $DPDK_PKGS | sort -u
 
 mkdir -p "$1" || die "cannot create $1"
 OUT=$(cd "$1" && pwd)
+CACHE=${VSWKIT_CACHE:-/var/cache/vswkit}/box
+mkdir -p "$CACHE" || die "cannot create $CACHE"
 BOX="$OUT/$BOX_NAME.box"
 LOG="$OUT/build.log"
 # one build at a time per OUTDIR (a test may ask for the box while a build runs)
@@ -118,14 +122,14 @@ flock -n 9 || { step "waiting for the build already running in $OUT"; flock 9; }
 
 make_rootfs() { # $1 target dir
 	local R=$1
-	debootstrap --variant=minbase --cache-dir="$OUT/debs" --include="$PKGS" \
+	debootstrap --variant=minbase --cache-dir="$CACHE/debs" --include="$PKGS" \
 		"$SUITE" "$R" "$MIRROR" >>"$LOG" 2>&1 ||
 		die "debootstrap failed: $(grep -E '^(E|W):' "$LOG" | tail -1 || tail -1 "$LOG") (log: $LOG)"
 }
 
 unpack_base() { # $1 target dir; all xattrs: ping's cap_net_raw is security.capability
 	mkdir "$1"
-	tar -C "$1" --numeric-owner --xattrs --xattrs-include='*' -xpf "$OUT/base.tar"
+	tar -C "$1" --numeric-owner --xattrs --xattrs-include='*' -xpf "$CACHE/base.tar"
 }
 
 configure_rootfs() { # $1 target dir
@@ -223,7 +227,7 @@ fi
 
 cleanup() {
 	mountpoint -q "$OUT/rootfs.new/proc" 2>/dev/null && umount "$OUT/rootfs.new/proc"
-	rm -rf "$OUT/pkg.new" "$OUT/root.raw" "$BOX.new" "$OUT/base.tar.new"
+	rm -rf "$OUT/pkg.new" "$OUT/root.raw" "$BOX.new" "$CACHE/base.tar.new.$$"
 }
 trap cleanup EXIT
 
@@ -232,19 +236,19 @@ if [ -d "$R" ] && [ "$(cat "$OUT/rootfs.stamp" 2>/dev/null)" = "$ROOTFS_HASH" ];
 	step "rootfs cached ($R)"
 else
 	rm -rf "$R" "$OUT/rootfs.new" "$OUT/rootfs.stamp"
-	if [ -f "$OUT/base.tar" ] && [ "$(cat "$OUT/base.stamp" 2>/dev/null)" = "$BASE_HASH" ]; then
+	if [ -f "$CACHE/base.tar" ] && [ "$(cat "$CACHE/base.stamp" 2>/dev/null)" = "$BASE_HASH" ]; then
 		# only the configuration changed: start again from the debootstrap tree
-		step "unpack the cached debootstrap tree ($OUT/base.tar)"
+		step "unpack the cached debootstrap tree ($CACHE/base.tar)"
 		unpack_base "$OUT/rootfs.new"
 	else
-		rm -f "$OUT/base.tar" "$OUT/base.stamp"
-		mkdir -p "$OUT/debs"
-		step "debootstrap $SUITE from $MIRROR ($(tr ',' '\n' <<<"$PKGS" | wc -l) packages + their dependencies; .debs cached in $OUT/debs)"
+		rm -f "$CACHE/base.tar" "$CACHE/base.stamp"
+		mkdir -p "$CACHE/debs"
+		step "debootstrap $SUITE from $MIRROR ($(tr ',' '\n' <<<"$PKGS" | wc -l) packages + their dependencies; .debs cached in $CACHE/debs)"
 		make_rootfs "$OUT/rootfs.new"
-		step "cache the debootstrap tree ($OUT/base.tar)"
-		tar -C "$OUT/rootfs.new" --numeric-owner --xattrs --xattrs-include='*' -cf "$OUT/base.tar.new" .
-		mv "$OUT/base.tar.new" "$OUT/base.tar"
-		echo "$BASE_HASH" >"$OUT/base.stamp"
+		step "cache the debootstrap tree ($CACHE/base.tar)"
+		tar -C "$OUT/rootfs.new" --numeric-owner --xattrs --xattrs-include='*' -cf "$CACHE/base.tar.new.$$" .
+		mv "$CACHE/base.tar.new.$$" "$CACHE/base.tar"
+		echo "$BASE_HASH" >"$CACHE/base.stamp"
 	fi
 	step "configure: vagrant user and key, sshd, network, small initrd"
 	configure_rootfs "$OUT/rootfs.new"
