@@ -18,7 +18,7 @@ vsw-vm start NAME [--image test|box|FILE] [--nic vhost=SOCK[,mode=server|client]
 vsw-vm stop NAME... | stop --all
 vsw-vm list [--json]
 vsw-vm log NAME
-vsw-vm ssh NAME [CMD...]          (box with --nic user: SSH; test image: its serial console)
+vsw-vm ssh [--timeout S] NAME [CMD...]   (box with --nic user: SSH; test image: its serial console)
 vsw-vm xml NAME [start options]   (the same VM as a libvirt domain)
 """
 VAGRANT_KEY = "/usr/share/rubygems-integration/all/gems/vagrant-2.3.4/keys/vagrant"
