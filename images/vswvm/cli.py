@@ -58,9 +58,9 @@ def cmd_start(a):
         overlay = None
         if sp.image.disk:
             overlay = rd / "overlay.qcow2"
-            fmt = "qcow2" if domxml._is_qcow2(sp.image.disk) else "raw"
-            subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", "-F", fmt, "-b",
-                            str(sp.image.disk), str(overlay)], check=True, capture_output=True)
+            subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", "-F", sp.image.disk_format,
+                            "-b", str(sp.image.disk), str(overlay)], check=True,
+                           capture_output=True)
         ssh_port = _free_port() if any(n.kind == "user" for n in sp.nics) else None
         argv = qemu.argv(sp, rd, ssh_port, overlay)
         log = open(rd / "qemu.log", "w")

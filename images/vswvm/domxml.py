@@ -45,7 +45,7 @@ def domain(spec, rundir):
     _sub(dev, "emulator", "/usr/bin/qemu-system-x86_64")
     if img.disk:
         disk = _sub(dev, "disk", type="file", device="disk")
-        _sub(disk, "driver", name="qemu", type="qcow2" if _is_qcow2(img.disk) else "raw")
+        _sub(disk, "driver", name="qemu", type=img.disk_format)
         _sub(disk, "source", file=img.disk)
         _sub(disk, "target", dev="vda", bus="virtio")
         _sub(disk, "transient")  # libvirt writes to an overlay it drops: the image stays as built
@@ -101,7 +101,3 @@ def domain(spec, rundir):
     ET.indent(d)
     return ET.tostring(d, encoding="unicode") + "\n"
 
-
-def _is_qcow2(path):
-    with open(path, "rb") as f:
-        return f.read(4) == b"QFI\xfb"

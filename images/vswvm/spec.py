@@ -29,7 +29,8 @@ class Image:
     kind: str  # test, box or file
     kernel: Path = None
     initrd: Path = None
-    disk: Path = None  # qcow2 or raw; the VM writes to an overlay, never to this file
+    disk: Path = None  # the VM writes to an overlay, never to this file
+    disk_format: str = None  # qcow2 or raw, read from the file once
     cmdline: str = ""
 
 
@@ -75,7 +76,7 @@ def image(what):
                         cmdline="console=ttyS0 quiet panic=-1")
         else:
             d = d / "pkg"
-            img = Image("box", d / "vmlinuz", d / "initrd.img", d / "box.img",
+            img = Image("box", d / "vmlinuz", d / "initrd.img", d / "box.img", "qcow2",
                         cmdline="root=/dev/vda ro console=ttyS0 net.ifnames=0 panic=-1")
         for f in (img.kernel, img.initrd, img.disk):
             if f and not f.is_file():
@@ -85,10 +86,10 @@ def image(what):
     if not p.is_file():
         raise VmError(f"image {what}: no such file (use test, box or a disk image file)")
     with open(p, "rb") as f:
-        head = f.read(4)
-    if head != b"QFI\xfb" and p.stat().st_size % 512:
+        fmt = "qcow2" if f.read(4) == b"QFI\xfb" else "raw"
+    if fmt == "raw" and p.stat().st_size % 512:
         raise VmError(f"image {what}: neither qcow2 nor a raw disk")
-    return Image("file", disk=p.resolve())
+    return Image("file", disk=p.resolve(), disk_format=fmt)
 
 
 def _listening(path):
