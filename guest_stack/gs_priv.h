@@ -108,6 +108,8 @@ struct gs_udp_sock {
 	struct gs_worker *w;
 	uint16_t port;
 	bool used;
+	gs_udp_rx_fn handler;
+	void *handler_arg;
 	uint32_t head, tail;
 	struct rte_mbuf *q[GS_SOCK_QLEN];
 };
@@ -155,6 +157,7 @@ struct gs_stack {
 	struct gs_disp disp[2];
 	volatile bool stop, disp_stop;
 	uint64_t us_cycles; /* TSC cycles per microsecond */
+	uint8_t steer_udp[65536]; /* UDP destination port -> worker + 1 (0: hash) */
 };
 extern struct gs_stack gs_st;
 
@@ -186,5 +189,6 @@ void gs_ipv4_fill(struct rte_mbuf *m, struct rte_ipv4_hdr *ip, rte_be32_t dst, u
 void gs_ipv4_input(struct gs_worker *w, struct rte_mbuf **pkts, uint16_t n);
 void gs_icmp_input(struct gs_worker *w, struct rte_mbuf *m, struct rte_ipv4_hdr *ip);
 void gs_udp_input(struct gs_worker *w, struct rte_mbuf *m, struct rte_ipv4_hdr *ip);
+void gs_udp_deliver(struct gs_worker *w); /* to the sockets with a receive handler */
 
 #endif

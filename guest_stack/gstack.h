@@ -61,6 +61,8 @@ unsigned int gs_worker_count(void);
 uint16_t gs_port(void);
 void gs_mac(struct rte_ether_addr *mac);
 unsigned int gs_worker_index(const struct gs_worker *w);
+uint32_t gs_ip(void);
+uint16_t gs_mtu(void); /* the device's MTU: the largest IP packet */
 const char *gs_mode_name(enum gs_mode m);
 int gs_mode_parse(const char *s, enum gs_mode *m);
 
@@ -104,6 +106,15 @@ int gs_udp_alloc(struct gs_worker *w, struct rte_mbuf **pkts, unsigned int n);
  * TX path: one held for ARP when it goes, one dropped never. */
 uint16_t gs_udp_sendto(struct gs_udp_sock *s, struct rte_mbuf **pkts, uint16_t n,
 		       const struct gs_endpoint *dst);
+/* Receive handler: called inside gs_poll with bursts of what arrived for s (as gs_udp_recv would
+ * return them; the handler owns them), instead of leaving them queued.  NULL: queue again. */
+typedef void (*gs_udp_rx_fn)(struct gs_udp_sock *s, struct rte_mbuf **pkts, uint16_t n,
+			     void *arg);
+void gs_udp_set_handler(struct gs_udp_sock *s, gs_udp_rx_fn fn, void *arg);
+/* Every datagram to UDP port `port` goes to worker `worker` whatever its source: in soft RSS the
+ * dispatcher looks the port up before hashing; with hardware RSS an rte_flow rule does it
+ * (-ENOTSUP when the device has none).  Call before gs_run. */
+int gs_udp_steer(uint16_t port, unsigned int worker);
 /* Sends received mbufs back to where they came from, payload as it is now. */
 uint16_t gs_udp_reply(struct gs_udp_sock *s, struct rte_mbuf **pkts, uint16_t n);
 

@@ -64,6 +64,7 @@ int gs_poll(struct gs_worker *w)
 	uint16_t n = gs_rx_burst(w, pkts, GS_BURST);
 
 	gs_ipv4_input(w, pkts, n);
+	gs_udp_deliver(w);
 	gs_tx_flush(w);
 	return n;
 }

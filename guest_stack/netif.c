@@ -259,6 +259,19 @@ void gs_mac(struct rte_ether_addr *mac)
 	*mac = gs_st.mac;
 }
 
+uint32_t gs_ip(void)
+{
+	return gs_st.ip;
+}
+
+uint16_t gs_mtu(void)
+{
+	uint16_t mtu = RTE_ETHER_MTU;
+
+	rte_eth_dev_get_mtu(gs_st.port, &mtu);
+	return mtu;
+}
+
 unsigned int gs_worker_index(const struct gs_worker *w)
 {
 	return w->idx;

@@ -53,6 +53,11 @@ uint16_t gs_rss_queue(const struct rte_mbuf *m, unsigned int nq)
 
 	if (l4) {
 		const rte_be16_t *ports = rte_pktmbuf_mtod_offset(m, const rte_be16_t *, hl);
+		uint8_t to = ip->next_proto_id == IPPROTO_UDP
+				     ? gs_st.steer_udp[rte_be_to_cpu_16(ports[1])]
+				     : 0;
+		if (to && to <= nq)
+			return (uint16_t)(to - 1);
 		t.sport = rte_be_to_cpu_16(ports[0]);
 		t.dport = rte_be_to_cpu_16(ports[1]);
 	}

@@ -70,11 +70,30 @@ struct gs_udp_sock *gs_udp_bind(struct gs_worker *w, uint16_t port)
 	return free_slot;
 }
 
+void gs_udp_set_handler(struct gs_udp_sock *s, gs_udp_rx_fn fn, void *arg)
+{
+	s->handler = fn;
+	s->handler_arg = arg;
+}
+
+void gs_udp_deliver(struct gs_worker *w)
+{
+	struct rte_mbuf *pkts[GS_BURST];
+
+	for (unsigned int i = 0; i < GS_MAX_SOCKS; i++) {
+		struct gs_udp_sock *s = &w->socks[i];
+		uint16_t n;
+		while (s->used && s->handler && (n = gs_udp_recv(s, pkts, GS_BURST)) > 0)
+			s->handler(s, pkts, n, s->handler_arg);
+	}
+}
+
 void gs_udp_close(struct gs_udp_sock *s)
 {
 	while (s->used && s->head != s->tail)
 		rte_pktmbuf_free(s->q[s->head++ & (GS_SOCK_QLEN - 1)]);
 	s->used = false;
+	s->handler = NULL;
 }
 
 uint16_t gs_udp_recv(struct gs_udp_sock *s, struct rte_mbuf **pkts, uint16_t n)

@@ -1,0 +1,100 @@
+/* rpc_tp_gs.c: the engine over the guest stack: a UDP socket on one worker, its port steered
+ * there, packets received by a handler inside gs_poll. */
+#include <rte_cycles.h>
+#include <rte_ip.h>
+#include <rte_malloc.h>
+#include "gstack.h"
+#include "rpc_priv.h"
+
+struct tp_gs {
+	struct gs_worker *w;
+	struct gs_udp_sock *sock;
+	struct rpc *rpc;
+	uint64_t us_cycles;
+};
+
+static int gs_alloc(void *ctx, struct rte_mbuf **m, unsigned int n)
+{
+	return gs_udp_alloc(((struct tp_gs *)ctx)->w, m, n);
+}
+
+static uint16_t gs_tx(void *ctx, struct rte_mbuf **m, uint16_t n, const struct rpc_addr *dst)
+{
+	const struct gs_endpoint ep = {dst->ip, dst->port};
+
+	return gs_udp_sendto(((struct tp_gs *)ctx)->sock, m, n, &ep);
+}
+
+static void gs_rx(struct gs_udp_sock *s, struct rte_mbuf **pkts, uint16_t n, void *arg)
+{
+	struct tp_gs *t = arg;
+	struct rpc_addr src[GS_BURST];
+
+	(void)s;
+	for (uint16_t i = 0; i < n; i++) {
+		struct gs_endpoint ep = {0, 0};
+		gs_udp_peer(pkts[i], &ep, NULL);
+		src[i] = (struct rpc_addr){ep.ip, ep.port};
+	}
+	rpc_input(t->rpc, pkts, src, n);
+}
+
+static unsigned int gs_poll_tp(void *ctx)
+{
+	return (unsigned int)gs_poll(((struct tp_gs *)ctx)->w);
+}
+
+static uint64_t gs_now(void *ctx)
+{
+	return rte_get_tsc_cycles() / ((struct tp_gs *)ctx)->us_cycles;
+}
+
+static void gs_idle_tp(void *ctx, unsigned int work)
+{
+	gs_idle(((struct tp_gs *)ctx)->w, work);
+}
+
+static void gs_close(void *ctx)
+{
+	struct tp_gs *t = ctx;
+
+	gs_udp_close(t->sock);
+	rte_free(t);
+}
+
+static const struct rpc_tp_ops gs_ops = {gs_alloc, gs_tx, gs_poll_tp, gs_now, gs_idle_tp, gs_close};
+
+struct rpc *rpc_create_gs(struct gs_worker *w, const struct rpc_conf *conf)
+{
+	struct tp_gs *t;
+	int rc;
+
+	if (!w || !conf || !conf->udp_port) {
+		errno = EINVAL;
+		return NULL;
+	}
+	if ((rc = gs_udp_steer(conf->udp_port, gs_worker_index(w))) < 0) {
+		errno = -rc;
+		return NULL;
+	}
+	if (!(t = rte_zmalloc("rpc_tp_gs", sizeof(*t), 0))) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	t->w = w;
+	t->us_cycles = RTE_MAX(rte_get_tsc_hz() / 1000000, (uint64_t)1);
+	if (!(t->sock = gs_udp_bind(w, conf->udp_port))) {
+		rte_free(t);
+		return NULL;
+	}
+	const struct rpc_addr local = {gs_ip(), conf->udp_port};
+	uint32_t payload = (uint32_t)gs_mtu() - sizeof(struct rte_ipv4_hdr) - 8;
+	if (!(t->rpc = rpc_create_tp(&gs_ops, t, &local, payload, conf))) {
+		rc = errno;
+		gs_close(t);
+		errno = rc;
+		return NULL;
+	}
+	gs_udp_set_handler(t->sock, gs_rx, t);
+	return t->rpc;
+}
