@@ -55,7 +55,7 @@ typedef int (*gs_worker_fn)(struct gs_worker *w, void *arg);
 int gs_run(gs_worker_fn fn, void *arg);
 void gs_stop(void);
 bool gs_running(void);
-void gs_fini(void);
+unsigned int gs_fini(void); /* returns the mbufs never given back: leaked */
 
 unsigned int gs_worker_count(void);
 uint16_t gs_port(void);

@@ -213,8 +213,10 @@ int gs_init(const struct gs_conf *conf)
 	return 0;
 }
 
-void gs_fini(void)
+unsigned int gs_fini(void)
 {
+	unsigned int leaked = 0;
+
 	for (unsigned int i = 0; i < GS_MAX_WORKERS; i++) {
 		struct gs_worker *w = gs_st.w[i];
 		struct rte_mbuf *m;
@@ -240,8 +242,11 @@ void gs_fini(void)
 		rte_eth_dev_close(gs_st.port);
 		gs_st.up = false;
 	}
+	if (gs_st.pool) /* the device is closed: every mbuf should be back */
+		leaked = rte_mempool_in_use_count(gs_st.pool);
 	rte_mempool_free(gs_st.pool);
 	gs_st.pool = NULL;
+	return leaked;
 }
 
 unsigned int gs_worker_count(void)

@@ -275,12 +275,15 @@ int gs_app_finish(struct gs_app *a, json_t *o, int rc)
 		json_object_set_new(o, "mode", json_string(gs_mode_name(a->conf.mode)));
 		json_object_set_new(o, "workers", json_integer(gs_worker_count()));
 		gs_app_json_stack(o);
+	}
+	unsigned int leaked = gs_fini();
+	if (o && a->json) {
+		json_object_set_new(o, "mbufs_leaked", json_integer(leaked));
 		json_dumpf(o, stdout, JSON_COMPACT);
 		fputc('\n', stdout);
 		fflush(stdout);
 	}
 	json_decref(o);
-	gs_fini();
 	gs_eal_cleanup();
 	return rc;
 }

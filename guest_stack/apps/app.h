@@ -25,7 +25,8 @@ void gs_app_parse(struct gs_app *a, int argc, char **argv, const struct option *
 void gs_app_start(struct gs_app *a);
 /* Adds the stack's counters, per-core counters and the device's statistics to o. */
 void gs_app_json_stack(json_t *o);
-/* Prints o (when --json), stops the stack and the EAL; returns rc for main(). */
+/* Stops the stack and the EAL; prints o (when --json) with the stack's counters and the mbufs
+ * never given back ("mbufs_leaked"); returns rc for main(). */
 int gs_app_finish(struct gs_app *a, json_t *o, int rc);
 void gs_app_die(const struct gs_app *a, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3), noreturn));
