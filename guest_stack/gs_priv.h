@@ -117,6 +117,7 @@ struct gs_worker {
 	uint16_t port, queue;
 	bool direct; /* polls its own NIC queue (single mode, hardware RSS) */
 	struct rte_ring *rx_ring, *tx_ring;
+	struct rte_ring *arp_ring; /* hardware RSS: ARP that another worker's queue received */
 	struct rte_mempool *pool;
 	uint64_t c[GS_C_MAX];
 	struct gs_backoff bo;

@@ -11,6 +11,7 @@
 #define GS_ARP_TIMEOUT_US (60ULL * 1000 * 1000)
 #define GS_ARP_RETRY_US (500ULL * 1000)
 #define GS_ARP_TRIES 3
+#define GS_ARP_RING 256 /* ARP passed between hardware-RSS workers (power of two) */
 
 struct gs_stack gs_st;
 
@@ -160,6 +161,14 @@ static int worker_setup(unsigned int i, unsigned int lcore)
 	w->pool = gs_st.pool;
 	gs_backoff_init(&w->bo, gs_st.conf.busy_poll, gs_st.conf.max_sleep_us);
 	gs_arp_cache_init(&w->arp, GS_ARP_TIMEOUT_US, GS_ARP_RETRY_US, GS_ARP_TRIES, &arp_ops, w);
+	if (w->direct && gs_st.hw_rss) {
+		/* RSS does not hash ARP: the worker whose queue gets it passes it to the others
+		 * (every worker keeps its own cache).  Any of them may write: multi-producer. */
+		snprintf(name, sizeof(name), "gs_arp%u", i);
+		w->arp_ring =
+		    rte_ring_create(name, GS_ARP_RING, (int)rte_socket_id(), RING_F_SC_DEQ);
+		return w->arp_ring ? 0 : -rte_errno;
+	}
 	if (w->direct)
 		return 0;
 	snprintf(name, sizeof(name), "gs_rx%u", i);
@@ -230,8 +239,11 @@ void gs_fini(void)
 			rte_pktmbuf_free(m);
 		while (w->tx_ring && rte_ring_dequeue(w->tx_ring, (void **)&m) == 0)
 			rte_pktmbuf_free(m);
+		while (w->arp_ring && rte_ring_dequeue(w->arp_ring, (void **)&m) == 0)
+			rte_pktmbuf_free(m);
 		rte_ring_free(w->rx_ring);
 		rte_ring_free(w->tx_ring);
+		rte_ring_free(w->arp_ring);
 		rte_free(w);
 		gs_st.w[i] = NULL;
 	}
