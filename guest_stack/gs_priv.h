@@ -103,6 +103,7 @@ bool gs_ipv4_src_invalid(uint32_t src, uint32_t self, uint32_t mask);
 /* Software RSS (softrss.c). */
 void gs_rss_init(bool symmetric);
 uint16_t gs_rss_queue(const struct rte_mbuf *m, unsigned int nq); /* m starts at IP */
+const uint8_t *gs_rss_key(bool symmetric); /* GS_RSS_KEY_LEN bytes, also given to the NIC */
 
 struct gs_udp_sock {
 	struct gs_worker *w;
