@@ -103,6 +103,7 @@ bool gs_ipv4_src_invalid(uint32_t src, uint32_t self, uint32_t mask);
 /* Software RSS (softrss.c). */
 void gs_rss_init(bool symmetric);
 uint16_t gs_rss_queue(const struct rte_mbuf *m, unsigned int nq); /* m starts at IP */
+const uint8_t *gs_rss_key(bool symmetric); /* GS_RSS_KEY_LEN bytes, also given to the NIC */
 
 struct gs_udp_sock {
 	struct gs_worker *w;
@@ -119,6 +120,7 @@ struct gs_worker {
 	uint16_t port, queue;
 	bool direct; /* polls its own NIC queue (single mode, hardware RSS) */
 	struct rte_ring *rx_ring, *tx_ring;
+	struct rte_ring *arp_ring; /* hardware RSS: ARP that another worker's queue received */
 	struct rte_mempool *pool;
 	uint64_t c[GS_C_MAX];
 	struct gs_backoff bo;

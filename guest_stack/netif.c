@@ -11,6 +11,7 @@
 #define GS_ARP_TIMEOUT_US (60ULL * 1000 * 1000)
 #define GS_ARP_RETRY_US (500ULL * 1000)
 #define GS_ARP_TRIES 3
+#define GS_ARP_RING 256 /* ARP passed between hardware-RSS workers (power of two) */
 
 struct gs_stack gs_st;
 
@@ -71,10 +72,25 @@ static int layout(unsigned int *lcores, unsigned int nl)
 	return 0;
 }
 
+/* Some PMDs take the key only through rss_hash_update, not at configure: check, and set it. */
+static void rss_key_check(struct rte_eth_rss_conf *want)
+{
+	uint8_t key[GS_RSS_KEY_LEN];
+	struct rte_eth_rss_conf have = {.rss_key = key, .rss_key_len = sizeof(key)};
+
+	if (rte_eth_dev_rss_hash_conf_get(gs_st.port, &have) < 0 ||
+	    memcmp(key, want->rss_key, sizeof(key)) == 0)
+		return; /* cannot tell: trust configure */
+	if (rte_eth_dev_rss_hash_update(gs_st.port, want) < 0)
+		GS_LOG(WARNING, "%s: the device keeps its own RSS key (software RSS may differ)",
+		       gs_st.conf.dev);
+}
+
 static int port_setup(unsigned int nq, unsigned int nmbufs)
 {
 	struct rte_eth_dev_info info;
 	struct rte_eth_conf pc;
+	uint8_t key[GS_RSS_KEY_LEN];
 	uint16_t nrx = (uint16_t)gs_st.conf.nb_desc, ntx = nrx, port = gs_st.port;
 	int rc;
 
@@ -93,6 +109,15 @@ static int port_setup(unsigned int nq, unsigned int nmbufs)
 		pc.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
 		pc.rx_adv_conf.rss_conf.rss_hf =
 			info.flow_type_rss_offloads & (RTE_ETH_RSS_IP | RTE_ETH_RSS_UDP);
+		/* softrss.c's key, so that the NIC and the software hash agree (--symmetric too) */
+		if (info.hash_key_size == GS_RSS_KEY_LEN || info.hash_key_size == 0) {
+			memcpy(key, gs_rss_key(gs_st.conf.symmetric_rss), GS_RSS_KEY_LEN);
+			pc.rx_adv_conf.rss_conf.rss_key = key;
+			pc.rx_adv_conf.rss_conf.rss_key_len = GS_RSS_KEY_LEN;
+		} else {
+			GS_LOG(WARNING, "%s: RSS key of %u bytes, keeping the device's",
+			       gs_st.conf.dev, info.hash_key_size);
+		}
 	}
 	if (gs_st.conf.csum_offload) {
 		uint64_t want = RTE_ETH_TX_OFFLOAD_IPV4_CKSUM | RTE_ETH_TX_OFFLOAD_UDP_CKSUM;
@@ -118,6 +143,8 @@ static int port_setup(unsigned int nq, unsigned int nmbufs)
 	if ((rc = rte_eth_macaddr_get(port, &gs_st.mac)) < 0 || (rc = rte_eth_dev_start(port)) < 0)
 		return rc;
 	gs_st.up = true;
+	if (pc.rx_adv_conf.rss_conf.rss_key)
+		rss_key_check(&pc.rx_adv_conf.rss_conf);
 	GS_LOG(INFO, "%s: port %u, %u queue(s), %s, checksums %s, mac " RTE_ETHER_ADDR_PRT_FMT,
 	       gs_st.conf.dev, port, nq, gs_st.hw_rss ? "hardware RSS" : "software RSS",
 	       gs_st.tx_ol ? "offloaded" : "in software", RTE_ETHER_ADDR_BYTES(&gs_st.mac));
@@ -160,6 +187,14 @@ static int worker_setup(unsigned int i, unsigned int lcore)
 	w->pool = gs_st.pool;
 	gs_backoff_init(&w->bo, gs_st.conf.busy_poll, gs_st.conf.max_sleep_us);
 	gs_arp_cache_init(&w->arp, GS_ARP_TIMEOUT_US, GS_ARP_RETRY_US, GS_ARP_TRIES, &arp_ops, w);
+	if (w->direct && gs_st.hw_rss) {
+		/* RSS does not hash ARP: the worker whose queue gets it passes it to the others
+		 * (every worker keeps its own cache).  Any of them may write: multi-producer. */
+		snprintf(name, sizeof(name), "gs_arp%u", i);
+		w->arp_ring =
+		    rte_ring_create(name, GS_ARP_RING, (int)rte_socket_id(), RING_F_SC_DEQ);
+		return w->arp_ring ? 0 : -rte_errno;
+	}
 	if (w->direct)
 		return 0;
 	snprintf(name, sizeof(name), "gs_rx%u", i);
@@ -232,8 +267,11 @@ unsigned int gs_fini(void)
 			rte_pktmbuf_free(m);
 		while (w->tx_ring && rte_ring_dequeue(w->tx_ring, (void **)&m) == 0)
 			rte_pktmbuf_free(m);
+		while (w->arp_ring && rte_ring_dequeue(w->arp_ring, (void **)&m) == 0)
+			rte_pktmbuf_free(m);
 		rte_ring_free(w->rx_ring);
 		rte_ring_free(w->tx_ring);
+		rte_ring_free(w->arp_ring);
 		rte_free(w);
 		gs_st.w[i] = NULL;
 	}

@@ -2,6 +2,7 @@
  * vNIC, filters by MAC and IP and puts each packet on the RX ring of the worker its Toeplitz
  * hash picks (ARP goes to every worker); the TX side drains the workers' TX rings round-robin
  * to the NIC.  `1kb`: one lcore does both; `2kb`: one lcore each.  Also gs_run()/gs_stop(). */
+#include <string.h>
 #include <rte_ethdev.h>
 #include <rte_lcore.h>
 #include "gs_priv.h"
@@ -111,26 +112,52 @@ static int worker_main(void *p)
 	gs_thread_prepare();
 	int rc = ra->fn(ra->w, ra->arg);
 	gs_tx_flush(ra->w);
+	if (rc < 0) { /* the others loop on gs_running(): without this gs_run never returns */
+		GS_LOG(ERR, "worker %u failed: %s", ra->w->idx, strerror(-rc));
+		gs_stop();
+	}
 	return rc;
+}
+
+/* Stops and waits for every lcore launched so far: the caller may gs_fini() (free the rings
+ * they use) as soon as gs_run returns. */
+static void join(const bool *disp_up, const bool *w_up)
+{
+	gs_st.stop = true;
+	gs_st.disp_stop = true;
+	for (unsigned int i = 1; i < gs_st.nworkers; i++)
+		if (w_up[i])
+			rte_eal_wait_lcore(gs_st.w[i]->lcore);
+	for (unsigned int i = 0; i < gs_st.ndisp; i++)
+		if (disp_up[i])
+			rte_eal_wait_lcore(gs_st.disp[i].lcore);
 }
 
 int gs_run(gs_worker_fn fn, void *arg)
 {
 	struct run_arg ra[GS_MAX_WORKERS];
-	unsigned int main_lcore = rte_get_main_lcore();
+	bool disp_up[RTE_DIM(gs_st.disp)] = {false}, w_up[GS_MAX_WORKERS] = {false};
+	unsigned int main_lcore = rte_get_main_lcore(), lcore = 0;
 	int rc = 0, r;
 
 	gs_st.disp_stop = false;
-	for (unsigned int i = 0; i < gs_st.ndisp; i++)
-		if ((r = rte_eal_remote_launch(gs_disp_main, &gs_st.disp[i], gs_st.disp[i].lcore)) < 0)
-			return r;
+	for (unsigned int i = 0; i < gs_st.ndisp; i++) {
+		lcore = gs_st.disp[i].lcore;
+		if ((r = rte_eal_remote_launch(gs_disp_main, &gs_st.disp[i], lcore)) < 0)
+			goto fail;
+		disp_up[i] = true;
+	}
 	for (unsigned int i = 0; i < gs_st.nworkers; i++) {
 		ra[i] = (struct run_arg){fn, arg, gs_st.w[i]};
-		if (gs_st.w[i]->lcore != main_lcore &&
-		    (r = rte_eal_remote_launch(worker_main, &ra[i], gs_st.w[i]->lcore)) < 0)
-			return r;
+		lcore = gs_st.w[i]->lcore;
+		if (lcore == main_lcore)
+			continue;
+		if ((r = rte_eal_remote_launch(worker_main, &ra[i], lcore)) < 0)
+			goto fail;
+		w_up[i] = true;
 	}
 	rc = worker_main(&ra[0]);
+	/* the first error in worker order (the other workers usually just stopped because of it) */
 	for (unsigned int i = 1; i < gs_st.nworkers; i++)
 		if ((r = rte_eal_wait_lcore(gs_st.w[i]->lcore)) < 0 && !rc)
 			rc = r;
@@ -138,6 +165,10 @@ int gs_run(gs_worker_fn fn, void *arg)
 	for (unsigned int i = 0; i < gs_st.ndisp; i++)
 		rte_eal_wait_lcore(gs_st.disp[i].lcore);
 	return rc;
+fail:
+	GS_LOG(ERR, "cannot launch on lcore %u: %s", lcore, strerror(-r));
+	join(disp_up, w_up);
+	return r;
 }
 
 void gs_stop(void)

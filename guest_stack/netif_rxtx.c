@@ -62,12 +62,41 @@ void gs_worker_tick(struct gs_worker *w)
 	}
 }
 
+/* Hardware RSS: ARP lands on one queue (RSS does not hash it; queue 0 on most NICs), but every
+ * worker keeps its own ARP cache and the requests for us are answered by worker 0.  The others
+ * get a reference each, as the dispatcher gives them in the software-RSS modes. */
+static void arp_share(struct gs_worker *w, struct rte_mbuf *m)
+{
+	unsigned int nw = gs_st.nworkers;
+
+	rte_mbuf_refcnt_update(m, (int16_t)(nw - 1)); /* before any other worker may free it */
+	for (unsigned int i = 0; i < nw; i++) {
+		if (i == w->idx)
+			continue;
+		if (rte_ring_enqueue(gs_st.w[i]->arp_ring, m) < 0) {
+			w->c[GS_C_rx_ring_full]++;
+			rte_pktmbuf_free(m); /* that worker's reference */
+		}
+	}
+}
+
+static void arp_drain(struct gs_worker *w)
+{
+	struct rte_mbuf *m[GS_BURST];
+	unsigned int n = rte_ring_dequeue_burst(w->arp_ring, (void **)m, GS_BURST, NULL);
+
+	for (unsigned int i = 0; i < n; i++)
+		gs_arp_input(w, m[i]);
+}
+
 uint16_t gs_rx_burst(struct gs_worker *w, struct rte_mbuf **pkts, uint16_t n)
 {
 	uint16_t nb, out = 0;
 
 	gs_worker_tick(w);
 	if (w->direct) {
+		if (w->arp_ring)
+			arp_drain(w);
 		nb = rte_eth_rx_burst(w->port, w->queue, pkts, n);
 		w->c[GS_C_rx_pkts] += nb;
 	} else {
@@ -78,12 +107,15 @@ uint16_t gs_rx_burst(struct gs_worker *w, struct rte_mbuf **pkts, uint16_t n)
 		int cls = w->direct ? gs_l2_classify(m, w->c)
 			  : m->packet_type == RTE_PTYPE_L2_ETHER_ARP ? GS_CLS_ARP
 								      : GS_CLS_IP;
-		if (cls == GS_CLS_IP)
+		if (cls == GS_CLS_IP) {
 			pkts[out++] = m;
-		else if (cls == GS_CLS_ARP)
+		} else if (cls == GS_CLS_ARP) {
+			if (w->arp_ring) /* hardware RSS */
+				arp_share(w, m);
 			gs_arp_input(w, m);
-		else
+		} else {
 			rte_pktmbuf_free(m);
+		}
 	}
 	w->c[GS_C_rx_ip] += out;
 	return out;

@@ -35,6 +35,11 @@ uint32_t gs_softrss(uint32_t sip, uint32_t dip, uint16_t sport, uint16_t dport, 
 	return hash_tuple(&t, l4, symmetric ? sym_key : ms_key, false);
 }
 
+const uint8_t *gs_rss_key(bool symmetric)
+{
+	return symmetric ? sym_key : ms_key;
+}
+
 void gs_rss_init(bool symmetric)
 {
 	rte_convert_rss_key((const uint32_t *)(symmetric ? sym_key : ms_key), key_be,
