@@ -186,5 +186,8 @@ void rpc_sm_input(struct rpc *rpc, const struct rpc_hdr *h, const struct rpc_add
 		rpc->c[RPC_C_rx_bad_kind]++;
 		return;
 	}
-	rpc->c[RPC_C_rx_unknown_session]++;
+	/* an answer to a handshake sent more than once, or to no handshake of ours */
+	s = rpc_session_get(rpc, rte_be_to_cpu_16(h->dst_sess));
+	bool ours = s && s->client && s->token == rte_be_to_cpu_64(h->req_num);
+	rpc->c[ours ? RPC_C_rx_dup : RPC_C_rx_unknown_session]++;
 }
