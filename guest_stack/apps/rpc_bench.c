@@ -363,7 +363,7 @@ static json_t *report(struct bench *b)
 	uint64_t c[RPC_C_MAX] = {0}, done = 0, failed = 0, bad = 0, bytes = 0, first = UINT64_MAX,
 		 last = 0;
 	const char *why = NULL;
-	json_t *rc = json_object();
+	json_t *rc = json_object(), *per = json_array();
 
 	for (unsigned int i = 0; i < gs_worker_count(); i++) {
 		struct wk *wk = &b->wk[i];
@@ -374,6 +374,7 @@ static json_t *report(struct bench *b)
 			hist[k] += wk->hist[k];
 		for (unsigned int k = 0; k < RPC_C_MAX; k++)
 			c[k] += wk->rpc_c[k];
+		json_array_append_new(per, json_integer((json_int_t)wk->done));
 		free(wk->hist);
 	}
 	for (unsigned int k = 0; k < RPC_C_MAX; k++)
@@ -384,6 +385,7 @@ static json_t *report(struct bench *b)
 			      (json_int_t)failed, b->server ? "bad_requests" : "bad_responses",
 			      (json_int_t)bad, "seconds", secs, "retransmits",
 			      (json_int_t)c[RPC_C_retransmits], "rpc", rc);
+	json_object_set_new(o, "per_worker", per); /* RPCs completed (client) or handled (server) */
 	if (why)
 		json_object_set_new(o, "error", json_string(why));
 	if (b->client) {

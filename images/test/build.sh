@@ -19,7 +19,7 @@ MODULES=(virtio_net virtio_pci uio_pci_generic vfio-pci vfio_iommu_type1 e1000e 
 # DPDK drivers loaded from the plugin directory: bus, mempool, the NICs a VM can have, vswd's kinds.
 PMDS=(bus_pci bus_vdev mempool_ring net_virtio net_e1000 net_vhost net_tap net_af_packet net_ring)
 BINS=(vswitch/vswd vswitch/vswctl guest_stack/apps/gs-echo guest_stack/apps/gs-ping
-	guest_stack/apps/gs-udpperf)
+	guest_stack/apps/gs-udpperf guest_stack/apps/rpc-bench)
 PMDDIR=$(ls -d /usr/lib/x86_64-linux-gnu/dpdk/pmds-* 2>/dev/null | head -1)
 [ -n "$PMDDIR" ] || die "DPDK's driver directory is missing (run ./vswkit bootstrap)"
 for b in "${BINS[@]}"; do [ -x "$BUILD/$b" ] || die "$BUILD/$b is missing (run ./vswkit build)"; done
