@@ -107,6 +107,13 @@ static void connect_input(struct rpc *rpc, const struct rpc_hdr *h, const struct
 		rpc->c[RPC_C_rx_unknown_session]++;
 		return;
 	}
+	if (!s) /* the client reused its session number: the old session is dead */
+		for (unsigned int i = 0; i < RPC_MAX_SESSIONS; i++) {
+			struct rpc_session *o = rpc->sess[i];
+			if (o && !o->client && o->remote.ip == src->ip &&
+			    o->remote.port == src->port && o->remote_sess == csess)
+				rpc_session_free(rpc, o);
+		}
 	if (!s && (s = rpc_session_new(rpc))) {
 		s->state = RPC_S_SERVER;
 		s->remote = *src;

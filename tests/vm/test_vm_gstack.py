@@ -74,7 +74,7 @@ def test_rpc_between_vms_with_loss(vswd, vm):
     vswd.ctl("port", "set", "rsrv", "drop=1,seed=3")
     cli = _vm_on_port(vswd, vm, "rcli", "vsw.role=rpc-bench vsw.ip=10.0.5.2/24 "
                                         "vsw.args=--client,--server-ip,10.0.5.1,--count,2000,"
-                                        "--size,16,1448,3000,--resp-size,32,5000,"
+                                        "--size,3000,--resp-size,5000,"  # 3 and 4 packets
                                         "--session-timeout,60000")
     assert cli.wait_line("exit", timeout=600) == "rpc-bench 0", cli.log()[-3000:]
     c = json.loads(cli.lines("json")[0])

@@ -393,6 +393,33 @@ static void test_disconnect_and_limits(void)
 	teardown();
 }
 
+/* A client that restarts (same address, same session number, new token) replaces its old
+ * session on the server instead of leaking it. */
+static void test_client_restart(void)
+{
+	struct rpc_conf cc = {.udp_port = 1000};
+
+	setup(&cc);
+	for (int round = 0; round < 3; round++) {
+		if (round) {
+			rpc_destroy(cli); /* gone without a word to the server */
+			cli = rpc_create_loop(net, CIP, &cc);
+		}
+		int s = connect_srv();
+		CHECK_EQ(s, 0);
+		struct call c = {.req = rpc_msgbuf_alloc(cli, 10), .resp = rpc_msgbuf_alloc(cli, 10)};
+		memset(c.req->data, 3, 10);
+		CHECK_EQ(rpc_enqueue_request(cli, s, T_ECHO, c.req, c.resp, cont, &c), 0);
+		run(&c.done, 1000000, 100);
+		CHECK_EQ(c.err, 0);
+		rpc_msgbuf_free(cli, c.req);
+		rpc_msgbuf_free(cli, c.resp);
+		/* one session's pre-allocated responses, whatever the round */
+		CHECK_EQ(ctr(srv, RPC_C_msgbufs_alive), RPC_WINDOW);
+	}
+	teardown();
+}
+
 /* Malformed packets straight into the server's input: each dropped and counted under its
  * cause, and the real session goes on. */
 static void inject(struct rpc *to, const struct rpc_hdr *h, uint32_t len, uint16_t sport)
@@ -484,6 +511,7 @@ int main(int argc, char **argv)
 	test_session_failure();
 	test_disconnect_and_limits();
 	test_bad_input();
+	test_client_restart();
 	rte_eal_cleanup();
 	return CHECK_DONE();
 }
