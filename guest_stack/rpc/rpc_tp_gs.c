@@ -88,7 +88,9 @@ struct rpc *rpc_create_gs(struct gs_worker *w, const struct rpc_conf *conf)
 		return NULL;
 	}
 	const struct rpc_addr local = {gs_ip(), conf->udp_port};
-	uint32_t payload = (uint32_t)gs_mtu() - sizeof(struct rte_ipv4_hdr) - 8;
+	/* a packet is one mbuf: a jumbo MTU is capped by the stack's buffer size */
+	uint32_t payload = RTE_MIN((uint32_t)gs_mtu() - sizeof(struct rte_ipv4_hdr) - 8,
+				   (uint32_t)RTE_MBUF_DEFAULT_DATAROOM);
 	if (!(t->rpc = rpc_create_tp(&gs_ops, t, &local, payload, conf))) {
 		rc = errno;
 		gs_close(t);
