@@ -231,8 +231,15 @@ static void short_bursts(void)
 
 int main(int argc, char **argv)
 {
-	char *eal[] = {argv[0],	      "--no-huge",	   "-m", "128", "--no-pci",
-		       "--no-shconf", "--log-level=error", NULL};
+	char *eal[] = {argv[0],
+		       "--no-huge",
+		       "-m",
+		       "128",
+		       "--no-pci",
+		       "--no-shconf",
+		       "--file-prefix=gs_fakedev",
+		       "--log-level=error",
+		       NULL};
 	struct gs_conf conf = {.ip = RTE_IPV4(10, 0, 0, 1),
 			       .prefix = 24,
 			       .mode = GS_MODE_SINGLE,

@@ -56,8 +56,8 @@ static void setup(void)
 
 int main(int argc, char **argv)
 {
-	char *eal[] = {argv[0], "--no-huge", "-m", "64", "--no-pci", "--no-shconf",
-		       "--log-level=error", NULL};
+	char *eal[] = {argv[0],	      "--no-huge",	   "-m",   "64", "--no-pci", "--no-shconf",
+		       "--file-prefix=gs_tx", "--log-level=error", NULL};
 	const struct rte_ether_addr peer_mac = {{2, 0, 0, 0, 0, 2}};
 	uint32_t peer = RTE_IPV4(10, 0, 0, 2);
 	struct rte_mbuf *pkts[2], *fill[GS_TXBUF];
