@@ -2,7 +2,6 @@
  * gratuitous ARP.  The cache itself is arp_cache.c.  m's data starts at the ARP header; in the
  * multi-core modes every worker gets a reference to the same ARP packet, so m is read-only. */
 #include <rte_arp.h>
-#include <rte_ethdev.h>
 #include "gs_priv.h"
 
 /* A frame whose ARP sender MAC is not a unicast address, or not the frame's own source, is
@@ -102,7 +101,7 @@ void gs_arp_send(struct gs_worker *w, uint16_t op, uint32_t tip, const struct rt
 	eth->dst_addr = bcast;
 	eth->src_addr = gs_st.mac;
 	eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_ARP);
-	if (rte_eth_tx_burst(w->port, 0, &m, 1) != 1) {
+	if (gs_st.dev.tx(gs_st.dev_ctx, 0, &m, 1) != 1) {
 		w->c[GS_C_tx_nic_full]++;
 		rte_pktmbuf_free(m);
 	} else {

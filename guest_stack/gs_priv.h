@@ -25,6 +25,22 @@ extern int gs_logtype;
 
 #define GS_CTR(cnt, name) ((cnt)[GS_C_##name]++)
 
+/* The device and the clock under the stack.  The default drives the ethdev (gs_st.port) and the
+ * TSC; the unit tests run the real stack on a fake device with a fake clock (gs_init_dev).  One
+ * indirect call per burst, never per packet. */
+struct gs_dev_ops {
+	uint16_t (*rx)(void *ctx, uint16_t queue, struct rte_mbuf **pkts, uint16_t n);
+	/* takes a prefix of pkts, as rte_eth_tx_burst */
+	uint16_t (*tx)(void *ctx, uint16_t queue, struct rte_mbuf **pkts, uint16_t n);
+	uint64_t (*now_us)(void *ctx);
+};
+/* gs_init without an ethdev: creates the pool and the workers but sets up no port.  The device
+ * has as many queues as needed; with mode != single and !soft_rss it is a hardware-RSS device
+ * (a direct worker per queue; gs_udp_steer only fills the table, which the fake may read with
+ * gs_rss_queue).  MAC: conf->mac when mac_set, else 02:00:00:00:00:01.  Internal: only tests
+ * need another device, and every real one is an ethdev. */
+int gs_init_dev(const struct gs_conf *conf, const struct gs_dev_ops *ops, void *ctx);
+
 /* Idle back-off (backoff.c): spin a little, then sleep, doubling up to max_us. */
 struct gs_backoff {
 	uint32_t idle;
@@ -120,7 +136,9 @@ struct gs_worker {
 	uint16_t port, queue;
 	bool direct; /* polls its own NIC queue (single mode, hardware RSS) */
 	struct rte_ring *rx_ring, *tx_ring;
-	struct rte_ring *arp_ring; /* hardware RSS: ARP that another worker's queue received */
+	/* What other workers (or this one) hand to this worker, multi-producer: datagrams to our
+	 * own address, and with hardware RSS the ARP that another worker's queue received. */
+	struct rte_ring *in_ring;
 	struct rte_mempool *pool;
 	uint64_t c[GS_C_MAX];
 	struct gs_backoff bo;
@@ -130,6 +148,8 @@ struct gs_worker {
 	unsigned int announced;
 	uint16_t ntx;
 	struct rte_mbuf *txbuf[GS_TXBUF];
+	uint16_t nlo; /* datagrams to our own address, for the in_ring of their worker */
+	struct rte_mbuf *lobuf[GS_TXBUF];
 	bool icmp_listen;
 	uint32_t rhead, rtail;
 	struct gs_echo_reply replies[GS_REPLY_QLEN];
@@ -147,7 +167,10 @@ struct gs_disp {
 struct gs_stack {
 	struct gs_conf conf;
 	uint16_t port;
+	bool ethdev; /* on a real ethdev port (else a fake device, gs_init_dev) */
 	bool up;
+	struct gs_dev_ops dev;
+	void *dev_ctx;
 	struct rte_ether_addr mac;
 	uint32_t ip, mask, ip_be;
 	struct rte_mempool *pool;
@@ -171,8 +194,12 @@ static inline bool gs_ipv4_is_frag(const struct rte_ipv4_hdr *ip)
 
 static inline uint64_t gs_now_us(void)
 {
-	return rte_get_tsc_cycles() / gs_st.us_cycles;
+	return gs_st.dev.now_us(gs_st.dev_ctx);
 }
+
+/* m->port of a datagram to our own address: it came from no device and its source (us) is
+ * legitimate. */
+#define GS_PORT_LOOP (RTE_MBUF_PORT_INVALID - 1)
 
 /* netif internals. */
 enum gs_cls { GS_CLS_DROP, GS_CLS_IP, GS_CLS_ARP };

@@ -78,7 +78,8 @@ uint16_t gs_rx_burst(struct gs_worker *w, struct rte_mbuf **pkts, uint16_t n);
 /* Buffers whose data starts `hdr` bytes after room for the Ethernet header. */
 int gs_tx_alloc(struct gs_worker *w, struct rte_mbuf **pkts, unsigned int n, uint16_t hdr);
 /* Takes IP packets, adds the Ethernet header (ARP-resolved next hop) and queues them for the
- * NIC (or the worker's TX ring).  Returns how many it took (those waiting for ARP, or dropped
+ * NIC (or the worker's TX ring); those to our own address go back into the stack instead, to the
+ * worker that would receive them from the NIC (the RSS hash or gs_udp_steer), never to the NIC.  Returns how many it took (those waiting for ARP, or dropped
  * and counted, included); the rest stay the caller's, untouched: the TX path is full (or a
  * packet has no headroom for the Ethernet header), retry or free. */
 uint16_t gs_tx_burst(struct gs_worker *w, struct rte_mbuf **pkts, uint16_t n);
@@ -87,6 +88,8 @@ uint16_t gs_tx_burst(struct gs_worker *w, struct rte_mbuf **pkts, uint16_t n);
 int gs_neigh_resolve(struct gs_worker *w, uint32_t dst);
 /* Sends what gs_tx_burst buffered (called by gs_poll). */
 void gs_tx_flush(struct gs_worker *w);
+/* The stack's clock in microseconds (the device's: a fake one in unit tests). */
+uint64_t gs_time_us(void);
 /* Idle back-off: call once per loop with the work done; sleeps when idle. */
 void gs_idle(struct gs_worker *w, unsigned int work);
 
@@ -139,7 +142,7 @@ int gs_icmp_recv_reply(struct gs_worker *w, struct gs_echo_reply *r);
 	X(icmp_echo_tx) X(icmp_reply_rx) X(icmp_reply_full) X(arp_request_rx) X(arp_reply_rx)      \
 	X(arp_reply_tx) X(arp_request_tx) X(arp_other_host) X(arp_malformed) X(arp_hold_drop)      \
 	X(arp_unresolved) X(arp_bad_sender) X(arp_locked) X(no_route) X(no_mbuf) X(tx_ring_full)    \
-	X(tx_nic_full)
+	X(tx_nic_full) X(tx_loopback) X(rx_loopback)
 #define GS_CTR_ENUM(n) GS_C_##n,
 enum gs_ctr { GS_COUNTERS(GS_CTR_ENUM) GS_C_MAX };
 const char *gs_ctr_name(enum gs_ctr c);

@@ -14,8 +14,10 @@ void gs_ipv4_input(struct gs_worker *w, struct rte_mbuf **pkts, uint16_t n)
 				  ? GS_C_rx_bad_cksum
 				  : gs_ipv4_check(ip, rte_pktmbuf_data_len(m),
 						  ck == GS_RX_CKSUM_VERIFY, &hl, &tot);
-		if (!why && gs_ipv4_src_invalid(rte_be_to_cpu_32(ip->src_addr), gs_st.ip, gs_st.mask))
-			why = GS_C_rx_bad_src; /* never answered: echo replies, UDP echo */
+		/* never answered: echo replies, UDP echo; our own address is fine from ourselves */
+		if (!why && m->port != GS_PORT_LOOP &&
+		    gs_ipv4_src_invalid(rte_be_to_cpu_32(ip->src_addr), gs_st.ip, gs_st.mask))
+			why = GS_C_rx_bad_src;
 		if (why) {
 			w->c[why]++;
 			rte_pktmbuf_free(m);

@@ -11,9 +11,34 @@
 #define GS_ARP_TIMEOUT_US (60ULL * 1000 * 1000)
 #define GS_ARP_RETRY_US (500ULL * 1000)
 #define GS_ARP_TRIES 3
-#define GS_ARP_RING 256 /* ARP passed between hardware-RSS workers (power of two) */
 
 struct gs_stack gs_st;
+
+/* The default device: the ethdev port and the TSC. */
+static uint16_t eth_rx(void *ctx, uint16_t queue, struct rte_mbuf **pkts, uint16_t n)
+{
+	(void)ctx;
+	return rte_eth_rx_burst(gs_st.port, queue, pkts, n);
+}
+
+static uint16_t eth_tx(void *ctx, uint16_t queue, struct rte_mbuf **pkts, uint16_t n)
+{
+	(void)ctx;
+	return rte_eth_tx_burst(gs_st.port, queue, pkts, n);
+}
+
+static uint64_t tsc_now_us(void *ctx)
+{
+	(void)ctx;
+	return rte_get_tsc_cycles() / gs_st.us_cycles;
+}
+
+static const struct gs_dev_ops eth_ops = {eth_rx, eth_tx, tsc_now_us};
+
+uint64_t gs_time_us(void)
+{
+	return gs_now_us();
+}
 
 static int find_port(const char *dev, uint16_t *port)
 {
@@ -187,14 +212,14 @@ static int worker_setup(unsigned int i, unsigned int lcore)
 	w->pool = gs_st.pool;
 	gs_backoff_init(&w->bo, gs_st.conf.busy_poll, gs_st.conf.max_sleep_us);
 	gs_arp_cache_init(&w->arp, GS_ARP_TIMEOUT_US, GS_ARP_RETRY_US, GS_ARP_TRIES, &arp_ops, w);
-	if (w->direct && gs_st.hw_rss) {
-		/* RSS does not hash ARP: the worker whose queue gets it passes it to the others
-		 * (every worker keeps its own cache).  Any of them may write: multi-producer. */
-		snprintf(name, sizeof(name), "gs_arp%u", i);
-		w->arp_ring =
-		    rte_ring_create(name, GS_ARP_RING, (int)rte_socket_id(), RING_F_SC_DEQ);
-		return w->arp_ring ? 0 : -rte_errno;
-	}
+	/* Multi-producer: any worker may hand this one a datagram to our own address, and with
+	 * hardware RSS the ARP its queue received (RSS does not hash ARP; every worker keeps its
+	 * own cache). */
+	snprintf(name, sizeof(name), "gs_in%u", i);
+	w->in_ring =
+	    rte_ring_create(name, gs_st.conf.ring_size, (int)rte_socket_id(), RING_F_SC_DEQ);
+	if (!w->in_ring)
+		return -rte_errno;
 	if (w->direct)
 		return 0;
 	snprintf(name, sizeof(name), "gs_rx%u", i);
@@ -206,15 +231,33 @@ static int worker_setup(unsigned int i, unsigned int lcore)
 	return w->rx_ring && w->tx_ring ? 0 : -rte_errno;
 }
 
-int gs_init(const struct gs_conf *conf)
+/* A fake device: the pool, and as many queues as the layout wants. */
+static int fake_setup(unsigned int nmbufs)
+{
+	static const struct rte_ether_addr def_mac = {{0x02, 0, 0, 0, 0, 0x01}};
+
+	gs_st.hw_rss =
+	    gs_st.conf.mode != GS_MODE_SINGLE && !gs_st.conf.soft_rss && gs_st.nworkers > 1;
+	if (gs_st.hw_rss)
+		gs_st.ndisp = 0;
+	gs_st.mac = gs_st.conf.mac_set ? gs_st.conf.mac : def_mac;
+	gs_st.pool = rte_pktmbuf_pool_create("gs_pool", nmbufs, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
+					     (int)rte_socket_id());
+	return gs_st.pool ? 0 : -rte_errno;
+}
+
+static int init(const struct gs_conf *conf, const struct gs_dev_ops *ops, void *ctx)
 {
 	unsigned int lcores[RTE_MAX_LCORE], nl = 0, l;
 	int rc;
 
-	if (!conf || !conf->dev || !conf->ip || conf->prefix > 32)
+	if (!conf || (!ops && !conf->dev) || !conf->ip || conf->prefix > 32)
 		return -EINVAL;
 	memset(&gs_st, 0, sizeof(gs_st));
 	gs_st.conf = *conf;
+	gs_st.ethdev = !ops;
+	gs_st.dev = ops ? *ops : eth_ops;
+	gs_st.dev_ctx = ctx;
 	if (!gs_st.conf.ring_size)
 		gs_st.conf.ring_size = 1024;
 	gs_st.conf.ring_size = rte_align32pow2(gs_st.conf.ring_size);
@@ -227,15 +270,18 @@ int gs_init(const struct gs_conf *conf)
 	lcores[nl++] = rte_get_main_lcore();
 	RTE_LCORE_FOREACH_WORKER(l)
 	lcores[nl++] = l;
-	if ((rc = layout(lcores, nl)) < 0 || (rc = find_port(conf->dev, &gs_st.port)) < 0)
+	if ((rc = layout(lcores, nl)) < 0 ||
+	    (gs_st.ethdev && (rc = find_port(conf->dev, &gs_st.port)) < 0))
 		return rc;
 	if (!gs_st.conf.nb_desc)
 		gs_st.conf.nb_desc = GS_NB_DESC;
 	gs_st.conf.nb_desc = RTE_MIN(gs_st.conf.nb_desc, 32768u);
 	unsigned int nmbufs = 8192 + gs_st.nworkers * (gs_st.conf.nb_desc * 2 +
-						       gs_st.conf.ring_size * 2 + GS_SOCK_QLEN * 2);
-	if ((rc = port_setup(1, nmbufs)) < 0) {
-		GS_LOG(ERR, "%s: port setup failed: %s", conf->dev, strerror(-rc));
+						       gs_st.conf.ring_size * 3 + GS_SOCK_QLEN * 2);
+	rc = gs_st.ethdev ? port_setup(1, nmbufs) : fake_setup(nmbufs);
+	if (rc < 0) {
+		GS_LOG(ERR, "%s: port setup failed: %s", conf->dev ? conf->dev : "fake device",
+		       strerror(-rc));
 		return rc;
 	}
 	for (unsigned int i = 0; i < gs_st.nworkers; i++)
@@ -246,6 +292,18 @@ int gs_init(const struct gs_conf *conf)
 	gs_st.w[0]->announced = 1;
 	gs_st.w[0]->announce_at = gs_now_us() + GS_ANNOUNCE_GAP_US;
 	return 0;
+}
+
+int gs_init(const struct gs_conf *conf)
+{
+	return init(conf, NULL, NULL);
+}
+
+int gs_init_dev(const struct gs_conf *conf, const struct gs_dev_ops *ops, void *ctx)
+{
+	if (!ops || !ops->rx || !ops->tx || !ops->now_us)
+		return -EINVAL;
+	return init(conf, ops, ctx);
 }
 
 unsigned int gs_fini(void)
@@ -263,15 +321,16 @@ unsigned int gs_fini(void)
 			for (unsigned int h = 0; h < w->arp.e[e].nhold; h++)
 				rte_pktmbuf_free(w->arp.e[e].hold[h]);
 		rte_pktmbuf_free_bulk(w->txbuf, w->ntx);
+		rte_pktmbuf_free_bulk(w->lobuf, w->nlo);
 		while (w->rx_ring && rte_ring_dequeue(w->rx_ring, (void **)&m) == 0)
 			rte_pktmbuf_free(m);
 		while (w->tx_ring && rte_ring_dequeue(w->tx_ring, (void **)&m) == 0)
 			rte_pktmbuf_free(m);
-		while (w->arp_ring && rte_ring_dequeue(w->arp_ring, (void **)&m) == 0)
+		while (w->in_ring && rte_ring_dequeue(w->in_ring, (void **)&m) == 0)
 			rte_pktmbuf_free(m);
 		rte_ring_free(w->rx_ring);
 		rte_ring_free(w->tx_ring);
-		rte_ring_free(w->arp_ring);
+		rte_ring_free(w->in_ring);
 		rte_free(w);
 		gs_st.w[i] = NULL;
 	}
@@ -311,7 +370,8 @@ uint16_t gs_mtu(void)
 {
 	uint16_t mtu = RTE_ETHER_MTU;
 
-	rte_eth_dev_get_mtu(gs_st.port, &mtu);
+	if (gs_st.ethdev)
+		rte_eth_dev_get_mtu(gs_st.port, &mtu);
 	return mtu;
 }
 

@@ -3,7 +3,6 @@
  * hash picks (ARP goes to every worker); the TX side drains the workers' TX rings round-robin
  * to the NIC.  `1kb`: one lcore does both; `2kb`: one lcore each.  Also gs_run()/gs_stop(). */
 #include <string.h>
-#include <rte_ethdev.h>
 #include <rte_lcore.h>
 #include "gs_priv.h"
 
@@ -16,7 +15,7 @@ static unsigned int disp_rx(struct gs_disp *d)
 {
 	struct rte_mbuf *pkts[GS_BURST], *stage[GS_MAX_WORKERS][GS_BURST];
 	unsigned int cnt[GS_MAX_WORKERS] = {0}, nw = gs_st.nworkers;
-	uint16_t nb = rte_eth_rx_burst(gs_st.port, 0, pkts, GS_BURST);
+	uint16_t nb = gs_st.dev.rx(gs_st.dev_ctx, 0, pkts, GS_BURST);
 
 	d->c[GS_C_rx_pkts] += nb;
 	for (uint16_t i = 0; i < nb; i++) {
@@ -61,7 +60,7 @@ static unsigned int disp_tx(struct gs_disp *d, struct gs_txq *txq)
 		}
 		if (!txq->n)
 			continue;
-		uint16_t sent = rte_eth_tx_burst(gs_st.port, 0, txq->m, txq->n);
+		uint16_t sent = gs_st.dev.tx(gs_st.dev_ctx, 0, txq->m, txq->n);
 		d->c[GS_C_tx_pkts] += sent;
 		work += sent;
 		txq->n -= sent;

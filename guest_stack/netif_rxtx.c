@@ -2,7 +2,6 @@
  * IP, ARP handled here), and on the way out add the Ethernet header of the ARP-resolved next hop
  * and send to the NIC queue (direct) or to the worker's TX ring (dispatcher modes). */
 #include <rte_arp.h>
-#include <rte_ethdev.h>
 #include "gs_priv.h"
 
 #define GS_TICK_US 10000
@@ -48,12 +47,11 @@ int gs_l2_classify(struct rte_mbuf *m, uint64_t *cnt)
 
 void gs_worker_tick(struct gs_worker *w)
 {
-	uint64_t t = rte_get_tsc_cycles();
+	uint64_t now = gs_now_us();
 
-	if (t < w->next_tick)
+	if (now < w->next_tick)
 		return;
-	w->next_tick = t + GS_TICK_US * gs_st.us_cycles;
-	uint64_t now = t / gs_st.us_cycles;
+	w->next_tick = now + GS_TICK_US;
 	gs_arp_tick(&w->arp, now);
 	if (w->idx == 0 && w->announced < GS_ANNOUNCE && now >= w->announce_at) {
 		gs_arp_send(w, RTE_ARP_OP_REQUEST, gs_st.ip, NULL, false);
@@ -73,36 +71,46 @@ static void arp_share(struct gs_worker *w, struct rte_mbuf *m)
 	for (unsigned int i = 0; i < nw; i++) {
 		if (i == w->idx)
 			continue;
-		if (rte_ring_enqueue(gs_st.w[i]->arp_ring, m) < 0) {
+		if (rte_ring_enqueue(gs_st.w[i]->in_ring, m) < 0) {
 			w->c[GS_C_rx_ring_full]++;
 			rte_pktmbuf_free(m); /* that worker's reference */
 		}
 	}
 }
 
-static void arp_drain(struct gs_worker *w)
+/* What was handed to this worker: ARP (hardware RSS) is handled here; datagrams to our own
+ * address start the burst, at most half of it so that the device is still polled. */
+static uint16_t in_drain(struct gs_worker *w, struct rte_mbuf **pkts, uint16_t n)
 {
-	struct rte_mbuf *m[GS_BURST];
-	unsigned int n = rte_ring_dequeue_burst(w->arp_ring, (void **)m, GS_BURST, NULL);
+	unsigned int nb =
+	    rte_ring_dequeue_burst(w->in_ring, (void **)pkts, n > 1 ? n / 2u : n, NULL);
+	uint16_t out = 0;
 
-	for (unsigned int i = 0; i < n; i++)
-		gs_arp_input(w, m[i]);
+	for (unsigned int i = 0; i < nb; i++) {
+		if (pkts[i]->packet_type == RTE_PTYPE_L2_ETHER_ARP)
+			gs_arp_input(w, pkts[i]);
+		else
+			pkts[out++] = pkts[i];
+	}
+	w->c[GS_C_rx_loopback] += out;
+	return out;
 }
 
 uint16_t gs_rx_burst(struct gs_worker *w, struct rte_mbuf **pkts, uint16_t n)
 {
-	uint16_t nb, out = 0;
+	uint16_t nb = 0, out;
 
 	gs_worker_tick(w);
-	if (w->direct) {
-		if (w->arp_ring)
-			arp_drain(w);
-		nb = rte_eth_rx_burst(w->port, w->queue, pkts, n);
+	out = in_drain(w, pkts, n);
+	if (out < n && w->direct) {
+		nb = gs_st.dev.rx(gs_st.dev_ctx, w->queue, pkts + out, n - out);
 		w->c[GS_C_rx_pkts] += nb;
-	} else {
-		nb = (uint16_t)rte_ring_dequeue_burst(w->rx_ring, (void **)pkts, n, NULL);
+	} else if (out < n) {
+		nb = (uint16_t)rte_ring_dequeue_burst(w->rx_ring, (void **)(pkts + out), n - out,
+						      NULL);
 	}
-	for (uint16_t i = 0; i < nb; i++) {
+	nb += out;
+	for (uint16_t i = out; i < nb; i++) {
 		struct rte_mbuf *m = pkts[i];
 		int cls = w->direct ? gs_l2_classify(m, w->c)
 			  : m->packet_type == RTE_PTYPE_L2_ETHER_ARP ? GS_CLS_ARP
@@ -110,7 +118,7 @@ uint16_t gs_rx_burst(struct gs_worker *w, struct rte_mbuf **pkts, uint16_t n)
 		if (cls == GS_CLS_IP) {
 			pkts[out++] = m;
 		} else if (cls == GS_CLS_ARP) {
-			if (w->arp_ring) /* hardware RSS */
+			if (gs_st.hw_rss)
 				arp_share(w, m);
 			gs_arp_input(w, m);
 		} else {
@@ -121,14 +129,47 @@ uint16_t gs_rx_burst(struct gs_worker *w, struct rte_mbuf **pkts, uint16_t n)
 	return out;
 }
 
+/* Hands the datagrams to our own address to the worker that would receive them from the device
+ * (the dispatcher's or the NIC's choice: gs_udp_steer, else the RSS hash; the NIC is given the
+ * same key).  What a full in_ring does not take stays staged, in order: back-pressure, as the
+ * device's TX. */
+static void lo_flush(struct gs_worker *w)
+{
+	struct rte_mbuf *stage[GS_TXBUF];
+	unsigned int nw = gs_st.nworkers, ok[GS_MAX_WORKERS] = {0};
+	uint8_t to[GS_TXBUF];
+	uint16_t keep = 0;
+
+	for (uint16_t i = 0; i < w->nlo; i++)
+		to[i] = (uint8_t)(nw > 1 ? gs_rss_queue(w->lobuf[i], nw) : 0);
+	for (unsigned int q = 0; q < nw; q++) {
+		unsigned int n = 0;
+		for (uint16_t i = 0; i < w->nlo; i++)
+			if (to[i] == q)
+				stage[n++] = w->lobuf[i];
+		if (n)
+			ok[q] =
+			    rte_ring_enqueue_burst(gs_st.w[q]->in_ring, (void **)stage, n, NULL);
+	}
+	for (uint16_t i = 0; i < w->nlo; i++) {
+		if (ok[to[i]])
+			ok[to[i]]--;
+		else
+			w->lobuf[keep++] = w->lobuf[i];
+	}
+	w->nlo = keep;
+}
+
 void gs_tx_flush(struct gs_worker *w)
 {
 	uint16_t sent;
 
+	if (w->nlo)
+		lo_flush(w);
 	if (!w->ntx)
 		return;
 	if (w->direct) {
-		sent = rte_eth_tx_burst(w->port, w->queue, w->txbuf, w->ntx);
+		sent = gs_st.dev.tx(gs_st.dev_ctx, w->queue, w->txbuf, w->ntx);
 		w->c[GS_C_tx_pkts] += sent;
 	} else {
 		sent = (uint16_t)rte_ring_enqueue_burst(w->tx_ring, (void **)w->txbuf, w->ntx, NULL);
@@ -157,6 +198,24 @@ static void count_tx(struct gs_worker *w, const struct rte_mbuf *m)
 		w->c[GS_C_udp_tx]++;
 	else if (ip->next_proto_id == IPPROTO_ICMP)
 		w->c[GS_C_icmp_echo_tx]++;
+}
+
+/* A datagram to our own address goes back into the stack and never to the device, as Linux's
+ * lo: staged for lo_flush.  Its checksums are valid by construction (maybe partial, for an
+ * offload that never runs); GS_PORT_LOOP lets our own source address through IPv4 input.
+ * false: no room, m untouched. */
+static bool lo_stage(struct gs_worker *w, struct rte_mbuf *m)
+{
+	if (w->nlo == GS_TXBUF)
+		lo_flush(w);
+	if (w->nlo == GS_TXBUF)
+		return false;
+	count_tx(w, m);
+	w->c[GS_C_tx_loopback]++;
+	m->port = GS_PORT_LOOP;
+	m->ol_flags = RTE_MBUF_F_RX_IP_CKSUM_GOOD | RTE_MBUF_F_RX_L4_CKSUM_GOOD;
+	w->lobuf[w->nlo++] = m;
+	return true;
 }
 
 /* m's data starts at L3; packet_type says ARP or IPv4.  Takes m: queues it or drops it. */
@@ -199,6 +258,8 @@ int gs_neigh_resolve(struct gs_worker *w, uint32_t dst)
 	struct rte_ether_addr mac;
 	uint32_t nh = next_hop(dst);
 
+	if (dst == gs_st.ip)
+		return 0; /* looped back, no neighbour */
 	if (!nh)
 		return -EHOSTUNREACH;
 	int rc = gs_arp_resolve(&w->arp, nh, gs_now_us(), NULL, &mac);
@@ -223,6 +284,11 @@ uint16_t gs_tx_burst(struct gs_worker *w, struct rte_mbuf **pkts, uint16_t n)
 		uint32_t nh = next_hop(dst);
 
 		m->packet_type = RTE_PTYPE_L3_IPV4;
+		if (dst == gs_st.ip) {
+			if (!lo_stage(w, m))
+				break;
+			continue;
+		}
 		if (!nh) {
 			w->c[GS_C_no_route]++;
 			rte_pktmbuf_free(m);

@@ -28,6 +28,8 @@ bool gs_ctr_is_drop(enum gs_ctr c)
 	case GS_C_arp_reply_rx:
 	case GS_C_arp_reply_tx:
 	case GS_C_arp_request_tx:
+	case GS_C_tx_loopback:
+	case GS_C_rx_loopback:
 		return false;
 	default:
 		return c < GS_C_MAX;

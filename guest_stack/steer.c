@@ -36,8 +36,12 @@ int gs_udp_steer(uint16_t port, unsigned int worker)
 		return -EINVAL;
 	if (gs_st.nworkers == 1)
 		return 0;
-	if (gs_st.hw_rss)
-		return steer_hw(port, (uint16_t)worker);
+	/* the table also tells datagrams to our own address where to go (and a fake device) */
+	if (gs_st.hw_rss && gs_st.ethdev) {
+		int rc = steer_hw(port, (uint16_t)worker);
+		if (rc < 0)
+			return rc;
+	}
 	gs_st.steer_udp[port] = (uint8_t)(worker + 1);
 	return 0;
 }

@@ -1,6 +1,5 @@
 /* rpc_tp_gs.c: the engine over the guest stack: a UDP socket on one worker, its port steered
  * there, packets received by a handler inside gs_poll. */
-#include <rte_cycles.h>
 #include <rte_ip.h>
 #include <rte_malloc.h>
 #include "gstack.h"
@@ -10,7 +9,6 @@ struct tp_gs {
 	struct gs_worker *w;
 	struct gs_udp_sock *sock;
 	struct rpc *rpc;
-	uint64_t us_cycles;
 };
 
 static int gs_alloc(void *ctx, struct rte_mbuf **m, unsigned int n)
@@ -44,9 +42,11 @@ static unsigned int gs_poll_tp(void *ctx)
 	return (unsigned int)gs_poll(((struct tp_gs *)ctx)->w);
 }
 
+/* The stack's clock: a fake one when the stack runs on a fake device. */
 static uint64_t gs_now(void *ctx)
 {
-	return rte_get_tsc_cycles() / ((struct tp_gs *)ctx)->us_cycles;
+	(void)ctx;
+	return gs_time_us();
 }
 
 static void gs_idle_tp(void *ctx, unsigned int work)
@@ -82,7 +82,6 @@ struct rpc *rpc_create_gs(struct gs_worker *w, const struct rpc_conf *conf)
 		return NULL;
 	}
 	t->w = w;
-	t->us_cycles = RTE_MAX(rte_get_tsc_hz() / 1000000, (uint64_t)1);
 	if (!(t->sock = gs_udp_bind(w, conf->udp_port))) {
 		rte_free(t);
 		return NULL;

@@ -54,3 +54,18 @@ def test_gs_ping_without_answer_exits_1(vswd, ns, guest):
     assert r["received"] == 0
     assert r["counters"]["arp_unresolved"] + r["counters"]["arp_hold_drop"] >= 1 or \
         r["counters"]["arp_request_tx"] >= 2
+
+
+@pytest.mark.parametrize("mode", ["single", "2kb"])
+def test_gs_ping_own_address_loops_back(vswd, guest, mode):
+    # to our own address: back into the stack (to the worker the hash picks), never to the device
+    g = guest("g1", "gs-ping", "10.99.1.2/24", GUEST_MAC, mode=mode, cores=cores_for(mode),
+              args=["--dst", "10.99.1.2", "--count", "5", "--interval", "0.1", "--wait", "3"])
+    assert g.wait() == 0, g.proc.output()[-3000:]
+    r = g.result()
+    assert r["transmitted"] == 5 and r["received"] == 5, r
+    c = r["counters"]
+    assert c["tx_loopback"] == 10 and c["rx_loopback"] == 10, c  # requests and replies
+    assert c["icmp_echo_rx"] == 5 and c["icmp_reply_rx"] == 5, c
+    assert c["arp_request_tx"] <= 3, c  # our gratuitous ARPs, no request for ourselves
+    assert r["eth"]["opackets"] <= c["arp_request_tx"], r["eth"]  # nothing else left

@@ -16,6 +16,7 @@ int main(int argc, char **argv)
 		       "256",
 		       "--no-pci",
 		       "--no-shconf",
+		       "--file-prefix=gs_hwrss",
 		       "--log-level=error",
 		       "--lcores=0@(0-1),1@(0-1),2@(0-1)",
 		       "--vdev=net_null0,no-rx=1",
@@ -38,7 +39,7 @@ int main(int argc, char **argv)
 	CHECK_EQ(gs_worker_count(), 2);
 	CHECK_EQ(gs_st.ndisp, 0);
 	for (unsigned int i = 0; i < gs_worker_count(); i++)
-		CHECK(gs_st.w[i]->direct && gs_st.w[i]->queue == i && gs_st.w[i]->arp_ring);
+		CHECK(gs_st.w[i]->direct && gs_st.w[i]->queue == i && gs_st.w[i]->in_ring);
 
 	for (unsigned int i = 0; i < sizeof(sym); i += 2)
 		sym[i] = 0x6d, sym[i + 1] = 0x5a;

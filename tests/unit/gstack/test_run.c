@@ -54,6 +54,7 @@ int main(int argc, char **argv)
 		       "256",
 		       "--no-pci",
 		       "--no-shconf",
+		       "--file-prefix=gs_run",
 		       "--log-level=error",
 		       "--lcores=0@(0-1),1@(0-1),2@(0-1)",
 		       "--vdev=net_null0,no-rx=1",

@@ -29,11 +29,18 @@ static void drop(void *ctx, void *pkt, enum gs_ctr why)
 
 static const struct gs_arp_ops ops = {request, send_held, drop};
 
+static uint64_t now_us(void *ctx)
+{
+	(void)ctx;
+	return rte_get_tsc_cycles() / gs_st.us_cycles;
+}
+
 static void setup(void)
 {
 	static void *full[3];
 
 	gs_st.us_cycles = rte_get_tsc_hz() / 1000000;
+	gs_st.dev.now_us = now_us;
 	gs_st.ip = RTE_IPV4(10, 0, 0, 1);
 	gs_st.ip_be = rte_cpu_to_be_32(gs_st.ip);
 	gs_st.mask = 0xffffff00;
@@ -49,8 +56,8 @@ static void setup(void)
 
 int main(int argc, char **argv)
 {
-	char *eal[] = {argv[0], "--no-huge", "-m", "64", "--no-pci", "--no-shconf",
-		       "--log-level=error", NULL};
+	char *eal[] = {argv[0],	      "--no-huge",	   "-m",   "64", "--no-pci", "--no-shconf",
+		       "--file-prefix=gs_tx", "--log-level=error", NULL};
 	const struct rte_ether_addr peer_mac = {{2, 0, 0, 0, 0, 2}};
 	uint32_t peer = RTE_IPV4(10, 0, 0, 2);
 	struct rte_mbuf *pkts[2], *fill[GS_TXBUF];
