@@ -7,6 +7,7 @@
 #include <rte_eal.h>
 #include "fakedev.h"
 #include "check.h"
+#include "check_eal.h"
 
 #define SEC 1000000ULL
 #define ARP_TIMEOUT (60 * SEC) /* netif.c */
@@ -237,7 +238,6 @@ int main(int argc, char **argv)
 		       "128",
 		       "--no-pci",
 		       "--no-shconf",
-		       "--file-prefix=gs_fakedev",
 		       "--log-level=error",
 		       NULL};
 	struct gs_conf conf = {.ip = RTE_IPV4(10, 0, 0, 1),
@@ -249,7 +249,7 @@ int main(int argc, char **argv)
 	struct sent f;
 
 	(void)argc;
-	if (rte_eal_init(RTE_DIM(eal) - 1, eal) < 0)
+	if (check_eal_init(RTE_DIM(eal) - 1, eal, "gs_fakedev") < 0)
 		return 77; /* skipped: no EAL here */
 	dev.now = SEC;
 	CHECK_EQ(gs_init_dev(&conf, NULL, NULL), -EINVAL);

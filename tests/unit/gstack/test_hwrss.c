@@ -7,6 +7,7 @@
 #include <rte_ethdev.h>
 #include "gs_priv.h"
 #include "check.h"
+#include "check_eal.h"
 
 int main(int argc, char **argv)
 {
@@ -16,7 +17,6 @@ int main(int argc, char **argv)
 		       "256",
 		       "--no-pci",
 		       "--no-shconf",
-		       "--file-prefix=gs_hwrss",
 		       "--log-level=error",
 		       "--lcores=0@(0-1),1@(0-1),2@(0-1)",
 		       "--vdev=net_null0,no-rx=1",
@@ -32,7 +32,7 @@ int main(int argc, char **argv)
 	struct rte_eth_rss_conf rss = {.rss_key = key, .rss_key_len = sizeof(key)};
 
 	(void)argc;
-	if (rte_eal_init(RTE_DIM(eal) - 1, eal) < 0)
+	if (check_eal_init(RTE_DIM(eal) - 1, eal, "gs_hwrss") < 0)
 		return 77; /* skipped: no EAL here */
 	CHECK_EQ(gs_init(&conf), 0);
 	CHECK(gs_st.hw_rss);

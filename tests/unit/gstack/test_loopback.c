@@ -7,6 +7,7 @@
 #include <rte_eal.h>
 #include "fakedev.h"
 #include "check.h"
+#include "check_eal.h"
 
 #define SELF RTE_IPV4(10, 0, 0, 1)
 
@@ -147,13 +148,12 @@ int main(int argc, char **argv)
 		       "256",
 		       "--no-pci",
 		       "--no-shconf",
-		       "--file-prefix=gs_loopback",
 		       "--log-level=error",
 		       "--lcores=0@(0-1),1@(0-1),2@(0-1)",
 		       NULL};
 
 	(void)argc;
-	if (rte_eal_init(RTE_DIM(eal) - 1, eal) < 0)
+	if (check_eal_init(RTE_DIM(eal) - 1, eal, "gs_loopback") < 0)
 		return 77; /* skipped: no EAL here */
 	single();
 	two_workers(true);  /* software RSS: the dispatcher's choice */

@@ -12,6 +12,7 @@
 #include <rte_lcore.h>
 #include "gs_priv.h"
 #include "check.h"
+#include "check_eal.h"
 
 static volatile bool release;
 static volatile unsigned int ran;
@@ -54,7 +55,6 @@ int main(int argc, char **argv)
 		       "256",
 		       "--no-pci",
 		       "--no-shconf",
-		       "--file-prefix=gs_run",
 		       "--log-level=error",
 		       "--lcores=0@(0-1),1@(0-1),2@(0-1)",
 		       "--vdev=net_null0,no-rx=1",
@@ -69,7 +69,7 @@ int main(int argc, char **argv)
 	int rc;
 
 	(void)argc;
-	if (rte_eal_init(RTE_DIM(eal) - 1, eal) < 0)
+	if (check_eal_init(RTE_DIM(eal) - 1, eal, "gs_run") < 0)
 		return 77; /* skipped: no EAL here */
 	signal(SIGALRM, on_alarm);
 	CHECK_EQ(gs_init(&conf), 0);

@@ -8,6 +8,7 @@
 #include <rte_udp.h>
 #include "gs_priv.h"
 #include "check.h"
+#include "check_eal.h"
 
 static struct gs_worker w;
 
@@ -56,14 +57,13 @@ static void setup(void)
 
 int main(int argc, char **argv)
 {
-	char *eal[] = {argv[0],	      "--no-huge",	   "-m",   "64", "--no-pci", "--no-shconf",
-		       "--file-prefix=gs_tx", "--log-level=error", NULL};
+	char *eal[] = {argv[0],	      "--no-huge",	   "-m",   "64", "--no-pci", "--no-shconf", "--log-level=error", NULL};
 	const struct rte_ether_addr peer_mac = {{2, 0, 0, 0, 0, 2}};
 	uint32_t peer = RTE_IPV4(10, 0, 0, 2);
 	struct rte_mbuf *pkts[2], *fill[GS_TXBUF];
 
 	(void)argc;
-	if (rte_eal_init(RTE_DIM(eal) - 1, eal) < 0)
+	if (check_eal_init(RTE_DIM(eal) - 1, eal, "gs_tx") < 0)
 		return 77; /* skipped: no EAL here */
 	setup();
 	gs_arp_learn(&w.arp, peer, &peer_mac, gs_now_us(), true);

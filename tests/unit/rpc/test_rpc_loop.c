@@ -6,6 +6,7 @@
 #include <rte_eal.h>
 #include "rpc_priv.h"
 #include "check.h"
+#include "check_eal.h"
 
 #define CIP 0x0a000001
 #define SIP 0x0a000002
@@ -500,7 +501,7 @@ int main(int argc, char **argv)
 		       "--log-level=error", NULL};
 
 	(void)argc;
-	if (rte_eal_init(RTE_DIM(eal) - 1, eal) < 0)
+	if (check_eal_init(RTE_DIM(eal) - 1, eal, "rpc_loop") < 0)
 		return 77;
 	test_sizes();
 	test_faults(0, 0, 0, 500);

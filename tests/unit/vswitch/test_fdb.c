@@ -9,6 +9,7 @@
 #include <rte_malloc.h>
 
 #include "check.h"
+#include "check_eal.h"
 #include "fdb.h"
 
 static struct rte_ether_addr mac(unsigned n)
@@ -271,11 +272,11 @@ static void test_concurrent(void)
 int main(int argc, char **argv)
 {
 	char *eal[] = {argv[0], "--no-huge", "-m", "64", "--no-pci", "--no-shconf", "--no-telemetry",
-		       "--file-prefix", "vsw-unit-fdb", "--log-level", "error",
+		       "--log-level", "error",
 		       "--lcores", "(0-2)@(0-1)"};
 
 	(void)argc;
-	if (rte_eal_init((int)RTE_DIM(eal), eal) < 0) {
+	if (check_eal_init((int)RTE_DIM(eal), eal, "vsw_fdb") < 0) {
 		fprintf(stderr, "EAL init failed\n");
 		return 1;
 	}
