@@ -153,6 +153,7 @@ struct gs_worker {
 	bool icmp_listen;
 	uint32_t rhead, rtail;
 	struct gs_echo_reply replies[GS_REPLY_QLEN];
+	unsigned int udp_for_handlers; /* queued since the last gs_udp_deliver */
 	struct gs_udp_sock socks[GS_MAX_SOCKS];
 } __rte_cache_aligned;
 

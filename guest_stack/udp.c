@@ -43,6 +43,7 @@ void gs_udp_input(struct gs_worker *w, struct rte_mbuf *m, struct rte_ipv4_hdr *
 	m->l4_len = sizeof(*udp);
 	rte_pktmbuf_adj(m, (uint16_t)(m->l3_len + sizeof(*udp)));
 	s->q[s->tail++ & (GS_SOCK_QLEN - 1)] = m;
+	w->udp_for_handlers += s->handler != NULL;
 	w->c[GS_C_udp_rx]++;
 }
 
@@ -74,12 +75,16 @@ void gs_udp_set_handler(struct gs_udp_sock *s, gs_udp_rx_fn fn, void *arg)
 {
 	s->handler = fn;
 	s->handler_arg = arg;
+	s->w->udp_for_handlers += s->tail - s->head; /* already queued: delivered at the next poll */
 }
 
 void gs_udp_deliver(struct gs_worker *w)
 {
 	struct rte_mbuf *pkts[GS_BURST];
 
+	if (!w->udp_for_handlers) /* the common case of a poll: nothing for a handler */
+		return;
+	w->udp_for_handlers = 0;
 	for (unsigned int i = 0; i < GS_MAX_SOCKS; i++) {
 		struct gs_udp_sock *s = &w->socks[i];
 		uint16_t n;

@@ -203,10 +203,12 @@ void gs_app_start(struct gs_app *a)
 	}
 }
 
+/* Called once per loop iteration by every tool: an integer compare, no floating point. */
 bool gs_app_go(const struct gs_app *a, uint64_t start_tsc)
 {
 	return gs_running() &&
-	       (a->duration <= 0 || gs_app_seconds(rte_get_tsc_cycles() - start_tsc) < a->duration);
+	       (a->duration <= 0 ||
+		rte_get_tsc_cycles() - start_tsc < (uint64_t)(a->duration * (double)rte_get_tsc_hz()));
 }
 
 double gs_app_seconds(uint64_t tsc)

@@ -1,7 +1,9 @@
 /* rpc-bench: RPC rate, latency and goodput over the RPC engine, every byte checked.
  *
- * Worker i of the server is an endpoint on UDP port --port + i; worker i of the client opens a
- * session to --server-port + i and keeps --concurrency requests in flight on it.  A request
+ * Worker i of the server is an endpoint on UDP port --port + i; worker i of the client opens
+ * sessions to --server-port + i, one per RPC_WINDOW requests of --concurrency (as eRPC's
+ * benchmarks do: a session carries 8 requests at a time), and keeps --concurrency requests in
+ * flight over them.  A request
  * carries its sequence number and the response size it asks for, then a pattern derived from
  * the sequence number; the server checks it and answers with another pattern, which the client
  * checks. */
@@ -46,6 +48,7 @@ struct sizes {
 };
 
 struct call {
+	int sess;
 	struct rpc_msgbuf *req, *resp;
 	uint64_t seq, tsc;
 	uint32_t qsize, rsize;
@@ -60,7 +63,7 @@ struct wk {
 	uint64_t first_tsc, last_tsc;
 	uint64_t rpc_c[RPC_C_MAX];
 	uint64_t *hist;
-	int sess, err;
+	int sess[MAX_CONC / RPC_WINDOW], nsess, err;
 	const char *why;
 };
 
@@ -265,7 +268,7 @@ static void start(struct call *c)
 	memcpy(c->req->data + 8, &c->rsize, 4);
 	memcpy(c->req->data + 12, &magic, 4);
 	c->tsc = rte_get_tsc_cycles();
-	int rc = rpc_enqueue_request(wk->rpc, wk->sess, T_BENCH, c->req, c->resp, done, c);
+	int rc = rpc_enqueue_request(wk->rpc, c->sess, T_BENCH, c->req, c->resp, done, c);
 	if (rc < 0) {
 		wk->failed++;
 		wk->why = strerror(-rc);
@@ -283,20 +286,25 @@ static int client(struct bench *b, struct gs_worker *w, struct wk *wk)
 	const struct rpc_addr srv = {b->server_ip, (uint16_t)(b->server_port + i)};
 	struct call *calls = rte_zmalloc("rpc_bench", sizeof(*calls) * (size_t)b->conc, 0);
 	uint64_t t0 = rte_get_tsc_cycles(), hz = rte_get_tsc_hz();
-	int s = wk->sess = rpc_connect(wk->rpc, &srv);
-
-	if (!calls || s < 0)
+	wk->nsess = (int)((b->conc + RPC_WINDOW - 1) / RPC_WINDOW);
+	if (!calls)
 		return -ENOMEM;
-	while (gs_app_go(&b->app, t0) && rpc_session_state(wk->rpc, s) == RPC_S_CONNECTING)
-		gs_idle(w, rpc_run_event_loop_once(wk->rpc));
-	if (rpc_session_state(wk->rpc, s) != RPC_S_CONNECTED) {
-		wk->why = "no session: the server did not answer";
-		rte_free(calls);
-		return -ETIMEDOUT;
+	for (int k = 0; k < wk->nsess; k++)
+		if ((wk->sess[k] = rpc_connect(wk->rpc, &srv)) < 0)
+			return wk->sess[k];
+	for (int k = 0; k < wk->nsess; k++) {
+		while (gs_app_go(&b->app, t0) &&
+		       rpc_session_state(wk->rpc, wk->sess[k]) == RPC_S_CONNECTING)
+			gs_idle(w, rpc_run_event_loop_once(wk->rpc));
+		if (rpc_session_state(wk->rpc, wk->sess[k]) != RPC_S_CONNECTED) {
+			wk->why = "no session: the server did not answer";
+			rte_free(calls);
+			return -ETIMEDOUT;
+		}
 	}
 	wk->first_tsc = wk->last_tsc = rte_get_tsc_cycles();
 	for (long k = 0; k < b->conc; k++) {
-		calls[k] = (struct call){.b = b, .wk = wk};
+		calls[k] = (struct call){.sess = wk->sess[k % wk->nsess], .b = b, .wk = wk};
 		calls[k].req = rpc_msgbuf_alloc(wk->rpc, b->size.max);
 		calls[k].resp = rpc_msgbuf_alloc(wk->rpc, b->resp_size.max);
 		if (!calls[k].req || !calls[k].resp)
@@ -307,10 +315,18 @@ static int client(struct bench *b, struct gs_worker *w, struct wk *wk)
 	uint64_t start_tsc = rte_get_tsc_cycles();
 	while (pending(wk) && gs_app_go(&b->app, start_tsc))
 		gs_idle(w, rpc_run_event_loop_once(wk->rpc));
-	rpc_disconnect(wk->rpc, s); /* fails what is still pending (stopped early) */
-	for (uint64_t end = rte_get_tsc_cycles() + hz;
-	     rpc_session_state(wk->rpc, s) != RPC_S_FREE && rte_get_tsc_cycles() < end;)
+	/* --duration is over: no new requests, the ones in flight complete (up to 5 s) */
+	wk->quota = wk->issued;
+	for (uint64_t end = rte_get_tsc_cycles() + 5 * hz;
+	     pending(wk) && gs_running() && rte_get_tsc_cycles() < end;)
 		gs_idle(w, rpc_run_event_loop_once(wk->rpc));
+	for (int k = 0; k < wk->nsess; k++) /* fails what is still pending (Ctrl-C) */
+		rpc_disconnect(wk->rpc, wk->sess[k]);
+	for (int k = 0; k < wk->nsess; k++)
+		for (uint64_t end = rte_get_tsc_cycles() + hz;
+		     rpc_session_state(wk->rpc, wk->sess[k]) != RPC_S_FREE &&
+		     rte_get_tsc_cycles() < end;)
+			gs_idle(w, rpc_run_event_loop_once(wk->rpc));
 	for (long k = 0; k < b->conc; k++) {
 		rpc_msgbuf_free(wk->rpc, calls[k].req);
 		rpc_msgbuf_free(wk->rpc, calls[k].resp);

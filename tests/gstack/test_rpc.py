@@ -12,13 +12,16 @@ import harness
 SRV_IP, CLI_IP, NS_IP = "10.99.8.1", "10.99.8.2", "10.99.8.3"
 SRV_MAC, CLI_MAC = "02:00:00:00:58:01", "02:00:00:00:58:02"
 MIXED = ["--size", "16,200,1448,1449,3000,20000", "--resp-size", "32,1448,8000,1"]
+# A session fails after this long with no answer at all: a liveness bound, generous because a
+# busy 2-core host can starve a guest for seconds (the default is 5 s).
+PATIENT = ["--session-timeout", "30000"]
 
 
 def pair(vswd, guest, client_args, server_args=()):
     srv = guest("rs", "rpc-bench", f"{SRV_IP}/24", SRV_MAC,
                 args=["--server", *server_args]).wait_ready()
     cli = guest("rc", "rpc-bench", f"{CLI_IP}/24", CLI_MAC,
-                args=["--client", "--server-ip", SRV_IP, *client_args])
+                args=["--client", "--server-ip", SRV_IP, *PATIENT, *client_args])
     return srv, cli
 
 
