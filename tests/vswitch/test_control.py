@@ -10,7 +10,7 @@ from scapy.layers.inet import ICMP
 from scapy.layers.l2 import Ether
 from scapy.utils import rdpcap
 
-from harness import VSWCTL, VSWD, Proc, Vswd, dpdk_cleanup, vswctl, wait_for
+from harness import VSWCTL, VSWD, Proc, Vswd, dpdk_cleanup, uid, vswctl, wait_for
 
 
 def one_line(msg):
@@ -135,3 +135,37 @@ def test_dumpcap_captures_a_port(vswd, netns, tmp_path):
         cap.stop()
     pkts = [Ether(bytes(p)) for p in rdpcap(str(out))]
     assert len(pkts) == 4 and any(p.haslayer(ICMP) for p in pkts)
+
+
+def test_a_listener_that_never_accepts_does_not_hang_vswd(vswd, tmp_path):
+    """A path whose owner listens but never accepts (backlog full): port add and start-up
+    answer at once with one line, and vswd keeps answering."""
+    path = tmp_path / f"vswctlh{uid()}.sock"
+    owner = socket.socket(socket.AF_UNIX)
+    owner.bind(str(path))
+    owner.listen(0)
+    fillers = []
+    for _ in range(4):                  # fill the backlog, never accept
+        s = socket.socket(socket.AF_UNIX)
+        s.setblocking(False)
+        try:
+            s.connect(str(path))
+        except (BlockingIOError, OSError):
+            pass
+        fillers.append(s)
+    try:
+        t0 = time.monotonic()
+        msg = vswd.ctl_fail("port", "add", "x", "vhost", f"path={path}")
+        assert "socket path in use" in one_line(msg)
+        assert time.monotonic() - t0 < 10
+        assert vswd.ctl("version")["vswd"] and vswd.ctl("port", "list") == []
+        # start-up: the same path as a control socket is refused, not waited on
+        v = Vswd(tmp_path, ctl=path)
+        p = Proc(v.argv(), "vswd2")
+        assert p.wait(20) == 1
+        v.stop()
+        assert "in use by another vswd" in one_line(p.output().strip())
+    finally:
+        for s in fillers + [owner]:
+            s.close()
+
