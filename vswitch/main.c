@@ -283,7 +283,7 @@ int main(int argc, char **argv)
 {
 	char *eal[128], err[VSW_ERR_LEN], *dir;
 	int first = parse_args(argc, argv), n;
-	uint64_t last_age = 0;
+	uint64_t hz, next_tick = 0, last_age = 0;
 	unsigned lcore;
 
 	if (vsw_ctl_check(vsw.cfg.ctl_path, err, sizeof(err)) != 0)
@@ -319,17 +319,26 @@ int main(int argc, char **argv)
 	}
 	if (!vsw.stop)
 		VSW_LOG(NOTICE, "ready on %s\n", vsw.cfg.ctl_path);
+	/* Links, vhost queue state and FDB aging on their own 100 ms tick; the control socket
+	 * between ticks never waits on a client (ctl.c). */
+	hz = rte_get_timer_hz();
 	while (!vsw.stop) {
-		uint64_t now = vsw_now_s();
+		uint64_t t = rte_get_timer_cycles();
 
-		vsw_ctl_poll(100);
-		pthread_mutex_lock(&vsw.lock);
-		vsw_ports_poll_link();
-		if (now != last_age) {
-			vsw_fdb_age(vsw.fdb, now);
-			last_age = now;
+		if (t >= next_tick) {
+			uint64_t now = vsw_now_s();
+
+			pthread_mutex_lock(&vsw.lock);
+			vsw_ports_poll_link();
+			if (now != last_age) {
+				vsw_fdb_age(vsw.fdb, now);
+				last_age = now;
+			}
+			pthread_mutex_unlock(&vsw.lock);
+			next_tick = t + hz / 10;
 		}
-		pthread_mutex_unlock(&vsw.lock);
+		t = rte_get_timer_cycles();
+		vsw_ctl_poll(next_tick > t ? (int)((next_tick - t) * 1000 / hz) + 1 : 0);
 	}
 	VSW_LOG(NOTICE, "stopping\n");
 	vsw_ctl_close();

@@ -169,3 +169,75 @@ def test_a_listener_that_never_accepts_does_not_hang_vswd(vswd, tmp_path):
         for s in fillers + [owner]:
             s.close()
 
+
+def test_silent_and_slow_clients_never_stall_the_switch(vswd, testpmd, tmp_path):
+    """Clients that send nothing or half a line: links and queue state are still polled (a guest
+    that connects meanwhile gets its frames, no port_down/tx_full drops) and other commands are
+    answered meanwhile."""
+    A, B = "02:00:00:00:00:1a", "02:00:00:00:00:1b"
+    for name, sock in (("va", "a.sock"), ("vb", "b.sock")):
+        vswd.ctl("port", "add", name, "vhost", f"path={tmp_path / sock}")
+    gb = testpmd(tmp_path / "b.sock", B, A)
+    vswd.wait_link("vb")
+    gb.cmd("set fwd rxonly")
+    gb.cmd("start")
+    stuck = []
+    for i in range(10):                 # served one at a time, these held it ~20 s
+        s = socket.socket(socket.AF_UNIX)
+        s.connect(str(vswd.ctl_path))
+        if i == 0:
+            s.sendall(b'{"argv": ["vers')     # half a line
+        stuck.append(s)
+    try:
+        t0 = time.monotonic()
+        assert vswd.ctl("version")["vswd"]
+        assert time.monotonic() - t0 < 5, "a command waited behind silent clients"
+        ga = testpmd(tmp_path / "a.sock", A, B)   # connects while the clients hang on
+        t0 = time.monotonic()
+        vswd.wait_link("va", timeout=30)
+        assert time.monotonic() - t0 < 5, "link state not polled behind silent clients"
+        ga.cmd("set fwd rxonly")
+        ga.cmd("start")
+        vswd.ctl("stats", "clear")
+        for g in (ga, gb):              # A is learned on va, then B -> A is unicast
+            g.cmd("stop")
+            g.cmd(f"start tx_first 2")
+            wait_for(lambda: g.stats()["tx_packets"] >= 64, 30, what="guest to send")
+            g.cmd("stop")
+            g.cmd("set fwd rxonly")
+            g.cmd("start")
+        wait_for(lambda: ga.stats()["rx_packets"] >= 64, 30, what="B's frames at A")
+        for port in ("va", "vb"):
+            drops = vswd.stats(port)["drops"]
+            assert drops["port_down"] == 0 and drops["tx_full"] == 0, (port, drops)
+        # the half-line client is dropped in the end (no answer needed), not kept forever
+        stuck[0].settimeout(30)
+        assert stuck[0].recv(4096) == b""
+    finally:
+        for s in stuck:
+            s.close()
+
+
+def raw_request(path, data, timeout=30):
+    s = socket.socket(socket.AF_UNIX)
+    s.settimeout(timeout)
+    s.connect(str(path))
+    try:
+        s.sendall(data)
+        out = b""
+        while chunk := s.recv(65536):
+            out += chunk
+        return out
+    finally:
+        s.close()
+
+
+@pytest.mark.parametrize("trailer", [b"\n", b"   ", b'{"argv": ["version"]}\n'])
+def test_a_request_with_bytes_after_its_newline_is_refused(vswd, trailer):
+    out = raw_request(vswd.ctl_path, b'{"argv": ["version"]}\n' + trailer)
+    assert out.endswith(b"\n") and out.count(b"\n") == 1, out
+    reply = json.loads(out)
+    assert reply["ok"] is False and "after its newline" in reply["error"], reply
+    # a well-formed request on its own is answered
+    assert json.loads(raw_request(vswd.ctl_path, b'{"argv": ["version"]}\n'))["ok"] is True
+
