@@ -241,3 +241,18 @@ def test_a_request_with_bytes_after_its_newline_is_refused(vswd, trailer):
     # a well-formed request on its own is answered
     assert json.loads(raw_request(vswd.ctl_path, b'{"argv": ["version"]}\n'))["ok"] is True
 
+
+def test_stats_clear_one_port(vswd, netns):
+    a, b = netns("10.66.0.1/24"), netns("10.66.0.2/24")
+    a.attach(vswd, "a")
+    b.attach(vswd, "b")
+    a.run(f"ping -c 2 -i 0.2 -W 2 {b.addr}", check=False)
+    wait_for(lambda: vswd.stats("a")["rx_packets"] >= 3 and vswd.stats("b")["rx_packets"] >= 3,
+             20, what="pings counted on both ports")
+    vswd.ctl("stats", "clear", "a")
+    assert vswd.stats("a")["rx_packets"] == 0 and vswd.stats("a")["tx_packets"] == 0
+    assert vswd.stats("b")["rx_packets"] >= 3    # the other port keeps its counts
+    assert "unknown port nope" in one_line(vswd.ctl_fail("stats", "clear", "nope"))
+    assert "stats clear [PORT]" in one_line(vswd.ctl_fail("stats", "a", "b"))
+    r = subprocess.run([str(VSWCTL), "--help"], capture_output=True, text=True)
+    assert "stats clear [PORT]" in r.stdout
