@@ -165,7 +165,7 @@ static bool client_read(struct client *c)
 		if (r == 0 && c->in_len > 0) { /* EOF: the request is what came, newline or not */
 			c->in[c->in_len] = '\0';
 			answer(c, run(c->in));
-			return true;
+			return c->out != NULL;
 		}
 		if (r <= 0)
 			return false;
@@ -174,16 +174,16 @@ static bool client_read(struct client *c)
 		if (nl != NULL && (size_t)(nl - c->in) + 1 < c->in_len) {
 			answer(c, refuse("malformed request: bytes after its newline (one request a "
 					 "connection)"));
-			return true;
+			return c->out != NULL;
 		}
 		if (nl != NULL) {
 			*nl = '\0';
 			answer(c, run(c->in));
-			return true;
+			return c->out != NULL;
 		}
 		if (c->in_len == REQ_MAX - 1) {
 			answer(c, refuse("malformed request: longer than 64 KiB"));
-			return true;
+			return c->out != NULL; /* out of memory: dropped */
 		}
 	}
 }

@@ -272,6 +272,7 @@ static char huge_dirs[MAX_HUGE_DIRS][PATH_MAX];
 static unsigned n_huge_dirs;
 static char runtime_dir[PATH_MAX];
 static char owned_ctl[PATH_MAX]; /* our control socket, once it is ours */
+static volatile sig_atomic_t eal_ready; /* the EAL is up: the file prefix is ours */
 
 static void find_huge_dirs(void)
 {
@@ -344,7 +345,7 @@ static void on_signal(int sig)
 		}
 		if (owned_ctl[0] != '\0')
 			unlink(owned_ctl);
-		if (n + 5 < sizeof(prefix)) {
+		if (eal_ready && n + 5 < sizeof(prefix)) {
 			memcpy(prefix, file_prefix, n);
 			memcpy(prefix + n, "map_", 5);
 			for (unsigned d = 0; d < n_huge_dirs; d++)
@@ -442,13 +443,13 @@ int main(int argc, char **argv)
 		die("%s", err);
 	n = eal_args(eal, (int)RTE_DIM(eal), argv + first, argc - first);
 	if (rte_eal_init(n, eal) < 0) {
-		snprintf(runtime_dir, sizeof(runtime_dir), "%s", rte_eal_get_runtime_dir());
-		remove_runtime_files();
+		/* Nothing removed: the files may be another process's (a --file-prefix in use). */
 		if (vsw.stop) /* interrupted by a signal: a stop, not an error */
 			return 0;
 		die("cannot start DPDK: %s", rte_strerror(rte_errno));
 	}
 	snprintf(runtime_dir, sizeof(runtime_dir), "%s", rte_eal_get_runtime_dir());
+	eal_ready = 1; /* the prefix is ours: a forced exit may remove its files */
 	vsw_logtype = rte_log_register_type_and_pick_level("vswd", RTE_LOG_INFO);
 	if (rte_lcore_count() != vsw.cfg.n_pmds + 1 || setup() != 0) {
 		fprintf(stderr, "vswd: cannot set up the switch (hugepage memory? see --socket-mem)\n");
