@@ -166,8 +166,12 @@ static int stats_cmd(int argc, char **argv, json_t **out, char *err, size_t errl
 {
 	struct vsw_port *p = NULL;
 
-	if (argc == 1 && strcmp(argv[0], "clear") == 0) {
-		vsw_stats_clear();
+	if (argc >= 1 && argc <= 2 && strcmp(argv[0], "clear") == 0) {
+		if (argc == 2 && (p = vsw_port_find(argv[1])) == NULL) {
+			snprintf(err, errlen, "unknown port %s", argv[1]);
+			return -ENOENT;
+		}
+		vsw_stats_clear(p);
 		return 0;
 	}
 	if (argc == 1 && (p = vsw_port_find(argv[0])) == NULL) {
@@ -175,7 +179,7 @@ static int stats_cmd(int argc, char **argv, json_t **out, char *err, size_t errl
 		return -ENOENT;
 	}
 	if (argc > 1)
-		return ERR("usage: stats [PORT] | stats clear");
+		return ERR("usage: stats [PORT] | stats clear [PORT]");
 	*out = vsw_stats_json(p);
 	return 0;
 }

@@ -1,12 +1,15 @@
 /* vswd: options, EAL start, PMD launch, the control loop, and a clean stop. */
-#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
+#include <mntent.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <rte_eal.h>
@@ -108,12 +111,10 @@ static int parse_args(int argc, char **argv)
 		{"fdb-size", 1, 0, O_FDB_SIZE}, {"fdb-port-limit", 1, 0, O_FDB_LIMIT},
 		{"fdb-aging", 1, 0, O_FDB_AGING}, {"mtu", 1, 0, O_MTU}, {"mbufs", 1, 0, O_MBUFS},
 		{"version", 0, 0, 'V'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
-	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	int c;
 
 	snprintf(vsw.cfg.ctl_path, sizeof(vsw.cfg.ctl_path), "/run/vswkit/vswd.sock");
-	vsw.cfg.n_pmds = 1;
-	vsw.cfg.pmd_cpus[0] = ncpu > 1 ? (unsigned)ncpu - 1 : 0;
+	vsw.cfg.n_pmds = 0; /* no --cores: the last allowed CPU, see lcores_arg() */
 	vsw.cfg.pmd_maxsleep_us = 200;
 	vsw.cfg.fdb_size = 8192;
 	vsw.cfg.fdb_aging_s = 300;
@@ -147,33 +148,105 @@ static int parse_args(int argc, char **argv)
 	return optind;
 }
 
-/* EAL arguments: lcore 0 (control) on the CPUs no PMD uses, lcore i+1 on PMD CPU i; PCI scan on
- * but an allow list nobody matches, so vswd takes only the devices it is told to add. */
-static int eal_args(char **out, int max, char **extra, int n_extra)
+/* The CPUs this process may run on (its affinity, e.g. under taskset or a cgroup), however many
+ * the machine has; NULL if the kernel will not say. *setsize is the set's size in bytes. */
+static cpu_set_t *allowed_cpus(size_t *setsize)
 {
-	static char lcores[1024], mem[32], prefix[80], level[80];
-	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-	size_t off;
-	int n = 0;
+	for (int n = 1024; n <= (1 << 22); n *= 2) {
+		cpu_set_t *set = CPU_ALLOC(n);
 
-	off = (size_t)snprintf(lcores, sizeof(lcores), "0@(");
-	for (long cpu = 0, first = 1; cpu < ncpu; cpu++) {
+		if (set == NULL)
+			return NULL;
+		*setsize = CPU_ALLOC_SIZE(n);
+		if (sched_getaffinity(0, *setsize, set) == 0)
+			return set;
+		CPU_FREE(set);
+		if (errno != EINVAL) /* EINVAL: the set is smaller than the kernel's */
+			return NULL;
+	}
+	return NULL;
+}
+
+/* --lcores: lcore 0 (control) on the allowed CPUs no PMD uses (on all allowed CPUs if the PMDs
+ * take every one), lcore i+1 on PMD CPU i. Built in a growing buffer, CPU ranges as a-b; CPUs
+ * from CPU_SETSIZE up are beyond what the EAL can name and left out. */
+static char *lcores_arg(void)
+{
+	size_t setsize, len = 0;
+	cpu_set_t *set = allowed_cpus(&setsize);
+	unsigned ncpu = (unsigned)(setsize * 8), n_ctl = 0, last = 0, lo;
+	char *out = NULL;
+	FILE *f;
+	bool any = false;
+
+	if (set == NULL)
+		die("cannot read this process's CPU affinity: %s", strerror(errno));
+	if (ncpu > CPU_SETSIZE)
+		ncpu = CPU_SETSIZE;
+	for (unsigned c = 0; c < ncpu; c++)
+		if (CPU_ISSET_S(c, setsize, set))
+			last = c, any = true;
+	if (!any)
+		die("no CPU in this process's affinity that DPDK can use");
+	if (vsw.cfg.n_pmds == 0) {
+		vsw.cfg.n_pmds = 1;
+		vsw.cfg.pmd_cpus[0] = last;
+	}
+	for (unsigned i = 0; i < vsw.cfg.n_pmds; i++)
+		if (vsw.cfg.pmd_cpus[i] >= ncpu || !CPU_ISSET_S(vsw.cfg.pmd_cpus[i], setsize, set))
+			die("bad --cores: CPU %u is not one this process may run on (see taskset -p %d)",
+			    vsw.cfg.pmd_cpus[i], (int)getpid());
+	for (unsigned c = 0; c < ncpu; c++) {
 		bool pmd = false;
 
 		for (unsigned i = 0; i < vsw.cfg.n_pmds; i++)
-			pmd |= vsw.cfg.pmd_cpus[i] == cpu;
-		if (pmd && ncpu > (long)vsw.cfg.n_pmds)
+			pmd |= vsw.cfg.pmd_cpus[i] == c;
+		if (!CPU_ISSET_S(c, setsize, set))
 			continue;
-		off += (size_t)snprintf(lcores + off, sizeof(lcores) - off, "%s%ld", first ? "" : ",", cpu);
-		first = 0;
+		if (pmd)
+			CPU_CLR_S(c, setsize, set);
+		else
+			n_ctl++;
 	}
-	off += (size_t)snprintf(lcores + off, sizeof(lcores) - off, ")");
+	if (n_ctl == 0) /* the PMDs have every CPU: the control thread shares them */
+		for (unsigned i = 0; i < vsw.cfg.n_pmds; i++)
+			CPU_SET_S(vsw.cfg.pmd_cpus[i], setsize, set);
+	f = open_memstream(&out, &len);
+	if (f == NULL)
+		die("out of memory");
+	fputs("0@(", f);
+	any = false;
+	for (unsigned c = 0; c < ncpu; c = lo + 1) {
+		lo = c;
+		if (!CPU_ISSET_S(c, setsize, set))
+			continue;
+		while (lo + 1 < ncpu && CPU_ISSET_S(lo + 1, setsize, set))
+			lo++;
+		if (lo == c)
+			fprintf(f, "%s%u", any ? "," : "", c);
+		else
+			fprintf(f, "%s%u-%u", any ? "," : "", c, lo);
+		any = true;
+	}
+	fputc(')', f);
 	for (unsigned i = 0; i < vsw.cfg.n_pmds; i++)
-		off += (size_t)snprintf(lcores + off, sizeof(lcores) - off, ",%u@%u", i + 1,
-					vsw.cfg.pmd_cpus[i]);
+		fprintf(f, ",%u@%u", i + 1, vsw.cfg.pmd_cpus[i]);
+	if (fclose(f) != 0 || out == NULL)
+		die("out of memory");
+	CPU_FREE(set);
+	return out;
+}
+
+/* EAL arguments: the lcores above; PCI scan on but an allow list nobody matches, so vswd takes
+ * only the devices it is told to add. */
+static int eal_args(char **out, int max, char **extra, int n_extra)
+{
+	static char mem[32], prefix[80], level[80];
+	int n = 0;
+
 	out[n++] = "vswd";
 	out[n++] = "--lcores";
-	out[n++] = lcores;
+	out[n++] = lcores_arg();
 	snprintf(mem, sizeof(mem), "%u", socket_mem);
 	out[n++] = access("/sys/devices/system/node/node0", F_OK) == 0 ? "--socket-mem" : "-m";
 	out[n++] = mem;
@@ -191,10 +264,111 @@ static int eal_args(char **out, int max, char **extra, int n_extra)
 	return n;
 }
 
+/* Files to remove at exit, found before they are needed so that a forced exit in a signal
+ * handler can remove them with async-signal-safe calls only: every hugetlbfs mount (the EAL
+ * may use any of them, --huge-dir too) and our runtime directory once the EAL has made it. */
+#define MAX_HUGE_DIRS 16
+static char huge_dirs[MAX_HUGE_DIRS][PATH_MAX];
+static unsigned n_huge_dirs;
+static char runtime_dir[PATH_MAX];
+static char owned_ctl[PATH_MAX]; /* our control socket, once it is ours */
+static volatile sig_atomic_t eal_ready; /* the EAL is up: the file prefix is ours */
+
+static void find_huge_dirs(void)
+{
+	FILE *m = setmntent("/proc/mounts", "r");
+	struct mntent *e;
+
+	if (m == NULL)
+		return;
+	while ((e = getmntent(m)) != NULL && n_huge_dirs < MAX_HUGE_DIRS)
+		if (strcmp(e->mnt_type, "hugetlbfs") == 0)
+			snprintf(huge_dirs[n_huge_dirs++], PATH_MAX, "%s", e->mnt_dir);
+	endmntent(m);
+}
+
+/* Removes the entries of dir whose names start with prefix (all if prefix is ""); uses only
+ * open, getdents64, unlinkat and close, so a signal handler may call it. */
+static void remove_in(const char *dir, const char *prefix)
+{
+	char buf[4096];
+	size_t plen = strlen(prefix);
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	long n;
+
+	if (fd < 0)
+		return;
+	while ((n = syscall(SYS_getdents64, fd, buf, sizeof(buf))) > 0) {
+		for (long off = 0; off < n;) {
+			struct {
+				uint64_t ino;
+				int64_t off;
+				unsigned short reclen;
+				unsigned char type;
+				char name[];
+			} *d = (void *)(buf + off);
+
+			if (d->name[0] != '.' && strncmp(d->name, prefix, plen) == 0)
+				unlinkat(fd, d->name, 0);
+			off += d->reclen;
+		}
+	}
+	close(fd);
+}
+
+/* Hugepage files and the runtime directory of our file prefix: nothing stays behind. */
+static void remove_runtime_files(void)
+{
+	char prefix[80];
+
+	snprintf(prefix, sizeof(prefix), "%smap_", file_prefix);
+	for (unsigned d = 0; d < n_huge_dirs; d++)
+		remove_in(huge_dirs[d], prefix);
+	if (runtime_dir[0] != '\0') {
+		remove_in(runtime_dir, "");
+		rmdir(runtime_dir);
+	}
+}
+
+/* SIGINT, SIGTERM, SIGHUP: the first asks for a clean stop; a second one while stopping exits
+ * at once, removing what is safe to remove from a handler (our control socket, hugepage and
+ * runtime files: mappings outlive their files). */
 static void on_signal(int sig)
 {
-	(void)sig;
+	if (vsw.stop) {
+		static const char msg[] = "vswd: second signal: exiting at once\n";
+		char prefix[80];
+		size_t n = strlen(file_prefix);
+
+		if (write(STDERR_FILENO, msg, sizeof(msg) - 1) < 0) {
+			/* nothing to do about it */
+		}
+		if (owned_ctl[0] != '\0')
+			unlink(owned_ctl);
+		if (eal_ready && n + 5 < sizeof(prefix)) {
+			memcpy(prefix, file_prefix, n);
+			memcpy(prefix + n, "map_", 5);
+			for (unsigned d = 0; d < n_huge_dirs; d++)
+				remove_in(huge_dirs[d], prefix);
+		}
+		if (runtime_dir[0] != '\0') {
+			remove_in(runtime_dir, "");
+			rmdir(runtime_dir);
+		}
+		_exit(128 + sig);
+	}
 	vsw.stop = true;
+}
+
+static void install_signals(void)
+{
+	struct sigaction sa = {.sa_handler = on_signal};
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
 }
 
 static void run_config(void)
@@ -228,30 +402,6 @@ static void run_config(void)
 	fclose(f);
 }
 
-/* Hugepage files and the runtime directory of our file prefix: nothing stays behind. */
-static void remove_runtime_files(void)
-{
-	char path[PATH_MAX + 300], prefix[80];
-	const char *dirs[] = {"/dev/hugepages", rte_eal_get_runtime_dir()};
-	size_t plen = (size_t)snprintf(prefix, sizeof(prefix), "%smap_", file_prefix);
-
-	for (unsigned d = 0; d < RTE_DIM(dirs); d++) {
-		DIR *dir = opendir(dirs[d]);
-		struct dirent *e;
-
-		if (dir == NULL)
-			continue;
-		while ((e = readdir(dir)) != NULL) {
-			if (e->d_name[0] == '.' || (d == 0 && strncmp(e->d_name, prefix, plen) != 0))
-				continue;
-			snprintf(path, sizeof(path), "%s/%s", dirs[d], e->d_name);
-			unlink(path);
-		}
-		closedir(dir);
-	}
-	rmdir(rte_eal_get_runtime_dir());
-}
-
 static int setup(void)
 {
 	struct vsw_fdb_params fp;
@@ -282,19 +432,25 @@ static int setup(void)
 int main(int argc, char **argv)
 {
 	char *eal[128], err[VSW_ERR_LEN], *dir;
-	int first = parse_args(argc, argv), n;
-	uint64_t last_age = 0;
+	int first, n;
+	uint64_t hz, next_tick = 0, last_age = 0;
 	unsigned lcore;
 
+	install_signals(); /* before anything slow: a signal during start-up stops cleanly */
+	first = parse_args(argc, argv);
+	find_huge_dirs();
 	if (vsw_ctl_check(vsw.cfg.ctl_path, err, sizeof(err)) != 0)
 		die("%s", err);
 	n = eal_args(eal, (int)RTE_DIM(eal), argv + first, argc - first);
-	if (rte_eal_init(n, eal) < 0)
+	if (rte_eal_init(n, eal) < 0) {
+		/* Nothing removed: the files may be another process's (a --file-prefix in use). */
+		if (vsw.stop) /* interrupted by a signal: a stop, not an error */
+			return 0;
 		die("cannot start DPDK: %s", rte_strerror(rte_errno));
+	}
+	snprintf(runtime_dir, sizeof(runtime_dir), "%s", rte_eal_get_runtime_dir());
+	eal_ready = 1; /* the prefix is ours: a forced exit may remove its files */
 	vsw_logtype = rte_log_register_type_and_pick_level("vswd", RTE_LOG_INFO);
-	signal(SIGINT, on_signal);
-	signal(SIGTERM, on_signal);
-	signal(SIGPIPE, SIG_IGN);
 	if (rte_lcore_count() != vsw.cfg.n_pmds + 1 || setup() != 0) {
 		fprintf(stderr, "vswd: cannot set up the switch (hugepage memory? see --socket-mem)\n");
 		vsw.stop = true;
@@ -316,23 +472,35 @@ int main(int argc, char **argv)
 		fprintf(stderr, "vswd: %s\n", err);
 		vsw.stop = true;
 		exit_code = 1;
+	} else if (!vsw.stop) {
+		snprintf(owned_ctl, sizeof(owned_ctl), "%s", vsw.cfg.ctl_path);
 	}
 	if (!vsw.stop)
 		VSW_LOG(NOTICE, "ready on %s\n", vsw.cfg.ctl_path);
+	/* Links, vhost queue state and FDB aging on their own 100 ms tick; the control socket
+	 * between ticks never waits on a client (ctl.c). */
+	hz = rte_get_timer_hz();
 	while (!vsw.stop) {
-		uint64_t now = vsw_now_s();
+		uint64_t t = rte_get_timer_cycles();
 
-		vsw_ctl_poll(100);
-		pthread_mutex_lock(&vsw.lock);
-		vsw_ports_poll_link();
-		if (now != last_age) {
-			vsw_fdb_age(vsw.fdb, now);
-			last_age = now;
+		if (t >= next_tick) {
+			uint64_t now = vsw_now_s();
+
+			pthread_mutex_lock(&vsw.lock);
+			vsw_ports_poll_link();
+			if (now != last_age) {
+				vsw_fdb_age(vsw.fdb, now);
+				last_age = now;
+			}
+			pthread_mutex_unlock(&vsw.lock);
+			next_tick = t + hz / 10;
 		}
-		pthread_mutex_unlock(&vsw.lock);
+		t = rte_get_timer_cycles();
+		vsw_ctl_poll(next_tick > t ? (int)((next_tick - t) * 1000 / hz) + 1 : 0);
 	}
 	VSW_LOG(NOTICE, "stopping\n");
 	vsw_ctl_close();
+	owned_ctl[0] = '\0';
 	RTE_LCORE_FOREACH_WORKER(lcore) {
 		if (rte_eal_wait_lcore(lcore) < 0)
 			exit_code = 1;

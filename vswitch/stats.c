@@ -5,7 +5,15 @@
 #include "vswd.h"
 
 #define SUM(f) t->c.f += c->f
-#define SUB(f) t->c.f -= p->base.f
+#define SUB(f) t->c.f = since(t->c.f, p->base.f)
+
+/* A counter since its baseline. A counter read below its baseline (a device whose stats read
+ * failed and gave 0, or one that reset its own) counts as 0 since then, never as a wrap to
+ * 2^64 - k. */
+static inline uint64_t since(uint64_t now, uint64_t base)
+{
+	return now > base ? now - base : 0;
+}
 
 static void raw_totals(const struct vsw_port *p, struct vsw_port_totals *t)
 {
@@ -30,7 +38,7 @@ static void port_totals(const struct vsw_port *p, struct vsw_port_totals *t)
 	SUB(rx_packets); SUB(rx_bytes); SUB(tx_packets); SUB(tx_bytes);
 	SUB(drop_tx_full); SUB(drop_malformed); SUB(drop_learn_limit); SUB(drop_port_down);
 	SUB(drop_injected);
-	t->drop_no_mbuf -= p->base_no_mbuf;
+	t->drop_no_mbuf = since(t->drop_no_mbuf, p->base_no_mbuf);
 }
 
 static json_t *port_json(const struct vsw_port *p)
@@ -81,18 +89,29 @@ json_t *vsw_stats_json(const struct vsw_port *only)
 			 "aging", vsw_fdb_aging(vsw.fdb));
 }
 
-void vsw_stats_clear(void)
+/* The port's counters start again from 0. A failed ethdev stats read keeps the old no_mbuf
+ * baseline rather than taking 0 as one. */
+static void port_clear(struct vsw_port *p)
 {
-	for (unsigned i = 0; i < VSW_MAX_PORTS; i++) {
-		struct vsw_port *p = &vsw.ports[i];
-		struct vsw_port_totals t;
+	struct vsw_port_totals t;
+	struct rte_eth_stats es;
 
-		if (!p->used)
-			continue;
-		raw_totals(p, &t);
-		p->base = t.c;
-		p->base_no_mbuf = t.drop_no_mbuf;
+	raw_totals(p, &t);
+	p->base = t.c;
+	if (rte_eth_stats_get(p->port_id, &es) == 0)
+		p->base_no_mbuf = es.rx_nombuf;
+}
+
+/* Every port and the PMD loop counters, or (only != NULL) one port. */
+void vsw_stats_clear(struct vsw_port *only)
+{
+	if (only != NULL) {
+		port_clear(only);
+		return;
 	}
+	for (unsigned i = 0; i < VSW_MAX_PORTS; i++)
+		if (vsw.ports[i].used)
+			port_clear(&vsw.ports[i]);
 	for (unsigned i = 0; i < vsw.cfg.n_pmds; i++)
 		vsw.pmds[i].loop_base = vsw.pmds[i].loop;
 }

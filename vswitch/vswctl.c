@@ -22,7 +22,7 @@ static void usage(FILE *f)
 		   "  port set NAME drop=PERCENT[,seed=N]   lose PERCENT (0-100) of received frames\n"
 		   "  fdb show [PORT] | fdb add MAC PORT | fdb del MAC | fdb flush [PORT]\n"
 		   "  fdb aging [SECONDS]\n"
-		   "  stats [PORT] | stats clear\n"
+		   "  stats [PORT] | stats clear [PORT]\n"
 		   "  version\n"
 		   "  --ctl PATH  vswd's control socket (default /run/vswkit/vswd.sock)\n"
 		   "  --json      print the result as JSON\n");
@@ -159,21 +159,13 @@ static void print_result(json_t *r)
 
 static int request(const char *path, json_t *req, json_t **reply)
 {
-	struct sockaddr_un sa;
 	struct timeval tv = {.tv_sec = 30}; /* vswd answers at once; never hang a script */
 	char *text;
 	FILE *f;
-	int fd, rc = unix_addr(path, &sa);
+	int fd = unix_connect(path, 10000); /* a full backlog: vswd is busy, not forever */
 
-	if (rc != 0)
-		return rc;
-	fd = socket(AF_UNIX, SOCK_STREAM, 0);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
-		rc = -errno;
-		if (fd >= 0)
-			close(fd);
-		return rc;
-	}
+	if (fd < 0)
+		return fd;
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	f = fdopen(fd, "r+");
 	text = json_dumps(req, JSON_COMPACT);

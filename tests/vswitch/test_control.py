@@ -10,7 +10,7 @@ from scapy.layers.inet import ICMP
 from scapy.layers.l2 import Ether
 from scapy.utils import rdpcap
 
-from harness import VSWCTL, VSWD, Proc, Vswd, dpdk_cleanup, vswctl, wait_for
+from harness import VSWCTL, VSWD, Proc, Vswd, dpdk_cleanup, uid, vswctl, wait_for
 
 
 def one_line(msg):
@@ -135,3 +135,124 @@ def test_dumpcap_captures_a_port(vswd, netns, tmp_path):
         cap.stop()
     pkts = [Ether(bytes(p)) for p in rdpcap(str(out))]
     assert len(pkts) == 4 and any(p.haslayer(ICMP) for p in pkts)
+
+
+def test_a_listener_that_never_accepts_does_not_hang_vswd(vswd, tmp_path):
+    """A path whose owner listens but never accepts (backlog full): port add and start-up
+    answer at once with one line, and vswd keeps answering."""
+    path = tmp_path / f"vswctlh{uid()}.sock"
+    owner = socket.socket(socket.AF_UNIX)
+    owner.bind(str(path))
+    owner.listen(0)
+    fillers = []
+    for _ in range(4):                  # fill the backlog, never accept
+        s = socket.socket(socket.AF_UNIX)
+        s.setblocking(False)
+        try:
+            s.connect(str(path))
+        except (BlockingIOError, OSError):
+            pass
+        fillers.append(s)
+    try:
+        t0 = time.monotonic()
+        msg = vswd.ctl_fail("port", "add", "x", "vhost", f"path={path}")
+        assert "socket path in use" in one_line(msg)
+        assert time.monotonic() - t0 < 10
+        assert vswd.ctl("version")["vswd"] and vswd.ctl("port", "list") == []
+        # start-up: the same path as a control socket is refused, not waited on
+        v = Vswd(tmp_path, ctl=path)
+        p = Proc(v.argv(), "vswd2")
+        assert p.wait(20) == 1
+        v.stop()
+        assert "in use by another vswd" in one_line(p.output().strip())
+    finally:
+        for s in fillers + [owner]:
+            s.close()
+
+
+def test_silent_and_slow_clients_never_stall_the_switch(vswd, testpmd, tmp_path):
+    """Clients that send nothing or half a line: links and queue state are still polled (a guest
+    that connects meanwhile gets its frames, no port_down/tx_full drops) and other commands are
+    answered meanwhile."""
+    A, B = "02:00:00:00:00:1a", "02:00:00:00:00:1b"
+    for name, sock in (("va", "a.sock"), ("vb", "b.sock")):
+        vswd.ctl("port", "add", name, "vhost", f"path={tmp_path / sock}")
+    gb = testpmd(tmp_path / "b.sock", B, A)
+    vswd.wait_link("vb")
+    gb.cmd("set fwd rxonly")
+    gb.cmd("start")
+    stuck = []
+    for i in range(10):                 # served one at a time, these held it ~20 s
+        s = socket.socket(socket.AF_UNIX)
+        s.connect(str(vswd.ctl_path))
+        if i == 0:
+            s.sendall(b'{"argv": ["vers')     # half a line
+        stuck.append(s)
+    try:
+        t0 = time.monotonic()
+        assert vswd.ctl("version")["vswd"]
+        assert time.monotonic() - t0 < 5, "a command waited behind silent clients"
+        ga = testpmd(tmp_path / "a.sock", A, B)   # connects while the clients hang on
+        t0 = time.monotonic()
+        vswd.wait_link("va", timeout=30)
+        assert time.monotonic() - t0 < 5, "link state not polled behind silent clients"
+        ga.cmd("set fwd rxonly")
+        ga.cmd("start")
+        vswd.ctl("stats", "clear")
+        for g in (ga, gb):              # A is learned on va, then B -> A is unicast
+            g.cmd("stop")
+            g.cmd(f"start tx_first 2")
+            wait_for(lambda: g.stats()["tx_packets"] >= 64, 30, what="guest to send")
+            g.cmd("stop")
+            g.cmd("set fwd rxonly")
+            g.cmd("start")
+        wait_for(lambda: ga.stats()["rx_packets"] >= 64, 30, what="B's frames at A")
+        for port in ("va", "vb"):
+            drops = vswd.stats(port)["drops"]
+            assert drops["port_down"] == 0 and drops["tx_full"] == 0, (port, drops)
+        # the half-line client is dropped in the end (no answer needed), not kept forever
+        stuck[0].settimeout(30)
+        assert stuck[0].recv(4096) == b""
+    finally:
+        for s in stuck:
+            s.close()
+
+
+def raw_request(path, data, timeout=30):
+    s = socket.socket(socket.AF_UNIX)
+    s.settimeout(timeout)
+    s.connect(str(path))
+    try:
+        s.sendall(data)
+        out = b""
+        while chunk := s.recv(65536):
+            out += chunk
+        return out
+    finally:
+        s.close()
+
+
+@pytest.mark.parametrize("trailer", [b"\n", b"   ", b'{"argv": ["version"]}\n'])
+def test_a_request_with_bytes_after_its_newline_is_refused(vswd, trailer):
+    out = raw_request(vswd.ctl_path, b'{"argv": ["version"]}\n' + trailer)
+    assert out.endswith(b"\n") and out.count(b"\n") == 1, out
+    reply = json.loads(out)
+    assert reply["ok"] is False and "after its newline" in reply["error"], reply
+    # a well-formed request on its own is answered
+    assert json.loads(raw_request(vswd.ctl_path, b'{"argv": ["version"]}\n'))["ok"] is True
+
+
+def test_stats_clear_one_port(vswd, netns):
+    a, b = netns("10.66.0.1/24"), netns("10.66.0.2/24")
+    a.attach(vswd, "a")
+    b.attach(vswd, "b")
+    a.run(f"ping -c 2 -i 0.2 -W 2 {b.addr}", check=False)
+    wait_for(lambda: vswd.stats("a")["rx_packets"] >= 3 and vswd.stats("b")["rx_packets"] >= 3,
+             20, what="pings counted on both ports")
+    vswd.ctl("stats", "clear", "a")
+    assert vswd.stats("a")["rx_packets"] == 0 and vswd.stats("a")["tx_packets"] == 0
+    assert vswd.stats("b")["rx_packets"] >= 3    # the other port keeps its counts
+    assert "unknown port nope" in one_line(vswd.ctl_fail("stats", "clear", "nope"))
+    assert "stats clear [PORT]" in one_line(vswd.ctl_fail("stats", "a", "b"))
+    r = subprocess.run([str(VSWCTL), "--help"], capture_output=True, text=True)
+    assert "stats clear [PORT]" in r.stdout
