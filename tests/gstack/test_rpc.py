@@ -134,7 +134,7 @@ def test_rpc_two_workers_each_endpoint_steered(vswd, guest):
                 args=["--server", "--port", "31851"]).wait_ready()
     cli = guest("rc", "rpc-bench", f"{CLI_IP}/24", CLI_MAC, mode="1kb", cores="0-2",
                 args=["--client", "--server-ip", SRV_IP, "--port", "31851", "--server-port",
-                      "31851", "--count", "4000", "--session-timeout", "3000", *MIXED])
+                      "31851", "--count", "4000", "--session-timeout", "10000", *MIXED])
     c, s = finish(srv, cli, 4000, 600)
     assert c["per_worker"] == [2000, 2000], c["per_worker"]
     assert s["per_worker"] == [2000, 2000], s["per_worker"]
