@@ -72,7 +72,7 @@ uint32_t rpc_pkt_payload(const struct rpc *rpc)
 	return rpc->pkt_payload;
 }
 
-struct rpc_session *rpc_session_get(struct rpc *rpc, int idx)
+struct rpc_session *rpc_session_get(const struct rpc *rpc, int idx)
 {
 	return idx >= 0 && idx < RPC_MAX_SESSIONS ? rpc->sess[idx] : NULL;
 }
@@ -112,7 +112,7 @@ void rpc_session_free(struct rpc *rpc, struct rpc_session *s)
 
 enum rpc_session_state rpc_session_state(const struct rpc *rpc, int session)
 {
-	const struct rpc_session *s = rpc_session_get((struct rpc *)(uintptr_t)rpc, session);
+	const struct rpc_session *s = rpc_session_get(rpc, session);
 	return s ? s->state : RPC_S_FREE;
 }
 
@@ -221,7 +221,7 @@ void rpc_stats(const struct rpc *rpc, uint64_t ctr[RPC_C_MAX])
 
 int rpc_session_info(const struct rpc *rpc, int session, double *srtt_us, double *cwnd)
 {
-	const struct rpc_session *s = rpc_session_get((struct rpc *)(uintptr_t)rpc, session);
+	const struct rpc_session *s = rpc_session_get(rpc, session);
 
 	if (!s)
 		return -ENOENT;

@@ -130,7 +130,7 @@ static inline uint32_t rpc_npkts(const struct rpc *rpc, uint32_t size)
 {
 	return size <= rpc->pkt_payload ? 1 : (size + rpc->pkt_payload - 1) / rpc->pkt_payload;
 }
-struct rpc_session *rpc_session_get(struct rpc *rpc, int idx);
+struct rpc_session *rpc_session_get(const struct rpc *rpc, int idx);
 struct rpc_session *rpc_session_new(struct rpc *rpc);
 void rpc_session_free(struct rpc *rpc, struct rpc_session *s);
 void rpc_sm_event(struct rpc *rpc, struct rpc_session *s, enum rpc_sm_event ev, int err);
