@@ -127,6 +127,7 @@ struct gs_udp_sock {
 	bool used;
 	gs_udp_rx_fn handler;
 	void *handler_arg;
+	bool no_cksum; /* send checksum 0 */
 	uint32_t head, tail;
 	struct rte_mbuf *q[GS_SOCK_QLEN];
 };

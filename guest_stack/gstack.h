@@ -114,6 +114,9 @@ uint16_t gs_udp_sendto(struct gs_udp_sock *s, struct rte_mbuf **pkts, uint16_t n
 typedef void (*gs_udp_rx_fn)(struct gs_udp_sock *s, struct rte_mbuf **pkts, uint16_t n,
 			     void *arg);
 void gs_udp_set_handler(struct gs_udp_sock *s, gs_udp_rx_fn fn, void *arg);
+/* Checksums on what s sends (default on).  Off sends 0, "no checksum" in IPv4 (Linux's
+ * SO_NO_CHECK): for protocols whose paths are memory copies or CRC-protected links, as eRPC's. */
+void gs_udp_set_cksum(struct gs_udp_sock *s, bool on);
 /* Every datagram to UDP port `port` goes to worker `worker` whatever its source: in soft RSS the
  * dispatcher looks the port up before hashing; with hardware RSS an rte_flow rule does it
  * (-ENOTSUP when the device has none).  Call before gs_run. */

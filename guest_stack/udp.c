@@ -67,8 +67,14 @@ struct gs_udp_sock *gs_udp_bind(struct gs_worker *w, uint16_t port)
 	free_slot->w = w;
 	free_slot->port = port;
 	free_slot->head = free_slot->tail = 0;
+	free_slot->no_cksum = false;
 	free_slot->used = true;
 	return free_slot;
+}
+
+void gs_udp_set_cksum(struct gs_udp_sock *s, bool on)
+{
+	s->no_cksum = !on;
 }
 
 void gs_udp_set_handler(struct gs_udp_sock *s, gs_udp_rx_fn fn, void *arg)
@@ -133,7 +139,7 @@ int gs_udp_alloc(struct gs_worker *w, struct rte_mbuf **pkts, unsigned int n)
 }
 
 /* Prepends UDP and IP headers to a payload (data must start at the payload). */
-static int udp_out(struct rte_mbuf *m, uint16_t sport, uint32_t dip, uint16_t dport)
+static int udp_out(struct rte_mbuf *m, uint16_t sport, uint32_t dip, uint16_t dport, bool cksum)
 {
 	uint16_t len = (uint16_t)(rte_pktmbuf_data_len(m) + sizeof(struct rte_udp_hdr));
 	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)rte_pktmbuf_prepend(
@@ -148,6 +154,8 @@ static int udp_out(struct rte_mbuf *m, uint16_t sport, uint32_t dip, uint16_t dp
 	udp->dgram_cksum = 0;
 	gs_ipv4_fill(m, ip, rte_cpu_to_be_32(dip), IPPROTO_UDP);
 	m->l4_len = sizeof(*udp);
+	if (!cksum)
+		return 0; /* 0: no checksum (RFC 768) */
 	if (gs_st.tx_ol & RTE_ETH_TX_OFFLOAD_UDP_CKSUM) {
 		m->ol_flags |= RTE_MBUF_F_TX_UDP_CKSUM;
 		udp->dgram_cksum = rte_ipv4_phdr_cksum(ip, m->ol_flags);
@@ -190,7 +198,7 @@ uint16_t gs_udp_sendto(struct gs_udp_sock *s, struct rte_mbuf **pkts, uint16_t n
 	uint16_t built = 0;
 
 	n = RTE_MIN(n, gs_tx_room(w)); /* no headers built for packets that cannot go */
-	while (built < n && udp_out(pkts[built], sport, dst->ip, dst->port) == 0)
+	while (built < n && udp_out(pkts[built], sport, dst->ip, dst->port, !s->no_cksum) == 0)
 		built++;
 	return send_built(w, pkts, built, false);
 }
@@ -204,7 +212,7 @@ uint16_t gs_udp_reply(struct gs_udp_sock *s, struct rte_mbuf **pkts, uint16_t n)
 	for (; built < n; built++) {
 		struct gs_endpoint src, dst;
 		if (gs_udp_peer(pkts[built], &src, &dst) < 0 ||
-		    udp_out(pkts[built], dst.port, src.ip, src.port) < 0)
+		    udp_out(pkts[built], dst.port, src.ip, src.port, !s->no_cksum) < 0)
 			break;
 	}
 	return send_built(w, pkts, built, true);

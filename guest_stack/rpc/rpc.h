@@ -48,6 +48,7 @@ struct rpc_conf {
 	unsigned int rto_min_us;       /* retransmission timeout floor (0: 2000) */
 	unsigned int session_timeout_ms; /* no progress this long: the session fails (0: 5000) */
 	bool no_cc;		       /* congestion control off: the window is the credits */
+	bool udp_cksum;		       /* UDP checksums on (default off, as eRPC: see rpc_tp_gs.c) */
 };
 
 /* Session events, to the handler set with rpc_set_sm_handler. */

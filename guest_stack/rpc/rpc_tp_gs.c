@@ -102,6 +102,9 @@ struct rpc *rpc_create_gs(struct gs_worker *w, const struct rpc_conf *conf)
 		errno = rc;
 		return NULL;
 	}
+	/* No UDP checksum by default: the paths are vring copies or CRC-protected links, and on
+	 * virtio without offloads both ends would compute it in software for every packet. */
+	gs_udp_set_cksum(t->sock, conf->udp_cksum);
 	gs_udp_set_handler(t->sock, gs_rx, t);
 	return t->rpc;
 }

@@ -57,6 +57,33 @@ static void send_now(unsigned int n, uint32_t first)
 	}
 }
 
+/* What a socket sends carries a valid UDP checksum, or 0 ("none") once turned off. */
+static void udp_cksum(void)
+{
+	for (int on = 1; on >= 0; on--) {
+		struct rte_mbuf *pkts[1], *m;
+		gs_udp_set_cksum(s, on);
+		CHECK_EQ(tagged(w, pkts, 1, 900), 0);
+		CHECK_EQ(gs_udp_sendto(s, pkts, 1, &peer), 1);
+		gs_tx_flush(w);
+		while ((m = fake_sent(&dev)) && rte_pktmbuf_mtod(m, struct rte_ether_hdr *)->ether_type !=
+							rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4))
+			rte_pktmbuf_free(m); /* a probe */
+		CHECK(m != NULL);
+		if (!m)
+			return;
+		struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *,
+								  sizeof(struct rte_ether_hdr));
+		struct rte_udp_hdr *udp = (struct rte_udp_hdr *)(ip + 1);
+		if (on)
+			CHECK(udp->dgram_cksum != 0 && rte_ipv4_udptcp_cksum_verify(ip, udp) == 0);
+		else
+			CHECK_EQ(udp->dgram_cksum, 0);
+		rte_pktmbuf_free(m);
+	}
+	gs_udp_set_cksum(s, true);
+}
+
 static uint8_t peer_state(void)
 {
 	const struct gs_arp_entry *e = gs_arp_find(&w->arp, PEER_IP);
@@ -269,6 +296,7 @@ int main(int argc, char **argv)
 	s = gs_udp_bind(w, 5000);
 	CHECK(s != NULL);
 	resolve_and_exchange();
+	udp_cksum();
 	refresh();
 	fail();
 	short_bursts();
