@@ -344,6 +344,46 @@ uint32_t vsw_fdb_aging(const struct vsw_fdb *fdb)
 	return fdb->aging_s;
 }
 
+int vsw_fdb_audit(const struct vsw_fdb *fdb, struct vsw_fdb_audit *a)
+{
+	uint32_t *learned = a->learned, next = 0;
+	const void *key;
+	void *data;
+	int32_t pos;
+	bool ok = true;
+
+	*a = (struct vsw_fdb_audit){.learned = learned};
+	memset(learned, 0, sizeof(*learned) * fdb->max_ports);
+	while ((pos = rte_hash_iterate(fdb->h, &key, &data, &next)) >= 0) {
+		const struct fdb_slot *s = &fdb->slots[pos];
+
+		a->keys++;
+		if (memcmp(&s->mac, key, RTE_ETHER_ADDR_LEN) != 0)
+			a->bad_keys++;
+		else if (slot_word(s) == VSW_FDB_NO_PORT)
+			a->idle_keys++;
+	}
+	for (uint32_t i = 0; i < fdb->nb_slots; i++) {
+		const struct fdb_slot *s = &fdb->slots[i];
+		uint16_t w = slot_word(s);
+
+		if (w == VSW_FDB_NO_PORT)
+			continue;
+		a->live++;
+		if (word_static(w))
+			a->statics++;
+		else
+			learned[word_port(w)]++;
+		if (rte_hash_lookup(fdb->h, &s->mac) != (int32_t)i)
+			a->orphans++;
+	}
+	ok = a->bad_keys == 0 && a->orphans == 0 && a->live == get_u32(&fdb->total) &&
+	     a->live <= fdb->size;
+	for (uint16_t p = 0; p < fdb->max_ports; p++)
+		ok = ok && learned[p] == get_u32(&fdb->learned[p]) && learned[p] <= fdb->port_limit;
+	return ok ? 0 : -EINVAL;
+}
+
 unsigned vsw_fdb_count(const struct vsw_fdb *fdb, uint16_t port)
 {
 	return port == VSW_FDB_NO_PORT ? get_u32(&fdb->total) : get_u32(&fdb->learned[port]);
