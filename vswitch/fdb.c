@@ -16,6 +16,14 @@
 
 #define STATIC_BIT 0x8000
 
+/* Points where a learner may be stopped between its steps. Empty in vswd; the race unit test
+ * (tests/unit/vswitch/test_fdb_race.c) includes this file with FDB_HOOK defined to replay
+ * interleavings that a stress run hits too rarely. */
+#ifndef FDB_HOOK
+#define FDB_HOOK(point, fdb, mac, pos) do { } while (0)
+#endif
+enum { FDB_HOOK_LOOKED_UP, FDB_HOOK_ADDED, FDB_HOOK_CLAIMED };
+
 struct fdb_slot {
 	struct rte_ether_addr mac; /* written before the slot's word is claimed */
 	uint16_t word;             /* atomic: port | STATIC_BIT, or VSW_FDB_NO_PORT */
@@ -195,6 +203,7 @@ static enum vsw_learn_result insert(struct vsw_fdb *fdb, const struct rte_ether_
 		uncount(fdb, port);
 		return VSW_LEARN_FULL;
 	}
+	FDB_HOOK(FDB_HOOK_ADDED, fdb, mac, pos);
 	s = &fdb->slots[pos];
 	s->mac = *mac; /* the same MAC as any owner of this position */
 	__atomic_store_n(&s->seen, now, __ATOMIC_RELAXED);
@@ -203,6 +212,7 @@ static enum vsw_learn_result insert(struct vsw_fdb *fdb, const struct rte_ether_
 		return VSW_LEARN_OK;
 	}
 	changed(fdb);
+	FDB_HOOK(FDB_HOOK_CLAIMED, fdb, mac, pos);
 	/* The control thread may have deleted the key between add and claim: then this slot has
 	 * no key and must not stay. Meanwhile another PMD may have moved it (it found the key
 	 * before the delete), so give it back with an exchange, whatever it holds now: whoever
@@ -231,6 +241,7 @@ void vsw_fdb_learn(struct vsw_fdb *fdb, const struct rte_ether_addr *const *macs
 			enum vsw_learn_result r;
 			uint16_t old = VSW_FDB_NO_PORT;
 
+			FDB_HOOK(FDB_HOOK_LOOKED_UP, fdb, macs[i], pos[i]);
 			if (pos[i] >= 0)
 				old = slot_word(&fdb->slots[pos[i]]);
 			if (old != VSW_FDB_NO_PORT)
