@@ -16,6 +16,14 @@
 
 #define STATIC_BIT 0x8000
 
+/* Points where a learner may be stopped between its steps. Empty in vswd; the race unit test
+ * (tests/unit/vswitch/test_fdb_race.c) includes this file with FDB_HOOK defined to replay
+ * interleavings that a stress run hits too rarely. */
+#ifndef FDB_HOOK
+#define FDB_HOOK(point, fdb, mac, pos) do { } while (0)
+#endif
+enum { FDB_HOOK_LOOKED_UP, FDB_HOOK_ADDED, FDB_HOOK_CLAIMED };
+
 struct fdb_slot {
 	struct rte_ether_addr mac; /* written before the slot's word is claimed */
 	uint16_t word;             /* atomic: port | STATIC_BIT, or VSW_FDB_NO_PORT */
@@ -62,6 +70,28 @@ static void add_u32(uint32_t *v, int d)
 static uint32_t get_u32(const uint32_t *v)
 {
 	return __atomic_load_n(v, __ATOMIC_RELAXED);
+}
+
+/* Takes one place under limit in counter v; false when there is none. Learners on several PMDs
+ * reserve before they claim a slot, so the size and per-port bounds hold at every instant. */
+static bool reserve(uint32_t *v, uint32_t limit)
+{
+	uint32_t cur = get_u32(v);
+
+	do {
+		if (cur >= limit)
+			return false;
+	} while (!__atomic_compare_exchange_n(v, &cur, cur + 1, true, __ATOMIC_RELAXED,
+					      __ATOMIC_RELAXED));
+	return true;
+}
+
+/* Uncounts the entry whose slot word was w. */
+static void uncount(struct vsw_fdb *fdb, uint16_t w)
+{
+	if (!word_static(w))
+		add_u32(&fdb->learned[word_port(w)], -1);
+	add_u32(&fdb->total, -1);
 }
 
 static void changed(struct vsw_fdb *fdb)
@@ -140,13 +170,14 @@ static enum vsw_learn_result refresh(struct vsw_fdb *fdb, struct fdb_slot *s, ui
 			__atomic_store_n(&s->seen, now, __ATOMIC_RELAXED);
 		return VSW_LEARN_OK;
 	}
-	if (get_u32(&fdb->learned[port]) >= fdb->port_limit)
+	if (!reserve(&fdb->learned[port], fdb->port_limit))
 		return VSW_LEARN_LIMIT;
 	__atomic_store_n(&s->seen, now, __ATOMIC_RELAXED);
-	if (!word_cas(s, old, port))
+	if (!word_cas(s, old, port)) {
+		add_u32(&fdb->learned[port], -1);
 		return VSW_LEARN_OK; /* lost a race with another learner or the control thread */
+	}
 	add_u32(&fdb->learned[old], -1);
-	add_u32(&fdb->learned[port], 1);
 	changed(fdb);
 	return VSW_LEARN_MOVED;
 }
@@ -157,31 +188,40 @@ static enum vsw_learn_result insert(struct vsw_fdb *fdb, const struct rte_ether_
 	struct fdb_slot *s;
 	int32_t pos;
 
-	if (get_u32(&fdb->total) >= fdb->size)
+	uint16_t w;
+
+	/* counted first (reserved under the bounds), so that a removal racing the claim never
+	 * takes a count below zero and two learners never both take the last place */
+	if (!reserve(&fdb->total, fdb->size))
 		return VSW_LEARN_FULL;
-	if (get_u32(&fdb->learned[port]) >= fdb->port_limit)
+	if (!reserve(&fdb->learned[port], fdb->port_limit)) {
+		add_u32(&fdb->total, -1);
 		return VSW_LEARN_LIMIT;
+	}
 	pos = rte_hash_add_key(fdb->h, mac);
-	if (pos < 0)
+	if (pos < 0) {
+		uncount(fdb, port);
 		return VSW_LEARN_FULL;
+	}
+	FDB_HOOK(FDB_HOOK_ADDED, fdb, mac, pos);
 	s = &fdb->slots[pos];
 	s->mac = *mac; /* the same MAC as any owner of this position */
 	__atomic_store_n(&s->seen, now, __ATOMIC_RELAXED);
-	/* counted first, so that a removal racing the claim never takes a count below zero */
-	add_u32(&fdb->total, 1);
-	add_u32(&fdb->learned[port], 1);
 	if (!word_cas(s, VSW_FDB_NO_PORT, port)) {
-		add_u32(&fdb->total, -1); /* another learner, or a static add, got it first */
-		add_u32(&fdb->learned[port], -1);
+		uncount(fdb, port); /* another learner, or a static add, got it first */
 		return VSW_LEARN_OK;
 	}
 	changed(fdb);
+	FDB_HOOK(FDB_HOOK_CLAIMED, fdb, mac, pos);
 	/* The control thread may have deleted the key between add and claim: then this slot has
-	 * no key and must not stay. Whoever empties it (this, or that removal) uncounts it. */
+	 * no key and must not stay. Meanwhile another PMD may have moved it (it found the key
+	 * before the delete), so give it back with an exchange, whatever it holds now: whoever
+	 * empties it (this, or that removal) uncounts what it held. */
 	if (rte_hash_lookup(fdb->h, mac) != pos) {
-		if (word_cas(s, port, VSW_FDB_NO_PORT)) {
-			add_u32(&fdb->total, -1);
-			add_u32(&fdb->learned[port], -1);
+		w = __atomic_exchange_n(&s->word, VSW_FDB_NO_PORT, __ATOMIC_ACQ_REL);
+		if (w != VSW_FDB_NO_PORT) {
+			uncount(fdb, w);
+			changed(fdb);
 		}
 		return VSW_LEARN_OK;
 	}
@@ -201,6 +241,7 @@ void vsw_fdb_learn(struct vsw_fdb *fdb, const struct rte_ether_addr *const *macs
 			enum vsw_learn_result r;
 			uint16_t old = VSW_FDB_NO_PORT;
 
+			FDB_HOOK(FDB_HOOK_LOOKED_UP, fdb, macs[i], pos[i]);
 			if (pos[i] >= 0)
 				old = slot_word(&fdb->slots[pos[i]]);
 			if (old != VSW_FDB_NO_PORT)
@@ -246,21 +287,25 @@ int vsw_fdb_add_static(struct vsw_fdb *fdb, const struct rte_ether_addr *mac, ui
 		struct fdb_slot *s;
 		uint16_t old;
 
-		if (pos < 0) {
-			if (get_u32(&fdb->total) >= fdb->size)
-				return -ENOSPC;
-			pos = rte_hash_add_key(fdb->h, mac);
-			if (pos < 0)
-				return -ENOSPC;
-		}
-		s = &fdb->slots[pos];
-		old = slot_word(s);
+		old = pos >= 0 ? slot_word(&fdb->slots[pos]) : VSW_FDB_NO_PORT;
 		if (old == VSW_FDB_NO_PORT) {
+			/* a new entry: reserved first, as learners do */
+			if (!reserve(&fdb->total, fdb->size))
+				return -ENOSPC;
+			if (pos < 0)
+				pos = rte_hash_add_key(fdb->h, mac);
+			if (pos < 0) {
+				add_u32(&fdb->total, -1);
+				return -ENOSPC;
+			}
+			s = &fdb->slots[pos];
 			s->mac = *mac;
-			if (!word_cas(s, VSW_FDB_NO_PORT, want))
+			if (!word_cas(s, VSW_FDB_NO_PORT, want)) {
+				add_u32(&fdb->total, -1);
 				continue; /* a learner took it meanwhile: take it over */
-			add_u32(&fdb->total, 1);
+			}
 		} else {
+			s = &fdb->slots[pos];
 			if (!word_cas(s, old, want))
 				continue; /* it moved meanwhile */
 			if (!word_static(old))
@@ -272,18 +317,19 @@ int vsw_fdb_add_static(struct vsw_fdb *fdb, const struct rte_ether_addr *mac, ui
 }
 
 /* Removes the entry in slot s (control thread only): the key first, so no learner can find the
- * slot again, then the slot's word, whose last value says what to uncount. */
+ * slot again, then the slot's word, whose last value says what to uncount. The key goes only if
+ * it maps to this slot: were the MAC's key at another slot, deleting it would orphan that entry.
+ * Only this thread deletes keys, so the mapping cannot change between lookup and delete. */
 static void remove_slot(struct vsw_fdb *fdb, struct fdb_slot *s)
 {
 	uint16_t old;
 
-	rte_hash_del_key(fdb->h, &s->mac);
+	if (rte_hash_lookup(fdb->h, &s->mac) == (int32_t)(s - fdb->slots))
+		rte_hash_del_key(fdb->h, &s->mac);
 	old = __atomic_exchange_n(&s->word, VSW_FDB_NO_PORT, __ATOMIC_ACQ_REL);
 	if (old == VSW_FDB_NO_PORT)
 		return;
-	if (!word_static(old))
-		add_u32(&fdb->learned[old], -1);
-	add_u32(&fdb->total, -1);
+	uncount(fdb, old);
 	changed(fdb);
 }
 
@@ -342,6 +388,46 @@ void vsw_fdb_set_aging(struct vsw_fdb *fdb, uint32_t aging_s)
 uint32_t vsw_fdb_aging(const struct vsw_fdb *fdb)
 {
 	return fdb->aging_s;
+}
+
+int vsw_fdb_audit(const struct vsw_fdb *fdb, struct vsw_fdb_audit *a)
+{
+	uint32_t *learned = a->learned, next = 0;
+	const void *key;
+	void *data;
+	int32_t pos;
+	bool ok = true;
+
+	*a = (struct vsw_fdb_audit){.learned = learned};
+	memset(learned, 0, sizeof(*learned) * fdb->max_ports);
+	while ((pos = rte_hash_iterate(fdb->h, &key, &data, &next)) >= 0) {
+		const struct fdb_slot *s = &fdb->slots[pos];
+
+		a->keys++;
+		if (memcmp(&s->mac, key, RTE_ETHER_ADDR_LEN) != 0)
+			a->bad_keys++;
+		else if (slot_word(s) == VSW_FDB_NO_PORT)
+			a->idle_keys++;
+	}
+	for (uint32_t i = 0; i < fdb->nb_slots; i++) {
+		const struct fdb_slot *s = &fdb->slots[i];
+		uint16_t w = slot_word(s);
+
+		if (w == VSW_FDB_NO_PORT)
+			continue;
+		a->live++;
+		if (word_static(w))
+			a->statics++;
+		else
+			learned[word_port(w)]++;
+		if (rte_hash_lookup(fdb->h, &s->mac) != (int32_t)i)
+			a->orphans++;
+	}
+	ok = a->bad_keys == 0 && a->orphans == 0 && a->live == get_u32(&fdb->total) &&
+	     a->live <= fdb->size;
+	for (uint16_t p = 0; p < fdb->max_ports; p++)
+		ok = ok && learned[p] == get_u32(&fdb->learned[p]) && learned[p] <= fdb->port_limit;
+	return ok ? 0 : -EINVAL;
 }
 
 unsigned vsw_fdb_count(const struct vsw_fdb *fdb, uint16_t port)

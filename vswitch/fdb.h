@@ -58,4 +58,18 @@ unsigned vsw_fdb_count(const struct vsw_fdb *fdb, uint16_t port);
 int vsw_fdb_walk(struct vsw_fdb *fdb, uint16_t port, uint64_t now,
 		 int (*fn)(const struct vsw_fdb_entry *e, void *arg), void *arg);
 
+/* A consistency check for tests, made while no learner runs: scans the slots and the hash. */
+struct vsw_fdb_audit {
+	uint32_t keys;       /* keys in the hash */
+	uint32_t bad_keys;   /* keys whose slot holds another MAC */
+	uint32_t idle_keys;  /* keys whose slot is empty (not an error) */
+	uint32_t live;       /* live slots */
+	uint32_t orphans;    /* live slots that their MAC's key does not map to */
+	uint32_t statics;    /* live static slots */
+	uint32_t *learned;   /* caller's array of max_ports: learned entries per port found */
+};
+/* Fills a; returns 0 when the counts equal the scan, the bounds hold and every key and live
+ * slot agree, -EINVAL otherwise. */
+int vsw_fdb_audit(const struct vsw_fdb *fdb, struct vsw_fdb_audit *a);
+
 #endif

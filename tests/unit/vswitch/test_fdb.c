@@ -1,5 +1,6 @@
 /* FDB unit tests with a fake clock: learning, moves, statics, aging, limits, flush. */
 #include <stdio.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <unistd.h>
 #include <rte_cycles.h>
@@ -191,24 +192,42 @@ static void test_generation(void)
 	vsw_fdb_free(f);
 }
 
-/* Two lcores learn and move a small set of MACs while this thread adds statics, deletes,
- * flushes and ages: afterwards the counters agree with the entries and no MAC is there twice. */
+/* Two lcores (on two CPUs shared with this thread, so preempted anywhere) learn and move a set of
+ * MACs, and both move one MAC (MOVER) between ports on every turn, while this thread adds
+ * statics, deletes (MOVER too), flushes and ages. The counts never pass the size and per-port
+ * bounds, even while learners race; at quiescent points and at the end the counts equal a scan
+ * of the table, every key maps to a slot holding that MAC and every live slot is reached by its
+ * key. */
+#define MOVER 100
+#define STRESS_SIZE 48
+#define STRESS_LIMIT 14
+
 struct stress {
 	struct vsw_fdb *f;
 	struct rte_rcu_qsbr *q;
 	volatile bool stop;
+	volatile bool pause;
+	unsigned paused; /* atomic: learners parked while pause is set */
 };
 
 static int stress_learner(void *arg)
 {
 	struct stress *st = arg;
-	unsigned id = rte_lcore_id() % 2, r = rte_lcore_id() * 7919;
+	unsigned id = rte_lcore_id() - 1, r = rte_lcore_id() * 7919, turn = 0;
 
 	rte_rcu_qsbr_thread_register(st->q, id);
 	rte_rcu_qsbr_thread_online(st->q, id);
 	while (!st->stop) {
+		if (st->pause) {
+			__atomic_fetch_add(&st->paused, 1, __ATOMIC_ACQ_REL);
+			while (st->pause && !st->stop)
+				sched_yield();
+			__atomic_fetch_sub(&st->paused, 1, __ATOMIC_ACQ_REL);
+		}
 		r = r * 1103515245 + 12345;
 		learn(st->f, (r >> 8) % 64, (uint16_t)((r >> 16) % 4), (r >> 20) % 50);
+		/* the learners move MOVER over all four ports, against each other */
+		learn(st->f, MOVER, (uint16_t)((id * 2 + turn++) % 4), (r >> 20) % 50);
 		rte_rcu_qsbr_quiescent(st->q, id);
 	}
 	rte_rcu_qsbr_thread_offline(st->q, id);
@@ -217,7 +236,7 @@ static int stress_learner(void *arg)
 }
 
 struct tally {
-	unsigned learned[8], total, seen[64];
+	unsigned learned[8], total, seen[128];
 };
 
 static int tally_cb(const struct vsw_fdb_entry *e, void *arg)
@@ -227,20 +246,55 @@ static int tally_cb(const struct vsw_fdb_entry *e, void *arg)
 	t->total++;
 	if (!e->is_static)
 		t->learned[e->port]++;
-	t->seen[e->mac.addr_bytes[5] % 64]++;
+	t->seen[e->mac.addr_bytes[5] % 128]++;
 	return 0;
+}
+
+/* Checks made while no learner runs; returns the number of failed checks. */
+static int stress_audit(struct vsw_fdb *f, const char *when)
+{
+	uint32_t learned[8];
+	struct vsw_fdb_audit a = {.learned = learned};
+	int before = check_failures, rc = vsw_fdb_audit(f, &a);
+	struct tally t = {0};
+
+	vsw_fdb_walk(f, VSW_FDB_NO_PORT, 0, tally_cb, &t);
+	CHECK_EQ(a.bad_keys, 0);    /* every key maps to a slot whose MAC is that key */
+	CHECK_EQ(a.orphans, 0);     /* every live slot is reached by its MAC's key */
+	CHECK_EQ(a.keys, a.live + a.idle_keys);
+	CHECK_EQ(a.live, vsw_fdb_count(f, VSW_FDB_NO_PORT)); /* size exact */
+	CHECK_EQ(t.total, vsw_fdb_count(f, VSW_FDB_NO_PORT));
+	CHECK(vsw_fdb_count(f, VSW_FDB_NO_PORT) <= STRESS_SIZE); /* --fdb-size holds */
+	for (uint16_t port = 0; port < 8; port++) {
+		CHECK_EQ(learned[port], vsw_fdb_count(f, port)); /* per-port count exact */
+		CHECK_EQ(t.learned[port], vsw_fdb_count(f, port));
+		CHECK(vsw_fdb_count(f, port) <= STRESS_LIMIT); /* per-port limit holds */
+	}
+	for (unsigned i = 0; i < 128; i++)
+		CHECK(t.seen[i] <= 1);
+	CHECK(rc == 0);
+	if (check_failures != before)
+		fprintf(stderr, "stress audit %s: keys %u bad %u idle %u live %u orphans %u static %u "
+			"total %u learned %u/%u/%u/%u (counted %u/%u/%u/%u)\n", when, a.keys,
+			a.bad_keys, a.idle_keys, a.live, a.orphans, a.statics,
+			vsw_fdb_count(f, VSW_FDB_NO_PORT), learned[0], learned[1], learned[2],
+			learned[3], vsw_fdb_count(f, 0), vsw_fdb_count(f, 1), vsw_fdb_count(f, 2),
+			vsw_fdb_count(f, 3));
+	return check_failures - before;
 }
 
 static void test_concurrent(void)
 {
 	struct stress st = {0};
-	struct vsw_fdb_params p = {.size = 48, .port_limit = 20, .aging_s = 10, .max_ports = 8};
-	struct tally t = {0};
-	unsigned lcore, r = 1;
-	uint64_t end = rte_get_timer_cycles() + 2 * rte_get_timer_hz();
+	struct vsw_fdb_params p = {.size = STRESS_SIZE, .port_limit = STRESS_LIMIT, .aging_s = 10,
+				   .max_ports = 8};
+	unsigned lcore, r = 1, audits = 0, failed = 0, over_size = 0, over_limit = 0;
+	uint64_t hz = rte_get_timer_hz(), start = rte_get_timer_cycles(), end = start + 6 * hz;
+	uint64_t next_audit = start + hz / 20;
 
-	st.q = rte_zmalloc(NULL, rte_rcu_qsbr_get_memsize(2), RTE_CACHE_LINE_SIZE);
-	rte_rcu_qsbr_init(st.q, 2);
+	st.q = rte_zmalloc(NULL, rte_rcu_qsbr_get_memsize(rte_lcore_count() - 1),
+			   RTE_CACHE_LINE_SIZE);
+	rte_rcu_qsbr_init(st.q, rte_lcore_count() - 1);
 	p.qsbr = st.q;
 	st.f = vsw_fdb_create("t_stress", &p);
 	CHECK(st.f != NULL);
@@ -250,21 +304,41 @@ static void test_concurrent(void)
 
 		r = r * 1103515245 + 12345;
 		m = mac((r >> 8) % 64);
-		switch ((r >> 16) % 5) {
+		switch ((r >> 16) % 6) {
 		case 0: vsw_fdb_add_static(st.f, &m, (uint16_t)((r >> 20) % 4)); break;
 		case 1: vsw_fdb_del(st.f, &m); break;
-		case 2: vsw_fdb_flush(st.f, (uint16_t)((r >> 20) % 4), (r >> 24) & 1); break;
+		case 2: m = mac(MOVER); vsw_fdb_del(st.f, &m); break;
+		case 3: vsw_fdb_flush(st.f, (uint16_t)((r >> 20) % 4), (r >> 24) & 1); break;
 		default: vsw_fdb_age(st.f, (r >> 20) % 80); break;
+		}
+		/* let the learners fill the table between changes, so they race at its bounds */
+		rte_delay_us_block(1 + (r >> 26) % 16);
+		/* counts are taken before a claim, under the bounds: they hold at every instant */
+		over_size += vsw_fdb_count(st.f, VSW_FDB_NO_PORT) > STRESS_SIZE;
+		for (uint16_t port = 0; port < 4; port++)
+			over_limit += vsw_fdb_count(st.f, port) > STRESS_LIMIT;
+		if (rte_get_timer_cycles() >= next_audit) {
+			/* a quiescent point: park the learners, check, let them go on */
+			st.pause = true;
+			while (__atomic_load_n(&st.paused, __ATOMIC_ACQUIRE) < rte_lcore_count() - 1)
+				rte_pause();
+			if (stress_audit(st.f, "at a quiescent point") != 0 && failed++ == 0)
+				fprintf(stderr, "first failed audit after %.2f s\n",
+					(double)(rte_get_timer_cycles() - start) / (double)hz);
+			audits++;
+			st.pause = false;
+			while (__atomic_load_n(&st.paused, __ATOMIC_ACQUIRE) != 0)
+				rte_pause();
+			next_audit = rte_get_timer_cycles() + hz / 20;
 		}
 	}
 	st.stop = true;
 	rte_eal_mp_wait_lcore();
-	vsw_fdb_walk(st.f, VSW_FDB_NO_PORT, 0, tally_cb, &t);
-	CHECK(t.total == vsw_fdb_count(st.f, VSW_FDB_NO_PORT));
-	for (uint16_t port = 0; port < 4; port++)
-		CHECK(t.learned[port] == vsw_fdb_count(st.f, port));
-	for (unsigned i = 0; i < 64; i++)
-		CHECK(t.seen[i] <= 1);
+	stress_audit(st.f, "at the end");
+	CHECK_EQ(over_size, 0);
+	CHECK_EQ(over_limit, 0);
+	printf("stress: %u audits, %u failed; size passed %u times, a port limit %u times\n",
+	       audits, failed, over_size, over_limit);
 	vsw_fdb_free(st.f);
 	rte_free(st.q);
 }
