@@ -28,10 +28,16 @@
 extern int vsw_logtype;
 #define VSW_LOG(level, ...) rte_log(RTE_LOG_##level, vsw_logtype, "vswd: " __VA_ARGS__)
 
-/* Counters one PMD keeps for one port; summed over PMDs when read. */
+/* Counters one PMD keeps for one port; summed over PMDs when read. The books balance:
+ * on the ingress side, rx_packets = forwarded + the ingress drops (malformed, learn_limit,
+ * injected, hairpin, no_egress, port_removed); on the egress side, every copy a forwarded frame
+ * becomes (one for unicast, one per port for a flood; summed in the ingress port's `copies`)
+ * ends as tx_packets, tx_full or port_down of its egress port. */
 struct vsw_port_counters {
 	uint64_t rx_packets, rx_bytes, tx_packets, tx_bytes;
+	uint64_t forwarded, copies; /* ingress: frames sent on, and the egress copies they made */
 	uint64_t drop_tx_full, drop_malformed, drop_learn_limit, drop_port_down, drop_injected;
+	uint64_t drop_hairpin, drop_no_egress, drop_port_removed;
 };
 
 /* Counters of one port that are not per PMD (read from the ethdev). */
