@@ -66,8 +66,8 @@ static json_t *port_json(const struct vsw_port *p)
 	json_t *o;
 
 	port_totals(p, &t);
-	o = totals_json(&t);
-	json_object_set_new(o, "name", json_string(p->name));
+	o = json_pack("{s:s}", "name", p->name); /* first: the text table's first column */
+	json_object_update_new(o, totals_json(&t));
 	return o;
 }
 
