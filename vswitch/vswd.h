@@ -111,6 +111,9 @@ struct vsw_port_ops {
 	void (*describe)(const struct vsw_port *p, json_t *o);
 	/* NULL, or: updates p->txq_mask from the device, true if the tx queues to use changed */
 	bool (*poll_txqs)(struct vsw_port *p);
+	/* rx queues fill their descriptors with mbufs from the pool when set up (NIC, TAP,
+	 * af_packet); net_vhost takes mbufs only per received burst */
+	bool rx_holds_mbufs;
 };
 
 struct vsw_port {
@@ -118,6 +121,7 @@ struct vsw_port {
 	char name[VSW_NAME_LEN];
 	const struct vsw_port_ops *ops;
 	uint16_t port_id, nb_rxq, nb_txq;
+	uint32_t rx_mbufs; /* mbufs its rx queues hold for good (rx_holds_mbufs kinds) */
 	/* kind-specific settings, kept for listing and for close */
 	char path[PATH_MAX];
 	char dev[256];

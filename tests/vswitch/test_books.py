@@ -8,9 +8,11 @@ N per frame flooded to N ports). Switch (the `switch` object, summed over ports)
     copies = tx_packets + tx_full + port_down
     rx_packets + (copies - forwarded) = tx_packets + every drop but no_mbuf
 no_mbuf counts frames the device could not receive at all, so never part of rx_packets."""
+from pathlib import Path
+
 from scapy.layers.l2 import Ether
 
-from harness import wait_for
+from harness import uid, wait_for
 
 BCAST = "ff:ff:ff:ff:ff:ff"
 INGRESS = ("malformed", "learn_limit", "injected", "hairpin", "no_egress", "port_removed")
@@ -95,3 +97,25 @@ def test_flood_with_no_egress_port_is_counted(vswd, netns):
     assert p["drops"]["no_egress"] == 6 and s["switch"]["drops"]["no_egress"] == 6
     assert p["forwarded"] == 0 and p["copies"] == 0 and p["tx_packets"] == 0
     assert not balanced(s)
+
+
+def test_port_add_refused_when_the_pool_cannot_feed_its_rx_queues(vswd_factory):
+    """Each TAP rx queue holds 1024 mbufs for good; with --mbufs 4095 and 1536 kept spare (the
+    mempool caches of two lcores and one ring in flight), the third TAP port would drain it."""
+    v = vswd_factory(args=["--mbufs", "4095"])
+    n = uid()
+    names = [f"vswbkh{i}{n}"[:15] for i in range(3)]  # interface names: 15 at most
+    for name in names[:2]:
+        v.ctl("port", "add", name, "tap")
+    before = v.ctl("port", "list")
+    msg = v.ctl_fail("port", "add", names[2], "tap")
+    assert "\n" not in msg and "--mbufs 4608 or more" in msg, msg
+    assert v.ctl("port", "list") == before                     # nothing changed
+    assert not Path(f"/sys/class/net/{names[2]}").exists()     # no interface left behind
+    assert v.ctl("version")["vswd"]                            # still running
+    # a vhost port holds no mbufs until it receives: still welcome
+    v.ctl("port", "add", "vh", "vhost", f"path={v.workdir / ('vswbkh' + n + '.sock')}")
+    # a port removed gives its share back
+    v.ctl("port", "del", names[0])
+    v.ctl("port", "add", names[2], "tap")
+    assert {p["name"] for p in v.ctl("port", "list")} == {names[1], names[2], "vh"}
