@@ -185,6 +185,7 @@ int vsw_port_del(const char *name, char *err, size_t errlen)
 	vsw_dp_publish(); /* returns after every PMD has left the old table */
 	__atomic_store_n(&vsw.link_up[idx], 0, __ATOMIC_RELAXED);
 	vsw_fdb_flush(vsw.fdb, (uint16_t)idx, true);
+	vsw_stats_retire(p); /* no PMD counts for it any more; before close (ethdev no_mbuf) */
 	p->ops->close(p);
 	for (unsigned i = 0; i < vsw.cfg.n_pmds; i++) {
 		memset(&vsw.pmds[i].port[idx], 0, sizeof(vsw.pmds[i].port[idx]));

@@ -71,10 +71,23 @@ static json_t *port_json(const struct vsw_port *p)
 	return o;
 }
 
-/* The whole switch: the sum over the ports present. */
+/* Ports removed since the last `stats clear`: their counters stay in the switch's sums, or a
+ * frame one of them received and another port sent would leave the books unbalanced. */
+static struct vsw_port_totals retired;
+
+void vsw_stats_retire(const struct vsw_port *p)
+{
+	struct vsw_port_totals t, *sw = &retired;
+
+	port_totals(p, &t);
+	EACH_COUNTER(ADD)
+	sw->drop_no_mbuf += t.drop_no_mbuf;
+}
+
+/* The whole switch: the sum over the ports present and those removed since `stats clear`. */
 static json_t *switch_json(void)
 {
-	struct vsw_port_totals t, all = {0}, *sw = &all;
+	struct vsw_port_totals t, all = retired, *sw = &all;
 
 	for (unsigned i = 0; i < VSW_MAX_PORTS; i++) {
 		if (!vsw.ports[i].used)
@@ -144,4 +157,5 @@ void vsw_stats_clear(struct vsw_port *only)
 			port_clear(&vsw.ports[i]);
 	for (unsigned i = 0; i < vsw.cfg.n_pmds; i++)
 		vsw.pmds[i].loop_base = vsw.pmds[i].loop;
+	memset(&retired, 0, sizeof(retired));
 }

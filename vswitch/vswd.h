@@ -205,6 +205,7 @@ uint16_t vsw_loss_burst(struct vsw_pmd *pmd, const struct vsw_dp_port *dp, uint1
 /* stats.c */
 json_t *vsw_stats_json(const struct vsw_port *only);
 void vsw_stats_clear(struct vsw_port *only); /* NULL: all ports and the PMD counters */
+void vsw_stats_retire(const struct vsw_port *p); /* a port going: keep it in the switch sums */
 
 /* cmd.c: one command in the vswctl language; *out is the result (a JSON value) */
 json_t *vsw_ports_json(void);
