@@ -79,10 +79,12 @@ void vsw_tx_unsent(struct rte_mbuf **pkts, uint16_t unsent, void *userdata)
 	rte_pktmbuf_free_bulk(pkts, unsent);
 }
 
-/* Every other port that is up gets the frame once, never the ingress port. */
+/* Every other port that is up gets the frame once, never the ingress port; with none, the
+ * frame is dropped as no_egress on the ingress port. */
 static void flood(struct vsw_pmd *pmd, const struct vsw_dp_table *t, uint16_t in,
 		  struct rte_mbuf *m)
 {
+	struct vsw_port_counters *rc = &pmd->port[in];
 	uint16_t to[VSW_MAX_PORTS];
 	unsigned k = 0;
 
@@ -93,9 +95,11 @@ static void flood(struct vsw_pmd *pmd, const struct vsw_dp_table *t, uint16_t in
 			to[k++] = idx;
 	}
 	if (k == 0) {
-		rte_pktmbuf_free(m);
+		drop(m, &rc->drop_no_egress);
 		return;
 	}
+	rc->forwarded++;
+	rc->copies += k;
 	/* each transmit frees once: every segment needs k references */
 	for (struct rte_mbuf *s = m; s != NULL && k > 1; s = s->next)
 		rte_mbuf_refcnt_update(s, (int16_t)(k - 1));
@@ -212,6 +216,8 @@ void vsw_l2_input(struct vsw_pmd *pmd, const struct vsw_dp_table *t, uint16_t in
 	    out[0] != VSW_FDB_NO_PORT && rte_is_unicast_ether_addr(dst[0]) &&
 	    t->ports[out[0]].port_id != RTE_MAX_ETHPORTS &&
 	    __atomic_load_n(&vsw.link_up[out[0]], __ATOMIC_RELAXED)) {
+		rc->forwarded += m;
+		rc->copies += m;
 		tx_many(pmd, t, out[0], ok, m, ok_bytes); /* one flow: the whole burst to one port */
 		return;
 	}
@@ -222,11 +228,17 @@ void vsw_l2_input(struct vsw_pmd *pmd, const struct vsw_dp_table *t, uint16_t in
 			drop(ok[i], &rc->drop_learn_limit);
 		else if (o == VSW_FDB_NO_PORT || !rte_is_unicast_ether_addr(dst[i]))
 			flood(pmd, t, in, ok[i]);
-		else if (o == in || t->ports[o].port_id == RTE_MAX_ETHPORTS)
-			rte_pktmbuf_free(ok[i]); /* already on its segment, or its port is going */
-		else if (!__atomic_load_n(&vsw.link_up[o], __ATOMIC_RELAXED))
-			drop(ok[i], &pmd->port[o].drop_port_down);
-		else
-			tx_one(pmd, t, o, ok[i]);
+		else if (o == in)
+			drop(ok[i], &rc->drop_hairpin); /* already on its segment */
+		else if (t->ports[o].port_id == RTE_MAX_ETHPORTS)
+			drop(ok[i], &rc->drop_port_removed); /* its port is going away */
+		else {
+			rc->forwarded++;
+			rc->copies++;
+			if (!__atomic_load_n(&vsw.link_up[o], __ATOMIC_RELAXED))
+				drop(ok[i], &pmd->port[o].drop_port_down);
+			else
+				tx_one(pmd, t, o, ok[i]);
+		}
 	}
 }

@@ -52,6 +52,32 @@ static bool valid_name(const char *s)
 	return true;
 }
 
+/* Mbufs the pool keeps beyond what rx queues hold: each lcore's mempool cache and frames in
+ * flight (tx buffers and rings, vhost bursts). */
+static uint32_t pool_margin(void)
+{
+	return vsw.pool->cache_size * (vsw.cfg.n_pmds + 1) + NB_DESC;
+}
+
+/* Refuses a port whose rx queues would take mbufs the pool cannot spare: with the pool drained
+ * every port's receive stalls (no_mbuf). Says which --mbufs would do. */
+static int pool_check(const struct vsw_port *p, uint32_t need, char *err, size_t errlen)
+{
+	uint32_t held = 0, margin = pool_margin(), want;
+
+	for (unsigned i = 0; i < VSW_MAX_PORTS; i++)
+		if (vsw.ports[i].used)
+			held += vsw.ports[i].rx_mbufs;
+	want = held + need + margin;
+	if (want <= vsw.pool->size)
+		return 0;
+	snprintf(err, errlen,
+		 "port %s: the mbuf pool (%u) cannot feed its rx queues (%u mbufs) besides the %u "
+		 "other ports hold and %u spare: start vswd with --mbufs %u or more",
+		 p->name, vsw.pool->size, need, held, margin, want);
+	return -ENOBUFS;
+}
+
 /* Queues: the kind asks for rx queues (vhost queues=N); one tx queue per PMD where the device
  * has enough, otherwise PMDs share them under a lock (as OVS does with too few txqs). */
 static int setup_queues(struct vsw_port *p, char *err, size_t errlen)
@@ -66,6 +92,13 @@ static int setup_queues(struct vsw_port *p, char *err, size_t errlen)
 		goto fail;
 	p->nb_rxq = RTE_MIN(RTE_MAX(p->queues, 1), RTE_MIN(info.max_rx_queues, VSW_MAX_QUEUES));
 	p->nb_txq = RTE_MIN((uint16_t)vsw.cfg.n_pmds, info.max_tx_queues);
+	rc = rte_eth_dev_adjust_nb_rx_tx_desc(p->port_id, &nb_rxd, &nb_txd);
+	if (rc != 0)
+		goto fail;
+	p->rx_mbufs = p->ops->rx_holds_mbufs ? (uint32_t)p->nb_rxq * nb_rxd : 0;
+	rc = pool_check(p, p->rx_mbufs, err, errlen);
+	if (rc != 0)
+		return rc;
 	if (p->nb_rxq > 1 && info.flow_type_rss_offloads != 0) {
 		conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
 		conf.rx_adv_conf.rss_conf.rss_hf = info.flow_type_rss_offloads & RTE_ETH_RSS_PROTO_MASK;
@@ -73,7 +106,6 @@ static int setup_queues(struct vsw_port *p, char *err, size_t errlen)
 	rc = rte_eth_dev_configure(p->port_id, p->nb_rxq, p->nb_txq, &conf);
 	if (rc != 0)
 		goto fail;
-	rte_eth_dev_adjust_nb_rx_tx_desc(p->port_id, &nb_rxd, &nb_txd);
 	if (info.max_mtu >= vsw.cfg.mtu)
 		rte_eth_dev_set_mtu(p->port_id, (uint16_t)vsw.cfg.mtu); /* best effort */
 	for (uint16_t q = 0; q < p->nb_rxq && rc == 0; q++)
@@ -153,6 +185,7 @@ int vsw_port_del(const char *name, char *err, size_t errlen)
 	vsw_dp_publish(); /* returns after every PMD has left the old table */
 	__atomic_store_n(&vsw.link_up[idx], 0, __ATOMIC_RELAXED);
 	vsw_fdb_flush(vsw.fdb, (uint16_t)idx, true);
+	vsw_stats_retire(p); /* no PMD counts for it any more; before close (ethdev no_mbuf) */
 	p->ops->close(p);
 	for (unsigned i = 0; i < vsw.cfg.n_pmds; i++) {
 		memset(&vsw.pmds[i].port[idx], 0, sizeof(vsw.pmds[i].port[idx]));

@@ -87,4 +87,5 @@ const struct vsw_port_ops vsw_port_dpdk = {
 	.open = dpdk_open,
 	.close = vsw_port_close_ethdev,
 	.describe = dpdk_describe,
+	.rx_holds_mbufs = true,
 };

@@ -105,4 +105,5 @@ const struct vsw_port_ops vsw_port_tap = {
 	.open = tap_open,
 	.close = vsw_port_close_ethdev,
 	.describe = tap_describe,
+	.rx_holds_mbufs = true,
 };

@@ -4,8 +4,14 @@
 
 #include "vswd.h"
 
-#define SUM(f) t->c.f += c->f
-#define SUB(f) t->c.f = since(t->c.f, p->base.f)
+#define SUM(f) t->c.f += c->f;
+#define SUB(f) t->c.f = since(t->c.f, p->base.f);
+#define ADD(f) sw->c.f += t.c.f;
+/* every per-PMD port counter */
+#define EACH_COUNTER(X)                                                                            \
+	X(rx_packets) X(rx_bytes) X(tx_packets) X(tx_bytes) X(forwarded) X(copies)               \
+	X(drop_tx_full) X(drop_malformed) X(drop_learn_limit) X(drop_port_down)                  \
+	X(drop_injected) X(drop_hairpin) X(drop_no_egress) X(drop_port_removed)
 
 /* A counter since its baseline. A counter read below its baseline (a device whose stats read
  * failed and gave 0, or one that reset its own) counts as 0 since then, never as a wrap to
@@ -24,9 +30,7 @@ static void raw_totals(const struct vsw_port *p, struct vsw_port_totals *t)
 	for (unsigned i = 0; i < vsw.cfg.n_pmds; i++) {
 		const struct vsw_port_counters *c = &vsw.pmds[i].port[idx];
 
-		SUM(rx_packets); SUM(rx_bytes); SUM(tx_packets); SUM(tx_bytes);
-		SUM(drop_tx_full); SUM(drop_malformed); SUM(drop_learn_limit); SUM(drop_port_down);
-		SUM(drop_injected);
+		EACH_COUNTER(SUM)
 	}
 	if (rte_eth_stats_get(p->port_id, &es) == 0)
 		t->drop_no_mbuf = es.rx_nombuf;
@@ -35,25 +39,64 @@ static void raw_totals(const struct vsw_port *p, struct vsw_port_totals *t)
 static void port_totals(const struct vsw_port *p, struct vsw_port_totals *t)
 {
 	raw_totals(p, t);
-	SUB(rx_packets); SUB(rx_bytes); SUB(tx_packets); SUB(tx_bytes);
-	SUB(drop_tx_full); SUB(drop_malformed); SUB(drop_learn_limit); SUB(drop_port_down);
-	SUB(drop_injected);
+	EACH_COUNTER(SUB)
 	t->drop_no_mbuf = since(t->drop_no_mbuf, p->base_no_mbuf);
+}
+
+static json_t *totals_json(const struct vsw_port_totals *t)
+{
+	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
+			 "s:I}}",
+			 "rx_packets", (json_int_t)t->c.rx_packets, "rx_bytes",
+			 (json_int_t)t->c.rx_bytes, "tx_packets", (json_int_t)t->c.tx_packets,
+			 "tx_bytes", (json_int_t)t->c.tx_bytes, "forwarded",
+			 (json_int_t)t->c.forwarded, "copies", (json_int_t)t->c.copies, "drops",
+			 "tx_full", (json_int_t)t->c.drop_tx_full, "no_mbuf",
+			 (json_int_t)t->drop_no_mbuf, "malformed", (json_int_t)t->c.drop_malformed,
+			 "learn_limit", (json_int_t)t->c.drop_learn_limit, "port_down",
+			 (json_int_t)t->c.drop_port_down, "injected", (json_int_t)t->c.drop_injected,
+			 "hairpin", (json_int_t)t->c.drop_hairpin, "no_egress",
+			 (json_int_t)t->c.drop_no_egress, "port_removed",
+			 (json_int_t)t->c.drop_port_removed);
 }
 
 static json_t *port_json(const struct vsw_port *p)
 {
 	struct vsw_port_totals t;
+	json_t *o;
 
 	port_totals(p, &t);
-	return json_pack("{s:s, s:I, s:I, s:I, s:I, s:{s:I, s:I, s:I, s:I, s:I, s:I}}", "name",
-			 p->name, "rx_packets", (json_int_t)t.c.rx_packets, "rx_bytes",
-			 (json_int_t)t.c.rx_bytes, "tx_packets", (json_int_t)t.c.tx_packets,
-			 "tx_bytes", (json_int_t)t.c.tx_bytes, "drops", "tx_full",
-			 (json_int_t)t.c.drop_tx_full, "no_mbuf", (json_int_t)t.drop_no_mbuf,
-			 "malformed", (json_int_t)t.c.drop_malformed, "learn_limit",
-			 (json_int_t)t.c.drop_learn_limit, "port_down",
-			 (json_int_t)t.c.drop_port_down, "injected", (json_int_t)t.c.drop_injected);
+	o = json_pack("{s:s}", "name", p->name); /* first: the text table's first column */
+	json_object_update_new(o, totals_json(&t));
+	return o;
+}
+
+/* Ports removed since the last `stats clear`: their counters stay in the switch's sums, or a
+ * frame one of them received and another port sent would leave the books unbalanced. */
+static struct vsw_port_totals retired;
+
+void vsw_stats_retire(const struct vsw_port *p)
+{
+	struct vsw_port_totals t, *sw = &retired;
+
+	port_totals(p, &t);
+	EACH_COUNTER(ADD)
+	sw->drop_no_mbuf += t.drop_no_mbuf;
+}
+
+/* The whole switch: the sum over the ports present and those removed since `stats clear`. */
+static json_t *switch_json(void)
+{
+	struct vsw_port_totals t, all = retired, *sw = &all;
+
+	for (unsigned i = 0; i < VSW_MAX_PORTS; i++) {
+		if (!vsw.ports[i].used)
+			continue;
+		port_totals(&vsw.ports[i], &t);
+		EACH_COUNTER(ADD)
+		sw->drop_no_mbuf += t.drop_no_mbuf;
+	}
+	return totals_json(sw);
 }
 
 static json_t *pmd_json(const struct vsw_pmd *pmd)
@@ -82,8 +125,8 @@ json_t *vsw_stats_json(const struct vsw_port *only)
 			json_array_append_new(ports, port_json(&vsw.ports[i]));
 	for (unsigned i = 0; i < vsw.cfg.n_pmds; i++)
 		json_array_append_new(pmds, pmd_json(&vsw.pmds[i]));
-	return json_pack("{s:o, s:o, s:{s:s, s:i, s:i}, s:{s:i, s:i, s:i}}", "ports", ports, "pmds",
-			 pmds, "mempool", "name", vsw.pool->name, "size", vsw.pool->size, "in_use",
+	return json_pack("{s:o, s:o, s:o, s:{s:s, s:i, s:i}, s:{s:i, s:i, s:i}}", "ports", ports,
+			 "switch", switch_json(), "pmds", pmds, "mempool", "name", vsw.pool->name, "size", vsw.pool->size, "in_use",
 			 rte_mempool_in_use_count(vsw.pool), "fdb", "entries",
 			 vsw_fdb_count(vsw.fdb, VSW_FDB_NO_PORT), "size", vsw.cfg.fdb_size,
 			 "aging", vsw_fdb_aging(vsw.fdb));
@@ -114,4 +157,5 @@ void vsw_stats_clear(struct vsw_port *only)
 			port_clear(&vsw.ports[i]);
 	for (unsigned i = 0; i < vsw.cfg.n_pmds; i++)
 		vsw.pmds[i].loop_base = vsw.pmds[i].loop;
+	memset(&retired, 0, sizeof(retired));
 }

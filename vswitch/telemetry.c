@@ -1,8 +1,10 @@
 /* DPDK telemetry commands, so dpdk-telemetry.py shows the switch: /vswkit/ports, /vswkit/fdb and
- * /vswkit/stats[,PORT]. They reuse the vswctl command results; telemetry nests one level, so
- * each item becomes a flat dict (nested objects flattened to parent_child keys). */
+ * /vswkit/stats[,PORT]; /vswkit/fdb comes in pages (tel_fdb). They reuse the vswctl command
+ * results; telemetry nests one level, so each item becomes a flat dict (nested objects
+ * flattened to parent_child keys). */
 #include <ctype.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <rte_telemetry.h>
@@ -109,10 +111,66 @@ static int tel_ports(const char *cmd, const char *params, struct rte_tel_data *d
 	return with_switch(NULL, ports, "name", NULL, d);
 }
 
+/* Rows per /vswkit/fdb reply: a row takes up to about 130 bytes of telemetry's 16 KB output, and
+ * a dict holds 256 entries at most; telemetry drops what does not fit without a word. */
+#define TEL_FDB_ROWS 100
+
+/* /vswkit/fdb[,PORT][,from=N]: up to TEL_FDB_ROWS rows from row N (0 first). When rows are left
+ * out, the reply says so in "more": {"total", "from", "next"} (next 0: none after these). */
 static int tel_fdb(const char *cmd, const char *params, struct rte_tel_data *d)
 {
+	char port[VSW_NAME_LEN] = "", *end;
+	const char *f = NULL;
+	unsigned long from = 0;
+	size_t total, shown, i;
+	json_t *out, *page, *row;
+	struct rte_tel_data *more;
+
 	(void)cmd;
-	return with_switch(params, fdb, "mac", NULL, d);
+	if (params != NULL && *params != '\0') {
+		f = strncmp(params, "from=", 5) == 0 ? params : strstr(params, ",from=");
+		if (f != NULL) {
+			if ((size_t)(f - params) >= sizeof(port))
+				return -1;
+			memcpy(port, params, (size_t)(f - params));
+			f = strchr(f, '=') + 1;
+			from = strtoul(f, &end, 10);
+			if (*f == '\0' || *end != '\0' || !isdigit((unsigned char)*f))
+				return -1;
+		} else if (snprintf(port, sizeof(port), "%s", params) >= (int)sizeof(port)) {
+			return -1;
+		}
+	}
+	pthread_mutex_lock(&vsw.lock);
+	out = NULL;
+	if (!vsw.closed && vsw.fdb != NULL) {
+		struct vsw_port *p = port[0] != '\0' ? vsw_port_find(port) : NULL;
+
+		if (port[0] == '\0' || p != NULL)
+			out = fdb(p);
+	}
+	pthread_mutex_unlock(&vsw.lock);
+	if (out == NULL)
+		return -1;
+	total = json_array_size(out);
+	page = json_array();
+	for (i = from; i < total && i - from < TEL_FDB_ROWS; i++) {
+		row = json_array_get(out, i);
+		json_array_append(page, row);
+	}
+	shown = json_array_size(page);
+	by_key(page, "mac", d);
+	if (shown < total && (more = rte_tel_data_alloc()) != NULL) {
+		rte_tel_data_start_dict(more);
+		rte_tel_data_add_dict_u64(more, "total", total);
+		rte_tel_data_add_dict_u64(more, "from", from);
+		rte_tel_data_add_dict_u64(more, "next", from + shown < total ? from + shown : 0);
+		if (rte_tel_data_add_dict_container(d, "more", more, 0) != 0)
+			rte_tel_data_free(more);
+	}
+	json_decref(page);
+	json_decref(out);
+	return 0;
 }
 
 static int tel_stats(const char *cmd, const char *params, struct rte_tel_data *d)

@@ -28,10 +28,16 @@
 extern int vsw_logtype;
 #define VSW_LOG(level, ...) rte_log(RTE_LOG_##level, vsw_logtype, "vswd: " __VA_ARGS__)
 
-/* Counters one PMD keeps for one port; summed over PMDs when read. */
+/* Counters one PMD keeps for one port; summed over PMDs when read. The books balance:
+ * on the ingress side, rx_packets = forwarded + the ingress drops (malformed, learn_limit,
+ * injected, hairpin, no_egress, port_removed); on the egress side, every copy a forwarded frame
+ * becomes (one for unicast, one per port for a flood; summed in the ingress port's `copies`)
+ * ends as tx_packets, tx_full or port_down of its egress port. */
 struct vsw_port_counters {
 	uint64_t rx_packets, rx_bytes, tx_packets, tx_bytes;
+	uint64_t forwarded, copies; /* ingress: frames sent on, and the egress copies they made */
 	uint64_t drop_tx_full, drop_malformed, drop_learn_limit, drop_port_down, drop_injected;
+	uint64_t drop_hairpin, drop_no_egress, drop_port_removed;
 };
 
 /* Counters of one port that are not per PMD (read from the ethdev). */
@@ -105,6 +111,9 @@ struct vsw_port_ops {
 	void (*describe)(const struct vsw_port *p, json_t *o);
 	/* NULL, or: updates p->txq_mask from the device, true if the tx queues to use changed */
 	bool (*poll_txqs)(struct vsw_port *p);
+	/* rx queues fill their descriptors with mbufs from the pool when set up (NIC, TAP,
+	 * af_packet); net_vhost takes mbufs only per received burst */
+	bool rx_holds_mbufs;
 };
 
 struct vsw_port {
@@ -112,6 +121,7 @@ struct vsw_port {
 	char name[VSW_NAME_LEN];
 	const struct vsw_port_ops *ops;
 	uint16_t port_id, nb_rxq, nb_txq;
+	uint32_t rx_mbufs; /* mbufs its rx queues hold for good (rx_holds_mbufs kinds) */
 	/* kind-specific settings, kept for listing and for close */
 	char path[PATH_MAX];
 	char dev[256];
@@ -195,6 +205,7 @@ uint16_t vsw_loss_burst(struct vsw_pmd *pmd, const struct vsw_dp_port *dp, uint1
 /* stats.c */
 json_t *vsw_stats_json(const struct vsw_port *only);
 void vsw_stats_clear(struct vsw_port *only); /* NULL: all ports and the PMD counters */
+void vsw_stats_retire(const struct vsw_port *p); /* a port going: keep it in the switch sums */
 
 /* cmd.c: one command in the vswctl language; *out is the result (a JSON value) */
 json_t *vsw_ports_json(void);
