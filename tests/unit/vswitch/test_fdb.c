@@ -13,30 +13,7 @@
 #include "check_eal.h"
 #include "fdb.h"
 
-static struct rte_ether_addr mac(unsigned n)
-{
-	return (struct rte_ether_addr){{0x02, 0, 0, 0, (uint8_t)(n >> 8), (uint8_t)n}};
-}
-
-static uint16_t lookup(struct vsw_fdb *f, unsigned n)
-{
-	struct rte_ether_addr m = mac(n);
-	const struct rte_ether_addr *p = &m;
-	uint16_t port;
-
-	vsw_fdb_lookup(f, &p, 1, &port);
-	return port;
-}
-
-static enum vsw_learn_result learn(struct vsw_fdb *f, unsigned n, uint16_t port, uint64_t now)
-{
-	struct rte_ether_addr m = mac(n);
-	const struct rte_ether_addr *p = &m;
-	enum vsw_learn_result r;
-
-	vsw_fdb_learn(f, &p, 1, port, now, &r);
-	return r;
-}
+#include "fdb_calls.h"
 
 static struct vsw_fdb *make(const char *name, uint32_t size, uint32_t limit, uint32_t aging)
 {

@@ -19,30 +19,7 @@ static void race_hook(int point, struct vsw_fdb *fdb, const struct rte_ether_add
 #define FDB_HOOK(point, fdb, mac, pos) race_hook(point, fdb, mac, pos)
 #include "fdb.c"
 
-static struct rte_ether_addr mac(unsigned n)
-{
-	return (struct rte_ether_addr){{0x02, 0, 0, 0, (uint8_t)(n >> 8), (uint8_t)n}};
-}
-
-static uint16_t lookup(struct vsw_fdb *f, unsigned n)
-{
-	struct rte_ether_addr m = mac(n);
-	const struct rte_ether_addr *p = &m;
-	uint16_t port;
-
-	vsw_fdb_lookup(f, &p, 1, &port);
-	return port;
-}
-
-static enum vsw_learn_result learn(struct vsw_fdb *f, unsigned n, uint16_t port, uint64_t now)
-{
-	struct rte_ether_addr m = mac(n);
-	const struct rte_ether_addr *p = &m;
-	enum vsw_learn_result r;
-
-	vsw_fdb_learn(f, &p, 1, port, now, &r);
-	return r;
-}
+#include "fdb_calls.h"
 
 #define M 7
 static int script; /* 0: hooks off; 1..: the step the replay is at */
