@@ -216,6 +216,16 @@ double gs_app_seconds(uint64_t tsc)
 	return (double)tsc / (double)rte_get_tsc_hz();
 }
 
+unsigned int gs_app_quantile(const uint64_t *hist, unsigned int nb, uint64_t n, double q)
+{
+	uint64_t want = (uint64_t)(q * (double)n), seen = 0;
+
+	for (unsigned int b = 0; b < nb; b++)
+		if ((seen += hist[b]) > want || (seen == n && hist[b]))
+			return b;
+	return 0;
+}
+
 int gs_app_wait_neigh(struct gs_worker *w, uint32_t dst, double secs)
 {
 	uint64_t t0 = rte_get_tsc_cycles();

@@ -33,6 +33,8 @@ void gs_app_die(const struct gs_app *a, const char *fmt, ...)
 /* A worker loop's stop condition: gs_running() and within --duration. */
 bool gs_app_go(const struct gs_app *a, uint64_t start_tsc);
 double gs_app_seconds(uint64_t tsc);
+/* The bucket holding quantile q of n samples counted in hist[0..nb). */
+unsigned int gs_app_quantile(const uint64_t *hist, unsigned int nb, uint64_t n, double q);
 /* Polls until dst's next hop answers ARP (0) or secs pass (negative errno). */
 int gs_app_wait_neigh(struct gs_worker *w, uint32_t dst, double secs);
 uint32_t gs_app_ip(const struct gs_app *a, const char *opt, const char *s);

@@ -188,12 +188,7 @@ static int worker(struct gs_worker *w, void *arg)
 
 static double quantile(const uint64_t *hist, uint64_t n, double q)
 {
-	uint64_t want = (uint64_t)(q * (double)n), seen = 0;
-
-	for (unsigned int b = 0; b <= HIST_US; b++)
-		if ((seen += hist[b]) > want || (seen == n && hist[b]))
-			return b;
-	return 0;
+	return gs_app_quantile(hist, HIST_US + 1, n, q); /* 1-us buckets */
 }
 
 static json_t *summary(struct perf *p)

@@ -365,12 +365,7 @@ static int worker(struct gs_worker *w, void *arg)
 
 static double quantile(const uint64_t *hist, uint64_t n, double q)
 {
-	uint64_t want = (uint64_t)(q * (double)n), seen = 0;
-
-	for (unsigned int k = 0; k < HIST_N; k++)
-		if ((seen += hist[k]) > want || (seen == n && hist[k]))
-			return (k + 0.5) / HIST_RES;
-	return 0;
+	return n ? (gs_app_quantile(hist, HIST_N, n, q) + 0.5) / HIST_RES : 0; /* bucket middle */
 }
 
 static json_t *report(struct bench *b)
