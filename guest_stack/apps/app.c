@@ -203,7 +203,7 @@ void gs_app_start(struct gs_app *a)
 	}
 }
 
-/* Called once per loop iteration by every tool: an integer compare, no floating point. */
+/* Called once per loop iteration by every tool: a multiply and a compare, no division. */
 bool gs_app_go(const struct gs_app *a, uint64_t start_tsc)
 {
 	return gs_running() &&
