@@ -51,8 +51,9 @@ def case_restarts(work, n):
     fails, prefix = [], f"soakr{uid()}"
     try:
         for i in range(n):
-            v = Vswd(work, prefix=prefix).start()
+            v = Vswd(work, prefix=prefix)
             try:
+                v.start(timeout=180)
                 for name, s in (("ra", socks[0]), ("rb", socks[1])):
                     v.ctl("port", "add", name, "vhost", f"path={s}", "mode=client")
                 if i == 0:
@@ -69,7 +70,7 @@ def case_restarts(work, n):
             except Exception as e:  # noqa: BLE001 - a soak counts failures, it does not stop
                 fails.append(f"restart {i}: {e}")
             finally:
-                rc = v.stop()
+                rc = v.stop() if v.proc else 0
                 if rc != 0:
                     fails.append(f"restart {i}: vswd exited {rc}")
     finally:
@@ -80,7 +81,7 @@ def case_restarts(work, n):
 
 def case_reconnect(work, n):
     """One testpmd detaches and re-attaches its virtio_user port: a vhost connect each time."""
-    v = Vswd(work).start()
+    v = Vswd(work).start(timeout=180)
     fails = []
     sock = work / "rc.sock"
     try:
@@ -140,7 +141,7 @@ def pcap_port(v, name, path, frames):
 
 
 def case_frames(work, n, netns):
-    v = Vswd(work).start()
+    v = Vswd(work).start(timeout=180)
     fails = []
     try:
         netns.attach(v, "out")
@@ -177,7 +178,7 @@ def control_line(rng):
 
 
 def case_control(work, n):
-    v = Vswd(work).start()
+    v = Vswd(work).start(timeout=180)
     fails = []
     try:
         for i in range(n):
@@ -203,7 +204,7 @@ def case_control(work, n):
 
 
 def case_macs(work, n, nets):
-    v = Vswd(work).start()
+    v = Vswd(work).start(timeout=180)
     fails = []
     known = "02:00:00:00:5a:0f"
     try:
