@@ -26,12 +26,12 @@ class Host:
         self.etc_root = os.path.abspath(etc_root)
         self.dry_run = dry_run
         self.out = out or sys.stdout
-        self.fake = None
+        self.fake = commands = None
         if os.path.exists(os.path.join(self.sysfs_root, FAKE_MARKER)):
-            from . import fake_kernel  # the test double, loaded only for a marked tree
+            from . import fake_commands, fake_kernel  # the test double, only for a marked tree
             self.fake = fake_kernel.FakeKernel(self)
-        self.runner = Runner(dry_run=dry_run, record=record, fake=self.fake is not None,
-                             out=self.out)
+            commands = fake_commands.FakeCommands(self.fake)
+        self.runner = Runner(dry_run=dry_run, record=record, fake=commands, out=self.out)
 
     # paths -----------------------------------------------------------------
     def sys(self, *parts):

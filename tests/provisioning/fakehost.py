@@ -14,7 +14,7 @@ PROVISIONING = os.path.join(REPO, "provisioning")
 VSW_HOST = os.path.join(PROVISIONING, "vsw-host")
 sys.path.insert(0, PROVISIONING)
 
-from vswhost.fake_kernel import FakeTree  # noqa: E402
+from vswhost.fake_tree import FakeTree  # noqa: E402
 
 PF = "0000:01:00.0"        # ixgbe PF eth1, SR-IOV (8 VFs), own IOMMU group
 NIC = "0000:02:00.0"       # i40e eth2, no SR-IOV, own group
@@ -106,8 +106,8 @@ def snapshot(base, skip=()):
             elif os.path.isdir(path):
                 out[rel] = ("dir",)
             else:
-                with open(path) as f:
-                    out[rel] = ("file", f.read())
+                with open(path, "rb") as f:  # binary: a device's config space
+                    out[rel] = ("file", f.read().decode("utf-8", "backslashreplace"))
     return out
 
 
