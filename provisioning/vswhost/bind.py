@@ -1,8 +1,10 @@
 """Move PCI devices between drivers the way dpdk-devbind does: driver_override, unbind, drivers_probe.
 
 Every refusal is decided before the first write: an interface with routes or in a bridge/bond
-(unless --force), a PF whose VFs would vanish, an IOMMU group with kernel-bound members that vfio
-cannot share, IOMMU off. --persist writes a driverctl-style override under --etc-root.
+(its own or a VLAN/macvlan's on it, unless --force), a PF whose VFs would vanish, a device or
+group a process holds through /dev/vfio, an IOMMU group with members vfio cannot share, IOMMU
+off. If the kernel still refuses one device, every device touched is put back, that one too.
+--persist writes a driverctl-style override under --etc-root.
 """
 
 import os
@@ -11,9 +13,16 @@ from . import netdev, pci
 from .errors import VswError
 
 DRIVERCTL_DIR = "driverctl.d"
+IOMMU_FIX = ("enable VT-d/AMD-Vi in the firmware; on Intel add intel_iommu=on iommu=pt to the "
+             "kernel command line (AMD's IOMMU is on by default) and reboot")
 MODULES_FILE = ("modules-load.d", "vswkit-vfio.conf")
-# drivers that may stay on other members of an IOMMU group used by vfio
-GROUP_SAFE = set(pci.DPDK_DRIVERS) | {"pcieport", "pci-stub"}
+
+
+def group_safe(dev):
+    """May DEV stay as it is in an IOMMU group that vfio takes? The kernel's rule: no driver,
+    a vfio driver, pci-stub, or a bridge (which the IOMMU code leaves out of the group's DMA)."""
+    driver = dev.driver
+    return driver is None or driver.startswith("vfio") or driver == "pci-stub" or dev.is_bridge
 
 
 def resolve_all(host, names):
@@ -29,10 +38,22 @@ def resolve_all(host, names):
     return devs
 
 
+def check_vfio_users(host, dev, what, force):
+    """Refuse while a process holds the device's group through /dev/vfio (QEMU, DPDK): the kernel
+    would block vfio's unbind, or refuse a kernel driver in the group (EBUSY)."""
+    group = dev.iommu_group
+    users = pci.vfio_users(host, group) if group and not force else []
+    if users:
+        raise VswError(f"refusing to {what} {dev.addr}: /dev/vfio/{group} is open by "
+                       f"{', '.join(users)}; stop it first (or --force)")
+
+
 def check_release(host, dev, force):
     """Refuse to take a device from its kernel driver while the host depends on it."""
     if force:
         return
+    if dev.driver and dev.driver.startswith("vfio"):
+        check_vfio_users(host, dev, f"take from {dev.driver}", force)
     for iface in dev.interfaces():
         reasons = netdev.in_use(host, iface)
         if reasons:
@@ -50,14 +71,13 @@ def check_group(host, dev, batch, force):
     if group is None:
         if force:
             return
-        raise VswError(f"{dev.addr} has no IOMMU group: the IOMMU is off; add intel_iommu=on "
-                       f"(or amd_iommu=on) iommu=pt to the kernel command line and reboot")
+        raise VswError(f"{dev.addr} has no IOMMU group: the IOMMU is off; {IOMMU_FIX}")
     blockers = []
     for addr in dev.group_members():
         if addr == dev.addr or addr in batch:
             continue
         other = pci.Device(host, addr)
-        if other.driver and other.driver not in GROUP_SAFE and not other.is_bridge:
+        if not group_safe(other):
             blockers.append(f"{addr} ({other.driver})")
     if blockers and not force:
         raise VswError(f"IOMMU group {group} of {dev.addr} also holds {', '.join(blockers)}: "
@@ -88,20 +108,31 @@ def plan_bind(host, names, driver, force=False):
             check_release(host, dev, force)
         if driver == "vfio-pci":
             check_group(host, dev, batch, force)
+        elif driver != "pci-stub":
+            check_vfio_users(host, dev, f"give {driver}", force)
         todo.append(dev)
     return devs, todo
 
 
-def move(host, dev, driver):
-    """driver_override + unbind + drivers_probe; returns what undo needs."""
+def move(host, dev, driver, moves=None):
+    """driver_override + unbind + drivers_probe; returns what undo needs, and appends it to
+    MOVES before the first write, so that a device the kernel refuses is rolled back too.
+    A kernel driver's override is cleared once it is bound (as dpdk-devbind does); a DPDK
+    driver's stays, so that a re-probe cannot hand the device back to the kernel."""
     record = {"pci": dev.addr, "driver": dev.driver, "override": dev.driver_override}
-    host.write(os.path.join(dev.path, "driver_override"), driver or "\n")
+    if moves is not None:
+        moves.append(record)
+    override = os.path.join(dev.path, "driver_override")
+    host.write(override, driver or "\n")
     if dev.driver:
         host.write(os.path.join(dev.path, "driver", "unbind"), dev.addr)
     if driver:
         host.write(host.sys("bus", "pci", "drivers_probe"), dev.addr)
         if not host.dry_run and dev.driver != driver:
-            raise VswError(f"{dev.addr} did not bind to {driver} (see dmesg)")
+            raise VswError(f"{dev.addr} did not bind to {driver} (the driver refused it, "
+                           f"see dmesg)")
+        if driver not in pci.DPDK_DRIVERS:
+            host.write(override, "\n")
     if not host.dry_run:
         host.say(f"{dev.addr}: {record['driver'] or 'no driver'} -> {driver or 'no driver'}")
     return record
@@ -112,12 +143,7 @@ def bind(host, names, driver, force=False, persist=False):
     devs, todo = plan_bind(host, names, driver, force)
     ensure_driver(host, driver)
     record = {"kind": "bind", "moves": [], "files": {}}
-    try:
-        for dev in todo:
-            record["moves"].append(move(host, dev, driver))
-    except VswError:
-        undo(host, record)
-        raise
+    run_moves(host, todo, driver, record)
     if persist:
         record["files"] = write_persist(host, [d.addr for d in devs], driver)
     return record
@@ -131,18 +157,28 @@ def unbind(host, names, force=False, persist=False):
             check_release(host, dev, force)
     record = {"kind": "bind", "moves": [], "files": {}}
     for dev in devs:
-        if dev.driver or dev.driver_override:
-            record["moves"].append(move(host, dev, None))
-        else:
+        if not (dev.driver or dev.driver_override):
             host.say(f"{dev.addr} has no driver")
-    if persist:
-        record["files"] = {}
-        for dev in devs:
-            path = host.etc(DRIVERCTL_DIR, f"pci-{dev.addr}")
-            if os.path.exists(path):
-                record["files"][path] = {"old": host.read_raw(path), "made": []}
-                host.restore_file(path, {"old": None})
+    run_moves(host, [d for d in devs if d.driver or d.driver_override], None, record)
+    if persist:  # driverctl's "set-override ADDR none": no driver binds it at boot
+        record["files"] = {host.etc(DRIVERCTL_DIR, f"pci-{d.addr}"):
+                           host.write_file(host.etc(DRIVERCTL_DIR, f"pci-{d.addr}"), "none\n")
+                           for d in devs}
     return record
+
+
+def run_moves(host, devs, driver, record):
+    """Move every device or none: on a refusal, put back each one touched (that one too)."""
+    try:
+        for dev in devs:
+            move(host, dev, driver, record["moves"])
+    except VswError as e:
+        try:
+            undo(host, record)
+        except VswError as again:
+            raise VswError(f"{e}; putting the devices back failed too: {again}") from None
+        raise VswError(f"{e}; rolled back {len(record['moves'])} device(s) to their "
+                       f"drivers") from None
 
 
 def write_persist(host, addrs, driver):

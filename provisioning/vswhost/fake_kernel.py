@@ -10,7 +10,8 @@ applies the effect the real kernel would have, and fails where the real kernel f
                           most vf_enable_limit[PF] VFs (and reads back that many); a teardown
                           while a VF's vfio group is open would block: EDEADLK here
   drivers/D/bind|unbind   move the device's driver link (+ its net interface); bind returns the
-                          probe's error
+                          probe's error; unbinding vfio from a device whose group is open
+                          would block: EDEADLK here
   drivers_probe           bind to driver_override, else to a driver whose ids match; a failed
                           probe leaves the device unbound and the write succeeds, as in Linux
   probe failures          probe_refuse[D] lists devices D refuses; vfio drivers refuse a device
@@ -140,6 +141,9 @@ class FakeKernel:
             else:
                 if self.driver_of(value) != driver:
                     fail(errno.ENODEV, path)
+                if is_vfio(driver) and self.group_of(value) in self.open_groups():
+                    # vfio's remove() waits for the user to release the device
+                    fail(errno.EDEADLK, path, "would block while the vfio group is open")
                 self.unbind(value)
         elif name == "drivers_probe":
             if not os.path.isdir(self.dev(value)):

@@ -54,7 +54,16 @@ class Device:
 
     @property
     def is_bridge(self):
-        return self.pci_class.startswith("06")
+        """A bridge as the IOMMU code sees it: a non-type-0 config header (PCI-PCI, CardBus).
+        Class 0x06 alone would also spare host and ISA/LPC bridges, which have normal headers."""
+        try:
+            with open(os.path.join(self.path, "config"), "rb") as f:
+                header = f.read(15)[14:15]
+        except OSError:
+            header = b""
+        if header:
+            return header[0] & 0x7f != 0
+        return self.pci_class[:4] in ("0604", "0607", "0609")  # no config: the bridge classes
 
     @property
     def driver(self):
@@ -111,6 +120,24 @@ class Device:
             "iommu_group": self.iommu_group, "numa_node": self.numa_node,
             "physfn": self.physfn, "vfs": self.virtfns() if self.sriov_capable else None,
         }
+
+
+def vfio_users(host, group):
+    """'PID (COMM)' of every process holding /dev/vfio/GROUP open (QEMU, a DPDK app)."""
+    out = []
+    for pid in host.listdir(host.proc_root):
+        fd_dir = host.proc(pid, "fd")
+        if not pid.isdigit():
+            continue
+        for fd in host.listdir(fd_dir):
+            try:
+                target = os.readlink(os.path.join(fd_dir, fd))
+            except OSError:
+                continue
+            if target == f"/dev/vfio/{group}":
+                out.append(f"{pid} ({host.read(host.proc(pid, 'comm'), '?')})")
+                break
+    return out
 
 
 def all_devices(host):

@@ -1,0 +1,97 @@
+"""bind/unbind against the kernel's rules (issue 15, section 1): rollback of a refused probe,
+which drivers may share an IOMMU group with vfio, driver_override and driverctl semantics,
+devices that a process holds through vfio, routes on VLAN/macvlan uppers."""
+
+import os
+
+from fakehost import NIC, SHARED, assert_refused, assert_rolled_back
+
+OVERRIDE = ("bus", "pci", "devices", NIC, "driver_override")
+
+
+def test_refused_probe_rolls_back_every_device(fake):
+    """The second device's probe fails: both go back to i40e, overrides cleared (dpdk-devbind
+    rebinds the previous driver)."""
+    fake.tree.configure(probe_refuse={"vfio-pci": [SHARED[1]]})
+    line = assert_rolled_back(fake, ["bind", *SHARED, "--driver", "vfio-pci"], SHARED[1],
+                              "did not bind")
+    assert "rolled back" in line
+    assert [fake.driver(a) for a in SHARED] == ["i40e", "i40e"]
+
+
+def test_vfio_refuses_device_without_group_even_forced(fake):
+    os.unlink(os.path.join(fake.sys, "bus", "pci", "devices", NIC, "iommu_group"))
+    assert_rolled_back(fake, ["bind", NIC, "--driver", "vfio-pci", "--force"], NIC)
+    assert fake.driver(NIC) == "i40e"
+
+
+def test_uio_member_blocks_vfio_group(fake):
+    """The kernel lets vfio share a group only with vfio drivers, pci-stub, no driver, bridges."""
+    fake.tree.add_driver("uio_pci_generic")
+    fake.run("bind", SHARED[1], "--driver", "uio_pci_generic", check=True)
+    assert_refused(fake, ["bind", SHARED[0], "--driver", "vfio-pci"], "IOMMU group 3",
+                   f"{SHARED[1]} (uio_pci_generic)")
+
+
+def test_pci_stub_member_is_allowed(fake):
+    fake.tree.add_driver("pci-stub")
+    fake.run("bind", SHARED[1], "--driver", "pci-stub", check=True)
+    fake.run("bind", SHARED[0], "--driver", "vfio-pci", check=True)
+    assert fake.driver(SHARED[0]) == "vfio-pci"
+
+
+def test_bridges_by_header_type(fake):
+    """An ISA/LPC bridge (class 0x0601) has a normal header: it blocks; a PCIe port does not."""
+    t = fake.tree
+    t.add_driver("lpc_ich", ["8086:8c4e"])
+    t.add_driver("pcieport", ["8086:8c10"])
+    t.add_nic("0000:07:00.0", "8086", "1572", driver="i40e", iface="eth7", group=7)
+    t.add_nic("0000:07:00.1", "8086", "8c4e", driver="lpc_ich", group=7, cls="060100")
+    t.add_nic("0000:08:00.0", "8086", "1572", driver="i40e", iface="eth8", group=8)
+    t.add_nic("0000:08:00.1", "8086", "8c10", driver="pcieport", group=8, cls="060400",
+              header=1)
+    assert_refused(fake, ["bind", "eth7", "--driver", "vfio-pci"], "0000:07:00.1 (lpc_ich)")
+    fake.run("bind", "eth8", "--driver", "vfio-pci", check=True)
+    assert fake.driver("0000:08:00.0") == "vfio-pci"
+
+
+def test_back_to_kernel_driver_clears_override(fake):
+    before = fake.snapshot()
+    fake.run("bind", NIC, "--driver", "vfio-pci", check=True)
+    assert fake.read(*OVERRIDE) == "vfio-pci"  # keeps a re-probe from giving it back to i40e
+    fake.run("bind", NIC, "--driver", "i40e", check=True)
+    assert fake.read(*OVERRIDE) == "(null)"
+    assert fake.snapshot() == before
+
+
+def test_unbind_persist_keeps_device_unbound_as_driverctl_does(fake):
+    fake.run("bind", NIC, "--driver", "vfio-pci", "--persist", check=True)
+    fake.run("unbind", NIC, "--persist", check=True)
+    with open(os.path.join(fake.etc, "driverctl.d", f"pci-{NIC}")) as f:
+        assert f.read() == "none\n"  # driverctl set-override ADDR none
+
+
+def test_device_held_through_vfio_is_not_taken(fake):
+    """QEMU holds group 3 open: the kernel would block vfio's unbind and refuse i40e a member
+    of the group (EBUSY, DMA ownership); vsw-host names the user first, and with --force what
+    the kernel refused is rolled back."""
+    fake.run("bind", *SHARED, "--driver", "vfio-pci", check=True)
+    fake.run("unbind", SHARED[1], check=True)
+    fake.tree.open_vfio(4242, "qemu-system-x86", 3)
+    assert_refused(fake, ["bind", SHARED[0], "--driver", "i40e"], "/dev/vfio/3",
+                   "4242 (qemu-system-x86)")
+    assert_refused(fake, ["unbind", SHARED[0]], "4242 (qemu-system-x86)")
+    assert_refused(fake, ["bind", SHARED[1], "--driver", "i40e"], "/dev/vfio/3", "4242")
+    assert_rolled_back(fake, ["bind", SHARED[1], "--driver", "i40e", "--force"], "did not bind")
+    assert_rolled_back(fake, ["bind", SHARED[0], "--driver", "i40e", "--force"], "would block")
+    assert (fake.driver(SHARED[0]), fake.driver(SHARED[1])) == ("vfio-pci", None)
+
+
+def test_routes_on_vlan_and_macvlan_uppers_protect_the_lower(fake):
+    fake.tree.add_upper("eth2", "eth2.100")
+    fake.tree.add_route("eth2.100", default=False)
+    assert_refused(fake, ["bind", NIC, "--driver", "vfio-pci"], "eth2.100", "192.0.2.0/24")
+    fake.tree.add_upper("eth3", "mv0")
+    fake.tree.add_upper("mv0", "mv0.7")  # an upper of an upper
+    fake.tree.add_route("mv0.7")
+    assert_refused(fake, ["bind", SHARED[0], SHARED[1], "--driver", "vfio-pci"], "mv0.7")
