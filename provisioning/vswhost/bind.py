@@ -206,5 +206,4 @@ def undo(host, record):
         if host.dry_run or dev.driver != old:
             move(host, dev, old)
         host.write(os.path.join(dev.path, "driver_override"), move_rec["override"] or "\n")
-    for path, old in record.get("files", {}).items():
-        host.restore_file(path, old)
+    host.restore_files(record.get("files", {}))

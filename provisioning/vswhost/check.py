@@ -95,7 +95,8 @@ def hugepage_pools(host):
                           "vsw-host hugepages --size 2M --count 1024"))
     mounts = hugepages.hugetlbfs_mounts(host)
     if mounts:
-        out.append(result("hugetlbfs", OK, "mounted on " + ", ".join(m for m, _ in mounts)))
+        out.append(result("hugetlbfs", OK, "mounted on " + ", ".join(
+            f"{m} ({size or hugepages.default_size(host)})" for m, size in mounts)))
     else:
         out.append(result("hugetlbfs", WARN, "no hugetlbfs mounted",
                           "mount -t hugetlbfs nodev /dev/hugepages (vsw-host hugepages does it)"))

@@ -113,22 +113,48 @@ class Host:
         self.say(f"wrote {path}")
         return info
 
+    def write_link(self, path, target):
+        """Create a symlink (a systemd unit enabled under *.wants); undo info as write_file's."""
+        info = {"old": None, "made": [], "link": True}
+        if self.dry_run:
+            self.say(f"dry-run: link {path} -> {target}")
+            return info
+        parent = os.path.dirname(path)
+        while not os.path.isdir(parent):
+            info["made"].insert(0, parent)
+            parent = os.path.dirname(parent)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        if os.path.lexists(path):
+            info["old_link"] = os.readlink(path)
+            os.unlink(path)
+        os.symlink(target, path)
+        return info
+
     def restore_file(self, path, info):
-        """Undo write_file: put back the old content, or remove the file and the directories
-        the write made."""
+        """Undo write_file/write_link: put back the old content or link, or remove the file and
+        the directories the write made."""
         old = info["old"]
         if self.dry_run:
             self.say(f"dry-run: {'restore' if old is not None else 'remove'} {path}")
+            return
+        if info.get("old_link"):
+            os.unlink(path)
+            os.symlink(info["old_link"], path)
             return
         if old is not None:
             with open(path, "w") as f:
                 f.write(old)
             return
-        if os.path.exists(path):
+        if os.path.lexists(path):
             os.unlink(path)
         for made in reversed(info.get("made", [])):
             if os.path.isdir(made) and not os.listdir(made):
                 os.rmdir(made)
+
+    def restore_files(self, files):
+        """restore_file for each of {path: info}, newest first (a link before its unit)."""
+        for path, info in reversed(list(files.items())):
+            self.restore_file(path, info)
 
     @staticmethod
     def read_raw(path):

@@ -63,11 +63,12 @@ def test_shortfall_reports_missing_and_restores(fake):
     assert fake.snapshot() == before  # pool back at 8
 
 
-def test_persist_2m_writes_sysctl(fake):
+def test_persist_2m_writes_tmpfiles(fake):
     proc = fake.run("hugepages", "--size", "2M", "--count", "16", "--persist", "--no-mount",
                     check=True)
-    with open(os.path.join(fake.etc, "sysctl.d", "80-vswkit-hugepages.conf")) as f:
-        assert "vm.nr_hugepages = 16" in f.read()
+    with open(os.path.join(fake.etc, "tmpfiles.d", "80-vswkit-hugepages.conf")) as f:
+        assert "w /sys/devices/system/node/node1/hugepages/hugepages-2048kB/nr_hugepages " \
+               "- - - - 8\n" in f.read()
     assert "no reboot needed" in proc.stdout
 
 
@@ -76,7 +77,7 @@ def test_persist_1g_writes_boot_config_and_says_reboot(fake):
                     "--no-mount", check=True)
     with open(os.path.join(fake.etc, "default", "grub.d", "80-vswkit-hugepages.cfg")) as f:
         text = f.read()
-    assert "default_hugepagesz=1G hugepagesz=1G hugepages=1:4" in text
+    assert '"$GRUB_CMDLINE_LINUX_DEFAULT hugepagesz=1G hugepages=1:4"' in text
     assert "reboot needed" in proc.stdout
 
 
