@@ -6,6 +6,7 @@ Per-VF MAC/VLAN/trust/spoofchk are set with `ip link set PF vf N ...` (via the r
 --dry-run and tests never touch a real interface).
 """
 
+import json
 import os
 import re
 import time
@@ -102,9 +103,57 @@ def wait_for(host, dev, count, timeout):
         time.sleep(0.05)
 
 
+def check_vfs_free(host, dev):
+    """Removing VFs while a process holds one through vfio makes the kernel's write block until
+    it lets go (for QEMU: forever); name the holder instead."""
+    for vf in dev.virtfns():
+        group = pci.Device(host, vf).iommu_group
+        users = pci.vfio_users(host, group) if group else []
+        if users:
+            raise VswError(f"refusing to remove the VFs of {dev.addr}: VF {vf} is held through "
+                           f"/dev/vfio/{group} by {', '.join(users)}, and the kernel would "
+                           f"wait for it; stop it first")
+
+
 def set_numvfs(host, dev, count, timeout):
-    host.write(os.path.join(dev.path, "sriov_numvfs"), str(count))
+    path = os.path.join(dev.path, "sriov_numvfs")
+    if count == 0 and not host.dry_run:
+        check_vfs_free(host, dev)
+    host.write(path, str(count))
+    got = host.read_int(path, 0)
+    if not host.dry_run and got != count:  # the PF driver enabled fewer; the write succeeded
+        raise VswError(f"PF {dev.addr} enabled {got} of {count} VFs (its driver or firmware "
+                       f"limits them; see dmesg)")
     wait_for(host, dev, count, timeout)
+
+
+def current_settings(host, iface, settings):
+    """Per-VF `ip link set` arguments that put back what SETTINGS will change (the same keys),
+    from `ip -j link show`; None when iproute2 cannot tell."""
+    out = host.runner.query(["ip", "-j", "link", "show", "dev", iface])
+    try:
+        vfs = {vf["vf"]: vf for vf in json.loads(out)[0].get("vfinfo_list", [])}
+    except (TypeError, ValueError, LookupError):
+        host.say(f"warning: cannot read the VF settings of {iface}; undo will not restore them")
+        return None
+    old = []
+    for i, args in enumerate(settings):
+        vf, back = vfs.get(i, {}), []
+        for key in args[::2]:
+            if key == "mac":
+                back += ["mac", vf.get("address", "00:00:00:00:00:00")]
+            elif key == "vlan":
+                back += ["vlan", str((vf.get("vlan_list") or [vf])[0].get("vlan", 0))]
+            else:
+                back += [key, "on" if vf.get(key, key == "spoofchk") else "off"]
+        old.append(back)
+    return old
+
+
+def apply_settings(host, iface, settings):
+    for i, args in enumerate(settings):
+        if args:
+            host.runner.run(["ip", "link", "set", iface, "vf", str(i)] + args)
 
 
 def create(host, pf, count, mac_base=None, vlan=None, trust=None, spoofchk=None, driver=None,
@@ -125,9 +174,10 @@ def create(host, pf, count, mac_base=None, vlan=None, trust=None, spoofchk=None,
                 host.write(autoprobe_path, "0")
             set_numvfs(host, dev, count, timeout)
         iface = (dev.interfaces() or [None])[0]
-        for i, args in enumerate(settings):
-            if args:
-                host.runner.run(["ip", "link", "set", iface, "vf", str(i)] + args)
+        if record["numvfs"] == count and any(settings):  # existing VFs: keep what they had
+            record["settings"] = {"iface": iface,
+                                  "old": current_settings(host, iface, settings)}
+        apply_settings(host, iface, settings)
         if driver and count and not host.dry_run:
             record["binds"] = bind.bind(host, dev.virtfns(), driver)
         elif driver and count:
@@ -155,7 +205,8 @@ def destroy(host, pf, timeout=10.0):
 
 
 def undo(host, record, timeout=10.0):
-    """Back to the recorded VF count and autoprobe setting (VFs are re-created fresh)."""
+    """Back to the recorded VF count and autoprobe setting (VFs are re-created fresh), or, with
+    the count unchanged, back to the VFs' old MAC/VLAN/trust/spoofchk."""
     dev = pci.Device(host, record["pf"])
     numvfs_path = os.path.join(dev.path, "sriov_numvfs")
     autoprobe_path = os.path.join(dev.path, "sriov_drivers_autoprobe")
@@ -163,6 +214,9 @@ def undo(host, record, timeout=10.0):
     if now == record["numvfs"]:
         if record.get("binds"):
             bind.undo(host, record["binds"])
+        old = record.get("settings") or {}
+        if old.get("old"):
+            apply_settings(host, old["iface"], old["old"])
     elif now:
         set_numvfs(host, dev, 0, timeout)
     if record["autoprobe"] is not None and host.read(autoprobe_path) != record["autoprobe"]:
