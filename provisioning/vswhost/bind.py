@@ -13,8 +13,6 @@ from . import netdev, pci
 from .errors import VswError
 
 DRIVERCTL_DIR = "driverctl.d"
-IOMMU_FIX = ("enable VT-d/AMD-Vi in the firmware; on Intel add intel_iommu=on iommu=pt to the "
-             "kernel command line (AMD's IOMMU is on by default) and reboot")
 MODULES_FILE = ("modules-load.d", "vswkit-vfio.conf")
 
 
@@ -71,7 +69,7 @@ def check_group(host, dev, batch, force):
     if group is None:
         if force:
             return
-        raise VswError(f"{dev.addr} has no IOMMU group: the IOMMU is off; {IOMMU_FIX}")
+        raise VswError(f"{dev.addr} has no IOMMU group: the IOMMU is off; {pci.IOMMU_FIX}")
     blockers = []
     for addr in dev.group_members():
         if addr == dev.addr or addr in batch:

@@ -124,6 +124,12 @@ class FakeTree:
     def iface_addr(self, iface):
         return next(a for a, i in self.config["ifaces"].items() if i == iface)
 
+    def add_iommu_unit(self, name):
+        """An IOMMU as /sys/class/iommu lists it (dmar0 on Intel, ivhd0 on AMD)."""
+        os.makedirs(os.path.join(self.sys, "devices", "virtual", "iommu", name), exist_ok=True)
+        link(os.path.join(self.sys, "class", "iommu", name),
+             os.path.join(self.sys, "devices", "virtual", "iommu", name))
+
     def set_proc(self, name, text):
         put(os.path.join(self.proc, name), text)
 

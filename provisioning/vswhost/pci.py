@@ -11,6 +11,8 @@ from .errors import VswError
 ADDR_RE = re.compile(r"^(?:([0-9a-fA-F]{4}):)?([0-9a-fA-F]{2}):([0-1][0-9a-fA-F])\.([0-7])$")
 DPDK_DRIVERS = ("vfio-pci", "uio_pci_generic", "igb_uio")
 NETWORK_CLASS = "02"
+IOMMU_FIX = ("enable VT-d/AMD-Vi in the firmware; on Intel add intel_iommu=on iommu=pt to the "
+             "kernel command line (AMD's IOMMU is on by default) and reboot")
 
 
 def normalize(addr):

@@ -10,19 +10,21 @@ GROUPS = (("dpdk", "Network devices using DPDK-compatible driver"),
 def describe(host, dev):
     info = dev.summary()
     info["active"] = any(netdev.routes(host, i) for i in info["interfaces"])
+    info["vfs"] = info["vfs"] or []
     return info
 
 
+def group_of(driver):
+    return "dpdk" if driver in pci.DPDK_DRIVERS else "kernel" if driver else "none"
+
+
 def collect(host):
-    """{'dpdk': [...], 'kernel': [...], 'none': [...]}; each PF carries its VFs in 'vfs'."""
+    """{'dpdk': [...], 'kernel': [...], 'none': [...]}: every device in its own driver's group
+    (as dpdk-devbind), VFs too, each VF naming its 'physfn' and each PF its 'vfs'."""
     out = {key: [] for key, _ in GROUPS}
     for dev in pci.all_devices(host):
-        if not dev.is_network or dev.physfn:
-            continue
-        info = describe(host, dev)
-        info["vfs"] = [describe(host, pci.Device(host, a)) for a in dev.virtfns()]
-        key = "dpdk" if dev.driver in pci.DPDK_DRIVERS else "kernel" if dev.driver else "none"
-        out[key].append(info)
+        if dev.is_network:
+            out[group_of(dev.driver)].append(describe(host, dev))
     return out
 
 
@@ -42,8 +44,15 @@ def render(data):
         lines += ["", title, "=" * len(title)]
         if not data[key]:
             lines.append("<none>")
+        here = {info["pci"]: info for info in data[key]}
         for info in data[key]:
-            lines.append(line(info))
+            if info["physfn"] in here:
+                continue  # shown under its PF
+            if info["physfn"]:
+                lines.append(line(info, "VF ") + f" pf={info['physfn']}")
+            else:
+                lines.append(line(info))
             for vf in info["vfs"]:
-                lines.append(line(vf, "    VF "))
+                if vf in here:
+                    lines.append(line(here[vf], "    VF "))
     return "\n".join(lines[1:])

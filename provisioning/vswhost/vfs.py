@@ -66,7 +66,7 @@ def validate(host, pf, count, mac_base=None, vlan=None, trust=None, spoofchk=Non
         raise VswError(f"'{driver}' is not a driver name")
     if driver == "vfio-pci" and count and not host.listdir(host.sys("kernel", "iommu_groups")):
         raise VswError(f"the IOMMU is off (no IOMMU groups), so VFs cannot go to vfio-pci; "
-                       f"{bind.IOMMU_FIX}")
+                       f"{pci.IOMMU_FIX}")
     if vlan is not None and (not isinstance(vlan, int) or not 0 <= vlan <= 4095):
         raise VswError(f"VLAN must be 0-4095, not {vlan!r}")
     trust, spoofchk = on_off(trust, "trust"), on_off(spoofchk, "spoofchk")
