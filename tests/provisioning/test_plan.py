@@ -183,3 +183,24 @@ driver = "vfio-pci"
     bad = write(fake, "[[vfs]]\npf = eth1\n", "bad.toml")
     assert_refused(fake, ["apply", bad, "--state", fake.state], "bad.toml: bad TOML",
                    "line 2")
+
+
+def test_two_runs_cannot_race_on_one_state_file(fake):
+    """While one apply/undo holds the state's directory, another is refused at once."""
+    import fcntl
+    plan = write(fake, json.dumps({"bind": [{"pci": NIC, "driver": "vfio-pci"}]}), "p.json")
+    os.makedirs(os.path.dirname(fake.state))
+    fd = os.open(os.path.dirname(fake.state), os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        assert_refused(fake, ["apply", plan, "--state", fake.state], "another vsw-host apply")
+    finally:
+        os.close(fd)
+    fake.run("apply", plan, "--state", fake.state, check=True)
+    fd = os.open(os.path.dirname(fake.state), os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        assert_refused(fake, ["undo", "--state", fake.state], "another vsw-host apply or undo")
+    finally:
+        os.close(fd)
+    fake.run("undo", "--state", fake.state, check=True)
