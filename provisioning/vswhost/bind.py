@@ -162,6 +162,7 @@ def unbind(host, names, force=False, persist=False):
         record["files"] = {host.etc(DRIVERCTL_DIR, f"pci-{d.addr}"):
                            host.write_file(host.etc(DRIVERCTL_DIR, f"pci-{d.addr}"), "none\n")
                            for d in devs}
+        say_driverctl(host)
     return record
 
 
@@ -190,8 +191,26 @@ def write_persist(host, addrs, driver):
         path = host.etc(*MODULES_FILE)
         files[path] = host.write_file(path, "# written by vsw-host bind --persist\n"
                                             f"{driver.replace('-', '_')}\n")
-    host.say("bindings persist at boot through driverctl's udev rule (apt install driverctl)")
+    say_driverctl(host)
     return files
+
+
+def say_driverctl(host):
+    """The files are driverctl's; without it installed nothing reads them at boot."""
+    if host.runner.have("driverctl"):
+        host.say("bindings persist at boot through driverctl's udev rule")
+    else:
+        host.say(f"warning: driverctl is not installed, so nothing applies "
+                 f"{host.etc(DRIVERCTL_DIR)} at boot: apt install driverctl")
+
+
+def overrides(host):
+    """Persisted overrides, as `driverctl list-overrides` shows them: {PCI address: driver}."""
+    out = {}
+    for name in host.listdir(host.etc(DRIVERCTL_DIR)):
+        if name.startswith("pci-"):
+            out[name[4:]] = host.read(host.etc(DRIVERCTL_DIR, name), "")
+    return out
 
 
 def undo(host, record):

@@ -1,6 +1,6 @@
 """What is bound where, in dpdk-devbind --status layout, with VFs listed under their PF."""
 
-from . import netdev, pci
+from . import bind, netdev, pci
 
 GROUPS = (("dpdk", "Network devices using DPDK-compatible driver"),
           ("kernel", "Network devices using kernel driver"),
@@ -25,6 +25,7 @@ def collect(host):
     for dev in pci.all_devices(host):
         if dev.is_network:
             out[group_of(dev.driver)].append(describe(host, dev))
+    out["overrides"] = bind.overrides(host)
     return out
 
 
@@ -55,4 +56,8 @@ def render(data):
             for vf in info["vfs"]:
                 if vf in here:
                     lines.append(line(here[vf], "    VF "))
+    if data["overrides"]:
+        title = "Persisted driver overrides (driverctl)"
+        lines += ["", title, "=" * len(title)]
+        lines += [f"{addr} -> {driver}" for addr, driver in sorted(data["overrides"].items())]
     return "\n".join(lines[1:])

@@ -95,3 +95,17 @@ def test_routes_on_vlan_and_macvlan_uppers_protect_the_lower(fake):
     fake.tree.add_upper("mv0", "mv0.7")  # an upper of an upper
     fake.tree.add_route("mv0.7")
     assert_refused(fake, ["bind", SHARED[0], SHARED[1], "--driver", "vfio-pci"], "mv0.7")
+
+
+def test_driverctl_interop(fake):
+    """--persist says when driverctl is missing; status lists the persisted overrides."""
+    proc = fake.run("bind", NIC, "--driver", "vfio-pci", "--persist", check=True)
+    assert "driverctl is not installed" in proc.stdout
+    fake.tree.configure(tools={"driverctl": ""})
+    proc = fake.run("unbind", SHARED[0], "--persist", check=True)
+    assert "driverctl's udev rule" in proc.stdout and "not installed" not in proc.stdout
+    import json
+    data = json.loads(fake.run("status", "--json", check=True).stdout)
+    assert data["overrides"] == {NIC: "vfio-pci", SHARED[0]: "none"}
+    text = fake.run("status", check=True).stdout
+    assert f"Persisted driver overrides (driverctl)" in text and f"{NIC} -> vfio-pci" in text
