@@ -103,6 +103,9 @@ def build_parser():
     c.add_argument("--spoofchk", choices=("on", "off"))
     c.add_argument("--driver", help="bind the VFs to this driver (e.g. vfio-pci)")
     c.add_argument("--timeout", type=float, default=10.0, help="seconds to wait for VFs")
+    c.add_argument("--persist", action="store_true",
+                   help="re-create them at boot: ETC/systemd/network/80-vswkit-sriov-PF.link "
+                        "(count and per-VF settings) and driverctl overrides for --driver")
     c = vsub.add_parser("list", parents=parents, help="PFs and their VFs")
     c.add_argument("--pf", help="only this PF")
     c = vsub.add_parser("destroy", parents=parents, help="remove every VF of a PF")
@@ -182,7 +185,7 @@ def act(args, host):
                                  persist=args.persist)
     if cmd == "vfs" and args.vfs_command == "create":
         return vfs.create(host, args.pf, args.count, args.mac_base, args.vlan, args.trust,
-                          args.spoofchk, args.driver, args.timeout)
+                          args.spoofchk, args.driver, args.timeout, args.persist)
     if cmd == "vfs":
         return vfs.destroy(host, args.pf, args.timeout)
     if cmd == "bind":

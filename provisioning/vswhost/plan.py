@@ -10,7 +10,7 @@ from .errors import VswError
 FIELDS = {
     "hugepages": {"size": str, "count": int, "node": int, "persist": bool, "mount": bool},
     "vfs": {"pf": str, "count": int, "mac_base": str, "vlan": int, "trust": (bool, str),
-            "spoofchk": (bool, str), "driver": str},
+            "spoofchk": (bool, str), "driver": str, "persist": bool},
     "bind": {"pci": (str, list), "driver": str, "force": bool, "persist": bool},
 }
 REQUIRED = {"hugepages": ("size", "count"), "vfs": ("pf", "count"), "bind": ("pci", "driver")}

@@ -25,7 +25,7 @@ def run_step(host, section, entry):
     if section == "vfs":
         return vfs.create(host, entry["pf"], entry["count"], entry.get("mac_base"),
                           entry.get("vlan"), entry.get("trust"), entry.get("spoofchk"),
-                          entry.get("driver"))
+                          entry.get("driver"), persist=entry.get("persist", False))
     pcis = entry["pci"] if isinstance(entry["pci"], list) else [entry["pci"]]
     return bind.bind(host, pcis, entry["driver"], entry.get("force", False),
                      entry.get("persist", False))

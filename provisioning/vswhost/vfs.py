@@ -11,7 +11,7 @@ import os
 import re
 import time
 
-from . import bind, pci
+from . import bind, pci, vf_persist
 from .errors import VswError
 
 MAC_RE = re.compile(r"^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$")
@@ -157,7 +157,7 @@ def apply_settings(host, iface, settings):
 
 
 def create(host, pf, count, mac_base=None, vlan=None, trust=None, spoofchk=None, driver=None,
-           timeout=10.0):
+           timeout=10.0, persist=False):
     """Create COUNT VFs on PF and configure them; returns the undo record."""
     dev, settings = validate(host, pf, count, mac_base, vlan, trust, spoofchk, driver)
     if driver:
@@ -182,6 +182,8 @@ def create(host, pf, count, mac_base=None, vlan=None, trust=None, spoofchk=None,
             record["binds"] = bind.bind(host, dev.virtfns(), driver)
         elif driver and count:
             host.say(f"dry-run: bind the {count} VFs of {dev.addr} to {driver}")
+        if persist:
+            record["files"] = vf_persist.persist(host, dev, count, settings, driver)
     except VswError:
         undo(host, record)
         raise
@@ -223,6 +225,7 @@ def undo(host, record, timeout=10.0):
         host.write(autoprobe_path, record["autoprobe"])
     if now != record["numvfs"] and record["numvfs"]:
         set_numvfs(host, dev, record["numvfs"], timeout)
+    host.restore_files(record.get("files", {}))
 
 
 def listing(host, pf=None):

@@ -63,3 +63,25 @@ def test_pf_and_vfs_in_one_group_without_acs(fake):
     fake.tree.configure(no_acs=[PF])
     assert_rolled_back(fake, ["vfs", "create", "--pf", "eth1", "--count", "2", "--driver",
                               "vfio-pci"], "IOMMU group 1", f"{PF} (ixgbe)")
+
+
+def test_persist_writes_a_link_file_and_undo_removes_it(fake):
+    plan = os.path.join(fake.base, "plan.json")
+    with open(plan, "w") as f:
+        json.dump({"vfs": {"pf": "eth1", "count": 2, "mac_base": "02:00:00:00:00:20",
+                           "vlan": 7, "trust": "on", "spoofchk": "off", "driver": "vfio-pci",
+                           "persist": True}}, f)
+    before = fake.snapshot()
+    fake.run("apply", plan, "--state", fake.state, check=True)
+    with open(os.path.join(fake.etc, "systemd", "network",
+                           "80-vswkit-sriov-0000-01-00.0.link")) as f:
+        text = f.read()
+    assert "[Match]\nPath=pci-0000:01:00.0\n" in text
+    assert "SR-IOVVirtualFunctions=2\n" in text
+    assert "NamePolicy=keep kernel database onboard slot path" in text  # the PF keeps its name
+    assert "[SR-IOV]\nVirtualFunction=1\nMACAddress=02:00:00:00:00:21\nVLANId=7\nTrust=yes\n" \
+           "MACSpoofCheck=no\n" in text
+    with open(os.path.join(fake.etc, "driverctl.d", "pci-0000:01:10.1")) as f:
+        assert f.read() == "vfio-pci\n"
+    fake.run("undo", "--state", fake.state, check=True)
+    assert fake.snapshot() == before | {"state": ("dir",)}
