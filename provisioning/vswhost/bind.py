@@ -9,7 +9,7 @@ off. If the kernel still refuses one device, every device touched is put back, t
 
 import os
 
-from . import netdev, pci
+from . import hugepages, netdev, pci
 from .errors import VswError
 
 DRIVERCTL_DIR = "driverctl.d"
@@ -142,6 +142,8 @@ def bind(host, names, driver, force=False, persist=False):
     ensure_driver(host, driver)
     record = {"kind": "bind", "moves": [], "files": {}}
     run_moves(host, todo, driver, record)
+    if driver in pci.DPDK_DRIVERS:
+        warn_numa(host, devs)
     if persist:
         record["files"] = write_persist(host, [d.addr for d in devs], driver)
     return record
@@ -193,6 +195,17 @@ def write_persist(host, addrs, driver):
                                             f"{driver.replace('-', '_')}\n")
     say_driverctl(host)
     return files
+
+
+def warn_numa(host, devs):
+    """DPDK takes a port's buffers from hugepages of the port's NUMA node; without any there,
+    every packet crosses the interconnect (or the port fails to start with --socket-mem)."""
+    have = {p["node"] for p in hugepages.pools(host) if p["total"]}
+    for dev in devs:
+        node = dev.numa_node
+        if node >= 0 and hugepages.nodes(host) and node not in have:
+            host.say(f"warning: {dev.addr} is on NUMA node {node}, which has no hugepages; "
+                     f"reserve some there: vsw-host hugepages --size 2M --count N --node {node}")
 
 
 def say_driverctl(host):

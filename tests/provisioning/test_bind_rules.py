@@ -109,3 +109,14 @@ def test_driverctl_interop(fake):
     assert data["overrides"] == {NIC: "vfio-pci", SHARED[0]: "none"}
     text = fake.run("status", check=True).stdout
     assert f"Persisted driver overrides (driverctl)" in text and f"{NIC} -> vfio-pci" in text
+
+
+def test_warns_when_the_nic_node_has_no_hugepages(fake):
+    fake.run("hugepages", "--size", "2M", "--count", "8", "--node", "0", "--no-mount",
+             check=True)
+    proc = fake.run("bind", NIC, "--driver", "vfio-pci", check=True)  # NIC is on node 1
+    assert f"warning: {NIC} is on NUMA node 1, which has no hugepages" in proc.stdout
+    fake.run("hugepages", "--size", "2M", "--count", "8", "--node", "1", "--no-mount",
+             check=True)
+    proc = fake.run("bind", *SHARED, "--driver", "vfio-pci", check=True)  # node 0
+    assert "warning" not in proc.stdout
