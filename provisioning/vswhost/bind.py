@@ -7,6 +7,7 @@ off. If the kernel still refuses one device, every device touched is put back, t
 --persist writes a driverctl-style override under --etc-root.
 """
 
+import fnmatch
 import os
 
 from . import hugepages, netdev, pci
@@ -29,11 +30,22 @@ def resolve_all(host, names):
         raise VswError("name at least one PCI address or interface")
     devs, seen = [], set()
     for name in names:
-        dev = pci.resolve(host, name)
-        if dev.addr not in seen:
-            seen.add(dev.addr)
-            devs.append(dev)
+        for dev in expand(host, name):
+            if dev.addr not in seen:
+                seen.add(dev.addr)
+                devs.append(dev)
     return devs
+
+
+def expand(host, name):
+    """A name, or a glob over PCI addresses as dpdk-devbind takes them (0000:03:00.*, 03:00.*)."""
+    if not any(c in name for c in "*?["):
+        return [pci.resolve(host, name)]
+    pattern = name.lower() if name.count(":") == 2 else "0000:" + name.lower()
+    found = [d for d in pci.all_devices(host) if fnmatch.fnmatchcase(d.addr, pattern)]
+    if not found:
+        raise VswError(f"no PCI device matches '{name}'")
+    return found
 
 
 def check_vfio_users(host, dev, what, force):

@@ -4,7 +4,10 @@ from . import bind, netdev, pci
 
 GROUPS = (("dpdk", "Network devices using DPDK-compatible driver"),
           ("kernel", "Network devices using kernel driver"),
-          ("none", "Other Network devices"))
+          ("none", "Other Network devices"),
+          ("other", "Crypto, DMA and other devices DPDK can drive"))
+# besides network devices: encryption (0x10), co-processors (QAT: 0x0b40), DMA engines (0x0801)
+OTHER_CLASSES = ("10", "0b40", "0801")
 
 
 def describe(host, dev):
@@ -25,6 +28,8 @@ def collect(host):
     for dev in pci.all_devices(host):
         if dev.is_network:
             out[group_of(dev.driver)].append(describe(host, dev))
+        elif dev.pci_class.startswith(OTHER_CLASSES) or dev.driver in pci.DPDK_DRIVERS:
+            out["other"].append(describe(host, dev))
     out["overrides"] = bind.overrides(host)
     return out
 
@@ -42,6 +47,8 @@ def line(info, indent=""):
 def render(data):
     lines = []
     for key, title in GROUPS:
+        if key == "other" and not data[key]:
+            continue
         lines += ["", title, "=" * len(title)]
         if not data[key]:
             lines.append("<none>")

@@ -120,3 +120,24 @@ def test_warns_when_the_nic_node_has_no_hugepages(fake):
              check=True)
     proc = fake.run("bind", *SHARED, "--driver", "vfio-pci", check=True)  # node 0
     assert "warning" not in proc.stdout
+
+
+def test_pci_address_globs(fake):
+    fake.run("bind", "03:00.*", "--driver", "vfio-pci", check=True)  # the group, as devbind
+    assert [fake.driver(a) for a in SHARED] == ["vfio-pci", "vfio-pci"]
+    assert_refused(fake, ["bind", "0000:0a:*", "--driver", "vfio-pci"], "no PCI device matches")
+
+
+def test_status_lists_crypto_and_dma_devices(fake):
+    import json
+    fake.tree.add_driver("qat_c62x", ["8086:37c8"])
+    fake.tree.add_nic("0000:3d:00.0", "8086", "37c8", driver="qat_c62x", group=9, cls="0b4000")
+    fake.tree.add_nic("0000:3e:00.0", "1022", "1498", group=10, cls="100000")
+    data = json.loads(fake.run("status", "--json", check=True).stdout)
+    assert [(d["pci"], d["driver"]) for d in data["other"]] == [("0000:3d:00.0", "qat_c62x"),
+                                                                ("0000:3e:00.0", None)]
+    fake.run("bind", "0000:3e:00.0", "--driver", "vfio-pci", check=True)
+    text = fake.run("status", check=True).stdout
+    assert "Crypto, DMA and other devices DPDK can drive" in text
+    assert "0000:3e:00.0 '1022:1498' drv=vfio-pci" in text
+    assert "0000:00:1f.0" not in text  # NVMe stays out
