@@ -113,10 +113,13 @@ def build_parser():
     c.add_argument("--timeout", type=float, default=10.0)
 
     p = add("bind", "bind devices to a driver (vfio-pci or a kernel driver)",
-            "Bind each device (PCI address or interface) with driver_override + unbind + "
-            "drivers_probe. Refuses an interface with routes or in a bridge/bond, a PF with VFs, "
-            "and an IOMMU group with kernel-bound members, unless --force.")
-    p.add_argument("devices", nargs="+", metavar="PCI", help="PCI address or interface name")
+            "Bind each device (PCI address, glob such as 03:00.*, or interface) with "
+            "driver_override + unbind + drivers_probe; if the kernel refuses one, every device "
+            "is put back. Refuses an interface with routes or in a bridge/bond (its own or a "
+            "VLAN/macvlan's on it), a PF with VFs, a device held through /dev/vfio, and an "
+            "IOMMU group with members vfio cannot share, unless --force.")
+    p.add_argument("devices", nargs="+", metavar="PCI",
+                   help="PCI address, address glob, or interface name")
     p.add_argument("--driver", required=True,
                    help="vfio-pci, uio_pci_generic or a kernel driver such as i40e")
     p.add_argument("--force", action="store_true", help="skip the in-use and IOMMU checks")
@@ -126,13 +129,15 @@ def build_parser():
     p = add("unbind", "detach devices from their driver")
     p.add_argument("devices", nargs="+", metavar="PCI")
     p.add_argument("--force", action="store_true", help="skip the in-use checks")
-    p.add_argument("--persist", action="store_true", help="also remove a persisted binding")
+    p.add_argument("--persist", action="store_true",
+                   help="keep them unbound at boot (driverctl's override 'none')")
 
-    add("status", "network devices by driver, VFs under their PF (like dpdk-devbind --status)")
+    add("status", "devices by driver, VFs under their PF (like dpdk-devbind --status), and "
+                  "persisted driverctl overrides")
 
     for name, text, desc in (
             ("apply", "apply a plan (hugepages, vfs, bind) as one transaction",
-             "Apply PLAN (JSON, or the YAML subset in provisioning/README.md): hugepages, then "
+             "Apply PLAN (YAML, TOML or JSON; see provisioning/README.md): hugepages, then "
              "vfs, then bind. Each step's undo record goes to the state file; if a step fails, "
              "the steps already done are undone and the error is reported."),
             ("undo", "undo the applied plan, newest step first",
@@ -140,7 +145,7 @@ def build_parser():
              "the state file.")):
         p = add(name, text, desc)
         if name == "apply":
-            p.add_argument("plan", metavar="PLAN", help="plan file: JSON or the YAML subset")
+            p.add_argument("plan", metavar="PLAN", help="plan file: .yaml, .toml or .json")
         p.add_argument("--state", default=transaction.DEFAULT_STATE,
                        help=f"state file (default {transaction.DEFAULT_STATE})")
     return parser
