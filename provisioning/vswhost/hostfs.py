@@ -103,15 +103,21 @@ class Host:
             for line in text.splitlines():
                 self.say(f"dry-run:   {line}")
             return info
-        parent = os.path.dirname(path)
-        while not os.path.isdir(parent):
-            info["made"].insert(0, parent)
-            parent = os.path.dirname(parent)
-        os.makedirs(os.path.dirname(path), exist_ok=True)
+        info["made"] = self.make_parents(path)
         with open(path, "w") as f:
             f.write(text)
         self.say(f"wrote {path}")
         return info
+
+    @staticmethod
+    def make_parents(path):
+        """Create path's missing directories; returns them, outermost first (for undo)."""
+        made, parent = [], os.path.dirname(path)
+        while not os.path.isdir(parent):
+            made.insert(0, parent)
+            parent = os.path.dirname(parent)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        return made
 
     def write_link(self, path, target):
         """Create a symlink (a systemd unit enabled under *.wants); undo info as write_file's."""
@@ -119,11 +125,7 @@ class Host:
         if self.dry_run:
             self.say(f"dry-run: link {path} -> {target}")
             return info
-        parent = os.path.dirname(path)
-        while not os.path.isdir(parent):
-            info["made"].insert(0, parent)
-            parent = os.path.dirname(parent)
-        os.makedirs(os.path.dirname(path), exist_ok=True)
+        info["made"] = self.make_parents(path)
         if os.path.lexists(path):
             info["old_link"] = os.readlink(path)
             os.unlink(path)
