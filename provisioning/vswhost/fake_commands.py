@@ -92,7 +92,9 @@ class FakeCommands:
         text = get(self.settings_path(pf), "{}")
         return json.loads(text)
 
-    def vf_defaults(self, pf, index):
+    @staticmethod
+    def vf_defaults(index):
+        """A fresh VF: no MAC, no VLAN, spoof checking on, not trusted."""
         return {"vf": index, "address": "00:00:00:00:00:00", "vlan": 0, "spoofchk": True,
                 "trust": False}
 
@@ -107,7 +109,7 @@ class FakeCommands:
         if unsupported & set(pairs):
             return 2, "", "RTNETLINK answers: Operation not supported"
         data = self.settings(pf)
-        vf = data.get(str(index), self.vf_defaults(pf, index))
+        vf = data.get(str(index), self.vf_defaults(index))
         for key, value in pairs.items():
             if key == "mac":
                 vf["address"] = value.lower()
@@ -126,7 +128,7 @@ class FakeCommands:
         data = self.settings(pf)
         vfs = []
         for i in range(int(get(self.k.dev(pf, "sriov_numvfs"), "0"))):
-            vf = dict(data.get(str(i), self.vf_defaults(pf, i)))
+            vf = dict(data.get(str(i), self.vf_defaults(i)))
             vlan = vf.pop("vlan")
             if vlan:  # iproute2 prints a vlan_list only for a VF with a VLAN
                 vf["vlan_list"] = [{"vlan": vlan}]

@@ -10,14 +10,11 @@
 - The hugetlbfs mount vsw-host made: a systemd .mount unit, enabled for local-fs.target.
 """
 
-import os
 import re
 
 TMPFILES = ("tmpfiles.d", "80-vswkit-hugepages.conf")
 GRUB = ("default", "grub.d", "80-vswkit-hugepages.cfg")
 HEADER = "# written by vsw-host hugepages --persist\n"
-
-
 
 
 def write_tmpfiles(host, size_kb, counts):

@@ -108,7 +108,7 @@ def test_driverctl_interop(fake):
     data = json.loads(fake.run("status", "--json", check=True).stdout)
     assert data["overrides"] == {NIC: "vfio-pci", SHARED[0]: "none"}
     text = fake.run("status", check=True).stdout
-    assert f"Persisted driver overrides (driverctl)" in text and f"{NIC} -> vfio-pci" in text
+    assert "Persisted driver overrides (driverctl)" in text and f"{NIC} -> vfio-pci" in text
 
 
 def test_warns_when_the_nic_node_has_no_hugepages(fake):
