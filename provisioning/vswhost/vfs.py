@@ -106,9 +106,10 @@ def wait_for(host, dev, count, timeout):
 def check_vfs_free(host, dev):
     """Removing VFs while a process holds one through vfio makes the kernel's write block until
     it lets go (for QEMU: forever); name the holder instead."""
+    holders = pci.vfio_holders(host)
     for vf in dev.virtfns():
         group = pci.Device(host, vf).iommu_group
-        users = pci.vfio_users(host, group) if group else []
+        users = holders.get(group, [])
         if users:
             raise VswError(f"refusing to remove the VFs of {dev.addr}: VF {vf} is held through "
                            f"/dev/vfio/{group} by {', '.join(users)}, and the kernel would "
