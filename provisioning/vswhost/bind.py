@@ -10,7 +10,7 @@ off. If the kernel still refuses one device, every device touched is put back, t
 import fnmatch
 import os
 
-from . import hugepages, netdev, pci
+from . import holders, hugepages, netdev, pci
 from .errors import VswError
 
 DRIVERCTL_DIR = "driverctl.d"
@@ -52,7 +52,7 @@ def check_vfio_users(host, dev, what, force):
     """Refuse while a process holds the device's group through /dev/vfio (QEMU, DPDK): the kernel
     would block vfio's unbind, or refuse a kernel driver in the group (EBUSY)."""
     group = dev.iommu_group
-    users = pci.vfio_users(host, group) if group and not force else []
+    users = holders.vfio_users(host, group) if group and not force else []
     if users:
         raise VswError(f"refusing to {what} {dev.addr}: /dev/vfio/{group} is open by "
                        f"{', '.join(users)}; stop it first (or --force)")
@@ -110,7 +110,11 @@ def plan_bind(host, names, driver, force=False):
     devs = resolve_all(host, names)
     batch = {d.addr for d in devs}
     todo = []
+    hostdevs = holders.libvirt_hostdevs(host)
     for dev in devs:
+        if dev.addr in hostdevs and dev.driver != driver:
+            host.say(f"note: {dev.addr} is a PCI hostdev of libvirt domain "
+                     f"{', '.join(hostdevs[dev.addr])}, which needs it on vfio-pci to start")
         if dev.driver == driver:
             host.say(f"{dev.addr} already bound to {driver}")
             continue

@@ -124,31 +124,6 @@ class Device:
         }
 
 
-def vfio_holders(host):
-    """{IOMMU group: ['PID (COMM)', ...]} of the processes holding /dev/vfio/N open (QEMU,
-    a DPDK app), from every /proc/PID/fd."""
-    out = {}
-    for pid in host.listdir(host.proc_root):
-        if not pid.isdigit():
-            continue
-        fd_dir = host.proc(pid, "fd")
-        groups = set()
-        for fd in host.listdir(fd_dir):
-            try:
-                target = os.readlink(os.path.join(fd_dir, fd))
-            except OSError:
-                continue
-            if target.startswith("/dev/vfio/") and target != "/dev/vfio/vfio":
-                groups.add(target[len("/dev/vfio/"):])
-        for group in groups:
-            out.setdefault(group, []).append(f"{pid} ({host.read(host.proc(pid, 'comm'), '?')})")
-    return out
-
-
-def vfio_users(host, group):
-    return vfio_holders(host).get(group, [])
-
-
 def all_devices(host):
     return [Device(host, a) for a in host.listdir(host.sys("bus", "pci", "devices"))]
 

@@ -1,6 +1,6 @@
 """What is bound where, in dpdk-devbind --status layout, with VFs listed under their PF."""
 
-from . import bind, netdev, pci
+from . import bind, holders, netdev, pci
 
 GROUPS = (("dpdk", "Network devices using DPDK-compatible driver"),
           ("kernel", "Network devices using kernel driver"),
@@ -10,10 +10,11 @@ GROUPS = (("dpdk", "Network devices using DPDK-compatible driver"),
 OTHER_CLASSES = ("10", "0b40", "0801")
 
 
-def describe(host, dev):
+def describe(host, dev, users):
     info = dev.summary()
     info["active"] = any(netdev.routes(host, i) for i in info["interfaces"])
     info["vfs"] = info["vfs"] or []
+    info["used_by"] = users(dev)
     return info
 
 
@@ -25,11 +26,15 @@ def collect(host):
     """{'dpdk': [...], 'kernel': [...], 'none': [...]}: every device in its own driver's group
     (as dpdk-devbind), VFs too, each VF naming its 'physfn' and each PF its 'vfs'."""
     out = {key: [] for key, _ in GROUPS}
+    held, hostdevs = holders.vfio_holders(host), holders.libvirt_hostdevs(host)
+
+    def users(dev):
+        return holders.users(host, dev, held, hostdevs)
     for dev in pci.all_devices(host):
         if dev.is_network:
-            out[group_of(dev.driver)].append(describe(host, dev))
+            out[group_of(dev.driver)].append(describe(host, dev, users))
         elif dev.pci_class.startswith(OTHER_CLASSES) or dev.driver in pci.DPDK_DRIVERS:
-            out["other"].append(describe(host, dev))
+            out["other"].append(describe(host, dev, users))
     out["overrides"] = bind.overrides(host)
     return out
 
@@ -41,6 +46,8 @@ def line(info, indent=""):
     text += f" drv={info['driver'] or '-'} numa={info['numa_node']} iommu_group={info['iommu_group'] or '-'}"
     if info["active"]:
         text += " *Active*"
+    if info["used_by"]:
+        text += " used by " + ", ".join(info["used_by"])
     return text
 
 

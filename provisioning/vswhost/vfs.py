@@ -11,7 +11,7 @@ import os
 import re
 import time
 
-from . import bind, pci, vf_persist
+from . import bind, holders, pci, vf_persist
 from .errors import VswError
 
 MAC_RE = re.compile(r"^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$")
@@ -106,10 +106,10 @@ def wait_for(host, dev, count, timeout):
 def check_vfs_free(host, dev):
     """Removing VFs while a process holds one through vfio makes the kernel's write block until
     it lets go (for QEMU: forever); name the holder instead."""
-    holders = pci.vfio_holders(host)
+    held = holders.vfio_holders(host)
     for vf in dev.virtfns():
         group = pci.Device(host, vf).iommu_group
-        users = holders.get(group, [])
+        users = held.get(group, [])
         if users:
             raise VswError(f"refusing to remove the VFs of {dev.addr}: VF {vf} is held through "
                            f"/dev/vfio/{group} by {', '.join(users)}, and the kernel would "

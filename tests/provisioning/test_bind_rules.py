@@ -141,3 +141,25 @@ def test_status_lists_crypto_and_dma_devices(fake):
     assert "Crypto, DMA and other devices DPDK can drive" in text
     assert "0000:3e:00.0 '1022:1498' drv=vfio-pci" in text
     assert "0000:00:1f.0" not in text  # NVMe stays out
+
+
+def test_status_and_bind_show_what_uses_a_device(fake):
+    import json
+    os.makedirs(os.path.join(fake.etc, "libvirt", "qemu"))
+    with open(os.path.join(fake.etc, "libvirt", "qemu", "vm1.xml"), "w") as f:
+        f.write("<domain type='kvm'><name>vm1</name><devices>"
+                "<hostdev mode='subsystem' type='pci' managed='yes'><source>"
+                "<address domain='0x0000' bus='0x03' slot='0x00' function='0x1'/>"
+                "</source></hostdev></devices></domain>\n")
+    fake.run("bind", *SHARED, "--driver", "vfio-pci", check=True)
+    fake.tree.open_vfio(4242, "qemu-system-x86", 3)
+    data = json.loads(fake.run("status", "--json", check=True).stdout)
+    used = {d["pci"]: d["used_by"] for d in data["dpdk"]}
+    assert used == {SHARED[0]: ["pid 4242 (qemu-system-x86) through /dev/vfio/3"],
+                    SHARED[1]: ["pid 4242 (qemu-system-x86) through /dev/vfio/3",
+                                "libvirt domain vm1 (hostdev)"]}
+    assert "used by pid 4242 (qemu-system-x86) through /dev/vfio/3, libvirt domain vm1" in \
+        fake.run("status", check=True).stdout
+    os.unlink(os.path.join(fake.proc, "4242", "fd", "3"))  # QEMU stopped
+    proc = fake.run("bind", SHARED[1], "--driver", "i40e", check=True)
+    assert f"note: {SHARED[1]} is a PCI hostdev of libvirt domain vm1" in proc.stdout
