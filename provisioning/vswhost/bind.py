@@ -10,7 +10,7 @@ off. If the kernel still refuses one device, every device touched is put back, t
 import fnmatch
 import os
 
-from . import holders, hugepages, netdev, pci
+from . import holders, hugepages, netdev, noiommu as noiommu_mode, pci
 from .errors import VswError
 
 DRIVERCTL_DIR = "driverctl.d"
@@ -75,11 +75,11 @@ def check_release(host, dev, force):
                        f"vanish when it is unbound; run 'vsw-host vfs destroy' first or --force")
 
 
-def check_group(host, dev, batch, force):
+def check_group(host, dev, batch, force, noiommu=False):
     """vfio takes whole IOMMU groups: every other member must be unbound or DPDK-bound too."""
     group = dev.iommu_group
     if group is None:
-        if force:
+        if force or noiommu:
             return
         raise VswError(f"{dev.addr} has no IOMMU group: the IOMMU is off; {pci.IOMMU_FIX}")
     blockers = []
@@ -103,7 +103,7 @@ def ensure_driver(host, driver):
         raise VswError(f"driver {driver} is not available (modprobe {driver} did not load it)")
 
 
-def plan_bind(host, names, driver, force=False):
+def plan_bind(host, names, driver, force=False, noiommu=False):
     """Validate a bind request; returns (all devices, those that need to move). Writes nothing."""
     if not driver or "/" in driver or driver.startswith("."):
         raise VswError(f"'{driver}' is not a driver name")
@@ -121,7 +121,7 @@ def plan_bind(host, names, driver, force=False):
         if dev.driver:
             check_release(host, dev, force)
         if driver == "vfio-pci":
-            check_group(host, dev, batch, force)
+            check_group(host, dev, batch, force, noiommu)
         elif driver != "pci-stub":
             check_vfio_users(host, dev, f"give {driver}", force)
         todo.append(dev)
@@ -152,11 +152,16 @@ def move(host, dev, driver, moves=None):
     return record
 
 
-def bind(host, names, driver, force=False, persist=False):
-    """Bind devices to DRIVER; returns the undo record (moves in order, files written)."""
-    devs, todo = plan_bind(host, names, driver, force)
+def bind(host, names, driver, force=False, persist=False, noiommu=False):
+    """Bind devices to DRIVER; returns the undo record (moves in order, files written).
+    NOIOMMU: vfio-pci takes devices without IOMMU group (noiommu.py)."""
+    if noiommu and driver != "vfio-pci":
+        raise VswError("--noiommu-mode is for --driver vfio-pci")
+    devs, todo = plan_bind(host, names, driver, force, noiommu)
     ensure_driver(host, driver)
     record = {"kind": "bind", "moves": [], "files": {}}
+    if noiommu and any(d.iommu_group is None for d in todo):
+        record["noiommu"] = noiommu_mode.enable(host)
     run_moves(host, todo, driver, record)
     if driver in pci.DPDK_DRIVERS:
         warn_numa(host, devs)
@@ -252,4 +257,5 @@ def undo(host, record):
         if host.dry_run or dev.driver != old:
             move(host, dev, old)
         host.write(os.path.join(dev.path, "driver_override"), move_rec["override"] or "\n")
+    noiommu_mode.restore(host, record.get("noiommu"))
     host.restore_files(record.get("files", {}))

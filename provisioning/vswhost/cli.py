@@ -125,6 +125,8 @@ def build_parser():
     p.add_argument("--force", action="store_true", help="skip the in-use and IOMMU checks")
     p.add_argument("--persist", action="store_true",
                    help="keep the binding across reboots (ETC/driverctl.d/pci-ADDR)")
+    p.add_argument("--noiommu-mode", action="store_true",
+                   help="without an IOMMU: turn on vfio's unsafe no-IOMMU mode for vfio-pci")
 
     p = add("unbind", "detach devices from their driver")
     p.add_argument("devices", nargs="+", metavar="PCI")
@@ -194,7 +196,8 @@ def act(args, host):
     if cmd == "vfs":
         return vfs.destroy(host, args.pf, args.timeout)
     if cmd == "bind":
-        return bind.bind(host, args.devices, args.driver, args.force, args.persist)
+        return bind.bind(host, args.devices, args.driver, args.force, args.persist,
+                         args.noiommu_mode)
     if cmd == "unbind":
         return bind.unbind(host, args.devices, args.force, args.persist)
     if cmd == "apply":

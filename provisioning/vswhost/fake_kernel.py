@@ -18,6 +18,8 @@ applies the effect the real kernel would have, and fails where the real kernel f
                           without IOMMU group (EINVAL); any other driver but pci-stub gets EBUSY
                           in a group whose /dev/vfio/N a process holds open (DMA ownership)
   driver_override         "" clears it, shown as "(null)"
+  enable_unsafe_noiommu_mode  (vfio's parameter) reads Y/N; with Y, vfio takes a device without
+                          group into a group named vfio-noiommu, removed when vfio lets go
   nr_hugepages            per node or global (spread over nodes), capped by hugepage_limit;
                           never below the pages in use (hugepages_in_use); free = total - in use
   compact_memory (proc)   raises the 2M limits by compaction_gain (1G pages stay limited)
@@ -37,7 +39,7 @@ SIZES = ("2048kB", "1048576kB")
 DMA_FREE_DRIVERS = ("pci-stub",)  # drivers the kernel lets into a group that vfio owns
 WRITABLE = {"sriov_numvfs", "sriov_drivers_autoprobe", "driver_override", "bind", "unbind",
             "new_id", "remove_id", "drivers_probe", "nr_hugepages", "nr_overcommit_hugepages",
-            "compact_memory", "remove", "rescan", "reset", "uevent"}
+            "compact_memory", "remove", "rescan", "reset", "uevent", "enable_unsafe_noiommu_mode"}
 
 
 def put(path, text):
@@ -102,6 +104,15 @@ class FakeKernel:
     def drv(self, name, *rest):
         return os.path.join(self.sys, "bus", "pci", "drivers", name, *rest)
 
+    def noiommu(self):
+        return get(os.path.join(self.sys, "module", "vfio", "parameters",
+                                "enable_unsafe_noiommu_mode")) == "Y"
+
+    @staticmethod
+    def rid(addr):
+        """The routing id (bus << 8 | devfn) of a DDDD:BB:DD.F address."""
+        return int(addr[5:7], 16) << 8 | int(addr[8:10], 16) << 3 | int(addr[11])
+
     def driver_of(self, addr):
         path = self.dev(addr, "driver")
         return os.path.basename(os.readlink(path)) if os.path.islink(path) else None
@@ -151,6 +162,8 @@ class FakeKernel:
             self.probe(value)
         elif name == "driver_override":
             put(real, value or "(null)")
+        elif name == "enable_unsafe_noiommu_mode":  # a bool parameter: reads back Y or N
+            put(real, "Y" if value in ("1", "Y", "y") else "N")
         elif name == "nr_hugepages" and real.startswith(self.sys):
             self.set_hugepages(real, self._int(value, path))
         elif name == "nr_hugepages":  # /proc/sys/vm/nr_hugepages: the default size's pool
@@ -197,7 +210,7 @@ class FakeKernel:
         if addr in self.config.get("probe_refuse", {}).get(driver, []):
             return errno.ENODEV
         group = self.group_of(addr)
-        if is_vfio(driver) and group is None:
+        if is_vfio(driver) and group is None and not self.noiommu():
             return errno.EINVAL
         if not is_vfio(driver) and driver not in DMA_FREE_DRIVERS and group in self.open_groups():
             return errno.EBUSY
@@ -217,6 +230,11 @@ class FakeKernel:
         code = self.probe_error(addr, driver)
         if code:
             fail(code, addr)
+        if is_vfio(driver) and self.group_of(addr) is None:  # no-IOMMU mode: a group of its own
+            gdir = os.path.join(self.sys, "kernel", "iommu_groups", f"{9000 + self.rid(addr)}")
+            put(os.path.join(gdir, "name"), "vfio-noiommu")
+            link(os.path.join(self.dev(addr), "iommu_group"), gdir)
+            link(os.path.join(gdir, "devices", addr), self.dev(addr))
         link(self.dev(addr, "driver"), self.drv(driver))
         link(self.drv(driver, addr), self.dev(addr))
         iface = self.iface_name(addr)
@@ -236,6 +254,11 @@ class FakeKernel:
         rmtree(net)
         os.unlink(self.dev(addr, "driver"))
         os.unlink(self.drv(driver, addr))
+        group = self.group_of(addr)
+        gdir = os.path.join(self.sys, "kernel", "iommu_groups", group or "-")
+        if get(os.path.join(gdir, "name")) == "vfio-noiommu":  # vfio made it, vfio removes it
+            os.unlink(self.dev(addr, "iommu_group"))
+            rmtree(gdir)
 
     def iface_name(self, addr):
         ifaces = self.config.get("ifaces", {})
@@ -333,9 +356,8 @@ class FakeKernel:
         shared = pf in self.config.get("no_acs", [])
         for i in range(n):
             vf = self.vf_address(pf, offset, stride, i)
-            rid = int(vf[5:7], 16) << 8 | int(vf[8:10], 16) << 3 | int(vf[11])
             self.add_device(vf, vendor, vf_device, cls,
-                            group=self.group_of(pf) if shared else 1000 + rid,
+                            group=self.group_of(pf) if shared else 1000 + self.rid(vf),
                             numa=int(get(self.dev(pf, "numa_node"), "0")))
             link(self.dev(vf, "physfn"), self.dev(pf))
             link(self.dev(pf, f"virtfn{i}"), self.dev(vf))

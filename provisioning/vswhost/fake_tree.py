@@ -80,6 +80,9 @@ class FakeTree:
 
     def add_module(self, name):
         os.makedirs(os.path.join(self.sys, "module", name), exist_ok=True)
+        if name == "vfio":  # CONFIG_VFIO_NOIOMMU, off
+            put(os.path.join(self.sys, "module", "vfio", "parameters",
+                             "enable_unsafe_noiommu_mode"), "N")
 
     def add_nic(self, addr, vendor, device, driver=None, iface=None, group=None, totalvfs=0,
                 vf_device=None, cls="020000", numa=0, header=0):

@@ -11,7 +11,8 @@ FIELDS = {
     "hugepages": {"size": str, "count": int, "node": int, "persist": bool, "mount": bool},
     "vfs": {"pf": str, "count": int, "mac_base": str, "vlan": int, "trust": (bool, str),
             "spoofchk": (bool, str), "driver": str, "persist": bool},
-    "bind": {"pci": (str, list), "driver": str, "force": bool, "persist": bool},
+    "bind": {"pci": (str, list), "driver": str, "force": bool, "persist": bool,
+             "noiommu_mode": bool},
 }
 REQUIRED = {"hugepages": ("size", "count"), "vfs": ("pf", "count"), "bind": ("pci", "driver")}
 ORDER = ("hugepages", "vfs", "bind")

@@ -28,7 +28,7 @@ def run_step(host, section, entry):
                           entry.get("driver"), persist=entry.get("persist", False))
     pcis = entry["pci"] if isinstance(entry["pci"], list) else [entry["pci"]]
     return bind.bind(host, pcis, entry["driver"], entry.get("force", False),
-                     entry.get("persist", False))
+                     entry.get("persist", False), entry.get("noiommu_mode", False))
 
 
 def read_state(path):

@@ -163,3 +163,22 @@ def test_status_and_bind_show_what_uses_a_device(fake):
     os.unlink(os.path.join(fake.proc, "4242", "fd", "3"))  # QEMU stopped
     proc = fake.run("bind", SHARED[1], "--driver", "i40e", check=True)
     assert f"note: {SHARED[1]} is a PCI hostdev of libvirt domain vm1" in proc.stdout
+
+
+def test_noiommu_mode(fake):
+    """Without an IOMMU, --noiommu-mode turns vfio's unsafe mode on; undo turns it off."""
+    import json
+    os.unlink(os.path.join(fake.sys, "bus", "pci", "devices", NIC, "iommu_group"))
+    param = ("module", "vfio", "parameters", "enable_unsafe_noiommu_mode")
+    assert_refused(fake, ["bind", NIC, "--driver", "i40e", "--noiommu-mode"], "vfio-pci")
+    plan = os.path.join(fake.base, "plan.json")
+    with open(plan, "w") as f:
+        json.dump({"bind": {"pci": NIC, "driver": "vfio-pci", "noiommu_mode": True}}, f)
+    before = fake.snapshot()
+    proc = fake.run("apply", plan, "--state", fake.state, check=True)
+    assert "unsafe no-IOMMU mode" in proc.stdout
+    assert fake.driver(NIC) == "vfio-pci" and fake.read(*param) == "Y"
+    group = os.readlink(os.path.join(fake.sys, "bus", "pci", "devices", NIC, "iommu_group"))
+    assert fake.read("kernel", "iommu_groups", os.path.basename(group), "name") == "vfio-noiommu"
+    fake.run("undo", "--state", fake.state, check=True)
+    assert fake.snapshot() == before | {"state": ("dir",)}
