@@ -10,7 +10,7 @@ off. If the kernel still refuses one device, every device touched is put back, t
 import fnmatch
 import os
 
-from . import holders, hugepages, netdev, noiommu as noiommu_mode, pci
+from . import holders, hugepages, netdev, noiommu as noiommu_mode, pci, vfio_dev
 from .errors import VswError
 
 DRIVERCTL_DIR = "driverctl.d"
@@ -152,17 +152,20 @@ def move(host, dev, driver, moves=None):
     return record
 
 
-def bind(host, names, driver, force=False, persist=False, noiommu=False):
+def bind(host, names, driver, force=False, persist=False, noiommu=False, owner=(None, None)):
     """Bind devices to DRIVER; returns the undo record (moves in order, files written).
-    NOIOMMU: vfio-pci takes devices without IOMMU group (noiommu.py)."""
-    if noiommu and driver != "vfio-pci":
-        raise VswError("--noiommu-mode is for --driver vfio-pci")
+    NOIOMMU: vfio-pci takes devices without IOMMU group (noiommu.py); OWNER: (uid, gid) for
+    their /dev/vfio/N."""
+    if (noiommu or owner != (None, None)) and driver != "vfio-pci":
+        raise VswError("--noiommu-mode, --uid and --gid are for --driver vfio-pci")
     devs, todo = plan_bind(host, names, driver, force, noiommu)
     ensure_driver(host, driver)
     record = {"kind": "bind", "moves": [], "files": {}}
     if noiommu and any(d.iommu_group is None for d in todo):
         record["noiommu"] = noiommu_mode.enable(host)
     run_moves(host, todo, driver, record)
+    if owner != (None, None):
+        record["owners"] = vfio_dev.chown_groups(host, devs, *owner)
     if driver in pci.DPDK_DRIVERS:
         warn_numa(host, devs)
     if persist:
@@ -257,5 +260,6 @@ def undo(host, record):
         if host.dry_run or dev.driver != old:
             move(host, dev, old)
         host.write(os.path.join(dev.path, "driver_override"), move_rec["override"] or "\n")
+    vfio_dev.restore_owners(host, record.get("owners", {}))
     noiommu_mode.restore(host, record.get("noiommu"))
     host.restore_files(record.get("files", {}))

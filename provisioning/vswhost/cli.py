@@ -42,6 +42,8 @@ def common(suppress):
                    help="stand-in for /sys (a fake tree when DIR/.vswkit-fake-sysfs exists)")
     p.add_argument("--proc-root", metavar="DIR", default=d("/proc"),
                    help="stand-in for /proc (cmdline, meminfo, mounts, net/route, ...)")
+    p.add_argument("--dev-root", metavar="DIR", default=d(None),
+                   help="stand-in for /dev (vfio group devices; a fake tree's own dev/)")
     p.add_argument("--etc-root", metavar="DIR", default=d("/etc"),
                    help="where --persist writes configuration (default /etc)")
     p.add_argument("--dry-run", action="store_true", default=d(False),
@@ -127,6 +129,9 @@ def build_parser():
                    help="keep the binding across reboots (ETC/driverctl.d/pci-ADDR)")
     p.add_argument("--noiommu-mode", action="store_true",
                    help="without an IOMMU: turn on vfio's unsafe no-IOMMU mode for vfio-pci")
+    p.add_argument("--uid", type=count_arg, help="owner of /dev/vfio/N after a vfio-pci bind "
+                                                  "(a non-root DPDK or QEMU)")
+    p.add_argument("--gid", type=count_arg, help="group of /dev/vfio/N after a vfio-pci bind")
 
     p = add("unbind", "detach devices from their driver")
     p.add_argument("devices", nargs="+", metavar="PCI")
@@ -197,7 +202,7 @@ def act(args, host):
         return vfs.destroy(host, args.pf, args.timeout)
     if cmd == "bind":
         return bind.bind(host, args.devices, args.driver, args.force, args.persist,
-                         args.noiommu_mode)
+                         args.noiommu_mode, (args.uid, args.gid))
     if cmd == "unbind":
         return bind.unbind(host, args.devices, args.force, args.persist)
     if cmd == "apply":
@@ -244,7 +249,8 @@ def main(argv=None):
             if not os.path.isdir(getattr(args, opt)):
                 raise VswError(f"--{opt.replace('_', '-')} {getattr(args, opt)} is not a directory")
         host = Host(args.sysfs_root, args.proc_root, args.etc_root, args.dry_run,
-                    args.record_commands, out=sys.stderr if args.json else sys.stdout)
+                    args.record_commands, out=sys.stderr if args.json else sys.stdout,
+                    dev_root=args.dev_root)
         return dispatch(args, host)
     except UsageError as e:
         print(f"{PROG}: error: {e} (see {PROG} {args.command} --help)", file=sys.stderr)

@@ -89,6 +89,7 @@ class FakeKernel:
     def __init__(self, host):
         self.sys = os.path.realpath(host.sysfs_root)
         self.proc = os.path.realpath(host.proc_root)
+        self.dev_root = os.path.join(os.path.dirname(self.sys), "dev")  # the tree's own /dev
         with open(os.path.join(self.sys, MARKER)) as f:
             self.config = json.load(f)
         self.extra = 0  # 2M pages per node freed by compaction during this process
@@ -237,6 +238,8 @@ class FakeKernel:
             link(os.path.join(gdir, "devices", addr), self.dev(addr))
         link(self.dev(addr, "driver"), self.drv(driver))
         link(self.drv(driver, addr), self.dev(addr))
+        if is_vfio(driver):
+            self.vfio_node(addr, True)
         iface = self.iface_name(addr)
         if iface and not is_vfio(driver) and driver not in ("uio_pci_generic", "igb_uio",
                                                               "pci-stub"):
@@ -254,6 +257,8 @@ class FakeKernel:
         rmtree(net)
         os.unlink(self.dev(addr, "driver"))
         os.unlink(self.drv(driver, addr))
+        if is_vfio(driver):
+            self.vfio_node(addr, False)
         group = self.group_of(addr)
         gdir = os.path.join(self.sys, "kernel", "iommu_groups", group or "-")
         if get(os.path.join(gdir, "name")) == "vfio-noiommu":  # vfio made it, vfio removes it
@@ -272,6 +277,19 @@ class FakeKernel:
                         os.readlink(self.dev(pf, name))) == addr and pf in ifaces:
                     return f"{ifaces[pf]}v{name[6:]}"
         return None
+
+    def vfio_node(self, addr, bound):
+        """/dev/vfio/N exists while a device of group N is on vfio (noiommu-N in no-IOMMU mode)."""
+        group = self.group_of(addr)
+        gdir = os.path.join(self.sys, "kernel", "iommu_groups", group)
+        name = f"noiommu-{group}" if get(os.path.join(gdir, "name")) == "vfio-noiommu" else group
+        path = os.path.join(self.dev_root, "vfio", name)
+        others = [a for a in os.listdir(os.path.join(gdir, "devices"))
+                  if a != addr and (self.driver_of(a) or "").startswith("vfio")]
+        if bound:
+            put(path, "")
+        elif not others and os.path.exists(path):
+            os.unlink(path)
 
     def add_netdev(self, addr, iface):
         base = self.dev(addr, "net", iface)

@@ -33,6 +33,7 @@ class FakeTree:
                   "class/iommu", "module"):
             os.makedirs(os.path.join(self.sys, d), exist_ok=True)
         put(os.path.join(self.sys, "bus", "pci", "drivers_probe"), "")
+        put(os.path.join(base, "dev", "vfio", "vfio"), "")  # the container device
         for size in SIZES:
             for name in ("nr_hugepages", "free_hugepages", "resv_hugepages", "surplus_hugepages",
                          "nr_overcommit_hugepages"):

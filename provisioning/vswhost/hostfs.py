@@ -20,10 +20,11 @@ class Host:
     """Paths and I/O of one host (real or fake); carries the command runner and the dry-run flag."""
 
     def __init__(self, sysfs_root="/sys", proc_root="/proc", etc_root="/etc",
-                 dry_run=False, record=None, out=None):
+                 dry_run=False, record=None, out=None, dev_root=None):
         self.sysfs_root = os.path.abspath(sysfs_root)
         self.proc_root = os.path.abspath(proc_root)
         self.etc_root = os.path.abspath(etc_root)
+        self.dev_root = os.path.abspath(dev_root or "/dev")
         self.dry_run = dry_run
         self.out = out or sys.stdout
         self.fake = commands = None
@@ -31,6 +32,8 @@ class Host:
             from . import fake_commands, fake_kernel  # the test double, only for a marked tree
             self.fake = fake_kernel.FakeKernel(self)
             commands = fake_commands.FakeCommands(self.fake)
+            if dev_root is None:  # never the real /dev behind a fake tree
+                self.dev_root = self.fake.dev_root
         self.runner = Runner(dry_run=dry_run, record=record, fake=commands, out=self.out)
 
     # paths -----------------------------------------------------------------
@@ -42,6 +45,9 @@ class Host:
 
     def etc(self, *parts):
         return os.path.join(self.etc_root, *parts)
+
+    def devfs(self, *parts):
+        return os.path.join(self.dev_root, *parts)
 
     # reads -----------------------------------------------------------------
     @staticmethod

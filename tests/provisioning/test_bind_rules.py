@@ -182,3 +182,18 @@ def test_noiommu_mode(fake):
     assert fake.read("kernel", "iommu_groups", os.path.basename(group), "name") == "vfio-noiommu"
     fake.run("undo", "--state", fake.state, check=True)
     assert fake.snapshot() == before | {"state": ("dir",)}
+
+
+def test_uid_gid_for_the_vfio_group_device(fake):
+    node = os.path.join(fake.base, "dev", "vfio", "3")
+    assert_refused(fake, ["bind", NIC, "--driver", "i40e", "--uid", "1234"], "vfio-pci")
+    fake.run("bind", SHARED[0], "--driver", "vfio-pci", "--force", check=True)
+    assert os.path.exists(node) and os.stat(node).st_uid == 0
+    proc = fake.run("bind", *SHARED, "--driver", "vfio-pci", "--uid", "1234", "--gid", "5678",
+                    check=True)
+    assert f"{node}: owner 1234:5678" in proc.stdout
+    assert (os.stat(node).st_uid, os.stat(node).st_gid) == (1234, 5678)
+    fake.run("unbind", SHARED[0], check=True)
+    assert os.path.exists(node)  # SHARED[1] still holds the group on vfio
+    fake.run("unbind", SHARED[1], check=True)
+    assert not os.path.exists(node)
