@@ -1,6 +1,7 @@
 """The fake kernel fails where the real one fails (issue 15, section 2): otherwise the tests
 built on it prove nothing there. In-process, through hostfs.Host as vsw-host writes."""
 
+import contextlib
 import os
 
 import pytest
@@ -8,6 +9,15 @@ import pytest
 from fakehost import NIC, PF, SHARED
 from vswhost.errors import VswError
 from vswhost.hostfs import Host
+
+
+@contextlib.contextmanager
+def refused(fake, match):
+    """The write or command fails with MATCH and leaves the tree as it was."""
+    before = fake.snapshot()
+    with pytest.raises(VswError, match=match):
+        yield
+    assert fake.snapshot() == before
 
 
 def host(fake):
@@ -28,7 +38,7 @@ def probe(fake, addr, driver):
 
 def test_read_only_attributes_refuse_writes(fake):
     for name in ("vendor", "class", "sriov_totalvfs", "numa_node"):
-        with pytest.raises(VswError, match="Permission denied"):
+        with refused(fake, "Permission denied"):
             host(fake).write(dev(fake, PF, name), "1")
 
 
@@ -36,7 +46,7 @@ def test_refused_probe_leaves_the_device_unbound(fake):
     fake.tree.configure(probe_refuse={"vfio-pci": [NIC]})
     h = probe(fake, NIC, "vfio-pci")
     assert fake.driver(NIC) is None
-    with pytest.raises(VswError, match="No such device"):
+    with refused(fake, "No such device"):
         h.write(os.path.join(fake.sys, "bus", "pci", "drivers", "vfio-pci", "bind"), NIC)
 
 
@@ -44,7 +54,7 @@ def test_vfio_refuses_a_device_without_group(fake):
     os.unlink(dev(fake, NIC, "iommu_group"))
     h = probe(fake, NIC, "vfio-pci")
     assert fake.driver(NIC) is None
-    with pytest.raises(VswError, match="Invalid argument"):
+    with refused(fake, "Invalid argument"):
         h.write(os.path.join(fake.sys, "bus", "pci", "drivers", "vfio-pci", "bind"), NIC)
 
 
@@ -53,9 +63,9 @@ def test_kernel_driver_refused_in_a_group_vfio_owns(fake):
     fake.run("unbind", SHARED[1], check=True)
     fake.tree.open_vfio(99, "dpdk-testpmd", 3)
     h = host(fake)
-    with pytest.raises(VswError, match="busy"):
+    with refused(fake, "busy"):
         h.write(os.path.join(fake.sys, "bus", "pci", "drivers", "i40e", "bind"), SHARED[1])
-    with pytest.raises(VswError, match="would block"):  # vfio's remove() waits for the user
+    with refused(fake, "would block"):  # vfio's remove() waits for the user
         h.write(os.path.join(fake.sys, "bus", "pci", "drivers", "vfio-pci", "unbind"), SHARED[0])
 
 
@@ -66,10 +76,10 @@ def test_sriov_teardown_blocks_while_a_vf_is_held_and_enable_can_fall_short(fake
     assert fake.read("bus", "pci", "devices", PF, "sriov_numvfs") == "3"
     assert len(fake.vfs()) == 3
     assert {os.readlink(dev(fake, vf, "iommu_group"))[-2:] for vf in fake.vfs()} == {"/1"}
-    with pytest.raises(VswError, match="Device or resource busy"):
+    with refused(fake, "Device or resource busy"):
         h.write(dev(fake, PF, "sriov_numvfs"), "2")  # N -> M
     fake.tree.open_vfio(5, "qemu-system-x86", 1)
-    with pytest.raises(VswError, match="would block"):
+    with refused(fake, "would block"):
         h.write(dev(fake, PF, "sriov_numvfs"), "0")
     assert len(fake.vfs()) == 3
 
@@ -95,16 +105,16 @@ def test_hugepages_in_use_and_1g_limits(fake):
 def test_commands_fail_as_the_real_ones(fake):
     fake.tree.configure(vf_unsupported=["spoofchk"], mount_fails=["/mnt/x"])
     h = host(fake)
-    with pytest.raises(VswError, match="Module igb_uio not found"):
+    with refused(fake, "Module igb_uio not found"):
         h.runner.run(["modprobe", "igb_uio"])
-    with pytest.raises(VswError, match="permission denied"):
+    with refused(fake, "permission denied"):
         h.runner.run(["mount", "-t", "hugetlbfs", "nodev", "/mnt/x"])
-    with pytest.raises(VswError, match="not mounted"):
+    with refused(fake, "not mounted"):
         h.runner.run(["umount", "/dev/hugepages"])
     h.write(dev(fake, PF, "sriov_numvfs"), "1")
-    with pytest.raises(VswError, match="Operation not supported"):
+    with refused(fake, "Operation not supported"):
         h.runner.run(["ip", "link", "set", "eth1", "vf", "0", "spoofchk", "off"])
-    with pytest.raises(VswError, match="Invalid argument"):
+    with refused(fake, "Invalid argument"):
         h.runner.run(["ip", "link", "set", "eth1", "vf", "1", "mac", "02:00:00:00:00:01"])
     h.runner.run(["modprobe", "vfio-pci"])  # loadable: it appears
     assert os.path.isdir(os.path.join(fake.sys, "bus", "pci", "drivers", "vfio-pci"))
