@@ -24,6 +24,10 @@ class Parser(argparse.ArgumentParser):
         sys.exit(2)
 
 
+class UsageError(Exception):
+    """Bad usage found after parsing: one line, exit status 2."""
+
+
 def count_arg(text):
     try:
         value = int(text)
@@ -113,6 +117,8 @@ def build_parser():
     c = vsub.add_parser("destroy", parents=parents, help="remove every VF of a PF")
     c.add_argument("--pf", required=True)
     c.add_argument("--timeout", type=float, default=10.0)
+    c.add_argument("--persist", action="store_true",
+                   help="also remove the .link file that re-creates them at boot")
 
     p = add("bind", "bind devices to a driver (vfio-pci or a kernel driver)",
             "Bind each device (PCI address, glob such as 03:00.*, or interface) with "
@@ -199,7 +205,7 @@ def act(args, host):
         return vfs.create(host, args.pf, args.count, args.mac_base, args.vlan, args.trust,
                           args.spoofchk, args.driver, args.timeout, args.persist)
     if cmd == "vfs":
-        return vfs.destroy(host, args.pf, args.timeout)
+        return vfs.destroy(host, args.pf, args.timeout, args.persist)
     if cmd == "bind":
         return bind.bind(host, args.devices, args.driver, args.force, args.persist,
                          args.noiommu_mode, (args.uid, args.gid))
@@ -213,10 +219,6 @@ def act(args, host):
     n = transaction.undo(host, args.state)
     host.say(f"undid {n} steps")
     return {"undone": n, "state": args.state}
-
-
-class UsageError(Exception):
-    """Bad usage found after parsing: one line, exit status 2."""
 
 
 def dispatch(args, host):

@@ -6,6 +6,8 @@ Only the first .link file matching a device is applied, so this one repeats the 
 policies of Debian's 99-default.link: the PF keeps its name.
 """
 
+import os
+
 from . import bind
 
 LINK_DIR = ("systemd", "network")
@@ -39,3 +41,17 @@ def persist(host, pf_dev, count, settings, driver):
     if driver and count and not host.dry_run:
         files.update(bind.write_persist(host, pf_dev.virtfns(), driver))
     return files
+
+
+def remove(host, pf_dev):
+    """Remove the .link file, so that no VFs come back at boot; returns {path: undo info}."""
+    path = link_path(host, pf_dev.addr)
+    old = host.read_raw(path)
+    if old is None:
+        return {}
+    if host.dry_run:
+        host.say(f"dry-run: remove {path}")
+    else:
+        os.unlink(path)
+        host.say(f"removed {path}")
+    return {path: {"old": old, "made": []}}

@@ -193,8 +193,9 @@ def create(host, pf, count, mac_base=None, vlan=None, trust=None, spoofchk=None,
     return record
 
 
-def destroy(host, pf, timeout=10.0):
-    """Remove every VF of PF; returns the undo record."""
+def destroy(host, pf, timeout=10.0, persist=False):
+    """Remove every VF of PF (PERSIST: and the .link file of vfs create --persist); returns the
+    undo record."""
     dev = pf_device(host, pf)
     record = {"kind": "vfs", "pf": dev.addr,
               "numvfs": host.read_int(os.path.join(dev.path, "sriov_numvfs"), 0),
@@ -202,6 +203,8 @@ def destroy(host, pf, timeout=10.0):
               "binds": None}
     if record["numvfs"]:
         set_numvfs(host, dev, 0, timeout)
+    if persist:
+        record["files"] = vf_persist.remove(host, dev)
     if not host.dry_run:
         host.say(f"{dev.addr}: VFs removed")
     return record

@@ -85,3 +85,13 @@ def test_persist_writes_a_link_file_and_undo_removes_it(fake):
         assert f.read() == "vfio-pci\n"
     fake.run("undo", "--state", fake.state, check=True)
     assert fake.snapshot() == before | {"state": ("dir",)}
+
+
+def test_destroy_persist_removes_the_link_file(fake):
+    fake.run("vfs", "create", "--pf", "eth1", "--count", "2", "--persist", check=True)
+    link = os.path.join(fake.etc, "systemd", "network", "80-vswkit-sriov-0000-01-00.0.link")
+    assert os.path.exists(link)
+    fake.run("vfs", "destroy", "--pf", "eth1", check=True)
+    assert os.path.exists(link)  # without --persist the VFs come back at boot
+    fake.run("vfs", "destroy", "--pf", "eth1", "--persist", check=True)
+    assert not os.path.exists(link)
