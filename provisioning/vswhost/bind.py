@@ -4,17 +4,16 @@ Every refusal is decided before the first write: an interface with routes or in 
 (its own or a VLAN/macvlan's on it, unless --force), a PF whose VFs would vanish, a device or
 group a process holds through /dev/vfio, an IOMMU group with members vfio cannot share, IOMMU
 off. If the kernel still refuses one device, every device touched is put back, that one too.
---persist writes a driverctl-style override under --etc-root.
+--persist writes driverctl's override files (driverctl.py).
 """
 
 import fnmatch
 import os
 
-from . import holders, hugepages, netdev, noiommu as noiommu_mode, pci, vfio_dev
+from . import driverctl, holders, hugepages, netdev, pci, vfio_dev
+from . import noiommu as noiommu_mode
 from .errors import VswError
 
-DRIVERCTL_DIR = "driverctl.d"
-MODULES_FILE = ("modules-load.d", "vswkit-vfio.conf")
 
 
 def group_safe(dev):
@@ -169,7 +168,7 @@ def bind(host, names, driver, force=False, persist=False, noiommu=False, owner=(
     if driver in pci.DPDK_DRIVERS:
         warn_numa(host, devs)
     if persist:
-        record["files"] = write_persist(host, [d.addr for d in devs], driver)
+        record["files"] = driverctl.persist(host, [d.addr for d in devs], driver)
     return record
 
 
@@ -185,10 +184,7 @@ def unbind(host, names, force=False, persist=False):
             host.say(f"{dev.addr} has no driver")
     run_moves(host, [d for d in devs if d.driver or d.driver_override], None, record)
     if persist:  # driverctl's "set-override ADDR none": no driver binds it at boot
-        record["files"] = {host.etc(DRIVERCTL_DIR, f"pci-{d.addr}"):
-                           host.write_file(host.etc(DRIVERCTL_DIR, f"pci-{d.addr}"), "none\n")
-                           for d in devs}
-        say_driverctl(host)
+        record["files"] = driverctl.persist(host, [d.addr for d in devs], "none")
     return record
 
 
@@ -206,21 +202,6 @@ def run_moves(host, devs, driver, record):
                        f"drivers") from None
 
 
-def write_persist(host, addrs, driver):
-    """driverctl's format: /etc/driverctl.d/pci-ADDR holds the driver; its udev rule applies it
-    at boot. vfio-pci also goes into modules-load.d so it is loaded early."""
-    files = {}
-    for addr in addrs:
-        path = host.etc(DRIVERCTL_DIR, f"pci-{addr}")
-        files[path] = host.write_file(path, driver + "\n")
-    if driver in pci.DPDK_DRIVERS:
-        path = host.etc(*MODULES_FILE)
-        files[path] = host.write_file(path, "# written by vsw-host bind --persist\n"
-                                            f"{driver.replace('-', '_')}\n")
-    say_driverctl(host)
-    return files
-
-
 def warn_numa(host, devs):
     """DPDK takes a port's buffers from hugepages of the port's NUMA node; without any there,
     every packet crosses the interconnect (or the port fails to start with --socket-mem)."""
@@ -230,24 +211,6 @@ def warn_numa(host, devs):
         if node >= 0 and hugepages.nodes(host) and node not in have:
             host.say(f"warning: {dev.addr} is on NUMA node {node}, which has no hugepages; "
                      f"reserve some there: vsw-host hugepages --size 2M --count N --node {node}")
-
-
-def say_driverctl(host):
-    """The files are driverctl's; without it installed nothing reads them at boot."""
-    if host.runner.have("driverctl"):
-        host.say("bindings persist at boot through driverctl's udev rule")
-    else:
-        host.say(f"warning: driverctl is not installed, so nothing applies "
-                 f"{host.etc(DRIVERCTL_DIR)} at boot: apt install driverctl")
-
-
-def overrides(host):
-    """Persisted overrides, as `driverctl list-overrides` shows them: {PCI address: driver}."""
-    out = {}
-    for name in host.listdir(host.etc(DRIVERCTL_DIR)):
-        if name.startswith("pci-"):
-            out[name[4:]] = host.read(host.etc(DRIVERCTL_DIR, name), "")
-    return out
 
 
 def undo(host, record):

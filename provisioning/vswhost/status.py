@@ -1,6 +1,6 @@
 """What is bound where, in dpdk-devbind --status layout, with VFs listed under their PF."""
 
-from . import bind, holders, netdev, pci
+from . import driverctl, holders, netdev, pci
 
 GROUPS = (("dpdk", "Network devices using DPDK-compatible driver"),
           ("kernel", "Network devices using kernel driver"),
@@ -35,7 +35,7 @@ def collect(host):
             out[group_of(dev.driver)].append(describe(host, dev, users))
         elif dev.pci_class.startswith(OTHER_CLASSES) or dev.driver in pci.DPDK_DRIVERS:
             out["other"].append(describe(host, dev, users))
-    out["overrides"] = bind.overrides(host)
+    out["overrides"] = driverctl.overrides(host)
     return out
 
 

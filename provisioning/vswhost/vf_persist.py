@@ -8,7 +8,7 @@ policies of Debian's 99-default.link: the PF keeps its name.
 
 import os
 
-from . import bind
+from . import driverctl
 
 LINK_DIR = ("systemd", "network")
 
@@ -39,7 +39,7 @@ def persist(host, pf_dev, count, settings, driver):
     files = {path: host.write_file(path, link_text(pf_dev.addr, count, settings))}
     host.say("VFs are re-created at boot by udev from the .link file (systemd >= 251)")
     if driver and count and not host.dry_run:
-        files.update(bind.write_persist(host, pf_dev.virtfns(), driver))
+        files.update(driverctl.persist(host, pf_dev.virtfns(), driver))
     return files
 
 
