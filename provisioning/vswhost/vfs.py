@@ -2,19 +2,14 @@
 
 The kernel refuses N->M with both non-zero, so a count change goes through 0. VFs meant for
 vfio-pci are created with sriov_drivers_autoprobe=0 so no kernel VF driver grabs them first.
-Per-VF MAC/VLAN/trust/spoofchk are set with `ip link set PF vf N ...` (via the runner, so
---dry-run and tests never touch a real interface).
+Per-VF MAC/VLAN/trust/spoofchk are vf_settings.py's.
 """
 
-import json
 import os
-import re
 import time
 
-from . import bind, holders, pci, vf_persist
+from . import bind, holders, pci, vf_persist, vf_settings
 from .errors import VswError
-
-MAC_RE = re.compile(r"^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$")
 
 
 def pf_device(host, name):
@@ -24,32 +19,6 @@ def pf_device(host, name):
     if not dev.sriov_capable:
         raise VswError(f"{name} ({dev.addr}) has no SR-IOV (no sriov_totalvfs in sysfs)")
     return dev
-
-
-def on_off(value, what):
-    """'on'/'off' (YAML may hand us a bool) or None."""
-    if value is None:
-        return None
-    if value is True or str(value).lower() in ("on", "true", "yes", "1"):
-        return "on"
-    if value is False or str(value).lower() in ("off", "false", "no", "0"):
-        return "off"
-    raise VswError(f"{what} must be on or off, not '{value}'")
-
-
-def mac_list(base, count):
-    if not MAC_RE.match(base or ""):
-        raise VswError(f"'{base}' is not a MAC address (expected xx:xx:xx:xx:xx:xx)")
-    start = int(base.replace(":", ""), 16)
-    if start >> 40 & 1:
-        raise VswError(f"MAC base {base} is a multicast address")
-    if start + count > 1 << 48:
-        raise VswError(f"MAC base {base} overflows with {count} VFs")
-    out = []
-    for i in range(count):
-        h = f"{start + i:012x}"
-        out.append(":".join(h[j:j + 2] for j in range(0, 12, 2)))
-    return out
 
 
 def validate(host, pf, count, mac_base=None, vlan=None, trust=None, spoofchk=None, driver=None):
@@ -67,22 +36,7 @@ def validate(host, pf, count, mac_base=None, vlan=None, trust=None, spoofchk=Non
     if driver == "vfio-pci" and count and not host.listdir(host.sys("kernel", "iommu_groups")):
         raise VswError(f"the IOMMU is off (no IOMMU groups), so VFs cannot go to vfio-pci; "
                        f"{pci.IOMMU_FIX}")
-    if vlan is not None and (not isinstance(vlan, int) or not 0 <= vlan <= 4095):
-        raise VswError(f"VLAN must be 0-4095, not {vlan!r}")
-    trust, spoofchk = on_off(trust, "trust"), on_off(spoofchk, "spoofchk")
-    macs = mac_list(mac_base, count) if mac_base else [None] * count
-    settings = []
-    for i in range(count):
-        args = []
-        if macs[i]:
-            args += ["mac", macs[i]]
-        if vlan is not None:
-            args += ["vlan", str(vlan)]
-        if trust:
-            args += ["trust", trust]
-        if spoofchk:
-            args += ["spoofchk", spoofchk]
-        settings.append(args)
+    settings = vf_settings.build(count, mac_base, vlan, trust, spoofchk)
     if any(settings) and not dev.interfaces():
         raise VswError(f"PF {dev.addr} has no kernel interface, so per-VF settings "
                        f"(mac/vlan/trust/spoofchk) cannot be made through it")
@@ -128,35 +82,6 @@ def set_numvfs(host, dev, count, timeout):
     wait_for(host, dev, count, timeout)
 
 
-def current_settings(host, iface, settings):
-    """Per-VF `ip link set` arguments that put back what SETTINGS will change (the same keys),
-    from `ip -j link show`; None when iproute2 cannot tell."""
-    out = host.runner.query(["ip", "-j", "link", "show", "dev", iface])
-    try:
-        vfs = {vf["vf"]: vf for vf in json.loads(out)[0].get("vfinfo_list", [])}
-    except (TypeError, ValueError, LookupError):
-        host.say(f"warning: cannot read the VF settings of {iface}; undo will not restore them")
-        return None
-    old = []
-    for i, args in enumerate(settings):
-        vf, back = vfs.get(i, {}), []
-        for key in args[::2]:
-            if key == "mac":
-                back += ["mac", vf.get("address", "00:00:00:00:00:00")]
-            elif key == "vlan":
-                back += ["vlan", str((vf.get("vlan_list") or [vf])[0].get("vlan", 0))]
-            else:
-                back += [key, "on" if vf.get(key, key == "spoofchk") else "off"]
-        old.append(back)
-    return old
-
-
-def apply_settings(host, iface, settings):
-    for i, args in enumerate(settings):
-        if args:
-            host.runner.run(["ip", "link", "set", iface, "vf", str(i)] + args)
-
-
 def create(host, pf, count, mac_base=None, vlan=None, trust=None, spoofchk=None, driver=None,
            timeout=10.0, persist=False):
     """Create COUNT VFs on PF and configure them; returns the undo record."""
@@ -177,8 +102,8 @@ def create(host, pf, count, mac_base=None, vlan=None, trust=None, spoofchk=None,
         iface = (dev.interfaces() or [None])[0]
         if record["numvfs"] == count and any(settings):  # existing VFs: keep what they had
             record["settings"] = {"iface": iface,
-                                  "old": current_settings(host, iface, settings)}
-        apply_settings(host, iface, settings)
+                                  "old": vf_settings.current(host, iface, settings)}
+        vf_settings.apply(host, iface, settings)
         if driver and count and not host.dry_run:
             record["binds"] = bind.bind(host, dev.virtfns(), driver)
         elif driver and count:
@@ -222,7 +147,7 @@ def undo(host, record, timeout=10.0):
             bind.undo(host, record["binds"])
         old = record.get("settings") or {}
         if old.get("old"):
-            apply_settings(host, old["iface"], old["old"])
+            vf_settings.apply(host, old["iface"], old["old"])
     elif now:
         set_numvfs(host, dev, 0, timeout)
     if record["autoprobe"] is not None and host.read(autoprobe_path) != record["autoprobe"]:
