@@ -10,9 +10,11 @@
 - The hugetlbfs mount vsw-host made: a systemd .mount unit, enabled for local-fs.target.
 """
 
+import os
 import re
 
 TMPFILES = ("tmpfiles.d", "80-vswkit-hugepages.conf")
+LEGACY_SYSCTL = ("sysctl.d", "80-vswkit-hugepages.conf")  # what vsw-host wrote before
 GRUB = ("default", "grub.d", "80-vswkit-hugepages.cfg")
 HEADER = "# written by vsw-host hugepages --persist\n"
 
@@ -25,10 +27,26 @@ def write_tmpfiles(host, size_kb, counts):
         else:
             path = f"/sys/devices/system/node/{node}/hugepages/hugepages-{size_kb}/nr_hugepages"
         lines.append(f"w {path} - - - - {count}\n")
+    files = drop_legacy_sysctl(host)
     path = host.etc(*TMPFILES)
-    info = host.write_file(path, HEADER + "".join(lines))
+    files[path] = host.write_file(path, HEADER + "".join(lines))
     host.say("applied at boot by systemd-tmpfiles-setup (every node as now); no reboot needed")
-    return {path: info}
+    return files
+
+
+def drop_legacy_sysctl(host):
+    """An older vsw-host persisted 2M pages as vm.nr_hugepages, which sizes the default pool
+    (1G pages on a default_hugepagesz=1G host): remove that file, keeping it for undo."""
+    path = host.etc(*LEGACY_SYSCTL)
+    old = host.read_raw(path)
+    if old is None or not old.startswith(HEADER):
+        return {}
+    if host.dry_run:
+        host.say(f"dry-run: remove {path}")
+    else:
+        os.unlink(path)
+        host.say(f"removed {path} (vm.nr_hugepages sizes the default page size's pool)")
+    return {path: {"old": old, "made": []}}
 
 
 def write_grub(host, counts):

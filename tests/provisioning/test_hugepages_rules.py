@@ -145,3 +145,18 @@ def test_refuse_pool_shrink_below_pages_in_use(fake):
     fake.tree.use_hugepages(0, "2048kB", 5)
     assert_refused(fake, ["hugepages", "--size", "2M", "--count", "2", "--node", "0",
                           "--no-mount"], "5 of the 8", "in use")
+
+
+def test_an_older_sysctl_file_is_replaced_and_undo_puts_it_back(fake):
+    legacy = os.path.join(fake.etc, "sysctl.d", "80-vswkit-hugepages.conf")
+    os.makedirs(os.path.dirname(legacy))
+    with open(legacy, "w") as f:
+        f.write("# written by vsw-host hugepages --persist\nvm.nr_hugepages = 1024\n")
+    plan = os.path.join(fake.base, "plan.json")
+    with open(plan, "w") as f:
+        json.dump({"hugepages": {"size": "2M", "count": 8, "persist": True, "mount": False}}, f)
+    before = fake.snapshot()
+    proc = fake.run("apply", plan, "--state", fake.state, check=True)
+    assert f"removed {legacy}" in proc.stdout and not os.path.exists(legacy)
+    fake.run("undo", "--state", fake.state, check=True)
+    assert fake.snapshot() == before | {"state": ("dir",)}
