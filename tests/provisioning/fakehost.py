@@ -1,8 +1,9 @@
 """Test helpers for vsw-host: a fake host (sysfs/proc tree), a black-box runner, snapshots.
 
-The fake tree is built with provisioning/vswhost/fake_kernel.py (the test double): the marker
-file DIR/.vswkit-fake-sysfs makes vsw-host hand its sysfs writes to the fake kernel, and every
-host command (ip link, mount, modprobe) is recorded to a file instead of being run.
+The fake tree is built with provisioning/vswhost/fake_tree.py (the test double): the marker
+file DIR/.vswkit-fake-sysfs makes vsw-host hand its sysfs writes to fake_kernel.py and its host
+commands (ip link, mount, modprobe) to fake_commands.py, which play them against the tree; every
+command is also recorded to a file, never run on this machine.
 """
 
 import os
