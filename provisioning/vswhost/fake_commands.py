@@ -21,7 +21,7 @@ Each returns (exit status, stdout, stderr) as the real command would.
 import json
 import os
 
-from .fake_kernel import get, put
+from .fake_files import get, put
 
 
 class FakeCommands:

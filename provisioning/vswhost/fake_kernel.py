@@ -20,8 +20,8 @@ applies the effect the real kernel would have, and fails where the real kernel f
   driver_override         "" clears it, shown as "(null)"
   enable_unsafe_noiommu_mode  (vfio's parameter) reads Y/N; with Y, vfio takes a device without
                           group into a group named vfio-noiommu, removed when vfio lets go
-  nr_hugepages            per node or global (spread over nodes), capped by hugepage_limit;
-                          never below the pages in use (hugepages_in_use); free = total - in use
+  nr_hugepages            pools modelled in fake_hugepages.py: capped by hugepage_limit, never
+                          below the pages in use (hugepages_in_use); free = total - in use
   compact_memory (proc)   raises the 2M limits by compaction_gain (1G pages stay limited)
   anything else           EACCES unless the attribute is one the kernel lets root write
 
@@ -34,6 +34,9 @@ import errno
 import json
 import os
 
+from .fake_files import fail, get, link, put, rmtree
+from .fake_hugepages import FakeHugepages
+
 MARKER = ".vswkit-fake-sysfs"
 SIZES = ("2048kB", "1048576kB")
 DMA_FREE_DRIVERS = ("pci-stub",)  # drivers the kernel lets into a group that vfio owns
@@ -42,48 +45,11 @@ WRITABLE = {"sriov_numvfs", "sriov_drivers_autoprobe", "driver_override", "bind"
             "compact_memory", "remove", "rescan", "reset", "uevent", "enable_unsafe_noiommu_mode"}
 
 
-def put(path, text):
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    with open(path, "w") as f:
-        f.write(text if text.endswith("\n") else text + "\n")
-
-
-def link(path, target):
-    """Relative symlink path -> target, as sysfs makes them."""
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    if os.path.lexists(path):
-        os.unlink(path)
-    os.symlink(os.path.relpath(target, os.path.dirname(path)), path)
-
-
-def get(path, default=""):
-    try:
-        with open(path) as f:
-            return f.read().strip()
-    except OSError:
-        return default
-
-
-def rmtree(path):
-    if os.path.islink(path) or os.path.isfile(path):
-        os.unlink(path)
-        return
-    if not os.path.isdir(path):
-        return
-    for name in os.listdir(path):
-        rmtree(os.path.join(path, name))
-    os.rmdir(path)
-
-
-def fail(code, path, text=None):
-    raise OSError(code, text or os.strerror(code), path)
-
-
 def is_vfio(driver):
     return driver.startswith("vfio")
 
 
-class FakeKernel:
+class FakeKernel(FakeHugepages):
     """Applies the kernel side effects of writes under a fake sysfs (and proc) root."""
 
     def __init__(self, host):
@@ -383,58 +349,3 @@ class FakeKernel:
         if get(self.dev(pf, "sriov_drivers_autoprobe"), "1") == "1":
             for vf in self.vfs_of(pf):
                 self.probe(vf)
-
-    # hugepages ----------------------------------------------------------------
-    def default_size(self):
-        meminfo = get(os.path.join(self.proc, "meminfo"))
-        for line in meminfo.splitlines():
-            if line.startswith("Hugepagesize:"):
-                return line.split()[1] + "kB"
-        return "2048kB"
-
-    def nodes(self):
-        base = os.path.join(self.sys, "devices", "system", "node")
-        names = os.listdir(base) if os.path.isdir(base) else []
-        return sorted(n for n in names if n.startswith("node") and n[4:].isdigit())
-
-    def node_file(self, node, size, name):
-        return os.path.join(self.sys, "devices", "system", "node", node, "hugepages",
-                            f"hugepages-{size}", name)
-
-    def limit(self, node, size):
-        gain = self.extra if size == "2048kB" else 0
-        return int(self.config.get("hugepage_limit", {}).get(f"{node}/{size}", 1 << 30)) + gain
-
-    def in_use(self, node, size):
-        return int(self.config.get("hugepages_in_use", {}).get(f"{node}/{size}", 0))
-
-    def set_hugepages(self, real, n):
-        size = os.path.basename(os.path.dirname(real))[len("hugepages-"):]
-        names = self.nodes() or ["all"]
-        counts = {node: int(get(self.node_file(node, size, "nr_hugepages")
-                                if node != "all" else real, "0")) for node in names}
-        if "/devices/system/node/" in real:
-            node = real.split("/devices/system/node/")[1].split("/")[0]
-            counts[node] = max(min(n, self.limit(node, size)), self.in_use(node, size))
-        else:  # global: grow or shrink round-robin over nodes, as the kernel interleaves
-            while sum(counts.values()) != n:
-                if sum(counts.values()) < n:
-                    room = [x for x in counts if counts[x] < self.limit(x, size)]
-                    if not room:
-                        break
-                    counts[min(room, key=lambda x: (counts[x], x))] += 1
-                else:
-                    spare = [x for x in counts if counts[x] > self.in_use(x, size)]
-                    if not spare:
-                        break  # the pages in use cannot be freed
-                    counts[max(spare, key=lambda x: (counts[x], x))] -= 1
-        for node, count in counts.items():
-            if node != "all":
-                put(self.node_file(node, size, "nr_hugepages"), str(count))
-                put(self.node_file(node, size, "free_hugepages"),
-                    str(count - self.in_use(node, size)))
-        total = sum(counts.values())
-        used = sum(self.in_use(node, size) for node in counts)
-        glob = os.path.join(self.sys, "kernel", "mm", "hugepages", f"hugepages-{size}")
-        put(os.path.join(glob, "nr_hugepages"), str(total))
-        put(os.path.join(glob, "free_hugepages"), str(total - used))

@@ -11,7 +11,8 @@ undo) is byte-for-byte what the builder made and tests can compare whole-tree sn
 import json
 import os
 
-from .fake_kernel import MARKER, SIZES, FakeKernel, link, put
+from .fake_files import link, put
+from .fake_kernel import MARKER, SIZES, FakeKernel
 
 
 class _RootsOnly:
