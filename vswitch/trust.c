@@ -144,18 +144,22 @@ int vsw_trust_vhost_path(const char *path, bool client, char *out, size_t outlen
 			return -EINVAL;
 		}
 		snprintf(full, sizeof(full), "%s", path);
-	} else if (strchr(path, '/') == NULL) { /* a bare name: in the first --vhost-dir */
-		if ((size_t)snprintf(full, sizeof(full), "%s/%s", vhost_dirs.path[0], path) >=
-		    sizeof(full)) {
-			snprintf(err, errlen, "bad vhost path %s: too long", path);
-			return -ENAMETOOLONG;
-		}
 	} else {
-		if (path[0] != '/') {
+		char named[PATH_MAX];
+
+		if (strchr(path, '/') == NULL) { /* a bare name: in the first --vhost-dir */
+			if ((size_t)snprintf(named, sizeof(named), "%s/%s", vhost_dirs.path[0],
+					     path) >= sizeof(named)) {
+				snprintf(err, errlen, "bad vhost path %s: too long", path);
+				return -ENAMETOOLONG;
+			}
+		} else if (path[0] != '/') {
 			snprintf(err, errlen, "bad vhost path %s: a name or an absolute path", path);
 			return -EINVAL;
+		} else {
+			snprintf(named, sizeof(named), "%s", path);
 		}
-		rc = in_dirs(&vhost_dirs, "vhost path", path, full, sizeof(full), err, errlen);
+		rc = in_dirs(&vhost_dirs, "vhost path", named, full, sizeof(full), err, errlen);
 		if (rc != 0)
 			return rc;
 	}

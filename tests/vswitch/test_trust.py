@@ -58,6 +58,8 @@ def test_server_sockets_only_in_the_vhost_dir(vswd, outside):
         msg = one_line(vswd.ctl_fail("port", "add", "v", "vhost", f"path={path}"))
         assert expect in msg, (path, msg)
         unchanged(vswd, outside)
+    msg = one_line(vswd.ctl_fail("port", "add", "v", "vhost", "path=ln.sock"))  # bare name too
+    assert "a symbolic link" in msg
     assert (wd / "ln.sock").is_symlink()                      # not unlinked either
 
 
