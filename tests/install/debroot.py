@@ -52,7 +52,7 @@ def base_tar(packages):
     m = mirror()
     key = hashlib.sha256(f"{SUITE} {m} {' '.join(packages)}".encode()).hexdigest()[:16]
     tar = CACHE / f"minbase-{key}.tar"
-    CACHE.mkdir(parents=True, exist_ok=True)
+    (CACHE / "debs").mkdir(parents=True, exist_ok=True)
     with open(CACHE / ".lock", "w") as lock:  # one debootstrap at a time per machine
         fcntl.flock(lock, fcntl.LOCK_EX)
         if tar.exists():
