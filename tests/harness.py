@@ -140,7 +140,8 @@ class Vswd:
 
     def argv(self):
         a = [VSWD, "--ctl", self.ctl_path, "--file-prefix", self.prefix, "--socket-mem", "256",
-             "--mbufs", "8191", "--log-level", "notice"]
+             "--mbufs", "8191", "--log-level", "notice", "--vhost-dir", self.workdir,
+             "--file-dir", self.workdir]
         if self.cores:
             a += ["--cores", self.cores]
         return a + self.args

@@ -6,6 +6,7 @@
  * its own buffers and deadline, so a slow or silent client costs nothing and never holds the
  * control thread (which also polls links and vhost queue state, see main.c). */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,10 +42,11 @@ int vsw_ctl_check(const char *path, char *err, size_t errlen)
 	return 0;
 }
 
-int vsw_ctl_open(const char *path, char *err, size_t errlen)
+int vsw_ctl_open(const char *path, int gid, char *err, size_t errlen)
 {
 	struct sockaddr_un sa;
 	struct stat st;
+	mode_t mask;
 	int rc = vsw_ctl_check(path, err, errlen);
 
 	if (rc != 0)
@@ -56,8 +58,14 @@ int vsw_ctl_open(const char *path, char *err, size_t errlen)
 	}
 	unlink(path); /* nobody listens: a stale socket */
 	listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (listen_fd < 0 || bind(listen_fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
-	    chmod(path, 0660) != 0 || listen(listen_fd, 16) != 0) {
+	mask = umask(0117); /* born 0660: no moment when others may connect */
+	rc = listen_fd < 0 ? -1 : bind(listen_fd, (struct sockaddr *)&sa, sizeof(sa));
+	umask(mask);
+	/* the group is set on the socket itself, never through a link someone put there */
+	if (rc != 0 ||
+	    (gid >= 0 &&
+	     fchownat(AT_FDCWD, path, (uid_t)-1, (gid_t)gid, AT_SYMLINK_NOFOLLOW) != 0) ||
+	    listen(listen_fd, 16) != 0) {
 		rc = -errno;
 		snprintf(err, errlen, "cannot listen on %s: %s", path, strerror(errno));
 		vsw_ctl_close();

@@ -35,8 +35,8 @@ wait_for() { # seconds, command...
 }
 
 step "vswd on CPU $PMD_CPU (control socket $CTL)"
-"$BUILD/vswitch/vswd" --ctl "$CTL" --file-prefix "${PREFIXES[0]}" --cores "$PMD_CPU" \
-	--socket-mem 512 --pmd-maxsleep 0 --log-level notice >"$TMP/vswd.log" 2>&1 &
+"$BUILD/vswitch/vswd" --ctl "$CTL" --vhost-dir "$TMP" --file-prefix "${PREFIXES[0]}" \
+	--cores "$PMD_CPU" --socket-mem 512 --pmd-maxsleep 0 --log-level notice >"$TMP/vswd.log" 2>&1 &
 PIDS+=($!)
 wait_for 30 vswctl version
 vswctl port add ga vhost path="$TMP/ga.sock" >/dev/null

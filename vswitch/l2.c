@@ -190,8 +190,11 @@ void vsw_l2_input(struct vsw_pmd *pmd, const struct vsw_dp_table *t, uint16_t in
 		struct rte_ether_hdr *eth;
 
 		rc->rx_bytes += mb->pkt_len;
-		if (mb->data_len < RTE_ETHER_HDR_LEN || mb->pkt_len > vsw.max_frame) {
-			drop(mb, &rc->drop_malformed); /* runt or oversized */
+		/* runt or oversized; a chained frame (a device that scatters anyway) is made linear:
+		 * the mbufs hold a whole frame, and not every egress sends a chain */
+		if (mb->data_len < RTE_ETHER_HDR_LEN || mb->pkt_len > vsw.max_frame ||
+		    (unlikely(mb->nb_segs > 1) && rte_pktmbuf_linearize(mb) != 0)) {
+			drop(mb, &rc->drop_malformed);
 			continue;
 		}
 		eth = rte_pktmbuf_mtod(mb, struct rte_ether_hdr *);

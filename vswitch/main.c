@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <grp.h>
 #include <mntent.h>
 #include <sched.h>
 #include <signal.h>
@@ -34,6 +35,10 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: vswd [OPTIONS] [-- EAL-ARGS]\n"
 		"  --ctl PATH            control socket (default /run/vswkit/vswd.sock)\n"
+		"  --ctl-group NAME      group of the control socket (mode 0660): who may run vswctl\n"
+		"  --vhost-dir DIR       where server-mode vhost sockets may live; repeatable, a bare\n"
+		"                        path=NAME goes in the first (default /run/vswkit/vhost)\n"
+		"  --file-dir DIR        where vdev files (pcap rx_pcap=, tx_pcap=) may be; repeatable\n"
 		"  --config FILE         startup commands in the vswctl language, one a line\n"
 		"  --cores LIST          CPUs for PMD threads, e.g. 1 or 1,2 or 1-3 (default: the last CPU)\n"
 		"  --socket-mem MB       hugepage memory (default 512)\n"
@@ -103,17 +108,19 @@ static void parse_cores(const char *s)
 static int parse_args(int argc, char **argv)
 {
 	enum { O_CTL = 256, O_CONFIG, O_CORES, O_MEM, O_PREFIX, O_LOG, O_SLEEP, O_FDB_SIZE,
-	       O_FDB_LIMIT, O_FDB_AGING, O_MTU, O_MBUFS };
+	       O_FDB_LIMIT, O_FDB_AGING, O_MTU, O_MBUFS, O_GROUP, O_VHOST_DIR, O_FILE_DIR };
 	static const struct option opts[] = {
 		{"ctl", 1, 0, O_CTL}, {"config", 1, 0, O_CONFIG}, {"cores", 1, 0, O_CORES},
 		{"socket-mem", 1, 0, O_MEM}, {"file-prefix", 1, 0, O_PREFIX},
 		{"log-level", 1, 0, O_LOG}, {"pmd-maxsleep", 1, 0, O_SLEEP},
 		{"fdb-size", 1, 0, O_FDB_SIZE}, {"fdb-port-limit", 1, 0, O_FDB_LIMIT},
 		{"fdb-aging", 1, 0, O_FDB_AGING}, {"mtu", 1, 0, O_MTU}, {"mbufs", 1, 0, O_MBUFS},
-		{"version", 0, 0, 'V'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
+		{"ctl-group", 1, 0, O_GROUP}, {"vhost-dir", 1, 0, O_VHOST_DIR},
+		{"file-dir", 1, 0, O_FILE_DIR}, {"version", 0, 0, 'V'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
 	int c;
 
 	snprintf(vsw.cfg.ctl_path, sizeof(vsw.cfg.ctl_path), "/run/vswkit/vswd.sock");
+	vsw.cfg.ctl_gid = -1;
 	vsw.cfg.n_pmds = 0; /* no --cores: the last allowed CPU, see lcores_arg() */
 	vsw.cfg.pmd_maxsleep_us = 200;
 	vsw.cfg.fdb_size = 8192;
@@ -124,6 +131,22 @@ static int parse_args(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "hV", opts, NULL)) != -1) {
 		switch (c) {
 		case O_CTL: snprintf(vsw.cfg.ctl_path, sizeof(vsw.cfg.ctl_path), "%s", optarg); break;
+		case O_GROUP: {
+			struct group *g = getgrnam(optarg);
+
+			if (g == NULL)
+				die("bad --ctl-group '%s': no such group", optarg);
+			vsw.cfg.ctl_gid = (int)g->gr_gid;
+			break;
+		}
+		case O_VHOST_DIR:
+			if (vsw_trust_vhost_dir(optarg) != 0)
+				die("bad --vhost-dir '%s': an absolute path, at most 8 of them", optarg);
+			break;
+		case O_FILE_DIR:
+			if (vsw_trust_file_dir(optarg) != 0)
+				die("bad --file-dir '%s': an absolute path, at most 8 of them", optarg);
+			break;
 		case O_CONFIG: snprintf(vsw.cfg.config_path, sizeof(vsw.cfg.config_path), "%s", optarg); break;
 		case O_CORES: parse_cores(optarg); break;
 		case O_MEM: socket_mem = num("--socket-mem", optarg, 1 << 20); break;
@@ -422,10 +445,16 @@ static int setup(void)
 {
 	struct vsw_fdb_params fp;
 	unsigned lcore, i = 0;
+	uint16_t data_room;
 
 	vsw.max_frame = vsw.cfg.mtu + RTE_ETHER_HDR_LEN + 4 /* one VLAN tag */;
-	vsw.pool = rte_pktmbuf_pool_create("vsw_mbufs", vsw.cfg.nb_mbufs, 256, 0,
-					   RTE_MBUF_DEFAULT_BUF_SIZE, (int)rte_socket_id());
+	/* As OVS sizes its mbufs from the MTU: every frame vswd forwards fits one mbuf, so no port
+	 * needs RX scatter or TX multi-segment support (a chained frame is made linear, l2.c). */
+	data_room = (uint16_t)RTE_MAX((uint32_t)RTE_MBUF_DEFAULT_BUF_SIZE,
+				      RTE_ALIGN_CEIL(RTE_PKTMBUF_HEADROOM + vsw.max_frame +
+						     RTE_ETHER_CRC_LEN, 1024u));
+	vsw.pool = rte_pktmbuf_pool_create("vsw_mbufs", vsw.cfg.nb_mbufs, 256, 0, data_room,
+					   (int)rte_socket_id());
 	if (vsw.pool == NULL)
 		return -ENOMEM;
 	if (vsw_dp_init() != 0)
@@ -475,6 +504,7 @@ int main(int argc, char **argv)
 	}
 	rte_pdump_init();
 	vsw_telemetry_init();
+	vsw_trust_init();
 	pthread_mutex_lock(&vsw.lock);
 	if (!vsw.stop)
 		run_config();
@@ -482,10 +512,10 @@ int main(int argc, char **argv)
 	dir = strdup(vsw.cfg.ctl_path);
 	if (strrchr(dir, '/') != NULL && strrchr(dir, '/') != dir) {
 		*strrchr(dir, '/') = '\0';
-		mkdir(dir, 0750);
+		mkdir(dir, 0755); /* the socket's own mode (0660) and group decide who gets in */
 	}
 	free(dir);
-	if (!vsw.stop && vsw_ctl_open(vsw.cfg.ctl_path, err, sizeof(err)) != 0) {
+	if (!vsw.stop && vsw_ctl_open(vsw.cfg.ctl_path, vsw.cfg.ctl_gid, err, sizeof(err)) != 0) {
 		fprintf(stderr, "vswd: %s\n", err);
 		vsw.stop = true;
 		exit_code = 1;

@@ -78,6 +78,15 @@ static int pool_check(const struct vsw_port *p, uint32_t need, char *err, size_t
 	return -ENOBUFS;
 }
 
+/* As ethdev reckons it: max_mtu if the driver says, else its longest frame less 18 bytes */
+static unsigned largest_mtu(const struct rte_eth_dev_info *info)
+{
+	if (info->max_mtu != UINT16_MAX)
+		return info->max_mtu;
+	return info->max_rx_pktlen > RTE_ETHER_HDR_LEN + RTE_ETHER_CRC_LEN ?
+		       info->max_rx_pktlen - RTE_ETHER_HDR_LEN - RTE_ETHER_CRC_LEN : 0;
+}
+
 /* Queues: the kind asks for rx queues (vhost queues=N); one tx queue per PMD where the device
  * has enough, otherwise PMDs share them under a lock (as OVS does with too few txqs). */
 static int setup_queues(struct vsw_port *p, char *err, size_t errlen)
@@ -106,8 +115,14 @@ static int setup_queues(struct vsw_port *p, char *err, size_t errlen)
 	rc = rte_eth_dev_configure(p->port_id, p->nb_rxq, p->nb_txq, &conf);
 	if (rc != 0)
 		goto fail;
-	if (info.max_mtu >= vsw.cfg.mtu)
-		rte_eth_dev_set_mtu(p->port_id, (uint16_t)vsw.cfg.mtu); /* best effort */
+	/* every port carries --mtu; a device without an MTU setting carries what it is given */
+	rc = rte_eth_dev_set_mtu(p->port_id, (uint16_t)vsw.cfg.mtu);
+	if (rc != 0 && rc != -ENOTSUP) {
+		snprintf(err, errlen, "port %s cannot carry --mtu %u: its largest MTU is %u",
+			 p->name, vsw.cfg.mtu, largest_mtu(&info));
+		return -EINVAL;
+	}
+	rc = 0;
 	for (uint16_t q = 0; q < p->nb_rxq && rc == 0; q++)
 		rc = rte_eth_rx_queue_setup(p->port_id, q, nb_rxd, socket, NULL, vsw.pool);
 	for (uint16_t q = 0; q < p->nb_txq && rc == 0; q++)

@@ -11,17 +11,49 @@
 
 #include "vswd.h"
 
+/* Closes one ethdev; the device goes too once none of its ethdevs is left (a multi-port
+ * device may carry other ports' ethdevs, which must not be removed under them). */
 int vsw_ethdev_remove(uint16_t port_id)
 {
 	struct rte_eth_dev_info info;
 	struct rte_device *dev;
+	uint16_t other;
 
 	if (rte_eth_dev_info_get(port_id, &info) != 0)
 		return -ENODEV;
 	dev = info.device;
 	rte_eth_dev_stop(port_id);
 	rte_eth_dev_close(port_id);
+	RTE_ETH_FOREACH_DEV_OF(other, dev)
+		return 0;
 	return rte_dev_remove(dev);
+}
+
+/* The ethdev a probe made for the port: the one named as the device, else the first new one.
+ * Others the same probe made (a multi-port device) are closed: a port is one ethdev, and the
+ * driver's own arguments choose which (mlx5's representor=, for one). */
+static int take_new_ethdev(const bool *had, const char *name, uint16_t *port_id)
+{
+	uint16_t pid, n = 0;
+	char ename[RTE_ETH_NAME_MAX_LEN];
+
+	*port_id = RTE_MAX_ETHPORTS;
+	RTE_ETH_FOREACH_DEV(pid) {
+		if (had[pid])
+			continue;
+		n++;
+		if (*port_id == RTE_MAX_ETHPORTS ||
+		    (rte_eth_dev_get_name_by_port(pid, ename) == 0 && strcmp(ename, name) == 0))
+			*port_id = pid;
+	}
+	RTE_ETH_FOREACH_DEV(pid) {
+		if (!had[pid] && pid != *port_id) {
+			VSW_LOG(NOTICE, "device %s: ethdev %u closed, the port is ethdev %u\n", name,
+				pid, *port_id);
+			rte_eth_dev_close(pid);
+		}
+	}
+	return n == 0 ? -ENODEV : 0;
 }
 
 static int dpdk_open(struct vsw_port *p, int argc, char **argv, char *err, size_t errlen)
@@ -34,6 +66,10 @@ static int dpdk_open(struct vsw_port *p, int argc, char **argv, char *err, size_
 
 	for (int i = 0; i < argc; i++) {
 		if (vsw_kv(argv[i], "dev", &v)) {
+			if (strlen(v) >= sizeof(p->dev)) {
+				snprintf(err, errlen, "dev= is longer than %zu bytes", sizeof(p->dev) - 1);
+				return -ENAMETOOLONG;
+			}
 			snprintf(p->dev, sizeof(p->dev), "%s", v);
 		} else {
 			snprintf(err, errlen, "unknown dpdk option '%s' (dev=)", argv[i]);
@@ -44,6 +80,9 @@ static int dpdk_open(struct vsw_port *p, int argc, char **argv, char *err, size_
 		snprintf(err, errlen, "dpdk port needs dev=PCI-ADDRESS or dev=VDEV-SPEC");
 		return -EINVAL;
 	}
+	rc = vsw_trust_dev(p->dev, err, errlen);
+	if (rc != 0)
+		return rc;
 	if (rte_devargs_parse(&da, p->dev) != 0) {
 		snprintf(err, errlen, "device not found: %s", p->dev);
 		return -ENODEV;
@@ -61,12 +100,8 @@ static int dpdk_open(struct vsw_port *p, int argc, char **argv, char *err, size_
 		return rc;
 	}
 	/* the new ethdev, whatever the driver named it (03:10.0 becomes 0000:03:10.0) */
-	RTE_ETH_FOREACH_DEV(pid) {
-		if (!had[pid]) {
-			p->port_id = pid;
-			return 0;
-		}
-	}
+	if (take_new_ethdev(had, da.name, &p->port_id) == 0)
+		return 0;
 	rte_eal_hotplug_remove(rte_bus_name(da.bus), da.name);
 	snprintf(err, errlen, "device %s is not a network port", p->dev);
 	return -ENODEV;

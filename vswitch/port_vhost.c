@@ -9,12 +9,13 @@
 
 static int vhost_open(struct vsw_port *p, int argc, char **argv, char *err, size_t errlen)
 {
-	const char *v, *mode = "server";
+	const char *v, *path = NULL, *mode = "server";
 	struct vhp_params vp;
+	int rc;
 
 	for (int i = 0; i < argc; i++) {
 		if (vsw_kv(argv[i], "path", &v)) {
-			snprintf(p->path, sizeof(p->path), "%s", v);
+			path = v;
 		} else if (vsw_kv(argv[i], "mode", &v)) {
 			mode = v;
 		} else if (vsw_kv(argv[i], "queues", &v)) {
@@ -32,7 +33,7 @@ static int vhost_open(struct vsw_port *p, int argc, char **argv, char *err, size
 			return -EINVAL;
 		}
 	}
-	if (p->path[0] == '\0') {
+	if (path == NULL || path[0] == '\0') {
 		snprintf(err, errlen, "vhost port needs path=SOCKET");
 		return -EINVAL;
 	}
@@ -41,6 +42,9 @@ static int vhost_open(struct vsw_port *p, int argc, char **argv, char *err, size
 		return -EINVAL;
 	}
 	p->client = strcmp(mode, "client") == 0;
+	rc = vsw_trust_vhost_path(path, p->client, p->path, sizeof(p->path), err, errlen);
+	if (rc != 0)
+		return rc;
 	vp = (struct vhp_params){.path = p->path, .client = p->client, .queues = p->queues};
 	return vhp_create(p->name, &vp, &p->port_id, err, errlen);
 }

@@ -17,7 +17,7 @@
 
 #include "fdb.h"
 
-#define VSW_MAX_PORTS 64
+#define VSW_MAX_PORTS RTE_MAX_ETHPORTS /* every port is an ethdev: 32 in Debian's DPDK */
 #define VSW_MAX_PMDS 16
 #define VSW_MAX_QUEUES 8 /* rx queues per port */
 #define VSW_MAX_PMD_RXQ (VSW_MAX_PORTS * VSW_MAX_QUEUES)
@@ -137,6 +137,7 @@ struct vsw_port {
 
 struct vsw_config {
 	char ctl_path[PATH_MAX];
+	int ctl_gid; /* --ctl-group, or -1 */
 	char config_path[PATH_MAX];
 	unsigned pmd_cpus[VSW_MAX_PMDS];
 	unsigned n_pmds;
@@ -168,6 +169,15 @@ static inline uint64_t vsw_now_s(void)
 {
 	return rte_get_tsc_cycles() / rte_get_tsc_hz();
 }
+
+/* trust.c: the paths and devices a control client may name (see the file's comment) */
+int vsw_trust_vhost_dir(const char *dir);
+int vsw_trust_file_dir(const char *dir);
+void vsw_trust_init(void); /* the default --vhost-dir; creates the vhost dirs */
+/* The socket path to use for a vhost port's path= (a bare name goes in the first vhost dir). */
+int vsw_trust_vhost_path(const char *path, bool client, char *out, size_t outlen, char *err,
+			 size_t errlen);
+int vsw_trust_dev(const char *spec, char *err, size_t errlen); /* a dpdk port's dev= */
 
 /* port.c */
 int vsw_port_add(const char *name, const char *kind, int argc, char **argv, char *err, size_t el);
@@ -215,7 +225,7 @@ int vsw_cmd_line(char *line, json_t **out, char *err, size_t errlen);
 
 /* ctl.c */
 int vsw_ctl_check(const char *path, char *err, size_t errlen); /* before EAL: in use? */
-int vsw_ctl_open(const char *path, char *err, size_t errlen);
+int vsw_ctl_open(const char *path, int gid, char *err, size_t errlen); /* gid -1: root's */
 void vsw_ctl_poll(int timeout_ms);
 void vsw_ctl_close(void);
 

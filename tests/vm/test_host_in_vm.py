@@ -143,8 +143,8 @@ def test_host_in_vm(host_ns, vm):
     assert chk["module-vfio_pci"]["status"] == "ok", chk["module-vfio_pci"]
 
     # -- vswd in the VM: the NIC by PCI address, and a vhost port with gs-echo behind it --
-    v.console(f"vswd --ctl {CTL} --file-prefix {PREFIX} --socket-mem 256 --mbufs 8191 --cores 0 "
-              "--log-level notice >/tmp/vswd.log 2>&1 & echo $! >/tmp/vswd.pid")
+    v.console(f"vswd --ctl {CTL} --vhost-dir /tmp --file-prefix {PREFIX} --socket-mem 256 "
+              "--mbufs 8191 --cores 0 --log-level notice >/tmp/vswd.log 2>&1 & echo $! >/tmp/vswd.pid")
     rc, out = in_vm(v, f"P=$(cat /tmp/vswd.pid); while [ ! -S {CTL} ] && kill -0 $P; "
                        "do sleep 0.2; done; test -S " + CTL, timeout=180)
     assert rc == 0, v.console("cat /tmp/vswd.log")

@@ -28,12 +28,13 @@ def log(msg):
     print(f"[test_libvirt] {msg}", flush=True)
 
 
-def test_vsw_vm_xml_defines_and_starts(test_image, vswd, netns, libvirt_env):
+def test_vsw_vm_xml_defines_and_starts(test_image, vswd_factory, netns, libvirt_env):
     env = libvirt_env
     name = f"vswt{env.uid}"
     # vswd: the VM's vhost port (vswd is the server) and a host in a namespace to ping
     socks = env.path("sock")
     socks.mkdir(mode=0o755)
+    vswd = vswd_factory(args=["--vhost-dir", socks])
     sock = socks / f"{name}.sock"
     vswd.ctl("port", "add", name, "vhost", f"path={sock}")
     env.grant_socket(sock)

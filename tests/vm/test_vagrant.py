@@ -77,11 +77,12 @@ class Vagrant:
         return "\n".join(parts)
 
 
-def test_two_vms_talk_through_vswd(box, vswd, libvirt_env):
+def test_two_vms_talk_through_vswd(box, vswd_factory, libvirt_env):
     """vm1's socket is vswd's (server mode, chowned to QEMU's user), vm2's is QEMU's (vswd is
     the client, in a directory owned by QEMU's user): both ways the Vagrantfile offers."""
     env = libvirt_env
     socks = env.qemu_dir("sock")
+    vswd = vswd_factory(args=["--vhost-dir", socks])
     vswd.ctl("port", "add", "vm1", "vhost", f"path={socks}/vm1.sock")
     env.grant_socket(socks / "vm1.sock")
     vswd.ctl("port", "add", "vm2", "vhost", f"path={socks}/vm2.sock", "mode=client")
