@@ -12,9 +12,9 @@ sys.path.insert(0, str(harness.ROOT / "tests" / "gstack"))
 from gsguest import leftovers  # noqa: E402,F401  (re-exported: what a gs process left behind)
 
 def build_ready():
-    """Returns the build's (prefix, libdir), with the build dir as the install tests need it: configured with help2man present (man
-    pages) and with relocatable .pc files (the project default; an older build dir may predate
-    it). Reconfigures only when it is not so."""
+    """Returns the build's (prefix, libdir), with the build dir as the install tests need it:
+    configured with help2man present (man pages) and with relocatable .pc files (the project
+    default; an older build dir may predate it). Reconfigures only when it is not so."""
     if shutil.which("help2man") is None:
         subprocess.run([str(harness.ROOT / "vswkit"), "bootstrap"], check=True)
     build = harness.BUILD

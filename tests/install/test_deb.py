@@ -152,18 +152,20 @@ def test_guests_talk_through_the_packaged_vswd(root):
     """The guest package's tools, on two vhost ports of the packaged vswd made by its config."""
     conf = root.path / "etc/vswkit/vswd.conf"
     shipped = conf.read_text()
-    conf.write_text(shipped + "port add inst-g1 vhost path=/run/vswkit/inst-g1.sock\n"
-                    "port add inst-g2 vhost path=/run/vswkit/inst-g2.sock\n")
+    # bare names: the sockets go in the default --vhost-dir, /run/vswkit/vhost
+    conf.write_text(shipped + "port add inst-g1 vhost path=inst-g1.sock\n"
+                    "port add inst-g2 vhost path=inst-g2.sock\n")
     v, ctl = start_vswd(root)
     guests = []
     try:
-        echo = root.popen(["gs-echo", "--dev", "net_virtio_user0,path=/run/vswkit/inst-g1.sock",
+        vhost = "net_virtio_user0,path=/run/vswkit/vhost"
+        echo = root.popen(["gs-echo", "--dev", f"{vhost}/inst-g1.sock",
                            "--ip", "10.78.0.1/24", "--mac", "02:78:00:00:00:01"], "inst-echo")
         guests.append(echo)
         harness.wait_for(lambda: not echo.alive() or "02:78:00:00:00:01" in
                          root.run("vswctl", "fdb", "show").stdout.lower(), 60,
                          what="gs-echo to announce itself")
-        ping = root.popen(["gs-ping", "--dev", "net_virtio_user0,path=/run/vswkit/inst-g2.sock",
+        ping = root.popen(["gs-ping", "--dev", f"{vhost}/inst-g2.sock",
                            "--ip", "10.78.0.2/24", "--mac", "02:78:00:00:00:02",
                            "--dst", "10.78.0.1", "--count", "3", "--interval", "0.2",
                            "--wait", "3"], "inst-ping")
@@ -183,7 +185,7 @@ def test_bad_config_names_file_and_line(root):
     conf = root.path / "etc/vswkit/vswd.conf"
     shipped = conf.read_text()
     try:
-        conf.write_text(shipped + "port add inst-p0 vhost path=/run/vswkit/inst-p0.sock\n"
+        conf.write_text(shipped + "port add inst-p0 vhost path=inst-p0.sock\n"
                         "port add inst-p1 vhost\n")
         bad = shipped.count("\n") + 2
         v = root.popen(root.unit_command(), "inst-vswd")
@@ -196,7 +198,7 @@ def test_bad_config_names_file_and_line(root):
                               "No such file or directory\n")
     finally:
         conf.write_text(shipped)
-    assert not list((root.path / "run/vswkit").iterdir())
+    assert [p for p in (root.path / "run/vswkit").rglob("*") if not p.is_dir()] == []
     assert not (root.path / "run/dpdk/vswd").exists()
 
 

@@ -49,10 +49,12 @@ def test_installs_exactly_the_kit(destdir):
     assert r.returncode == 0 and "usage: vsw-host" in r.stdout, r.stderr
     # the unit runs the installed vswd on the installed config, with the environment file
     unit = (root / "lib/systemd/system/vswd.service").read_text()
-    assert f"ExecStart={prefix}/bin/vswd --config {prefix}/etc/vswkit/vswd.conf $VSWD_OPTS\n" in unit
+    conf = f"{prefix}/etc/vswkit/vswd.conf"
+    assert f"ExecStart={prefix}/bin/vswd --config {conf} $VSWD_OPTS\n" in unit
     assert f"EnvironmentFile=-{prefix}/etc/default/vswd\n" in unit
     assert 'VSWD_OPTS="--ctl-group vswkit"' in (root / "etc/default/vswd").read_text()
-    assert "d /run/vswkit 0750 root vswkit -" in (root / "lib/tmpfiles.d/vswkit.conf").read_text()
+    assert "d /run/vswkit/vhost 0755 root root -" in \
+        (root / "lib/tmpfiles.d/vswkit.conf").read_text()
     # man pages are the programs' --help
     assert "\\-\\-socket\\-mem" in (root / "share/man/man8/vswd.8").read_text()
     assert "\\-\\-server\\-ip" in (root / "share/man/man1/rpc-bench.1").read_text()
