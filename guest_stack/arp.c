@@ -41,8 +41,9 @@ void gs_arp_input(struct gs_worker *w, struct rte_mbuf *m)
 
 	if (!why)
 		why = gs_arp_sender_check(&eth->src_addr, a);
+	/* every worker sees every ARP frame: a dropped one is counted once, by worker 0 */
 	if (why) {
-		w->c[why]++;
+		w->c[why] += w->idx == 0;
 		goto out;
 	}
 	uint32_t sip = rte_be_to_cpu_32(a->arp_data.arp_sip);
@@ -52,7 +53,7 @@ void gs_arp_input(struct gs_worker *w, struct rte_mbuf *m)
 
 	learn(w, a, sip, for_us && request);
 	if (!for_us) {
-		w->c[GS_C_arp_other_host]++;
+		w->c[GS_C_arp_other_host] += w->idx == 0;
 		goto out;
 	}
 	if (!request) {

@@ -34,6 +34,7 @@ static uint64_t tsc_now_us(void *ctx)
 }
 
 static const struct gs_dev_ops eth_ops = {eth_rx, eth_tx, tsc_now_us};
+#define GS_TX_LINGER_US 100000
 
 uint64_t gs_time_us(void)
 {
@@ -335,6 +336,10 @@ unsigned int gs_fini(void)
 		gs_st.w[i] = NULL;
 	}
 	if (gs_st.up) {
+		/* Linger, as a NIC sends what is in its ring after the process is gone: a virtio
+		 * backend takes what we queued only while we are attached, and our last burst may
+		 * still be in the ring (counted as sent). */
+		rte_delay_us_sleep(GS_TX_LINGER_US);
 		rte_eth_dev_stop(gs_st.port);
 		rte_eth_dev_close(gs_st.port);
 		gs_st.up = false;

@@ -54,7 +54,7 @@ def vswd_factory(hugepages, tmp_path):
             except Exception as e:  # report after everything is stopped
                 errors.append(f"{e} (in use {v.in_use()}, baseline {v.baseline})")
         rc = v.stop()
-        if rc not in (0, None, -9):
+        if rc != 0:  # a clean stop on SIGTERM; -9 means it ignored SIGTERM for 30 s
             errors.append(f"vswd exited with {rc}:\n{v.proc.output()[-2000:]}")
     assert not errors, "; ".join(errors)
 

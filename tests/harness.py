@@ -240,8 +240,8 @@ class Netns:
         """Sends raw Ethernet frames (bytes) out of eth0."""
         self.run(f"{PY} {L2TOOL} send eth0 " + " ".join(f.hex() for f in frames))
 
-    def sniff(self, seconds):
-        """Starts capturing frames received on eth0; call .frames() on the result."""
+    def sniff(self, seconds=60):
+        """Starts capturing frames received on eth0 (for at most seconds); see Sniffer."""
         return Sniffer(self, seconds)
 
     def delete(self):
@@ -250,14 +250,23 @@ class Netns:
 
 
 class Sniffer:
+    """Frames a namespace receives, printed by l2.py as they come."""
+
     def __init__(self, ns, seconds):
         self.proc = ns.popen([PY, L2TOOL, "sniff", "eth0", str(seconds)], "sniff")
         wait_for(lambda: "ready" in self.proc.output() or not self.proc.alive(), 30,
                  what="sniffer")
 
-    def frames(self):
-        self.proc.wait(120)
+    def seen(self):
         return [bytes.fromhex(l) for l in self.proc.output().split()[1:]]
+
+    def frames(self, at_least=0, timeout=30, grace=0.5):
+        """Waits for at_least frames (a condition, not a fixed window), then grace seconds
+        more for any that should not be there, and stops; returns the frames."""
+        wait_for(lambda: len(self.seen()) >= at_least, timeout, what=f"{at_least} frames")
+        time.sleep(grace)
+        self.proc.stop()
+        return self.seen()
 
 
 class TestpmdShell:
@@ -300,7 +309,8 @@ class TestpmdShell:
 class Testpmd(TestpmdShell):
     """A guest on one net_virtio_user port."""
 
-    def __init__(self, sock, mac, peer=None, lcores="0,1", server=False, queues=1, extra=()):
+    def __init__(self, sock, mac, peer=None, lcores="0@0,1@0", server=False, queues=1,
+                 extra=()):
         """With server=True the guest owns the socket and waits for vswd before its prompt:
         call .prompt() once vswd has its client port."""
         self.mac = mac
@@ -311,7 +321,8 @@ class Testpmd(TestpmdShell):
         app = ["--total-num-mbufs=4096", f"--rxq={queues}", f"--txq={queues}", *extra]
         if peer:
             app.append(f"--eth-peer=0,{peer}")
-        super().__init__(["-l", lcores, "-m", "256", "--vdev", vdev], app, "gst",
+        # both lcores on CPU 0: vswd's PMD has the last CPU (1 here) to itself
+        super().__init__(["--lcores", lcores, "-m", "256", "--vdev", vdev], app, "gst",
                          wait=not server)
 
     def stats(self):

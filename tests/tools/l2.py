@@ -2,7 +2,8 @@
 """Raw Ethernet frames on an interface, for tests run inside a namespace.
 
   l2.py send IFACE HEX [HEX...]   send each frame (hex) once
-  l2.py sniff IFACE SECONDS       print "ready", then after SECONDS one line per received frame
+  l2.py sniff IFACE SECONDS       print "ready", then one line per received frame as it comes,
+                                  for at most SECONDS
 """
 import select
 import socket
@@ -24,13 +25,11 @@ def main(argv):
         return
     end = time.monotonic() + float(argv[2])
     print("ready", flush=True)
-    got = []
     while (left := end - time.monotonic()) > 0:
         if select.select([s], [], [], left)[0]:
             data, addr = s.recvfrom(65535)
             if addr[2] != PACKET_OUTGOING:
-                got.append(data.hex())
-    print("\n".join(got), flush=True)
+                print(data.hex(), flush=True)
 
 
 if __name__ == "__main__":
