@@ -1,6 +1,8 @@
 """meson install --destdir: every file the kit installs, and an application built outside the
 tree against the installed libraries with pkg-config, running through the installed vswd."""
+import json
 import os
+import shlex
 import signal
 import subprocess
 from pathlib import Path
@@ -60,22 +62,36 @@ def test_installs_exactly_the_kit(destdir):
     assert "\\-\\-server\\-ip" in (root / "share/man/man1/rpc-bench.1").read_text()
 
 
-def test_vswctl_completion(destdir):
+def complete(destdir, *words):
+    """What the installed completion offers for the last word, with the installed vswctl on
+    PATH (the one it asks for port names)."""
     comp = destdir.root / "share/bash-completion/completions/vswctl"
+    script = (f"source {comp}; COMP_WORDS=({' '.join(shlex.quote(str(w)) for w in words)}); "
+              f"COMP_CWORD={len(words) - 1}; _vswctl; echo ${{COMPREPLY[*]}}")
+    env = dict(os.environ, PATH=f"{destdir.root / 'bin'}:{os.environ['PATH']}")
+    return subprocess.run(["bash", "-c", script], capture_output=True, text=True, env=env,
+                          timeout=30).stdout.split()
 
-    def complete(*words):
-        line = " ".join(words)
-        script = (f"source {comp}; COMP_WORDS=({line}); COMP_CWORD={len(words) - 1}; "
-                  f"_vswctl; echo ${{COMPREPLY[*]}}")
-        return subprocess.run(["bash", "-c", script], capture_output=True, text=True,
-                              timeout=30).stdout.split()
 
-    assert complete("vswctl", "") == ["port", "fdb", "stats", "version", "--ctl", "--json",
-                                       "--help"]
-    assert complete("vswctl", "po") == ["port"]
-    assert complete("vswctl", "port", "") == ["add", "del", "list", "set"]
-    assert complete("vswctl", "--json", "port", "add", "p0", "") == ["vhost", "dpdk", "tap"]
-    assert complete("vswctl", "fdb", "f") == ["flush"]
+def test_vswctl_completion(destdir, tmp_path):
+    assert complete(destdir, "vswctl", "") == ["port", "fdb", "stats", "version", "--ctl",
+                                               "--json", "--help"]
+    assert complete(destdir, "vswctl", "po") == ["port"]
+    assert complete(destdir, "vswctl", "port", "") == ["add", "del", "list", "set"]
+    assert complete(destdir, "vswctl", "--json", "port", "add", "p0", "") == \
+        ["vhost", "dpdk", "tap"]
+    assert complete(destdir, "vswctl", "fdb", "f") == ["flush"]
+    # port names come from the vswd on --ctl
+    v = InstalledVswd(tmp_path, destdir.root / "bin").start()
+    try:
+        for name in ("inst-c1", "inst-c2"):
+            v.ctl("port", "add", name, "vhost", f"path={tmp_path / name}.sock")
+        assert complete(destdir, "vswctl", "--ctl", v.ctl_path, "port", "del", "") == \
+            ["inst-c1", "inst-c2"]
+        assert complete(destdir, "vswctl", "--ctl", v.ctl_path, "stats", "inst-c") == \
+            ["inst-c1", "inst-c2"]
+    finally:
+        assert v.stop() == 0, v.proc.output()
 
 
 def _pkg_env(destdir):
@@ -124,8 +140,11 @@ def test_rpc_echo_builds_with_pkg_config_and_runs_through_vswd(destdir, tmp_path
         srv = harness.Proc([src / "srv", f"net_virtio_user0,path={socks['inst-es']}",
                             "10.77.0.1/24"], "inst-echo-server", env=run_env)
         procs.append(srv)
-        harness.wait_for(lambda: "Ctrl-C" in srv.output() or not srv.alive(), 60,
-                         what="rpc-echo-server")
+        # up once vswd learned its MAC (the gratuitous ARP it sends when its port is up): on a
+        # loaded machine the client's 5 s session timeout must not run while the server starts
+        harness.wait_for(lambda: not srv.alive() or
+                         json.loads(v.ctl("--json", "fdb", "show", "inst-es")), 60,
+                         what="rpc-echo-server on its port")
         msg = "installed " * 300  # 3000 bytes: two packets each way
         cli = harness.Proc([src / "cli", f"net_virtio_user0,path={socks['inst-ec']}",
                             "10.77.0.2/24", "10.77.0.1", msg], "inst-echo-client", env=run_env)
@@ -137,7 +156,10 @@ def test_rpc_echo_builds_with_pkg_config_and_runs_through_vswd(destdir, tmp_path
         for p in procs:
             p.stop()
             harness.dpdk_cleanup(f"gs-{p.pid}")
-        assert v.stop() == 0, v.proc.output()
+            print(f"--- {p.name}:\n{p.output()[-3000:]}")  # shown if the test fails
+        rc = v.stop()
+        print(f"--- vswd:\n{v.proc.output()[-3000:]}")
+        assert rc == 0
     for p in procs:
         assert not leftovers(p.pid)
     assert not v.ctl_path.exists()
