@@ -9,7 +9,6 @@ import re
 import signal
 import socket
 import subprocess
-from pathlib import Path
 
 import pytest
 
