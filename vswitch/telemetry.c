@@ -1,5 +1,5 @@
 /* DPDK telemetry commands, so dpdk-telemetry.py shows the switch: /vswkit/ports, /vswkit/fdb and
- * /vswkit/stats[,PORT]; /vswkit/fdb comes in pages (tel_fdb). They reuse the vswctl command
+ * /vswkit/stats[,PORT]; lists come in pages (page()). They reuse the vswctl command
  * results; telemetry nests one level, so each item becomes a flat dict (nested objects
  * flattened to parent_child keys). */
 #include <ctype.h>
@@ -66,31 +66,73 @@ static void by_key(json_t *a, const char *key, struct rte_tel_data *d)
 	}
 }
 
-/* Runs fn under the switch lock, or fails while the switch is not (or no longer) there. A port
- * parameter must name a port. */
-static int with_switch(const char *params, json_t *(*fn)(const struct vsw_port *p), const char *key,
-		       const char *sub, struct rte_tel_data *d)
+/* Rows per reply: telemetry's output is 16 KB and a dict holds 256 entries at most, and it
+ * drops what does not fit without a word. An FDB row takes up to about 130 bytes; a port's
+ * stats or description (31-byte names, 20-digit counters, 107-byte paths) up to about 1 KB. */
+#define TEL_FDB_ROWS 100
+#define TEL_PORT_ROWS 12
+
+/* params "[PORT][,from=N]" (or "from=N"): the port name ("" for none) and the first row. */
+static int parse_params(const char *params, char *port, size_t portlen, unsigned long *from)
 {
-	struct vsw_port *p = NULL;
+	const char *f;
+	char *end;
+
+	*from = 0;
+	port[0] = '\0';
+	if (params == NULL || *params == '\0')
+		return 0;
+	f = strncmp(params, "from=", 5) == 0 ? params : strstr(params, ",from=");
+	if (f == NULL)
+		return snprintf(port, portlen, "%s", params) >= (int)portlen ? -1 : 0;
+	if ((size_t)(f - params) >= portlen)
+		return -1;
+	memcpy(port, params, (size_t)(f - params));
+	port[f - params] = '\0';
+	f = strchr(f, '=') + 1;
+	*from = strtoul(f, &end, 10);
+	return *f == '\0' || *end != '\0' || !isdigit((unsigned char)*f) ? -1 : 0;
+}
+
+/* Up to rows items of the array out from item `from`, keyed by key; when items are left out,
+ * "more" says so: {"total", "from", "next"} (next 0: none after these). */
+static void page(json_t *out, const char *key, unsigned long from, size_t rows,
+		 struct rte_tel_data *d)
+{
+	size_t total = json_array_size(out), shown;
+	json_t *pg = json_array();
+	struct rte_tel_data *more;
+
+	for (size_t i = from; i < total && i - from < rows; i++)
+		json_array_append(pg, json_array_get(out, i));
+	shown = json_array_size(pg);
+	by_key(pg, key, d);
+	if (shown < total && (more = rte_tel_data_alloc()) != NULL) {
+		rte_tel_data_start_dict(more);
+		rte_tel_data_add_dict_u64(more, "total", total);
+		rte_tel_data_add_dict_u64(more, "from", from);
+		rte_tel_data_add_dict_u64(more, "next", from + shown < total ? from + shown : 0);
+		if (rte_tel_data_add_dict_container(d, "more", more, 0) != 0)
+			rte_tel_data_free(more);
+	}
+	json_decref(pg);
+}
+
+/* The result of fn under the switch lock, or NULL while the switch is not (or no longer) there
+ * or port names no port. */
+static json_t *locked(const char *port, json_t *(*fn)(const struct vsw_port *p),
+		      const struct vsw_port **found)
+{
 	json_t *out = NULL;
 
 	pthread_mutex_lock(&vsw.lock);
-	if (!vsw.closed && vsw.fdb != NULL &&
-	    (params == NULL || *params == '\0' || (p = vsw_port_find(params)) != NULL))
-		out = fn(p);
-	pthread_mutex_unlock(&vsw.lock);
-	if (out == NULL)
-		return -1;
-	if (json_is_array(out)) {
-		by_key(out, key, d);
-	} else if (p == NULL) {
-		by_key(json_object_get(out, sub), key, d);
-	} else {
-		rte_tel_data_start_dict(d);
-		flatten(out, "", d);
+	if (!vsw.closed && vsw.fdb != NULL) {
+		*found = port[0] != '\0' ? vsw_port_find(port) : NULL;
+		if (port[0] == '\0' || *found != NULL)
+			out = fn(*found);
 	}
-	json_decref(out);
-	return 0;
+	pthread_mutex_unlock(&vsw.lock);
+	return out;
 }
 
 static json_t *ports(const struct vsw_port *p)
@@ -104,84 +146,68 @@ static json_t *fdb(const struct vsw_port *p)
 	return vsw_fdb_json(p ? (uint16_t)vsw_port_index(p) : VSW_FDB_NO_PORT);
 }
 
+/* /vswkit/ports[,from=N] */
 static int tel_ports(const char *cmd, const char *params, struct rte_tel_data *d)
 {
-	(void)cmd;
-	(void)params;
-	return with_switch(NULL, ports, "name", NULL, d);
-}
-
-/* Rows per /vswkit/fdb reply: a row takes up to about 130 bytes of telemetry's 16 KB output, and
- * a dict holds 256 entries at most; telemetry drops what does not fit without a word. */
-#define TEL_FDB_ROWS 100
-
-/* /vswkit/fdb[,PORT][,from=N]: up to TEL_FDB_ROWS rows from row N (0 first). When rows are left
- * out, the reply says so in "more": {"total", "from", "next"} (next 0: none after these). */
-static int tel_fdb(const char *cmd, const char *params, struct rte_tel_data *d)
-{
-	char port[VSW_NAME_LEN] = "", *end;
-	const char *f = NULL;
-	unsigned long from = 0;
-	size_t total, shown, i;
-	json_t *out, *page, *row;
-	struct rte_tel_data *more;
+	char port[VSW_NAME_LEN];
+	const struct vsw_port *p;
+	unsigned long from;
+	json_t *out;
 
 	(void)cmd;
-	if (params != NULL && *params != '\0') {
-		f = strncmp(params, "from=", 5) == 0 ? params : strstr(params, ",from=");
-		if (f != NULL) {
-			if ((size_t)(f - params) >= sizeof(port))
-				return -1;
-			memcpy(port, params, (size_t)(f - params));
-			f = strchr(f, '=') + 1;
-			from = strtoul(f, &end, 10);
-			if (*f == '\0' || *end != '\0' || !isdigit((unsigned char)*f))
-				return -1;
-		} else if (snprintf(port, sizeof(port), "%s", params) >= (int)sizeof(port)) {
-			return -1;
-		}
-	}
-	pthread_mutex_lock(&vsw.lock);
-	out = NULL;
-	if (!vsw.closed && vsw.fdb != NULL) {
-		struct vsw_port *p = port[0] != '\0' ? vsw_port_find(port) : NULL;
-
-		if (port[0] == '\0' || p != NULL)
-			out = fdb(p);
-	}
-	pthread_mutex_unlock(&vsw.lock);
-	if (out == NULL)
+	if (parse_params(params, port, sizeof(port), &from) != 0 || port[0] != '\0' ||
+	    (out = locked(port, ports, &p)) == NULL)
 		return -1;
-	total = json_array_size(out);
-	page = json_array();
-	for (i = from; i < total && i - from < TEL_FDB_ROWS; i++) {
-		row = json_array_get(out, i);
-		json_array_append(page, row);
-	}
-	shown = json_array_size(page);
-	by_key(page, "mac", d);
-	if (shown < total && (more = rte_tel_data_alloc()) != NULL) {
-		rte_tel_data_start_dict(more);
-		rte_tel_data_add_dict_u64(more, "total", total);
-		rte_tel_data_add_dict_u64(more, "from", from);
-		rte_tel_data_add_dict_u64(more, "next", from + shown < total ? from + shown : 0);
-		if (rte_tel_data_add_dict_container(d, "more", more, 0) != 0)
-			rte_tel_data_free(more);
-	}
-	json_decref(page);
+	page(out, "name", from, TEL_PORT_ROWS, d);
 	json_decref(out);
 	return 0;
 }
 
+/* /vswkit/fdb[,PORT][,from=N] */
+static int tel_fdb(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	char port[VSW_NAME_LEN];
+	const struct vsw_port *p;
+	unsigned long from;
+	json_t *out;
+
+	(void)cmd;
+	if (parse_params(params, port, sizeof(port), &from) != 0 ||
+	    (out = locked(port, fdb, &p)) == NULL)
+		return -1;
+	page(out, "mac", from, TEL_FDB_ROWS, d);
+	json_decref(out);
+	return 0;
+}
+
+/* /vswkit/stats[,from=N]: the ports' counters, a page at a time; /vswkit/stats,PORT: one */
 static int tel_stats(const char *cmd, const char *params, struct rte_tel_data *d)
 {
+	char port[VSW_NAME_LEN];
+	const struct vsw_port *p;
+	unsigned long from;
+	json_t *out;
+
 	(void)cmd;
-	return with_switch(params, vsw_stats_json, "name", "ports", d);
+	if (parse_params(params, port, sizeof(port), &from) != 0 ||
+	    (out = locked(port, vsw_stats_json, &p)) == NULL)
+		return -1;
+	if (p != NULL) {
+		rte_tel_data_start_dict(d);
+		flatten(out, "", d);
+	} else {
+		page(json_object_get(out, "ports"), "name", from, TEL_PORT_ROWS, d);
+	}
+	json_decref(out);
+	return 0;
 }
 
 void vsw_telemetry_init(void)
 {
-	rte_telemetry_register_cmd("/vswkit/ports", tel_ports, "Lists the switch ports.");
-	rte_telemetry_register_cmd("/vswkit/fdb", tel_fdb, "MAC table. Parameters: [port]");
-	rte_telemetry_register_cmd("/vswkit/stats", tel_stats, "Port counters. Parameters: [port]");
+	rte_telemetry_register_cmd("/vswkit/ports", tel_ports,
+				   "Lists the switch ports. Parameters: [from=N]");
+	rte_telemetry_register_cmd("/vswkit/fdb", tel_fdb,
+				   "MAC table. Parameters: [port][,from=N]");
+	rte_telemetry_register_cmd("/vswkit/stats", tel_stats,
+				   "Port counters. Parameters: [port] | [from=N]");
 }

@@ -1,77 +1,64 @@
-"""TEST DOUBLE: a tiny stand-in for the kernel behind a fake sysfs tree.
+"""TEST DOUBLE: a small stand-in for the kernel behind a fake sysfs tree.
 
 Used only when DIR/.vswkit-fake-sysfs exists (DIR being --sysfs-root). A plain directory cannot
 react to writes, so hostfs.Host hands every write under the fake roots to FakeKernel.write, which
-applies the effect the real kernel would have:
+applies the effect the real kernel would have, and fails where the real kernel fails:
 
-  sriov_numvfs            create/remove VF devices, virtfnN/physfn links, IOMMU groups
-                          (EBUSY for N->M with both non-zero, ERANGE above sriov_totalvfs)
-  drivers/D/bind|unbind   move the device's driver link (+ its net interface)
-  drivers_probe           bind to driver_override, else to a driver whose ids match
+  sriov_numvfs            create/remove VFs, virtfnN/physfn links, IOMMU groups (own group per
+                          VF, or the PF's group when the PF is listed in no_acs); EBUSY for N->M
+                          with both non-zero, ERANGE above sriov_totalvfs; an enable creates at
+                          most vf_enable_limit[PF] VFs (and reads back that many); a teardown
+                          while a VF's vfio group is open would block: EDEADLK here
+  drivers/D/bind|unbind   move the device's driver link (+ its net interface); bind returns the
+                          probe's error; unbinding vfio from a device whose group is open
+                          would block: EDEADLK here
+  drivers_probe           bind to driver_override, else to a driver whose ids match; a failed
+                          probe leaves the device unbound and the write succeeds, as in Linux
+  probe failures          probe_refuse[D] lists devices D refuses; vfio drivers refuse a device
+                          without IOMMU group (EINVAL); any other driver but pci-stub gets EBUSY
+                          in a group whose /dev/vfio/N a process holds open (DMA ownership)
   driver_override         "" clears it, shown as "(null)"
-  nr_hugepages            per node or global (spread over nodes), capped by a per-node limit
-  compact_memory (proc)   raises those limits by compaction_gain (models defragmentation)
+  enable_unsafe_noiommu_mode  (vfio's parameter) reads Y/N; with Y, vfio takes a device without
+                          group into a group named vfio-noiommu, removed when vfio lets go
+  nr_hugepages            pools modelled in fake_hugepages.py: capped by hugepage_limit, never
+                          below the pages in use (hugepages_in_use); free = total - in use
+  compact_memory (proc)   raises the 2M limits by compaction_gain (1G pages stay limited)
+  anything else           EACCES unless the attribute is one the kernel lets root write
 
-FakeTree builds such a tree for tests (and for trying vsw-host by hand); it uses the same helpers
-so that a device re-created by the fake kernel is byte-for-byte what the builder made.
-The marker file holds the fake's configuration as JSON and is never written by vsw-host.
+Host commands (ip, mount, umount, modprobe, version probes) are modelled in fake_commands.py.
+The marker file holds the fake's configuration as JSON and is never written by vsw-host; what the
+fake's "drivers" remember (per-VF settings) lives in files named .fake-* inside the tree.
 """
 
 import errno
 import json
 import os
 
+from .fake_files import fail, get, link, put, rmtree
+from .fake_hugepages import FakeHugepages
+
 MARKER = ".vswkit-fake-sysfs"
 SIZES = ("2048kB", "1048576kB")
-DPDK_DRIVERS = ("vfio-pci", "uio_pci_generic", "igb_uio")
+DMA_FREE_DRIVERS = ("pci-stub",)  # drivers the kernel lets into a group that vfio owns
+WRITABLE = {"sriov_numvfs", "sriov_drivers_autoprobe", "driver_override", "bind", "unbind",
+            "new_id", "remove_id", "drivers_probe", "nr_hugepages", "nr_overcommit_hugepages",
+            "compact_memory", "remove", "rescan", "reset", "uevent", "enable_unsafe_noiommu_mode"}
 
 
-def _put(path, text):
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    with open(path, "w") as f:
-        f.write(text if text.endswith("\n") else text + "\n")
+def is_vfio(driver):
+    return driver.startswith("vfio")
 
 
-def _link(path, target):
-    """Relative symlink path -> target, as sysfs makes them."""
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    if os.path.lexists(path):
-        os.unlink(path)
-    os.symlink(os.path.relpath(target, os.path.dirname(path)), path)
-
-
-def _get(path, default=""):
-    try:
-        with open(path) as f:
-            return f.read().strip()
-    except OSError:
-        return default
-
-
-def _rmtree(path):
-    if os.path.islink(path) or os.path.isfile(path):
-        os.unlink(path)
-        return
-    if not os.path.isdir(path):
-        return
-    for name in os.listdir(path):
-        _rmtree(os.path.join(path, name))
-    os.rmdir(path)
-
-
-def _fail(code, path):
-    raise OSError(code, os.strerror(code), path)
-
-
-class FakeKernel:
+class FakeKernel(FakeHugepages):
     """Applies the kernel side effects of writes under a fake sysfs (and proc) root."""
 
     def __init__(self, host):
         self.sys = os.path.realpath(host.sysfs_root)
         self.proc = os.path.realpath(host.proc_root)
+        self.dev_root = os.path.join(os.path.dirname(self.sys), "dev")  # the tree's own /dev
         with open(os.path.join(self.sys, MARKER)) as f:
             self.config = json.load(f)
-        self.extra = 0  # pages per node freed by compaction during this process
+        self.extra = 0  # 2M pages per node freed by compaction during this process
 
     def handles(self, path):
         real = os.path.realpath(path)
@@ -84,48 +71,88 @@ class FakeKernel:
     def drv(self, name, *rest):
         return os.path.join(self.sys, "bus", "pci", "drivers", name, *rest)
 
+    def noiommu(self):
+        return get(os.path.join(self.sys, "module", "vfio", "parameters",
+                                "enable_unsafe_noiommu_mode")) == "Y"
+
+    @staticmethod
+    def rid(addr):
+        """The routing id (bus << 8 | devfn) of a DDDD:BB:DD.F address."""
+        return int(addr[5:7], 16) << 8 | int(addr[8:10], 16) << 3 | int(addr[11])
+
     def driver_of(self, addr):
-        link = self.dev(addr, "driver")
-        return os.path.basename(os.readlink(link)) if os.path.islink(link) else None
+        path = self.dev(addr, "driver")
+        return os.path.basename(os.readlink(path)) if os.path.islink(path) else None
+
+    def group_of(self, addr):
+        path = self.dev(addr, "iommu_group")
+        return os.path.basename(os.readlink(path)) if os.path.islink(path) else None
+
+    def open_groups(self):
+        """IOMMU groups whose /dev/vfio/N some process of the fake /proc holds open."""
+        out = set()
+        for pid in os.listdir(self.proc):
+            fds = os.path.join(self.proc, pid, "fd")
+            if pid.isdigit() and os.path.isdir(fds):
+                for fd in os.listdir(fds):
+                    target = os.readlink(os.path.join(fds, fd))
+                    if target.startswith("/dev/vfio/"):
+                        out.add(target[len("/dev/vfio/"):])
+        return out
 
     # dispatch ---------------------------------------------------------------
     def write(self, path, value):
         real = os.path.realpath(path)
         name = os.path.basename(real)
-        value = value.strip()
+        value = value.strip().rstrip("\0")
         if not os.path.exists(real):
-            _fail(errno.ENOENT, path)
+            fail(errno.ENOENT, path)
+        if name not in WRITABLE:
+            fail(errno.EACCES, path)
         if name == "sriov_numvfs":
             self.set_numvfs(os.path.basename(os.path.dirname(real)), self._int(value, path))
-        elif name in ("bind", "unbind") and os.path.dirname(os.path.dirname(real)) == os.path.dirname(self.drv("")):
+        elif name in ("bind", "unbind") and os.path.dirname(os.path.dirname(real)) == \
+                os.path.dirname(self.drv("")):
             driver = os.path.basename(os.path.dirname(real))
             if name == "bind":
                 self.bind(value, driver, strict=True)
             else:
                 if self.driver_of(value) != driver:
-                    _fail(errno.ENODEV, path)
+                    fail(errno.ENODEV, path)
+                if is_vfio(driver) and self.group_of(value) in self.open_groups():
+                    # vfio's remove() waits for the user to release the device
+                    fail(errno.EDEADLK, path, "would block while the vfio group is open")
                 self.unbind(value)
         elif name == "drivers_probe":
+            if not os.path.isdir(self.dev(value)):
+                fail(errno.ENODEV, path)
             self.probe(value)
         elif name == "driver_override":
-            _put(real, value or "(null)")
+            put(real, value or "(null)")
+        elif name == "enable_unsafe_noiommu_mode":  # a bool parameter: reads back Y or N
+            put(real, "Y" if value in ("1", "Y", "y") else "N")
         elif name == "nr_hugepages" and real.startswith(self.sys):
             self.set_hugepages(real, self._int(value, path))
+        elif name == "nr_hugepages":  # /proc/sys/vm/nr_hugepages: the default size's pool
+            self.set_hugepages(os.path.join(self.sys, "kernel", "mm", "hugepages",
+                                            f"hugepages-{self.default_size()}", "nr_hugepages"),
+                               self._int(value, path))
+            put(real, value)
         elif name == "compact_memory":
             self.extra += int(self.config.get("compaction_gain", 0))
         else:
-            _put(real, value)
+            put(real, value)
 
     @staticmethod
     def _int(value, path):
         try:
             return int(value)
         except ValueError:
-            _fail(errno.EINVAL, path)
+            fail(errno.EINVAL, path)
 
     # drivers ------------------------------------------------------------------
     def ids(self, addr):
-        return f"{_get(self.dev(addr, 'vendor'))[2:]}:{_get(self.dev(addr, 'device'))[2:]}"
+        return f"{get(self.dev(addr, 'vendor'))[2:]}:{get(self.dev(addr, 'device'))[2:]}"
 
     def matching_driver(self, addr):
         for driver, ids in sorted(self.config.get("driver_ids", {}).items()):
@@ -134,41 +161,75 @@ class FakeKernel:
         return None
 
     def probe(self, addr):
-        if not os.path.isdir(self.dev(addr)) or self.driver_of(addr):
+        """drivers_probe: a probe failure leaves the device unbound without an error."""
+        if self.driver_of(addr):
             return
-        override = _get(self.dev(addr, "driver_override"))
+        override = get(self.dev(addr, "driver_override"))
         driver = override if override not in ("", "(null)") else self.matching_driver(addr)
         if driver and os.path.isdir(self.drv(driver)):
-            self.bind(addr, driver)
+            try:
+                self.bind(addr, driver)
+            except OSError:
+                pass
+
+    def probe_error(self, addr, driver):
+        """The errno with which DRIVER's probe refuses ADDR, or None."""
+        if addr in self.config.get("probe_refuse", {}).get(driver, []):
+            return errno.ENODEV
+        group = self.group_of(addr)
+        if is_vfio(driver) and group is None and not self.noiommu():
+            return errno.EINVAL
+        if not is_vfio(driver) and driver not in DMA_FREE_DRIVERS and group in self.open_groups():
+            return errno.EBUSY
+        return None
 
     def bind(self, addr, driver, strict=False):
         if not os.path.isdir(self.dev(addr)):
-            _fail(errno.ENODEV, addr)
+            fail(errno.ENODEV, addr)
         if self.driver_of(addr):
-            _fail(errno.EBUSY, addr)
-        override = _get(self.dev(addr, "driver_override"))
+            fail(errno.EBUSY, addr)
+        override = get(self.dev(addr, "driver_override"))
         if strict and override not in ("", "(null)", driver):
-            _fail(errno.ENODEV, addr)
+            fail(errno.ENODEV, addr)
         if strict and override != driver and self.ids(addr) not in \
                 self.config.get("driver_ids", {}).get(driver, []):
-            _fail(errno.ENODEV, addr)
-        _link(self.dev(addr, "driver"), self.drv(driver))
-        _link(self.drv(driver, addr), self.dev(addr))
+            fail(errno.ENODEV, addr)
+        code = self.probe_error(addr, driver)
+        if code:
+            fail(code, addr)
+        if is_vfio(driver) and self.group_of(addr) is None:  # no-IOMMU mode: a group of its own
+            gdir = os.path.join(self.sys, "kernel", "iommu_groups", f"{9000 + self.rid(addr)}")
+            put(os.path.join(gdir, "name"), "vfio-noiommu")
+            link(os.path.join(self.dev(addr), "iommu_group"), gdir)
+            link(os.path.join(gdir, "devices", addr), self.dev(addr))
+        link(self.dev(addr, "driver"), self.drv(driver))
+        link(self.drv(driver, addr), self.dev(addr))
+        if is_vfio(driver):
+            self.vfio_node(addr, True)
         iface = self.iface_name(addr)
-        if iface and driver not in DPDK_DRIVERS:
+        if iface and not is_vfio(driver) and driver not in ("uio_pci_generic", "igb_uio",
+                                                              "pci-stub"):
             self.add_netdev(addr, iface)
 
     def unbind(self, addr):
         driver = self.driver_of(addr)
         if driver is None:
             return
-        if int(_get(self.dev(addr, "sriov_numvfs"), "0") or 0):
+        if int(get(self.dev(addr, "sriov_numvfs"), "0") or 0):
             self.set_numvfs(addr, 0)  # the PF driver's remove() disables SR-IOV
-        for iface in os.listdir(self.dev(addr, "net")) if os.path.isdir(self.dev(addr, "net")) else []:
+        net = self.dev(addr, "net")
+        for iface in os.listdir(net) if os.path.isdir(net) else []:
             os.unlink(os.path.join(self.sys, "class", "net", iface))
-        _rmtree(self.dev(addr, "net"))
+        rmtree(net)
         os.unlink(self.dev(addr, "driver"))
         os.unlink(self.drv(driver, addr))
+        if is_vfio(driver):
+            self.vfio_node(addr, False)
+        group = self.group_of(addr)
+        gdir = os.path.join(self.sys, "kernel", "iommu_groups", group or "-")
+        if get(os.path.join(gdir, "name")) == "vfio-noiommu":  # vfio made it, vfio removes it
+            os.unlink(self.dev(addr, "iommu_group"))
+            rmtree(gdir)
 
     def iface_name(self, addr):
         ifaces = self.config.get("ifaces", {})
@@ -177,34 +238,53 @@ class FakeKernel:
         physfn = self.dev(addr, "physfn")
         if os.path.islink(physfn):
             pf = os.path.basename(os.readlink(physfn))
-            for link in os.listdir(self.dev(pf)):
-                if link.startswith("virtfn") and os.path.basename(
-                        os.readlink(self.dev(pf, link))) == addr and pf in ifaces:
-                    return f"{ifaces[pf]}v{link[6:]}"
+            for name in os.listdir(self.dev(pf)):
+                if name.startswith("virtfn") and os.path.basename(
+                        os.readlink(self.dev(pf, name))) == addr and pf in ifaces:
+                    return f"{ifaces[pf]}v{name[6:]}"
         return None
+
+    def vfio_node(self, addr, bound):
+        """/dev/vfio/N exists while a device of group N is on vfio (noiommu-N in no-IOMMU mode)."""
+        group = self.group_of(addr)
+        gdir = os.path.join(self.sys, "kernel", "iommu_groups", group)
+        name = f"noiommu-{group}" if get(os.path.join(gdir, "name")) == "vfio-noiommu" else group
+        path = os.path.join(self.dev_root, "vfio", name)
+        others = [a for a in os.listdir(os.path.join(gdir, "devices"))
+                  if a != addr and (self.driver_of(a) or "").startswith("vfio")]
+        if bound:
+            put(path, "")
+        elif not others and os.path.exists(path):
+            os.unlink(path)
 
     def add_netdev(self, addr, iface):
         base = self.dev(addr, "net", iface)
         digits = addr.replace(":", "").replace(".", "")[-8:]
-        _put(os.path.join(base, "address"),
-             "02:" + ":".join(digits[i:i + 2] for i in range(0, 8, 2)) + ":00")
-        _put(os.path.join(base, "operstate"), "up")
-        _link(os.path.join(base, "device"), self.dev(addr))
-        _link(os.path.join(self.sys, "class", "net", iface), base)
+        put(os.path.join(base, "address"),
+            "02:" + ":".join(digits[i:i + 2] for i in range(0, 8, 2)) + ":00")
+        put(os.path.join(base, "operstate"), "up")
+        link(os.path.join(base, "device"), self.dev(addr))
+        link(os.path.join(self.sys, "class", "net", iface), base)
 
     # devices ------------------------------------------------------------------
-    def add_device(self, addr, vendor, device, cls, group=None, numa=0):
+    def add_device(self, addr, vendor, device, cls, group=None, numa=0, header=0):
         base = self.dev(addr)
         for name, value in (("vendor", "0x" + vendor), ("device", "0x" + device),
                             ("class", "0x" + cls), ("numa_node", str(numa)),
                             ("driver_override", "(null)"), ("enable", "1")):
-            _put(os.path.join(base, name), value)
-        _link(os.path.join(self.sys, "bus", "pci", "devices", addr), base)
+            put(os.path.join(base, name), value)
+        config = bytearray(64)  # the config space header: ids, class, header type
+        config[0:4] = int(vendor, 16).to_bytes(2, "little") + int(device, 16).to_bytes(2, "little")
+        config[9:12] = int(cls, 16).to_bytes(3, "little")
+        config[14] = header
+        with open(os.path.join(base, "config"), "wb") as f:
+            f.write(bytes(config))
+        link(os.path.join(self.sys, "bus", "pci", "devices", addr), base)
         if group is not None:
             gdir = os.path.join(self.sys, "kernel", "iommu_groups", str(group))
             os.makedirs(os.path.join(gdir, "devices"), exist_ok=True)
-            _link(os.path.join(base, "iommu_group"), gdir)
-            _link(os.path.join(gdir, "devices", addr), base)
+            link(os.path.join(base, "iommu_group"), gdir)
+            link(os.path.join(gdir, "devices", addr), base)
 
     def remove_device(self, addr):
         self.unbind(addr)
@@ -213,9 +293,9 @@ class FakeKernel:
             gdir = os.path.realpath(group)
             os.unlink(os.path.join(gdir, "devices", addr))
             if not os.listdir(os.path.join(gdir, "devices")):
-                _rmtree(gdir)
+                rmtree(gdir)
         os.unlink(os.path.join(self.sys, "bus", "pci", "devices", addr))
-        _rmtree(self.dev(addr))
+        rmtree(self.dev(addr))
 
     @staticmethod
     def vf_address(pf, offset, stride, index):
@@ -225,182 +305,47 @@ class FakeKernel:
         rid = (int(bus, 16) << 8 | int(d, 16) << 3 | int(f)) + offset + index * stride
         return f"{dom}:{rid >> 8 & 0xff:02x}:{rid >> 3 & 0x1f:02x}.{rid & 7}"
 
+    def vfs_of(self, pf):
+        names = [n for n in os.listdir(self.dev(pf)) if n.startswith("virtfn")]
+        return [os.path.basename(os.readlink(self.dev(pf, n)))
+                for n in sorted(names, key=lambda n: int(n[6:]))]
+
     def set_numvfs(self, pf, n):
         path = self.dev(pf, "sriov_numvfs")
-        current = int(_get(path, "0"))
-        if n > int(_get(self.dev(pf, "sriov_totalvfs"), "0")):
-            _fail(errno.ERANGE, path)
+        current = int(get(path, "0"))
+        if n > int(get(self.dev(pf, "sriov_totalvfs"), "0")):
+            fail(errno.ERANGE, path)
         if n == current:
             return
         if current and n:
-            _fail(errno.EBUSY, path)
+            fail(errno.EBUSY, path)
         if self.driver_of(pf) is None:
-            _fail(errno.ENOENT, path)
-        offset = int(_get(self.dev(pf, "sriov_offset"), "1"))
-        stride = int(_get(self.dev(pf, "sriov_stride"), "1"))
+            fail(errno.ENOENT, path)
         if n == 0:
-            for i in range(current):
-                vf = os.path.basename(os.readlink(self.dev(pf, f"virtfn{i}")))
+            held = [vf for vf in self.vfs_of(pf) if self.group_of(vf) in self.open_groups()]
+            if held:  # pci_disable_sriov waits for the VF's release, forever
+                fail(errno.EDEADLK, path, f"would block while {held[0]}'s vfio group is open")
+            for i, vf in enumerate(self.vfs_of(pf)):
                 self.remove_device(vf)
                 os.unlink(self.dev(pf, f"virtfn{i}"))
-            _put(path, "0")
+            rmtree(self.dev(pf, ".fake-vf-settings.json"))  # fresh VFs have default settings
+            put(path, "0")
             return
-        vendor = _get(self.dev(pf, "vendor"))[2:]
-        vf_device = _get(self.dev(pf, "sriov_vf_device"))
-        cls = _get(self.dev(pf, "class"))[2:]
+        n = min(n, int(self.config.get("vf_enable_limit", {}).get(pf, n)))
+        offset = int(get(self.dev(pf, "sriov_offset"), "1"))
+        stride = int(get(self.dev(pf, "sriov_stride"), "1"))
+        vendor = get(self.dev(pf, "vendor"))[2:]
+        vf_device = get(self.dev(pf, "sriov_vf_device"))
+        cls = get(self.dev(pf, "class"))[2:]
+        shared = pf in self.config.get("no_acs", [])
         for i in range(n):
             vf = self.vf_address(pf, offset, stride, i)
-            rid = int(vf[5:7], 16) << 8 | int(vf[8:10], 16) << 3 | int(vf[11])
-            self.add_device(vf, vendor, vf_device, cls, group=1000 + rid,
-                            numa=int(_get(self.dev(pf, "numa_node"), "0")))
-            _link(self.dev(vf, "physfn"), self.dev(pf))
-            _link(self.dev(pf, f"virtfn{i}"), self.dev(vf))
-        _put(path, str(n))
-        if _get(self.dev(pf, "sriov_drivers_autoprobe"), "1") == "1":
-            for i in range(n):
-                self.probe(self.vf_address(pf, offset, stride, i))
-
-    # hugepages ----------------------------------------------------------------
-    def nodes(self):
-        base = os.path.join(self.sys, "devices", "system", "node")
-        names = os.listdir(base) if os.path.isdir(base) else []
-        return sorted(n for n in names if n.startswith("node") and n[4:].isdigit())
-
-    def node_file(self, node, size, name):
-        return os.path.join(self.sys, "devices", "system", "node", node, "hugepages",
-                            f"hugepages-{size}", name)
-
-    def limit(self, node, size):
-        return int(self.config.get("hugepage_limit", {}).get(f"{node}/{size}", 1 << 30)) + self.extra
-
-    def set_hugepages(self, real, n):
-        size = os.path.basename(os.path.dirname(real))[len("hugepages-"):]
-        if not self.nodes():  # a kernel without NUMA: only the global pool
-            n = min(n, self.limit("all", size))
-            for name in ("nr_hugepages", "free_hugepages"):
-                _put(os.path.join(os.path.dirname(real), name), str(n))
-            return
-        counts = {node: int(_get(self.node_file(node, size, "nr_hugepages"), "0"))
-                  for node in self.nodes()}
-        if "/devices/system/node/" in real:
-            node = real.split("/devices/system/node/")[1].split("/")[0]
-            counts[node] = min(n, self.limit(node, size))
-        else:  # global: grow or shrink round-robin over nodes, as the kernel interleaves
-            while sum(counts.values()) != n:
-                if sum(counts.values()) < n:
-                    room = [x for x in counts if counts[x] < self.limit(x, size)]
-                    if not room:
-                        break
-                    counts[min(room, key=lambda x: (counts[x], x))] += 1
-                else:
-                    counts[max(counts, key=lambda x: (counts[x], x))] -= 1
-        for node, count in counts.items():
-            _put(self.node_file(node, size, "nr_hugepages"), str(count))
-            _put(self.node_file(node, size, "free_hugepages"), str(count))
-        total = str(sum(counts.values()))
-        for name in ("nr_hugepages", "free_hugepages"):
-            _put(os.path.join(self.sys, "kernel", "mm", "hugepages", f"hugepages-{size}", name), total)
-
-
-class _RootsOnly:
-    """Just enough of hostfs.Host for FakeKernel when a test builds a tree."""
-
-    def __init__(self, sysfs_root, proc_root):
-        self.sysfs_root = os.path.abspath(sysfs_root)
-        self.proc_root = os.path.abspath(proc_root)
-
-
-class FakeTree:
-    """Builds a fake /sys and /proc under a directory (tests, demos).
-
-    tree = FakeTree(tmp, nodes=1); tree.add_driver("ixgbe", ["8086:10fb"]);
-    tree.add_nic("0000:01:00.0", "8086", "10fb", driver="ixgbe", iface="eth1", group=1,
-                 totalvfs=8, vf_device="10ed")
-    """
-
-    def __init__(self, base, nodes=1, config=None):
-        self.sys = os.path.join(base, "sys")
-        self.proc = os.path.join(base, "proc")
-        self.config = {"driver_ids": {}, "ifaces": {}, "compaction_gain": 0}
-        self.config.update(config or {})
-        for d in ("bus/pci/devices", "bus/pci/drivers", "kernel/iommu_groups", "class/net",
-                  "module"):
-            os.makedirs(os.path.join(self.sys, d), exist_ok=True)
-        _put(os.path.join(self.sys, "bus", "pci", "drivers_probe"), "")
-        for size in SIZES:
-            for name in ("nr_hugepages", "free_hugepages", "resv_hugepages", "surplus_hugepages",
-                         "nr_overcommit_hugepages"):
-                _put(os.path.join(self.sys, "kernel", "mm", "hugepages", f"hugepages-{size}",
-                                  name), "0")
-            for node in range(nodes):
-                for name in ("nr_hugepages", "free_hugepages", "surplus_hugepages"):
-                    _put(os.path.join(self.sys, "devices", "system", "node", f"node{node}",
-                                      "hugepages", f"hugepages-{size}", name), "0")
-        if nodes:
-            _put(os.path.join(self.sys, "devices", "system", "node", "online"),
-                 f"0-{nodes - 1}" if nodes > 1 else "0")
-        self.save()
-        for name, text in (("cmdline", "BOOT_IMAGE=/vmlinuz root=/dev/sda1 ro quiet"),
-                           ("cpuinfo", "processor\t: 0\nflags\t\t: fpu sse2 pse pdpe1gb\n"),
-                           ("meminfo", "MemTotal:       24000000 kB\nHugepagesize:       2048 kB\n"),
-                           ("mounts", "sysfs /sys sysfs rw 0 0\n"),
-                           ("modules", ""),
-                           ("net/route", "Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\t"
-                                         "Metric\tMask\t\tMTU\tWindow\tIRTT"),
-                           ("net/ipv6_route", ""),
-                           ("sys/vm/compact_memory", ""),
-                           ("sys/vm/nr_hugepages", "0")):
-            _put(os.path.join(self.proc, name), text)
-        self.kernel = FakeKernel(_RootsOnly(self.sys, self.proc))
-
-    def save(self):
-        with open(os.path.join(self.sys, MARKER), "w") as f:
-            json.dump(self.config, f, indent=1, sort_keys=True)
-        if hasattr(self, "kernel"):
-            self.kernel.config = self.config
-
-    def add_driver(self, name, ids=(), module=None):
-        for f in ("bind", "unbind", "new_id", "remove_id", "uevent"):
-            _put(self.kernel.drv(name, f), "")
-        self.config["driver_ids"][name] = list(ids)
-        os.makedirs(os.path.join(self.sys, "module", module or name.replace("-", "_")),
-                    exist_ok=True)
-        self.save()
-
-    def add_module(self, name):
-        os.makedirs(os.path.join(self.sys, "module", name), exist_ok=True)
-
-    def add_nic(self, addr, vendor, device, driver=None, iface=None, group=None, totalvfs=0,
-                vf_device=None, cls="020000", numa=0):
-        if iface:
-            self.config["ifaces"][addr] = iface
-            self.save()
-        self.kernel.add_device(addr, vendor, device, cls, group=group, numa=numa)
-        if totalvfs:
-            for name, value in (("sriov_totalvfs", totalvfs), ("sriov_numvfs", 0),
-                                ("sriov_offset", 128), ("sriov_stride", 1),
-                                ("sriov_vf_device", vf_device or device),
-                                ("sriov_drivers_autoprobe", 1)):
-                _put(self.kernel.dev(addr, name), str(value))
-        if driver:
-            self.kernel.bind(addr, driver)
-
-    def add_route(self, iface, default=True):
-        """An IPv4 route through iface (default route, or 192.0.2.0/24)."""
-        path = os.path.join(self.proc, "net", "route")
-        dest, mask = ("00000000", "00000000") if default else ("000200C0", "00FFFFFF")
-        with open(path, "a") as f:
-            f.write(f"{iface}\t{dest}\t010200C0\t0003\t0\t0\t0\t{mask}\t0\t0\t0\n")
-
-    def set_master(self, iface, master, kind="bridge"):
-        base = os.path.join(self.kernel.dev(self.iface_addr(iface)), "net", iface)
-        _link(os.path.join(base, "master"), os.path.join(self.sys, "devices", "virtual", "net",
-                                                         master))
-        os.makedirs(os.path.join(base, "brport" if kind == "bridge" else "bonding_slave"),
-                    exist_ok=True)
-
-    def iface_addr(self, iface):
-        return next(a for a, i in self.config["ifaces"].items() if i == iface)
-
-    def set_proc(self, name, text):
-        _put(os.path.join(self.proc, name), text)
+            self.add_device(vf, vendor, vf_device, cls,
+                            group=self.group_of(pf) if shared else 1000 + self.rid(vf),
+                            numa=int(get(self.dev(pf, "numa_node"), "0")))
+            link(self.dev(vf, "physfn"), self.dev(pf))
+            link(self.dev(pf, f"virtfn{i}"), self.dev(vf))
+        put(path, str(n))
+        if get(self.dev(pf, "sriov_drivers_autoprobe"), "1") == "1":
+            for vf in self.vfs_of(pf):
+                self.probe(vf)

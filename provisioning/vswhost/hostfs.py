@@ -20,18 +20,21 @@ class Host:
     """Paths and I/O of one host (real or fake); carries the command runner and the dry-run flag."""
 
     def __init__(self, sysfs_root="/sys", proc_root="/proc", etc_root="/etc",
-                 dry_run=False, record=None, out=None):
+                 dry_run=False, record=None, out=None, dev_root=None):
         self.sysfs_root = os.path.abspath(sysfs_root)
         self.proc_root = os.path.abspath(proc_root)
         self.etc_root = os.path.abspath(etc_root)
+        self.dev_root = os.path.abspath(dev_root or "/dev")
         self.dry_run = dry_run
         self.out = out or sys.stdout
-        self.fake = None
+        self.fake = commands = None
         if os.path.exists(os.path.join(self.sysfs_root, FAKE_MARKER)):
-            from . import fake_kernel  # the test double, loaded only for a marked tree
+            from . import fake_commands, fake_kernel  # the test double, only for a marked tree
             self.fake = fake_kernel.FakeKernel(self)
-        self.runner = Runner(dry_run=dry_run, record=record, fake=self.fake is not None,
-                             out=self.out)
+            commands = fake_commands.FakeCommands(self.fake)
+            if dev_root is None:  # never the real /dev behind a fake tree
+                self.dev_root = self.fake.dev_root
+        self.runner = Runner(dry_run=dry_run, record=record, fake=commands, out=self.out)
 
     # paths -----------------------------------------------------------------
     def sys(self, *parts):
@@ -42,6 +45,9 @@ class Host:
 
     def etc(self, *parts):
         return os.path.join(self.etc_root, *parts)
+
+    def devfs(self, *parts):
+        return os.path.join(self.dev_root, *parts)
 
     # reads -----------------------------------------------------------------
     @staticmethod
@@ -103,32 +109,60 @@ class Host:
             for line in text.splitlines():
                 self.say(f"dry-run:   {line}")
             return info
-        parent = os.path.dirname(path)
-        while not os.path.isdir(parent):
-            info["made"].insert(0, parent)
-            parent = os.path.dirname(parent)
-        os.makedirs(os.path.dirname(path), exist_ok=True)
+        info["made"] = self.make_parents(path)
         with open(path, "w") as f:
             f.write(text)
         self.say(f"wrote {path}")
         return info
 
+    @staticmethod
+    def make_parents(path):
+        """Create path's missing directories; returns them, outermost first (for undo)."""
+        made, parent = [], os.path.dirname(path)
+        while not os.path.isdir(parent):
+            made.insert(0, parent)
+            parent = os.path.dirname(parent)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        return made
+
+    def write_link(self, path, target):
+        """Create a symlink (a systemd unit enabled under *.wants); undo info as write_file's."""
+        info = {"old": None, "made": [], "link": True}
+        if self.dry_run:
+            self.say(f"dry-run: link {path} -> {target}")
+            return info
+        info["made"] = self.make_parents(path)
+        if os.path.lexists(path):
+            info["old_link"] = os.readlink(path)
+            os.unlink(path)
+        os.symlink(target, path)
+        return info
+
     def restore_file(self, path, info):
-        """Undo write_file: put back the old content, or remove the file and the directories
-        the write made."""
+        """Undo write_file/write_link: put back the old content or link, or remove the file and
+        the directories the write made."""
         old = info["old"]
         if self.dry_run:
             self.say(f"dry-run: {'restore' if old is not None else 'remove'} {path}")
+            return
+        if info.get("old_link"):
+            os.unlink(path)
+            os.symlink(info["old_link"], path)
             return
         if old is not None:
             with open(path, "w") as f:
                 f.write(old)
             return
-        if os.path.exists(path):
+        if os.path.lexists(path):
             os.unlink(path)
         for made in reversed(info.get("made", [])):
             if os.path.isdir(made) and not os.listdir(made):
                 os.rmdir(made)
+
+    def restore_files(self, files):
+        """restore_file for each of {path: info}, newest first (a link before its unit)."""
+        for path, info in reversed(list(files.items())):
+            self.restore_file(path, info)
 
     @staticmethod
     def read_raw(path):

@@ -9,12 +9,11 @@ back as it was: a half-reserved pool surprises later).
 import os
 import re
 
+from . import hugepage_persist
 from .errors import VswError
 
 SIZES = {"2M": "2048kB", "1G": "1048576kB"}
 MOUNT_DIRS = {"2M": "/dev/hugepages", "1G": "/dev/hugepages1G"}
-SYSCTL_FILE = ("sysctl.d", "80-vswkit-hugepages.conf")
-GRUB_FILE = ("default", "grub.d", "80-vswkit-hugepages.cfg")
 
 
 def parse_size(text):
@@ -88,9 +87,30 @@ def _reserved(host, size, node):
     return host.read_int(_target(host, size, node), 0)
 
 
+def _pools_of(host, node):
+    """Pool names behind a node argument: an int (--node), 'nodeN'/'all' (a record), None."""
+    if node is None:
+        return pool_names(host)
+    return [f"node{node}" if isinstance(node, int) else node]
+
+
+def check_shrink(host, size, node, count, what, advice="stop it first"):
+    """Refuse, before any write, to take the pool below the pages processes hold (total - free):
+    the kernel cannot free those, and would quietly leave the pool bigger."""
+    names = _pools_of(host, node)
+    have = sum(host.read_int(node_file(host, n, size), 0) for n in names)
+    used = have - sum(host.read_int(node_file(host, n, size, "free_hugepages"), 0)
+                      for n in names)
+    if count < used:
+        where = names[0] if len(names) == 1 else "all nodes"
+        raise VswError(f"{what}: {used} of the {have} {size} pages on {where} are in use "
+                       f"(a running DPDK process or VM holds them); {advice}")
+
+
 def reserve(host, size, count, node=None, mount=True, mount_dir=None, persist=False):
     """Reserve COUNT pages (on NODE, or spread by the kernel); returns the undo record."""
     size = validate(host, size, count, node)
+    check_shrink(host, size, node, count, f"cannot shrink the {size} pool to {count}")
     record = {"kind": "hugepages", "size": size, "before": counts(host, size),
               "mounted": None, "files": {}}
     where = f"node{node}" if node is not None else "all nodes"
@@ -113,18 +133,36 @@ def reserve(host, size, count, node=None, mount=True, mount_dir=None, persist=Fa
     if mount and count > 0:
         record["mounted"] = ensure_mount(host, size, mount_dir or MOUNT_DIRS[size])
     if persist:
-        record["files"] = write_persist(host, size, count, node)
+        record["files"] = hugepage_persist.persist(host, size, SIZES[size],
+                                                   planned(host, size, count, node),
+                                                   record["mounted"])
     return record
 
 
+def planned(host, size, count, node):
+    """Every node's count after the reservation (in a dry run: as the kernel would spread)."""
+    now = counts(host, size)
+    if not host.dry_run:
+        return now
+    if node is not None:
+        return now | {f"node{node}": count}
+    names = list(now)
+    return {n: count // len(names) + (i < count % len(names)) for i, n in enumerate(names)}
+
+
 def hugetlbfs_mounts(host):
-    """[(mount point, page size)] of hugetlbfs mounts; size None means the default size."""
+    """[(mount point, page size)] of hugetlbfs mounts; size None means the default size.
+    Sizes vsw-host does not manage (64K, 32M, 16G on arm64) are kept as the kernel wrote them."""
     out = []
     for line in (host.read(host.proc("mounts"), "") or "").splitlines():
         cols = line.split()
         if len(cols) >= 4 and cols[2] == "hugetlbfs":
             m = re.search(r"pagesize=(\w+)", cols[3])
-            out.append((cols[1], parse_size(m.group(1)) if m else None))
+            try:
+                size = parse_size(m.group(1)) if m else None
+            except VswError:
+                size = m.group(1)
+            out.append((cols[1], size))
     return out
 
 
@@ -144,32 +182,23 @@ def ensure_mount(host, size, mount_dir):
     return mount_dir
 
 
-def write_persist(host, size, count, node):
-    """Keep the reservation across reboots; returns {path: old content} for undo."""
-    if size == "2M":
-        total = count if host.dry_run else sum(counts(host, size).values())
-        path = host.etc(*SYSCTL_FILE)
-        old = host.write_file(path, "# written by vsw-host hugepages --persist\n"
-                                    f"vm.nr_hugepages = {total}\n")
-        host.say("applied at boot by systemd-sysctl (sysctl -p to apply now); no reboot needed")
-        return {path: old}
-    pages = f"{node}:{count}" if node is not None else str(count)
-    path = host.etc(*GRUB_FILE)
-    old = host.write_file(path, "# written by vsw-host hugepages --persist\n"
-                                'GRUB_CMDLINE_LINUX_DEFAULT="$GRUB_CMDLINE_LINUX_DEFAULT '
-                                f'default_hugepagesz=1G hugepagesz=1G hugepages={pages}"\n')
-    host.say("reboot needed: run update-grub, then reboot; 1G pages are reliably reserved "
-             "only at boot")
-    return {path: old}
-
-
 def undo(host, record):
-    """Put every node's pool back to its recorded count, unmount and restore files."""
+    """Put every node's pool back to its recorded count, unmount and restore files.
+    Pages in use stop it before any change (run it again once they are free); a mount that is
+    gone (a reboot) is skipped, and a busy one is left mounted with a warning, so that undo
+    can always finish."""
     size = record["size"]
+    for node, count in record["before"].items():
+        check_shrink(host, size, node, count, f"cannot put the {size} pool back to {count}",
+                     "stop it, then run undo again")
     for node, count in record["before"].items():
         if host.dry_run or host.read_int(node_file(host, node, size), 0) != count:
             host.write(node_file(host, node, size), str(count))
-    if record.get("mounted"):
-        host.runner.run(["umount", record["mounted"]])
-    for path, old in record.get("files", {}).items():
-        host.restore_file(path, old)
+    point = record.get("mounted")
+    if point and (host.dry_run or point in [p for p, _ in hugetlbfs_mounts(host)]):
+        try:
+            host.runner.run(["umount", point])
+        except VswError as e:
+            host.say(f"warning: {point} is busy ({e}): hugetlbfs left mounted; umount {point} "
+                     f"once the DPDK processes using it have exited")
+    host.restore_files(record.get("files", {}))

@@ -52,13 +52,28 @@ def membership(host, iface):
     return None
 
 
+def uppers(host, iface, seen=None):
+    """Interfaces stacked on iface (VLAN, macvlan, and theirs), from class/net/IF/upper_* links."""
+    seen = set() if seen is None else seen
+    out = []
+    for name in host.listdir(host.sys("class", "net", iface)):
+        upper = name[len("upper_"):]
+        if name.startswith("upper_") and upper not in seen:
+            seen.add(upper)
+            out += [upper] + uppers(host, upper, seen)
+    return out
+
+
 def in_use(host, iface):
-    """Reasons not to take iface away from the kernel (empty list when it is free)."""
+    """Reasons not to take iface away from the kernel (empty list when it is free): its own
+    routes and membership, and those of the VLAN/macvlan interfaces that ride on it."""
     reasons = []
-    r = routes(host, iface)
-    if r:
-        reasons.append("carries routes (" + ", ".join(r) + ")")
-    m = membership(host, iface)
-    if m:
-        reasons.append("is a " + m)
+    for name in [iface] + uppers(host, iface):
+        via = "" if name == iface else f"has {name} on it, which "
+        r = routes(host, name)
+        if r:
+            reasons.append(f"{via}carries routes (" + ", ".join(r) + ")")
+        m = membership(host, name)
+        if m:
+            reasons.append(f"{via}is a " + m)
     return reasons

@@ -11,6 +11,8 @@ from .errors import VswError
 ADDR_RE = re.compile(r"^(?:([0-9a-fA-F]{4}):)?([0-9a-fA-F]{2}):([0-1][0-9a-fA-F])\.([0-7])$")
 DPDK_DRIVERS = ("vfio-pci", "uio_pci_generic", "igb_uio")
 NETWORK_CLASS = "02"
+IOMMU_FIX = ("enable VT-d/AMD-Vi in the firmware; on Intel add intel_iommu=on iommu=pt to the "
+             "kernel command line (AMD's IOMMU is on by default) and reboot")
 
 
 def normalize(addr):
@@ -54,7 +56,16 @@ class Device:
 
     @property
     def is_bridge(self):
-        return self.pci_class.startswith("06")
+        """A bridge as the IOMMU code sees it: a non-type-0 config header (PCI-PCI, CardBus).
+        Class 0x06 alone would also spare host and ISA/LPC bridges, which have normal headers."""
+        try:
+            with open(os.path.join(self.path, "config"), "rb") as f:
+                header = f.read(15)[14:15]
+        except OSError:
+            header = b""
+        if header:
+            return header[0] & 0x7f != 0
+        return self.pci_class[:4] in ("0604", "0607", "0609")  # no config: the bridge classes
 
     @property
     def driver(self):

@@ -1,33 +1,26 @@
-"""Reading and checking a host plan (JSON, or the YAML subset of miniyaml) before anything runs.
+"""Reading and checking a host plan (YAML, TOML or JSON: planfile.py) before anything runs.
 
 A plan has up to three lists, applied in this order: hugepages, vfs, bind. Every field is
 checked here, so a malformed plan fails with one line that names the entry and changes nothing.
 """
 
-import json
-
-from . import miniyaml
+from . import planfile
 from .errors import VswError
 
 FIELDS = {
     "hugepages": {"size": str, "count": int, "node": int, "persist": bool, "mount": bool},
     "vfs": {"pf": str, "count": int, "mac_base": str, "vlan": int, "trust": (bool, str),
-            "spoofchk": (bool, str), "driver": str},
-    "bind": {"pci": (str, list), "driver": str, "force": bool, "persist": bool},
+            "spoofchk": (bool, str), "driver": str, "persist": bool},
+    "bind": {"pci": (str, list), "driver": str, "force": bool, "persist": bool,
+             "noiommu_mode": bool},
 }
 REQUIRED = {"hugepages": ("size", "count"), "vfs": ("pf", "count"), "bind": ("pci", "driver")}
 ORDER = ("hugepages", "vfs", "bind")
 
 
 def parse(text, name="plan"):
-    """Text -> plan dict; JSON when it starts with '{', otherwise the YAML subset."""
-    try:
-        data = json.loads(text) if text.lstrip().startswith("{") else miniyaml.loads(text)
-    except json.JSONDecodeError as e:
-        raise VswError(f"{name}: bad JSON at line {e.lineno}: {e.msg}") from None
-    except miniyaml.YamlError as e:
-        raise VswError(f"{name}: {e}") from None
-    return validate(data, name)
+    """Text -> validated plan dict."""
+    return validate(planfile.parse(text, name), name)
 
 
 def load(path):

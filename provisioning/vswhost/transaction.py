@@ -5,6 +5,8 @@ mid-apply still leaves a usable undo. A failing step makes apply undo the steps 
 newest first. `undo` replays the records in reverse and removes the state file.
 """
 
+import contextlib
+import fcntl
 import json
 import os
 
@@ -23,10 +25,10 @@ def run_step(host, section, entry):
     if section == "vfs":
         return vfs.create(host, entry["pf"], entry["count"], entry.get("mac_base"),
                           entry.get("vlan"), entry.get("trust"), entry.get("spoofchk"),
-                          entry.get("driver"))
+                          entry.get("driver"), persist=entry.get("persist", False))
     pcis = entry["pci"] if isinstance(entry["pci"], list) else [entry["pci"]]
     return bind.bind(host, pcis, entry["driver"], entry.get("force", False),
-                     entry.get("persist", False))
+                     entry.get("persist", False), entry.get("noiommu_mode", False))
 
 
 def read_state(path):
@@ -49,6 +51,30 @@ def save_state(host, path, state):
     os.replace(tmp, path)
 
 
+@contextlib.contextmanager
+def locked(host, path):
+    """One apply or undo at a time per state file: an exclusive flock on the state file's
+    directory (a lock file of its own would outlive the transaction)."""
+    if host.dry_run:
+        yield
+        return
+    folder = os.path.dirname(os.path.abspath(path))
+    made = not os.path.isdir(folder)
+    os.makedirs(folder, exist_ok=True)
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise VswError(f"another vsw-host apply or undo is running on {path} (it holds a "
+                           f"lock on {folder}); wait for it") from None
+        yield
+    finally:
+        os.close(fd)
+        if made and not os.listdir(folder):  # a refused apply leaves no trace
+            os.rmdir(folder)
+
+
 def undo_steps(host, steps):
     for step in reversed(steps):
         UNDO[step["record"]["kind"]](host, step["record"])
@@ -57,6 +83,11 @@ def undo_steps(host, steps):
 def apply(host, plan_path, state_path):
     """Apply every step of the plan or none; returns the number of steps applied."""
     plan = planmod.load(plan_path)
+    with locked(host, state_path):
+        return apply_locked(host, plan, plan_path, state_path)
+
+
+def apply_locked(host, plan, plan_path, state_path):
     if read_state(state_path):
         raise VswError(f"a plan is already applied (state {state_path}); run 'vsw-host undo' first")
     state = {"plan": os.path.abspath(plan_path), "sysfs_root": host.sysfs_root, "steps": []}
@@ -84,6 +115,13 @@ def apply(host, plan_path, state_path):
 
 def undo(host, state_path):
     """Undo the recorded transaction, newest step first; returns the number of steps undone."""
+    if not read_state(state_path):
+        raise VswError(f"nothing to undo: no state file {state_path}")
+    with locked(host, state_path):
+        return undo_locked(host, state_path)
+
+
+def undo_locked(host, state_path):
     state = read_state(state_path)
     if not state:
         raise VswError(f"nothing to undo: no state file {state_path}")

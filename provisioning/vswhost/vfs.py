@@ -2,18 +2,14 @@
 
 The kernel refuses N->M with both non-zero, so a count change goes through 0. VFs meant for
 vfio-pci are created with sriov_drivers_autoprobe=0 so no kernel VF driver grabs them first.
-Per-VF MAC/VLAN/trust/spoofchk are set with `ip link set PF vf N ...` (via the runner, so
---dry-run and tests never touch a real interface).
+Per-VF MAC/VLAN/trust/spoofchk are vf_settings.py's.
 """
 
 import os
-import re
 import time
 
-from . import bind, pci
+from . import bind, holders, pci, vf_persist, vf_settings
 from .errors import VswError
-
-MAC_RE = re.compile(r"^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$")
 
 
 def pf_device(host, name):
@@ -23,32 +19,6 @@ def pf_device(host, name):
     if not dev.sriov_capable:
         raise VswError(f"{name} ({dev.addr}) has no SR-IOV (no sriov_totalvfs in sysfs)")
     return dev
-
-
-def on_off(value, what):
-    """'on'/'off' (YAML may hand us a bool) or None."""
-    if value is None:
-        return None
-    if value is True or str(value).lower() in ("on", "true", "yes", "1"):
-        return "on"
-    if value is False or str(value).lower() in ("off", "false", "no", "0"):
-        return "off"
-    raise VswError(f"{what} must be on or off, not '{value}'")
-
-
-def mac_list(base, count):
-    if not MAC_RE.match(base or ""):
-        raise VswError(f"'{base}' is not a MAC address (expected xx:xx:xx:xx:xx:xx)")
-    start = int(base.replace(":", ""), 16)
-    if start >> 40 & 1:
-        raise VswError(f"MAC base {base} is a multicast address")
-    if start + count > 1 << 48:
-        raise VswError(f"MAC base {base} overflows with {count} VFs")
-    out = []
-    for i in range(count):
-        h = f"{start + i:012x}"
-        out.append(":".join(h[j:j + 2] for j in range(0, 12, 2)))
-    return out
 
 
 def validate(host, pf, count, mac_base=None, vlan=None, trust=None, spoofchk=None, driver=None):
@@ -64,24 +34,9 @@ def validate(host, pf, count, mac_base=None, vlan=None, trust=None, spoofchk=Non
     if driver is not None and ("/" in str(driver) or not str(driver)):
         raise VswError(f"'{driver}' is not a driver name")
     if driver == "vfio-pci" and count and not host.listdir(host.sys("kernel", "iommu_groups")):
-        raise VswError("the IOMMU is off (no IOMMU groups), so VFs cannot go to vfio-pci; add "
-                       "intel_iommu=on (or amd_iommu=on) iommu=pt to the kernel command line")
-    if vlan is not None and (not isinstance(vlan, int) or not 0 <= vlan <= 4095):
-        raise VswError(f"VLAN must be 0-4095, not {vlan!r}")
-    trust, spoofchk = on_off(trust, "trust"), on_off(spoofchk, "spoofchk")
-    macs = mac_list(mac_base, count) if mac_base else [None] * count
-    settings = []
-    for i in range(count):
-        args = []
-        if macs[i]:
-            args += ["mac", macs[i]]
-        if vlan is not None:
-            args += ["vlan", str(vlan)]
-        if trust:
-            args += ["trust", trust]
-        if spoofchk:
-            args += ["spoofchk", spoofchk]
-        settings.append(args)
+        raise VswError(f"the IOMMU is off (no IOMMU groups), so VFs cannot go to vfio-pci; "
+                       f"{pci.IOMMU_FIX}")
+    settings = vf_settings.build(count, mac_base, vlan, trust, spoofchk)
     if any(settings) and not dev.interfaces():
         raise VswError(f"PF {dev.addr} has no kernel interface, so per-VF settings "
                        f"(mac/vlan/trust/spoofchk) cannot be made through it")
@@ -102,13 +57,33 @@ def wait_for(host, dev, count, timeout):
         time.sleep(0.05)
 
 
+def check_vfs_free(host, dev):
+    """Removing VFs while a process holds one through vfio makes the kernel's write block until
+    it lets go (for QEMU: forever); name the holder instead."""
+    held = holders.vfio_holders(host)
+    for vf in dev.virtfns():
+        group = pci.Device(host, vf).iommu_group
+        users = held.get(group, [])
+        if users:
+            raise VswError(f"refusing to remove the VFs of {dev.addr}: VF {vf} is held through "
+                           f"/dev/vfio/{group} by {', '.join(users)}, and the kernel would "
+                           f"wait for it; stop it first")
+
+
 def set_numvfs(host, dev, count, timeout):
-    host.write(os.path.join(dev.path, "sriov_numvfs"), str(count))
+    path = os.path.join(dev.path, "sriov_numvfs")
+    if count == 0 and not host.dry_run:
+        check_vfs_free(host, dev)
+    host.write(path, str(count))
+    got = host.read_int(path, 0)
+    if not host.dry_run and got != count:  # the PF driver enabled fewer; the write succeeded
+        raise VswError(f"PF {dev.addr} enabled {got} of {count} VFs (its driver or firmware "
+                       f"limits them; see dmesg)")
     wait_for(host, dev, count, timeout)
 
 
 def create(host, pf, count, mac_base=None, vlan=None, trust=None, spoofchk=None, driver=None,
-           timeout=10.0):
+           timeout=10.0, persist=False):
     """Create COUNT VFs on PF and configure them; returns the undo record."""
     dev, settings = validate(host, pf, count, mac_base, vlan, trust, spoofchk, driver)
     if driver:
@@ -125,13 +100,16 @@ def create(host, pf, count, mac_base=None, vlan=None, trust=None, spoofchk=None,
                 host.write(autoprobe_path, "0")
             set_numvfs(host, dev, count, timeout)
         iface = (dev.interfaces() or [None])[0]
-        for i, args in enumerate(settings):
-            if args:
-                host.runner.run(["ip", "link", "set", iface, "vf", str(i)] + args)
+        if record["numvfs"] == count and any(settings):  # existing VFs: keep what they had
+            record["settings"] = {"iface": iface,
+                                  "old": vf_settings.current(host, iface, settings)}
+        vf_settings.apply(host, iface, settings)
         if driver and count and not host.dry_run:
             record["binds"] = bind.bind(host, dev.virtfns(), driver)
         elif driver and count:
             host.say(f"dry-run: bind the {count} VFs of {dev.addr} to {driver}")
+        if persist:
+            record["files"] = vf_persist.persist(host, dev, count, settings, driver)
     except VswError:
         undo(host, record)
         raise
@@ -140,8 +118,9 @@ def create(host, pf, count, mac_base=None, vlan=None, trust=None, spoofchk=None,
     return record
 
 
-def destroy(host, pf, timeout=10.0):
-    """Remove every VF of PF; returns the undo record."""
+def destroy(host, pf, timeout=10.0, persist=False):
+    """Remove every VF of PF (PERSIST: and the .link file of vfs create --persist); returns the
+    undo record."""
     dev = pf_device(host, pf)
     record = {"kind": "vfs", "pf": dev.addr,
               "numvfs": host.read_int(os.path.join(dev.path, "sriov_numvfs"), 0),
@@ -149,13 +128,16 @@ def destroy(host, pf, timeout=10.0):
               "binds": None}
     if record["numvfs"]:
         set_numvfs(host, dev, 0, timeout)
+    if persist:
+        record["files"] = vf_persist.remove(host, dev)
     if not host.dry_run:
         host.say(f"{dev.addr}: VFs removed")
     return record
 
 
 def undo(host, record, timeout=10.0):
-    """Back to the recorded VF count and autoprobe setting (VFs are re-created fresh)."""
+    """Back to the recorded VF count and autoprobe setting (VFs are re-created fresh), or, with
+    the count unchanged, back to the VFs' old MAC/VLAN/trust/spoofchk."""
     dev = pci.Device(host, record["pf"])
     numvfs_path = os.path.join(dev.path, "sriov_numvfs")
     autoprobe_path = os.path.join(dev.path, "sriov_drivers_autoprobe")
@@ -163,12 +145,16 @@ def undo(host, record, timeout=10.0):
     if now == record["numvfs"]:
         if record.get("binds"):
             bind.undo(host, record["binds"])
+        old = record.get("settings") or {}
+        if old.get("old"):
+            vf_settings.apply(host, old["iface"], old["old"])
     elif now:
         set_numvfs(host, dev, 0, timeout)
     if record["autoprobe"] is not None and host.read(autoprobe_path) != record["autoprobe"]:
         host.write(autoprobe_path, record["autoprobe"])
     if now != record["numvfs"] and record["numvfs"]:
         set_numvfs(host, dev, record["numvfs"], timeout)
+    host.restore_files(record.get("files", {}))
 
 
 def listing(host, pf=None):

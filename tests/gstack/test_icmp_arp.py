@@ -1,7 +1,9 @@
 """The kernel's stack in a namespace and a gs guest through vswd: ping, arping, neighbours."""
+import signal
+
 import pytest
 
-from gsguest import cores_for
+from gsguest import cores_for, leftovers
 
 GUEST_MAC = "02:00:00:00:47:02"
 
@@ -69,3 +71,27 @@ def test_gs_ping_own_address_loops_back(vswd, guest, mode):
     assert c["icmp_echo_rx"] == 5 and c["icmp_reply_rx"] == 5, c
     assert c["arp_request_tx"] <= 3, c  # our gratuitous ARPs, no request for ourselves
     assert r["eth"]["opackets"] <= c["arp_request_tx"], r["eth"]  # nothing else left
+
+
+def test_gs_ping_through_a_gateway(vswd, ns, guest):
+    """--gw: a destination off the subnet goes to the gateway's MAC. The namespace routes for
+    it: 10.99.11.1 lives on its loopback, one hop away from the guest."""
+    ns.run("ip addr add 10.99.11.1/32 dev lo")
+    args = ["--dst", "10.99.11.1", "--count", "3", "--interval", "0.1", "--wait", "3"]
+    g = guest("g1", "gs-ping", "10.99.1.2/24", GUEST_MAC, args=args + ["--gw", "10.99.1.1"])
+    assert g.wait() == 0, g.proc.output()[-3000:]
+    assert g.result()["received"] == 3
+    # without the gateway there is no route: nothing leaves, every echo counted as no_route
+    g = guest("g1", "gs-ping", "10.99.1.2/24", GUEST_MAC, args=args)
+    assert g.wait() == 1
+    r = g.result()
+    assert r["received"] == 0 and r["counters"]["no_route"] == 3, r
+
+
+def test_sigterm_prints_the_json_summary(vswd, ns, guest):
+    g = guest("g1", "gs-echo", "10.99.1.2/24", GUEST_MAC).wait_ready()
+    assert ns.run("ping -c 2 -i 0.2 -W 5 10.99.1.2", check=False).returncode == 0
+    rc = g.proc.stop(signal.SIGTERM, 60)
+    assert rc == 0, g.proc.output()[-3000:]
+    assert g.result()["counters"]["icmp_echo_tx"] == 2
+    assert not leftovers(g.proc.pid)

@@ -1,8 +1,9 @@
 """Test helpers for vsw-host: a fake host (sysfs/proc tree), a black-box runner, snapshots.
 
-The fake tree is built with provisioning/vswhost/fake_kernel.py (the test double): the marker
-file DIR/.vswkit-fake-sysfs makes vsw-host hand its sysfs writes to the fake kernel, and every
-host command (ip link, mount, modprobe) is recorded to a file instead of being run.
+The fake tree is built with provisioning/vswhost/fake_tree.py (the test double): the marker
+file DIR/.vswkit-fake-sysfs makes vsw-host hand its sysfs writes to fake_kernel.py and its host
+commands (ip link, mount, modprobe) to fake_commands.py, which play them against the tree; every
+command is also recorded to a file, never run on this machine.
 """
 
 import os
@@ -14,7 +15,7 @@ PROVISIONING = os.path.join(REPO, "provisioning")
 VSW_HOST = os.path.join(PROVISIONING, "vsw-host")
 sys.path.insert(0, PROVISIONING)
 
-from vswhost.fake_kernel import FakeTree  # noqa: E402
+from vswhost.fake_tree import FakeTree  # noqa: E402
 
 PF = "0000:01:00.0"        # ixgbe PF eth1, SR-IOV (8 VFs), own IOMMU group
 NIC = "0000:02:00.0"       # i40e eth2, no SR-IOV, own group
@@ -106,13 +107,14 @@ def snapshot(base, skip=()):
             elif os.path.isdir(path):
                 out[rel] = ("dir",)
             else:
-                with open(path) as f:
-                    out[rel] = ("file", f.read())
+                with open(path, "rb") as f:  # binary: a device's config space
+                    out[rel] = ("file", f.read().decode("utf-8", "backslashreplace"))
     return out
 
 
-def assert_refused(fake, argv, *words):
-    """vsw-host refuses: non-zero exit, ONE stderr line naming the problem, nothing changed."""
+def assert_refused(fake, argv, *words, commands_too=True):
+    """vsw-host refuses: non-zero exit, ONE stderr line naming the problem, nothing changed.
+    commands_too=False for a command that was rolled back (its undo commands are recorded)."""
     before = fake.snapshot()
     commands = fake.recorded()
     proc = fake.run(*argv)
@@ -123,5 +125,10 @@ def assert_refused(fake, argv, *words):
     for word in words:
         assert word in lines[0], lines[0]
     assert fake.snapshot() == before
-    assert fake.recorded() == commands
+    if commands_too:
+        assert fake.recorded() == commands
     return lines[0]
+
+
+def assert_rolled_back(fake, argv, *words):
+    return assert_refused(fake, argv, *words, commands_too=False)

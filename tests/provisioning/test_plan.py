@@ -6,7 +6,8 @@ import os
 import pytest
 
 from fakehost import MGMT, NIC, PF, SHARED, assert_refused
-from vswhost import miniyaml
+from vswhost import planfile
+from vswhost.errors import VswError
 
 PLAN = """\
 # a vswkit host: 2M pages on node 0, 4 VFs for vfio, two NICs for DPDK
@@ -116,8 +117,9 @@ MALFORMED = [
     ("vfs:\n  - pf: eth1\n    count: 2\n    colour: red\n", "unknown field 'colour'"),
     ("bridges:\n  - br0\n", "unknown section 'bridges'"),
     ("vfs:\n  - pf: eth1\n   count: 2\n", "line 3"),
-    ("vfs:\n\t- pf: eth1\n", "tabs"),
-    ("bind:\n  - pci: &a 0000:02:00.0\n", "outside the supported YAML subset"),
+    ("vfs:\n\t- pf: eth1\n", "plan.yaml: bad YAML at line 2"),
+    ("bind:\n  - pci: [0000:02:00.0\n", "bad YAML at line 3"),
+    ("vfs:\n  - pf: eth1\n    pf: eth2\n", "line 3: duplicate key 'pf'"),
     ("{\"vfs\": [}", "bad JSON"),
     ("", "a plan is a mapping"),
     ("- 1\n- 2\n", "a plan is a mapping"),
@@ -143,10 +145,62 @@ def test_bad_device_in_plan_fails_cleanly(fake):
     assert "the 0 steps before it were undone" in line
 
 
-def test_miniyaml_subset():
-    doc = miniyaml.loads("---\na: 1\nb:\n- x\n- 'y # not a comment'\nc:\n  d: on\n  e: ~\n"
-                         "f: [1, two]\ng: \"q\\tq\"\nh: 02:00:00:00:00:01\n")
+def test_yaml_keeps_macs_as_strings():
+    """YAML 1.1 reads 12:34:56:00:00:01 as a base-60 number; a plan must not."""
+    doc = planfile.parse("---\na: 1\nb:\n- x\n- 'y # not a comment'\nc:\n  d: on\n  e: ~\n"
+                         "f: [1, two, 0x10, 1.5]\ng: \"q\\tq\"\nh: 02:00:00:00:00:01\n"
+                         "i: 12:34:56:00:00:01\nj: 1:30\nk: &x 5\nl: *x\n", "p.yaml")
     assert doc == {"a": 1, "b": ["x", "y # not a comment"], "c": {"d": True, "e": None},
-                   "f": [1, "two"], "g": "q\tq", "h": "02:00:00:00:00:01"}
-    with pytest.raises(miniyaml.YamlError, match="duplicate key"):
-        miniyaml.loads("a: 1\na: 2\n")
+                   "f": [1, "two", 16, 1.5], "g": "q\tq", "h": "02:00:00:00:00:01",
+                   "i": "12:34:56:00:00:01", "j": "1:30", "k": 5, "l": 5}
+    with pytest.raises(VswError, match="p.yaml: bad YAML at line 2: duplicate key 'a'"):
+        planfile.parse("a: 1\na: 2\n", "p.yaml")
+
+
+def test_apply_toml_plan(fake):
+    plan = write(fake, f'''
+[[hugepages]]
+size = "2M"
+count = 16
+mount = false
+
+[[vfs]]
+pf = "eth1"
+count = 2
+mac_base = "12:34:56:00:00:01"
+trust = "on"
+
+[[bind]]
+pci = ["{NIC}"]
+driver = "vfio-pci"
+''', "plan.toml")
+    before = fake.snapshot()
+    fake.run("apply", plan, "--state", fake.state, check=True)
+    assert "ip link set eth1 vf 1 mac 12:34:56:00:00:02 trust on" in fake.recorded()
+    assert fake.driver(NIC) == "vfio-pci"
+    fake.run("undo", "--state", fake.state, check=True)
+    assert fake.snapshot() == before | {"state": ("dir",)}
+    bad = write(fake, "[[vfs]]\npf = eth1\n", "bad.toml")
+    assert_refused(fake, ["apply", bad, "--state", fake.state], "bad.toml: bad TOML",
+                   "line 2")
+
+
+def test_two_runs_cannot_race_on_one_state_file(fake):
+    """While one apply/undo holds the state's directory, another is refused at once."""
+    import fcntl
+    plan = write(fake, json.dumps({"bind": [{"pci": NIC, "driver": "vfio-pci"}]}), "p.json")
+    os.makedirs(os.path.dirname(fake.state))
+    fd = os.open(os.path.dirname(fake.state), os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        assert_refused(fake, ["apply", plan, "--state", fake.state], "another vsw-host apply")
+    finally:
+        os.close(fd)
+    fake.run("apply", plan, "--state", fake.state, check=True)
+    fd = os.open(os.path.dirname(fake.state), os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        assert_refused(fake, ["undo", "--state", fake.state], "another vsw-host apply or undo")
+    finally:
+        os.close(fd)
+    fake.run("undo", "--state", fake.state, check=True)

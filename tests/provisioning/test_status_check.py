@@ -19,15 +19,15 @@ def test_status_groups_by_driver_with_vfs_under_pf(fake):
     kernel, other = kernel.split("Other Network devices")
     assert f"{NIC} '8086:1572' drv=vfio-pci numa=1 iommu_group=2" in dpdk
     assert f"{PF} '8086:10fb' if=eth1 drv=ixgbe" in kernel
-    assert "    VF 0000:01:10.1 '8086:10ed' drv=vfio-pci" in kernel
+    assert f"VF 0000:01:10.1 '8086:10ed' drv=vfio-pci numa=0 iommu_group=1385 pf={PF}" in dpdk
     assert f"{MGMT} '8086:15b7' if=eth0 drv=e1000e numa=0 iommu_group=4 *Active*" in kernel
     assert "<none>" in other
     assert NVME not in text  # class 0x01, not a network device
     data = json.loads(fake.run("status", "--json", check=True).stdout)
-    assert [d["pci"] for d in data["dpdk"]] == [NIC]
+    assert [d["pci"] for d in data["dpdk"]] == ["0000:01:10.0", "0000:01:10.1", NIC]
     pf = next(d for d in data["kernel"] if d["pci"] == PF)
-    assert [v["pci"] for v in pf["vfs"]] == ["0000:01:10.0", "0000:01:10.1"]
-    assert all(v["driver"] == "vfio-pci" for v in pf["vfs"])
+    assert pf["vfs"] == ["0000:01:10.0", "0000:01:10.1"]
+    assert all(v["driver"] == "vfio-pci" for v in data["dpdk"])
 
 
 def test_status_lists_unbound_device(fake):
@@ -51,7 +51,7 @@ def test_check_bare_host_fails_with_fixes(fake):
     assert results["cmdline-isolcpus"]["status"] == "warn"
     assert results["module-vfio"]["status"] == "ok"
     assert results["module-vfio_pci"]["status"] == "ok"
-    assert results["module-uio"]["status"] == "warn"
+    assert results["module-uio_pci_generic"]["status"] == "warn"
     assert results["hugetlbfs"]["status"] == "warn"
     assert results["cpu-1g-pages"]["status"] == "ok"
     assert {"qemu", "libvirt"} <= set(results)

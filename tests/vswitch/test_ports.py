@@ -1,6 +1,10 @@
 """The port table's edges: as many ports as DPDK has ethdevs (32 in Debian's build) and a clear
 refusal past them; a device whose probe makes several ethdevs gives the port one of them and
-closes the others, and its removal takes the device only with its last ethdev."""
+closes the others, and its removal takes the device only with its last ethdev. Telemetry gives
+the port lists a page at a time, so that a full table never overflows its 16 KB reply."""
+
+import json
+import subprocess
 
 ETHDEVS = 32  # RTE_MAX_ETHPORTS in Debian's DPDK 22.11
 
@@ -9,6 +13,14 @@ def one_line(msg):
     assert msg and "\n" not in msg, repr(msg)
     return msg
 
+def tel(vswd, cmd):
+    r = subprocess.run(["dpdk-telemetry.py", "-f", vswd.prefix], input=cmd + "\n",
+                       capture_output=True, text=True, timeout=30)
+    key = cmd.split(",")[0]
+    start = r.stdout.index('{"%s"' % key)
+    return json.JSONDecoder().raw_decode(r.stdout[start:])[0][key]
+
+
 def test_as_many_ports_as_ethdevs_then_a_clear_refusal(vswd):
     for i in range(ETHDEVS):
         vswd.ctl("port", "add", f"p{i}", "vhost", f"path=p{i}.sock")
@@ -16,6 +28,15 @@ def test_as_many_ports_as_ethdevs_then_a_clear_refusal(vswd):
     assert msg == f"vswctl: no room for another port ({ETHDEVS} at most)"
     assert not (vswd.workdir / "more.sock").exists()
     assert len(vswd.ctl("port", "list")) == ETHDEVS
+    for cmd in ("/vswkit/stats", "/vswkit/ports"):  # 12 a page: 12, 12, 8
+        names, start = [], 0
+        for want in (12, 12, 8):
+            page = tel(vswd, f"{cmd},from={start}")
+            more = page.pop("more")
+            assert len(page) == want and more["total"] == ETHDEVS and more["from"] == start
+            names += [row["name"] for row in page.values()]
+            start = more["next"]
+        assert start == 0 and sorted(names) == sorted(f"p{i}" for i in range(ETHDEVS))
     vswd.ctl("port", "del", "p7")                    # a freed slot is usable again
     vswd.ctl("port", "add", "again", "vhost", "path=again.sock")
     assert vswd.port("again")["link"] == "down"

@@ -1,0 +1,70 @@
+"""The front door the README shows: `./vswkit demo` and each benchmark, in a short smoke run.
+Figures are not judged here (benchmarks measure, tests do not time); what is checked is that
+each runs to the end, moves traffic, accounts for it and leaves nothing behind."""
+import json
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+
+import harness
+
+VSWKIT = str(harness.ROOT / "vswkit")
+
+
+def run(*args, timeout=600):
+    r = subprocess.run([VSWKIT, *args], capture_output=True, text=True, timeout=timeout)
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    return r.stdout
+
+
+def json_tail(out):
+    """The JSON document a benchmark prints after its progress lines."""
+    start = min(i for i in (out.find("\n["), out.find("\n{")) if i >= 0)
+    return json.loads(out[start:])
+
+
+@pytest.fixture
+def leaves_nothing(hugepages):
+    """No DPDK runtime directory or hugepage file is left that was not there before."""
+    def state():
+        run_dirs = set(Path("/var/run/dpdk").glob("*")) if Path("/var/run/dpdk").exists() \
+            else set()
+        return run_dirs, set(Path("/dev/hugepages").glob("*"))
+    before = state()
+    yield
+    after = state()
+    assert after[0] - before[0] == set() and after[1] - before[1] == set(), (after, before)
+
+
+def test_demo_forwards_and_stops_everything(leaves_nothing):
+    out = run("demo")
+    m = re.search(r"vswd forwarded (\d+) frames in (\d+) s", out)
+    assert m and int(m.group(1)) > 0, out[-3000:]
+    for section in ("== FDB", "== counters", "== stopping everything the demo started"):
+        assert section in out
+
+
+def test_bench_loop_smoke(leaves_nothing):
+    res = json_tail(run("bench", "loop", "--sizes", "64", "--reps", "1", "--seconds", "1",
+                        "--json"))
+    assert res[0]["size"] == 64 and res[0]["vswd_mpps"] > 0 and res[0]["testpmd_io_mpps"] > 0
+
+
+def test_bench_udp_smoke(leaves_nothing):
+    out = run("bench", "udp", "--seconds", "1", "--reps", "1", "--json")
+    res = json_tail(out)
+    assert res["gs_median_pps"] > 0 and res["kernel_median_pps"] > 0
+    # every datagram the gs sender sent was received ("received/sent" per repetition)
+    for got, sent in re.findall(r"\((?:[\d.]+) Mpps sent, (\d+)/(\d+)\)", out):
+        assert 0 < int(got) <= int(sent)
+
+
+def test_bench_rpc_smoke(leaves_nothing, tmp_path):
+    run("bench", "rpc", "--quick", "--json", str(tmp_path / "rpc.json"))
+    res = json.loads((tmp_path / "rpc.json").read_text())
+    assert res["sides"] == ["b2b", "e2e", "kernel", "kernel-busy"]
+    for side in res["sides"]:
+        med = res["medians"][side]
+        assert med["rps"] > 0 and 0 < med["p50_us"] <= med["p99_us"], (side, med)
