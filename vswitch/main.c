@@ -394,23 +394,32 @@ static void install_signals(void)
 	signal(SIGPIPE, SIG_IGN);
 }
 
+/* The --config file, opened before DPDK starts: a file named but missing or unreadable is an
+ * error at once, without hugepages or EAL noise in the way of its one line. */
+static FILE *config;
+
+static void open_config(void)
+{
+	struct stat st;
+
+	if (vsw.cfg.config_path[0] == '\0')
+		return;
+	config = fopen(vsw.cfg.config_path, "r");
+	if (config == NULL)
+		die("cannot read %s: %s", vsw.cfg.config_path, strerror(errno));
+	if (fstat(fileno(config), &st) == 0 && S_ISDIR(st.st_mode))
+		die("cannot read %s: %s", vsw.cfg.config_path, strerror(EISDIR));
+}
+
 static void run_config(void)
 {
 	char err[VSW_ERR_LEN], *line = NULL;
 	size_t cap = 0;
 	unsigned lineno = 0;
-	FILE *f;
 
-	if (vsw.cfg.config_path[0] == '\0')
+	if (config == NULL)
 		return;
-	f = fopen(vsw.cfg.config_path, "r");
-	if (f == NULL) {
-		fprintf(stderr, "vswd: cannot read %s: %s\n", vsw.cfg.config_path, strerror(errno));
-		vsw.stop = true;
-		exit_code = 1;
-		return;
-	}
-	while (!vsw.stop && getline(&line, &cap, f) != -1) {
+	while (!vsw.stop && getline(&line, &cap, config) != -1) {
 		json_t *out;
 
 		lineno++;
@@ -421,8 +430,15 @@ static void run_config(void)
 		}
 		json_decref(out);
 	}
+	if (ferror(config)) {
+		fprintf(stderr, "vswd: %s:%u: cannot read: %s\n", vsw.cfg.config_path, lineno + 1,
+			strerror(errno));
+		vsw.stop = true;
+		exit_code = 1;
+	}
 	free(line);
-	fclose(f);
+	fclose(config);
+	config = NULL;
 }
 
 static int setup(void)
@@ -467,6 +483,7 @@ int main(int argc, char **argv)
 
 	install_signals(); /* before anything slow: a signal during start-up stops cleanly */
 	first = parse_args(argc, argv);
+	open_config();
 	find_huge_dirs();
 	if (vsw_ctl_check(vsw.cfg.ctl_path, err, sizeof(err)) != 0)
 		die("%s", err);
