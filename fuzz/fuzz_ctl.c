@@ -1,7 +1,8 @@
-/* Fuzz target "ctl": the control socket's request, as ctl.c reads it from a client (one line,
- * or up to end of file; 64 KiB at most) and parses it (JSON {"argv": [...]}) before the
- * vswctl language runs it.  ctl.c is compiled in here so that its static reader is reached
- * as a client's bytes reach it: through a socket. */
+/* Fuzz target "ctl": control socket requests (ctl.c's reader and its JSON parsing).
+ *
+ * The request as ctl.c reads it from a client (one line, or up to end of file; 64 KiB at most) and
+ * parses it (JSON {"argv": [...]}) before the vswctl language runs it.  ctl.c is compiled in here
+ * so that its static reader is reached as a client's bytes reach it: through a socket. */
 #include <sys/socket.h>
 
 #include "../vswitch/ctl.c"

@@ -1,6 +1,8 @@
-/* Fuzz target "gstack": the guest stack's input (Ethernet, ARP, IPv4, ICMP, UDP) on frames from
- * the wire, through the real stack on the unit tests' fake device and clock (fakedev.h), single
- * mode, with a UDP socket bound on port 5000 and ICMP replies listened for.
+/* Fuzz target "gstack": frames into the guest stack (Ethernet, ARP, IPv4, ICMP, UDP).
+ *
+ * The guest stack's input on frames from the wire, through the real stack on the unit tests' fake
+ * device and clock (fakedev.h), single mode, with a UDP socket bound on port 5000 and ICMP replies
+ * listened for.
  *
  * Input: frames, each a 2-byte big-endian header and its bytes: bits 0-11 the length; bit 12
  * "fix the checksums" (the harness computes the IPv4 header and UDP/ICMP checksums, so the
@@ -22,10 +24,10 @@ static struct gs_udp_sock *sock;
 static unsigned baseline;
 
 static const uint64_t rx_flags[4] = {
-	RTE_MBUF_F_RX_IP_CKSUM_UNKNOWN | RTE_MBUF_F_RX_L4_CKSUM_UNKNOWN,
-	RTE_MBUF_F_RX_IP_CKSUM_GOOD | RTE_MBUF_F_RX_L4_CKSUM_GOOD,
-	RTE_MBUF_F_RX_IP_CKSUM_BAD | RTE_MBUF_F_RX_L4_CKSUM_BAD,
-	RTE_MBUF_F_RX_IP_CKSUM_NONE | RTE_MBUF_F_RX_L4_CKSUM_NONE,
+    RTE_MBUF_F_RX_IP_CKSUM_UNKNOWN | RTE_MBUF_F_RX_L4_CKSUM_UNKNOWN,
+    RTE_MBUF_F_RX_IP_CKSUM_GOOD | RTE_MBUF_F_RX_L4_CKSUM_GOOD,
+    RTE_MBUF_F_RX_IP_CKSUM_BAD | RTE_MBUF_F_RX_L4_CKSUM_BAD,
+    RTE_MBUF_F_RX_IP_CKSUM_NONE | RTE_MBUF_F_RX_L4_CKSUM_NONE,
 };
 
 static void drain(void)
@@ -43,8 +45,8 @@ static void drain(void)
 
 int LLVMFuzzerInitialize(int *argc, char **argv[])
 {
-	char *eal[] = {"fuzz", "--no-huge", "-m", "128", "--no-pci", "--no-shconf",
-		       "--no-telemetry", "--log-level=crit", "-l", "0", NULL};
+	char *eal[] = {"fuzz",		 "--no-huge",	     "-m", "128", "--no-pci", "--no-shconf",
+		       "--no-telemetry", "--log-level=crit", "-l", "0",	  NULL};
 	struct gs_conf conf = {.ip = RTE_IPV4(10, 0, 0, 1),
 			       .prefix = 24,
 			       .gw = RTE_IPV4(10, 0, 0, 254),

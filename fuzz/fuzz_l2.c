@@ -1,4 +1,6 @@
-/* Fuzz target "l2": vswd's frame checks and L2 stages (vsw_l2_input: check, learn, look up,
+/* Fuzz target "l2": bursts of frames through vswd's L2 stages (l2.c).
+ *
+ * vswd's frame checks and L2 stages (vsw_l2_input: check, learn, look up,
  * forward, flood) on bursts of arbitrary frames, over three net_null ports (in-memory
  * devices that free what they are sent).  After each input every mbuf must be back in the
  * pool and each port's books must balance (rx = forwarded + ingress drops): either failing
@@ -81,8 +83,8 @@ static void books(uint16_t idx)
 	const struct vsw_port_counters *c = &pmd->port[idx];
 
 	if (c->rx_packets != c->forwarded + c->drop_malformed + c->drop_learn_limit +
-				     c->drop_injected + c->drop_hairpin + c->drop_no_egress +
-				     c->drop_port_removed)
+				 c->drop_injected + c->drop_hairpin + c->drop_no_egress +
+				 c->drop_port_removed)
 		abort();
 }
 

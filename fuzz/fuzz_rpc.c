@@ -1,9 +1,10 @@
-/* Fuzz target "rpc": the RPC engine's receive path (header checks, session management,
- * requests, credit returns, responses, RFRs) on packets from the wire, between a client and a
- * server endpoint on the loopback transport (rpc_tp_loop.c) with its fake clock.  Per input,
- * both endpoints are made afresh, the client connects (the handshake runs), and each packet of
- * the input is given to one of them, then both run their event loops; at the end both are
- * destroyed and every mbuf must be back.
+/* Fuzz target "rpc": packets into the RPC engine's receive path (rpc_input).
+ *
+ * Header checks, session management, requests, credit returns, responses, RFRs, on packets from the
+ * wire, between a client and a server endpoint on the loopback transport (rpc_tp_loop.c) with its
+ * fake clock.  Per input, both endpoints are made afresh, the client connects (the handshake runs),
+ * and each packet of the input is given to one of them, then both run their event loops; at the end
+ * both are destroyed and every mbuf must be back.
  *
  * Input: packets, each a 2-byte big-endian header and its bytes: bits 0-11 the length; bit 12
  * to the client (else the server); bit 13 from a stranger (else from the peer); bit 14 "make
@@ -39,15 +40,15 @@ static void echo(struct rpc *rpc, struct rpc_req *req, void *ctx)
 
 int LLVMFuzzerInitialize(int *argc, char **argv[])
 {
-	char *eal[] = {"fuzz", "--no-huge", "-m", "256", "--no-pci", "--no-shconf",
-		       "--no-telemetry", "--log-level=crit", "-l", "0", NULL};
+	char *eal[] = {"fuzz",		 "--no-huge",	     "-m", "256", "--no-pci", "--no-shconf",
+		       "--no-telemetry", "--log-level=crit", "-l", "0",	  NULL};
 
 	(void)argc, (void)argv;
 	if (check_eal_init(RTE_DIM(eal) - 1, eal, "fuzz_rpc") < 0)
 		exit(1);
 	net = rpc_loop_net_create();
-	pool = rte_pktmbuf_pool_create("fz_rpc", 1023, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
-				       SOCKET_ID_ANY);
+	pool =
+	    rte_pktmbuf_pool_create("fz_rpc", 1023, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
 	if (net == NULL || pool == NULL)
 		exit(1);
 	return 0;

@@ -1,7 +1,9 @@
-/* Fuzz target "vswctl": the vswctl language as vswd runs it, from a --config file or a control
- * client's words (vsw_cmd_line -> vsw_cmd_exec), over the real port table, FDB, loss injection,
- * stats and path checks.  The input is lines of a config file; the switch is reset after each
- * input.  Devices: see vsw_env.c (nothing outside the process and its temporary folder). */
+/* Fuzz target "vswctl": vswctl commands and --config lines (cmd.c, the port code).
+ *
+ * The vswctl language as vswd runs it, from a --config file or a control client's words
+ * (vsw_cmd_line -> vsw_cmd_exec), over the real port table, FDB, loss injection, stats and path
+ * checks.  The input is lines of a config file; the switch is reset after each input.  Devices: see
+ * vsw_env.c (nothing outside the process and its temporary folder). */
 #include <stdlib.h>
 #include <string.h>
 

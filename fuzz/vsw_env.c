@@ -44,7 +44,8 @@ int __wrap_rte_dev_probe(const char *devargs)
 		return __real_rte_dev_probe(devargs);
 	}
 	if (starts(devargs, "net_vhost")) { /* vhost.c: "DEV,iface=PATH,queues=N,client=0" */
-		const char *iface = strstr(devargs, ",iface="), *client = strstr(devargs, ",client=0");
+		const char *iface = strstr(devargs, ",iface="),
+			   *client = strstr(devargs, ",client=0");
 		size_t n = strlen(tmpdir);
 
 		if (iface != NULL && client != NULL && strncmp(iface + 7, tmpdir, n) == 0 &&
@@ -66,8 +67,8 @@ static void rm_tmpdir(void)
 
 int fz_vsw_init(const char *name)
 {
-	char *eal[] = {"fuzz", "--no-huge", "-m", "256", "--no-pci", "--no-shconf",
-		       "--no-telemetry", "--log-level=crit", "-l", "0", NULL};
+	char *eal[] = {"fuzz",		 "--no-huge",	     "-m", "256", "--no-pci", "--no-shconf",
+		       "--no-telemetry", "--log-level=crit", "-l", "0",	  NULL};
 	struct vsw_fdb_params fp;
 
 	snprintf(tmpdir, sizeof(tmpdir), "/tmp/vswkit-fuzz-%d", (int)getpid());
@@ -82,8 +83,12 @@ int fz_vsw_init(const char *name)
 	}
 	vsw_logtype = rte_log_register("vswd.fuzz");
 	pthread_mutex_init(&vsw.lock, NULL);
-	vsw.cfg = (struct vsw_config){.ctl_gid = -1, .n_pmds = 1, .fdb_size = 256,
-				      .fdb_port_limit = 16, .fdb_aging_s = 300, .mtu = 1500,
+	vsw.cfg = (struct vsw_config){.ctl_gid = -1,
+				      .n_pmds = 1,
+				      .fdb_size = 256,
+				      .fdb_port_limit = 16,
+				      .fdb_aging_s = 300,
+				      .mtu = 1500,
 				      .nb_mbufs = 8191};
 	vsw.max_frame = vsw.cfg.mtu + RTE_ETHER_HDR_LEN + 4;
 	vsw_trust_vhost_dir(tmpdir);
@@ -92,8 +97,10 @@ int fz_vsw_init(const char *name)
 					   RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
 	if (vsw.pool == NULL || vsw_dp_init() != 0) /* no PMD registers with RCU: no waiting */
 		exit(1);
-	fp = (struct vsw_fdb_params){.size = vsw.cfg.fdb_size, .port_limit = vsw.cfg.fdb_port_limit,
-				     .aging_s = vsw.cfg.fdb_aging_s, .max_ports = VSW_MAX_PORTS,
+	fp = (struct vsw_fdb_params){.size = vsw.cfg.fdb_size,
+				     .port_limit = vsw.cfg.fdb_port_limit,
+				     .aging_s = vsw.cfg.fdb_aging_s,
+				     .max_ports = VSW_MAX_PORTS,
 				     .qsbr = vsw.qsbr};
 	vsw.fdb = vsw_fdb_create("fz_fdb", &fp);
 	if (vsw.fdb == NULL)
