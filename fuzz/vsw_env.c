@@ -23,11 +23,6 @@ int vsw_logtype;
 
 static char tmpdir[64];
 
-const char *fz_vsw_dir(void)
-{
-	return tmpdir;
-}
-
 int __real_rte_dev_probe(const char *devargs);
 int __wrap_rte_dev_probe(const char *devargs);
 

@@ -8,6 +8,4 @@
 int fz_vsw_init(const char *name);
 /* Back to the state after fz_vsw_init: no port, empty FDB, default aging, counters zero. */
 void fz_vsw_reset(void);
-/* The fuzz target's own temporary folder (vhost sockets and vdev files may go there only). */
-const char *fz_vsw_dir(void);
 #endif
