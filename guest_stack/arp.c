@@ -16,10 +16,11 @@ int gs_arp_sender_check(const struct rte_ether_addr *eth_src, const struct rte_a
 }
 
 /* A neighbour can only be a unicast host: not 0.0.0.0 (an RFC 5227 probe), not us, not a
- * multicast, experimental or broadcast address. */
+ * multicast, experimental or broadcast address (224.0.0.0 and up; not RTE_IPV4(224, ...),
+ * whose int shift overflows: undefined behaviour, found by UBSan). */
 bool gs_arp_learnable(uint32_t sip)
 {
-	return sip && sip != gs_st.ip && sip < RTE_IPV4(224, 0, 0, 0);
+	return sip && sip != gs_st.ip && sip < 0xe0000000u;
 }
 
 /* Only a request to us makes an entry (we answer it and will talk back); anything else,

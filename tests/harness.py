@@ -121,6 +121,7 @@ class CtlError(Exception):
 def vswctl(ctl, *args, check=True):
     r = subprocess.run([str(VSWCTL), "--ctl", str(ctl), "--json", *map(str, args)],
                        capture_output=True, text=True, timeout=60)
+    sanitizer_check("vswctl", r.stderr)
     if check and r.returncode != 0:
         raise CtlError(r.stderr.strip())
     return json.loads(r.stdout) if r.returncode == 0 and r.stdout.strip() else r
@@ -331,12 +332,32 @@ class Testpmd(TestpmdShell):
         return {k.lower().replace("-", "_"): int(v) for k, v in nums.items()}
 
 
+# What a sanitized build (./vswkit test --sanitize) prints when it finds a bug: a test whose
+# processes printed one fails, whatever their exit status (a guest stopped by a signal, a
+# vswctl expected to fail).
+SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error: ")
+SANITIZER_REPORTS = []
+
+
+def sanitizer_check(name, text):
+    for mark in SANITIZER_MARKS:
+        if (i := text.find(mark)) >= 0:
+            SANITIZER_REPORTS.append(f"{name}: ...{text[max(0, i - 300):i + 3000]}")
+            return
+
+
 def reap():
-    """Stops whatever a test left running and removes its DPDK files."""
+    """Stops whatever a test left running and removes its DPDK files; fails the test if a
+    process it ran reported a sanitizer error."""
     while LIVE:
-        LIVE.pop().stop(timeout=10)
+        p = LIVE.pop()
+        p.stop(timeout=10)
+        sanitizer_check(p.name, p.output())
     while PREFIXES:
         dpdk_cleanup(PREFIXES.pop())
+    reports = SANITIZER_REPORTS[:]
+    SANITIZER_REPORTS.clear()
+    assert not reports, "sanitizer report:\n" + "\n".join(reports)
 
 
 def sh(cmd):

@@ -262,6 +262,8 @@ static char *lcores_arg(void)
 
 /* EAL arguments: the lcores above; PCI scan on but an allow list nobody matches, so vswd takes
  * only the devices it is told to add. */
+static char *lcores; /* eal_args' --lcores text, freed once the EAL is done (LSan) */
+
 static int eal_args(char **out, int max, char **extra, int n_extra)
 {
 	static char mem[32], prefix[80], level[80];
@@ -269,7 +271,7 @@ static int eal_args(char **out, int max, char **extra, int n_extra)
 
 	out[n++] = "vswd";
 	out[n++] = "--lcores";
-	out[n++] = lcores_arg();
+	out[n++] = lcores = lcores_arg();
 	snprintf(mem, sizeof(mem), "%u", socket_mem);
 	out[n++] = access("/sys/devices/system/node/node0", F_OK) == 0 ? "--socket-mem" : "-m";
 	out[n++] = mem;
@@ -561,6 +563,7 @@ int main(int argc, char **argv)
 	vsw_dp_fini();
 	rte_mempool_free(vsw.pool);
 	rte_eal_cleanup();
+	free(lcores);
 	remove_runtime_files();
 	return exit_code;
 }

@@ -212,7 +212,9 @@ int main(int argc, char **argv)
 	if (!json_is_true(json_object_get(reply, "ok"))) {
 		const char *e = json_string_value(json_object_get(reply, "error"));
 
-		return fail("%s%s", e ? e : "vswd refused the command", "");
+		rc = fail("%s%s", e ? e : "vswd refused the command", "");
+		json_decref(reply); /* e is the reply's: freed once printed (LSan found it leaked) */
+		return rc;
 	}
 	result = json_object_get(reply, "result");
 	if (as_json) {

@@ -1,0 +1,126 @@
+/* Fuzz target "l2": bursts of frames through vswd's L2 stages (l2.c).
+ *
+ * vswd's frame checks and L2 stages (vsw_l2_input: check, learn, look up,
+ * forward, flood) on bursts of arbitrary frames, over three net_null ports (in-memory
+ * devices that free what they are sent).  After each input every mbuf must be back in the
+ * pool and each port's books must balance (rx = forwarded + ingress drops): either failing
+ * is a crash.
+ *
+ * Input: one byte of settings (ingress port: bits 0-1; links down: bits 2-4), then frames,
+ * each a 2-byte big-endian length (bit 15: as a chain of two segments; bit 14: end the burst
+ * after this frame) and that many bytes (the length's low 12 bits). */
+#include <stdlib.h>
+#include <string.h>
+
+#include <rte_malloc.h>
+
+#include "vsw_env.h"
+
+#define PORTS 3
+
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static struct vsw_pmd *pmd;
+static unsigned baseline;
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	char err[VSW_ERR_LEN], line[64];
+	json_t *out;
+
+	(void)argc, (void)argv;
+	fz_vsw_init("fuzz_l2");
+	for (int i = 0; i < PORTS; i++) {
+		snprintf(line, sizeof(line), "port add p%d dpdk dev=net_null%d", i, i);
+		if (vsw_cmd_line(line, &out, err, sizeof(err)) != 0) {
+			fprintf(stderr, "fuzz_l2: %s\n", err);
+			exit(1);
+		}
+		json_decref(out);
+	}
+	pmd = &vsw.pmds[0];
+	for (unsigned idx = 0; idx < VSW_MAX_PORTS; idx++) { /* as fwd.c's pmd_init */
+		pmd->txb[idx] = rte_zmalloc("fz_txb", RTE_ETH_TX_BUFFER_SIZE(VSW_BURST), 0);
+		if (pmd->txb[idx] == NULL)
+			exit(1);
+		rte_eth_tx_buffer_init(pmd->txb[idx], VSW_BURST);
+		rte_eth_tx_buffer_set_err_callback(pmd->txb[idx], vsw_tx_unsent, &pmd->port[idx]);
+	}
+	baseline = rte_mempool_in_use_count(vsw.pool);
+	return 0;
+}
+
+/* A frame as a device hands it over: one mbuf, or two chained (a device that scatters). */
+static struct rte_mbuf *frame(const uint8_t *d, uint16_t len, bool chain)
+{
+	struct rte_mbuf *m = rte_pktmbuf_alloc(vsw.pool), *m2;
+	uint16_t first = chain ? len / 2 : len;
+	char *p;
+
+	if (m == NULL)
+		abort();
+	if (first > rte_pktmbuf_tailroom(m))
+		first = rte_pktmbuf_tailroom(m);
+	p = rte_pktmbuf_append(m, first);
+	memcpy(p, d, first);
+	if (first == len)
+		return m;
+	m2 = rte_pktmbuf_alloc(vsw.pool);
+	if (m2 == NULL)
+		abort();
+	p = rte_pktmbuf_append(m2, (uint16_t)(len - first));
+	if (p == NULL)
+		abort(); /* at most 4095 bytes: both halves fit */
+	memcpy(p, d + first, len - first);
+	if (rte_pktmbuf_chain(m, m2) != 0)
+		abort();
+	return m;
+}
+
+static void books(uint16_t idx)
+{
+	const struct vsw_port_counters *c = &pmd->port[idx];
+
+	if (c->rx_packets != c->forwarded + c->drop_malformed + c->drop_learn_limit +
+				 c->drop_injected + c->drop_hairpin + c->drop_no_egress +
+				 c->drop_port_removed)
+		abort();
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	const struct vsw_dp_table *t = vsw.dp;
+	struct rte_mbuf *pkts[VSW_BURST];
+	uint16_t in, n = 0;
+	uint64_t now = 1000;
+
+	if (size < 1)
+		return 0;
+	in = t->active[data[0] % PORTS];
+	for (unsigned i = 0; i < PORTS; i++)
+		vsw.link_up[t->active[i]] = !(data[0] >> (2 + i) & 1);
+	data++, size--;
+	while (size >= 2) {
+		uint16_t hdr = (uint16_t)(data[0] << 8 | data[1]), len = hdr & 0xfff;
+
+		data += 2, size -= 2;
+		if (len > size)
+			len = (uint16_t)size;
+		pkts[n++] = frame(data, len, hdr & 0x8000);
+		data += len, size -= len;
+		if (n == VSW_BURST || (hdr & 0x4000) || size < 2) {
+			vsw_l2_input(pmd, t, in, pkts, n, now++);
+			vsw_tx_flush_all(pmd, t);
+			n = 0;
+		}
+	}
+	for (unsigned i = 0; i < PORTS; i++)
+		books(t->active[i]);
+	if (rte_mempool_in_use_count(vsw.pool) != baseline)
+		abort(); /* an mbuf lost (or freed twice) on the way */
+	vsw_fdb_flush(vsw.fdb, VSW_FDB_NO_PORT, true);
+	memset(pmd->port, 0, sizeof(pmd->port));
+	memset(pmd->l2c, 0, sizeof(pmd->l2c));
+	return 0;
+}

@@ -1,0 +1,83 @@
+#!/usr/bin/python3
+"""Writes the seed corpora (fuzz/corpus/TARGET/seed-*): run after changing an input format.
+Regression inputs (crash-*) are kept as libFuzzer found them and never rewritten here."""
+import json
+import struct
+from pathlib import Path
+
+from scapy.all import ARP, ICMP, IP, UDP, Ether, raw
+
+TOP = Path(__file__).resolve().parent / "corpus"
+ME, PEER = "02:00:00:00:00:01", "02:00:00:00:00:02"
+
+
+def put(target, name, data):
+    d = TOP / target
+    d.mkdir(parents=True, exist_ok=True)
+    (d / f"seed-{name}").write_bytes(data if isinstance(data, bytes) else data.encode())
+
+
+def framed(frames, flags=0):
+    """2-byte header (flags | length) + bytes, as fuzz_l2/gstack/rpc read their input."""
+    return b"".join(struct.pack(">H", f | len(b)) + b for b, f in
+                    ((raw(x) if not isinstance(x, bytes) else x, flags) for x in frames))
+
+
+def vswctl():
+    put("vswctl", "ports", "port add a dpdk dev=net_null0\nport add b dpdk dev=net_ring0\n"
+        "port list\nport set a drop=0.5,seed=7\nstats a\nstats clear a\nport del b\n")
+    put("vswctl", "vhost", "port add v vhost path=v0 queues=2 # comment\n"
+        "port add w vhost path=/tmp/x mode=client\nport list\nport del v\n")
+    put("vswctl", "fdb", "port add a dpdk dev=net_null0\nfdb add 02:00:00:00:00:05 a\n"
+        "fdb show a\nfdb aging 10\nfdb aging\nfdb del 02:00:00:00:00:05\nfdb flush\n")
+    put("vswctl", "bad", "port add t tap ip=10.0.0.1/24\nport add p dpdk dev=0000:00:04.0\n"
+        "port add q dpdk dev=net_pcap0,rx_pcap=/etc/passwd\nversion\nstats\nbogus\n")
+
+
+def ctl():
+    for i, argv in enumerate([["version"], ["port", "add", "a", "dpdk", "dev=net_null0"],
+                              ["fdb", "show"], ["stats"], ["port", "set", "x", "drop=1"]]):
+        put("ctl", f"req{i}", json.dumps({"argv": argv}) + "\n")
+    put("ctl", "eof", '{"argv":["port","list"]}')
+    put("ctl", "after-newline", '{"argv":["version"]}\n{"argv":["stats"]}\n')
+
+
+def l2():
+    a, b, bc = "02:00:00:00:00:0a", "02:00:00:00:00:0b", "ff:ff:ff:ff:ff:ff"
+    f = [Ether(src=a, dst=bc) / ARP(), Ether(src=b, dst=a) / IP() / UDP(),
+         Ether(src=a, dst=b) / IP() / UDP() / (b"x" * 100)]
+    put("l2", "flood-learn-unicast", b"\x00" + framed(f[:1], 0x4000) + framed(f[1:]))
+    put("l2", "chained", b"\x01" + framed([Ether(src=a, dst=b) / (b"y" * 1600)], 0x8000))
+    put("l2", "runt-group-src", b"\x02" + framed([b"\x01" * 10, Ether(src="01:00:5e:00:00:01")]))
+    put("l2", "link-down", b"\x1c" + framed(f))
+
+
+def gstack():
+    eth = Ether(src=PEER, dst=ME)
+    fix = 0x1000  # the harness fixes the checksums
+    put("gstack", "arp", framed([eth / ARP(op=1, hwsrc=PEER, psrc="10.0.0.2", pdst="10.0.0.1"),
+                                 eth / ARP(op=2, hwsrc=PEER, psrc="10.0.0.2", hwdst=ME,
+                                           pdst="10.0.0.1")]))
+    put("gstack", "udp", framed([eth / IP(src="10.0.0.2", dst="10.0.0.1") / UDP(dport=5000) /
+                                 b"hello"], fix))
+    put("gstack", "icmp", framed([eth / IP(src="10.0.0.2", dst="10.0.0.1") / ICMP() / b"ping",
+                                  eth / IP(src="10.0.0.9", dst="10.0.0.1") / ICMP(type=0)], fix))
+    put("gstack", "offload-good", framed([eth / IP(src="10.0.0.2", dst="10.0.0.1", chksum=0) /
+                                          UDP(dport=5000, chksum=0) / b"x"], 0x4000))
+
+
+def rpc():
+    def hdr(kind, sess=0, msg=0, pkt=0, req=0, rtype=1):
+        return struct.pack(">HBBHHIIQ", 0x7E5C, kind, rtype, sess, 0, msg, pkt, req)
+    fixs = 0x4000  # the harness sets magic and session
+    put("rpc", "req", framed([hdr(1, msg=4, req=8) + b"abcd"], fixs))
+    put("rpc", "req-rfr", framed([hdr(1, msg=3000, req=8) + b"a" * 1448,
+                                  hdr(1, msg=3000, pkt=1, req=8) + b"b" * 1448,
+                                  hdr(2, pkt=2, req=8)], fixs))
+    put("rpc", "to-client", framed([hdr(4, msg=4, req=8) + b"abcd", hdr(3, req=8)],
+                                   fixs | 0x1000))
+    put("rpc", "sm", framed([hdr(8, msg=32, req=77), hdr(11), hdr(9)], 0x2000))
+
+
+for gen in (vswctl, ctl, l2, gstack, rpc):
+    gen()
