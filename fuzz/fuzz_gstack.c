@@ -12,6 +12,7 @@
 
 #include "check_eal.h"
 #include "fakedev.h"
+#include "fuzz_record.h"
 
 int LLVMFuzzerInitialize(int *argc, char **argv[]);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -109,21 +110,13 @@ static void fix_cksums(struct rte_mbuf *m)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	unsigned frames = 0;
+	const uint8_t *bytes;
+	uint16_t hdr, len;
 
 	dev.now += 600 * SEC; /* what the last input taught the stack has aged out by now */
-	while (size >= 2 && frames < FAKE_QLEN / 2) {
-		uint16_t hdr = (uint16_t)(data[0] << 8 | data[1]), len = hdr & 0xfff;
-		struct rte_mbuf *m = rte_pktmbuf_alloc(gs_st.pool);
+	while (frames < FAKE_QLEN / 2 && fuzz_record(&data, &size, &hdr, &bytes, &len)) {
+		struct rte_mbuf *m = fuzz_mbuf(gs_st.pool, bytes, len);
 
-		data += 2, size -= 2;
-		if (m == NULL)
-			abort();
-		if (len > size)
-			len = (uint16_t)size;
-		if (len > rte_pktmbuf_tailroom(m))
-			len = rte_pktmbuf_tailroom(m);
-		memcpy(rte_pktmbuf_append(m, len), data, len);
-		data += len, size -= len;
 		m->ol_flags = rx_flags[hdr >> 14];
 		if (hdr & 0x1000)
 			fix_cksums(m);

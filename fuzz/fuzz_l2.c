@@ -14,6 +14,7 @@
 
 #include <rte_malloc.h>
 
+#include "fuzz_record.h"
 #include "vsw_env.h"
 
 #define PORTS 3
@@ -92,7 +93,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const struct vsw_dp_table *t = vsw.dp;
 	struct rte_mbuf *pkts[VSW_BURST];
-	uint16_t in, n = 0;
+	uint16_t in, n = 0, hdr, len;
+	const uint8_t *bytes;
 	uint64_t now = 1000;
 
 	if (size < 1)
@@ -101,14 +103,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (unsigned i = 0; i < PORTS; i++)
 		vsw.link_up[t->active[i]] = !(data[0] >> (2 + i) & 1);
 	data++, size--;
-	while (size >= 2) {
-		uint16_t hdr = (uint16_t)(data[0] << 8 | data[1]), len = hdr & 0xfff;
-
-		data += 2, size -= 2;
-		if (len > size)
-			len = (uint16_t)size;
-		pkts[n++] = frame(data, len, hdr & 0x8000);
-		data += len, size -= len;
+	while (fuzz_record(&data, &size, &hdr, &bytes, &len)) {
+		pkts[n++] = frame(bytes, len, hdr & 0x8000);
 		if (n == VSW_BURST || (hdr & 0x4000) || size < 2) {
 			vsw_l2_input(pmd, t, in, pkts, n, now++);
 			vsw_tx_flush_all(pmd, t);

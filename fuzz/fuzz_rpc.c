@@ -16,6 +16,7 @@
 #include <rte_mbuf.h>
 
 #include "check_eal.h"
+#include "fuzz_record.h"
 #include "rpc_priv.h"
 
 int LLVMFuzzerInitialize(int *argc, char **argv[]);
@@ -68,6 +69,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct rpc_conf cc = {.udp_port = 1000}, sc = {.udp_port = 2000};
 	const struct rpc_addr saddr = {SIP, 2000}, caddr = {CIP, 1000}, stranger = {CIP, 1001};
 	struct rpc *cli = rpc_create_loop(net, CIP, &cc), *srv = rpc_create_loop(net, SIP, &sc);
+	const uint8_t *bytes;
+	uint16_t hdr, len;
 	int s;
 
 	if (cli == NULL || srv == NULL || rpc_register_handler(srv, 1, echo, NULL) != 0)
@@ -77,22 +80,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		run(cli, srv, 1);
 	if (rpc_session_state(cli, s) != RPC_S_CONNECTED)
 		abort();
-	while (size >= 2) {
-		uint16_t hdr = (uint16_t)(data[0] << 8 | data[1]), len = hdr & 0xfff;
+	while (fuzz_record(&data, &size, &hdr, &bytes, &len)) {
 		bool to_cli = hdr & 0x1000;
 		struct rpc *to = to_cli ? cli : srv;
-		struct rte_mbuf *m = rte_pktmbuf_alloc(pool);
+		struct rte_mbuf *m = fuzz_mbuf(pool, bytes, len);
 
-		data += 2, size -= 2;
-		if (m == NULL)
-			abort();
-		if (len > size)
-			len = (uint16_t)size;
-		if (len > rte_pktmbuf_tailroom(m))
-			len = rte_pktmbuf_tailroom(m);
-		memcpy(rte_pktmbuf_append(m, len), data, len);
-		data += len, size -= len;
-		if ((hdr & 0x4000) && len >= RPC_HDR) {
+		if ((hdr & 0x4000) && rte_pktmbuf_data_len(m) >= RPC_HDR) {
 			struct rpc_hdr *h = rte_pktmbuf_mtod(m, struct rpc_hdr *);
 			const struct rpc_session *cs = rpc_session_get(cli, s);
 
