@@ -12,6 +12,7 @@ has the figures). Each case reports its count, its time and every failure; exit 
 usage: ./vswkit soak [--scale F] [--only CASE[,CASE]]   (--scale 0.01 for a quick look)
 """
 import argparse
+import contextlib
 import json
 import logging
 import os
@@ -35,6 +36,24 @@ FULL = {"restarts": 100, "reconnect": 1000, "frames": 10 ** 6, "control": 10 ** 
         "macs": 10 ** 6}
 A, B = "02:00:00:00:5a:0a", "02:00:00:00:5a:0b"
 RNG = random.Random(7)
+
+
+@contextlib.contextmanager
+def one_vswd(work, fails):
+    """A vswd for one case: an exception in the case is one of its failures (a soak counts them,
+    it does not stop), and so is a vswd that does not stop cleanly."""
+    v = Vswd(work).start(timeout=180)
+    try:
+        yield v
+    except Exception as e:  # noqa: BLE001
+        fails.append(str(e))
+    finally:
+        if v.stop() != 0:
+            fails.append("vswd did not stop cleanly")
+
+
+def frame(src, dst):
+    return bytes(Ether(src=src, dst=dst, type=0x88b5)).ljust(60, b"\0")
 
 
 def books(v, port):
@@ -81,10 +100,9 @@ def case_restarts(work, n):
 
 def case_reconnect(work, n):
     """One testpmd detaches and re-attaches its virtio_user port: a vhost connect each time."""
-    v = Vswd(work).start(timeout=180)
     fails = []
     sock = work / "rc.sock"
-    try:
+    with one_vswd(work, fails) as v:
         v.ctl("port", "add", "rc", "vhost", f"path={sock}")
         base = v.in_use()
         g = Testpmd(sock, A, B)
@@ -106,11 +124,6 @@ def case_reconnect(work, n):
             g.stop()
         wait_for(lambda: v.port("rc")["link"] == "down", 30, what="the guest to go")
         wait_for(lambda: v.in_use() == base, 10, what="mempool back at baseline")
-    except Exception as e:  # noqa: BLE001
-        fails.append(str(e))
-    finally:
-        if v.stop() != 0:
-            fails.append("vswd did not stop cleanly")
     return fails
 
 
@@ -141,9 +154,8 @@ def pcap_port(v, name, path, frames):
 
 
 def case_frames(work, n, netns):
-    v = Vswd(work).start(timeout=180)
     fails = []
-    try:
+    with one_vswd(work, fails) as v:
         netns.attach(v, "out")
         count = pcap_port(v, "fz", work / "fz.pcap", random_frames(n))
         rx, accounted = books(v, "fz")
@@ -151,11 +163,6 @@ def case_frames(work, n, netns):
             fails.append(f"{count} frames in, rx {rx}, forwarded + drops {accounted}")
         v.ctl("port", "del", "fz")
         assert v.ctl("version")["vswd"]
-    except Exception as e:  # noqa: BLE001
-        fails.append(str(e))
-    finally:
-        if v.stop() != 0:
-            fails.append("vswd did not stop cleanly")
     return fails
 
 
@@ -178,9 +185,8 @@ def control_line(rng):
 
 
 def case_control(work, n):
-    v = Vswd(work).start(timeout=180)
     fails = []
-    try:
+    with one_vswd(work, fails) as v:
         for i in range(n):
             s = socket.socket(socket.AF_UNIX)
             s.settimeout(10)
@@ -197,25 +203,20 @@ def case_control(work, n):
                 break
         if v.ctl("port", "list") != []:
             fails.append("a malformed request created a port")
-    finally:
-        if v.stop() != 0:
-            fails.append("vswd did not stop cleanly")
     return fails
 
 
 def case_macs(work, n, nets):
-    v = Vswd(work).start(timeout=180)
     fails = []
     known = "02:00:00:00:5a:0f"
-    try:
+    with one_vswd(work, fails) as v:
         nets[0].attach(v, "in")
         nets[1].attach(v, "known")
-        nets[1].send(bytes(Ether(src=known, dst="ff:ff:ff:ff:ff:ff", type=0x88b5)).ljust(60, b"\0"))
+        nets[1].send(frame(known, "ff:ff:ff:ff:ff:ff"))
         wait_for(lambda: known in v.fdb(), 20, what="the known host learned")
-        frames = (bytes(Ether(src="02:%02x:%02x:%02x:%02x:%02x" % tuple(RNG.randrange(256)
-                                                                       for _ in range(5)),
-                              dst="ff:ff:ff:ff:ff:ff", type=0x88b5)).ljust(60, b"\0")
-                  for _ in range(n))
+        frames = (frame("02:%02x:%02x:%02x:%02x:%02x" % tuple(RNG.randrange(256)
+                                                                for _ in range(5)),
+                        "ff:ff:ff:ff:ff:ff") for _ in range(n))
         pcap_port(v, "macs", work / "macs.pcap", frames)
         st = v.stats()
         if st["fdb"]["entries"] > st["fdb"]["size"] + len(st["pmds"]):
@@ -223,14 +224,9 @@ def case_macs(work, n, nets):
         if v.fdb().get(known, {}).get("port") != "known":
             fails.append("the known host was pushed out")
         tx = v.stats("known")["tx_packets"]
-        nets[0].send(bytes(Ether(src="02:00:00:00:5a:01", dst=known, type=0x88b5)).ljust(60, b"\0"))
+        nets[0].send(frame("02:00:00:00:5a:01", known))
         wait_for(lambda: v.stats("known")["tx_packets"] == tx + 1, 20,
                  what="a unicast frame to the known host")
-    except Exception as e:  # noqa: BLE001
-        fails.append(str(e))
-    finally:
-        if v.stop() != 0:
-            fails.append("vswd did not stop cleanly")
     return fails
 
 
