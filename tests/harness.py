@@ -118,6 +118,12 @@ class CtlError(Exception):
     pass
 
 
+def one_line(msg):
+    """An error message must be one line: returns it, or fails the test."""
+    assert msg and "\n" not in msg, repr(msg)
+    return msg
+
+
 def vswctl(ctl, *args, check=True):
     r = subprocess.run([str(VSWCTL), "--ctl", str(ctl), "--json", *map(str, args)],
                        capture_output=True, text=True, timeout=60)
@@ -173,6 +179,32 @@ class Vswd:
         assert isinstance(r, subprocess.CompletedProcess) and r.returncode != 0, \
             f"vswctl {' '.join(map(str, args))} should have failed"
         return r.stderr.strip()
+
+    def telemetry(self, *cmds, timeout=60):
+        """Answers of dpdk-telemetry.py to cmds, in order."""
+        r = subprocess.run(["dpdk-telemetry.py", "-f", self.prefix], input="\n".join(cmds) + "\n",
+                           capture_output=True, text=True, timeout=timeout)
+        dec, answers, pos = json.JSONDecoder(), [], 0
+        for cmd in cmds:
+            key = cmd.split(",")[0]
+            pos = r.stdout.index('{"%s"' % key, pos)
+            obj, end = dec.raw_decode(r.stdout[pos:])
+            answers.append(obj[key])
+            pos += end
+        return answers
+
+    def capture(self, iface, count, out, traffic, timeout=60):
+        """dpdk-dumpcap on port iface while traffic() runs: count frames into out (pcapng),
+        within timeout seconds of the traffic."""
+        cap = Proc(["stdbuf", "-o0", "dpdk-dumpcap", "--file-prefix", self.prefix, "-i", iface,
+                    "-w", str(out), "-c", str(count)], "dumpcap")
+        try:
+            wait_for(lambda: "Capturing on" in cap.output() or not cap.alive(), 30,
+                     what="dumpcap")
+            traffic()
+            assert cap.wait(timeout) == 0, cap.output()
+        finally:
+            cap.stop()
 
     def stats(self, port=None):
         return self.ctl("stats", port) if port else self.ctl("stats")

@@ -8,8 +8,6 @@ N per frame flooded to N ports). Switch (the `switch` object, summed over ports)
     copies = tx_packets + tx_full + port_down
     rx_packets + (copies - forwarded) = tx_packets + every drop but no_mbuf
 no_mbuf counts frames the device could not receive at all, so never part of rx_packets."""
-import json
-import subprocess
 from pathlib import Path
 
 from scapy.layers.l2 import Ether
@@ -132,20 +130,6 @@ def test_port_add_refused_when_the_pool_cannot_feed_its_rx_queues(vswd_factory):
     assert {p["name"] for p in v.ctl("port", "list")} == {names[1], names[2], "vh"}
 
 
-def telemetry(v, *cmds):
-    """Answers of dpdk-telemetry.py to cmds, in order."""
-    r = subprocess.run(["dpdk-telemetry.py", "-f", v.prefix], input="\n".join(cmds) + "\n",
-                       capture_output=True, text=True, timeout=60)
-    dec, answers, pos = json.JSONDecoder(), [], 0
-    for cmd in cmds:
-        key = cmd.split(",")[0]
-        pos = r.stdout.index('{"%s"' % key, pos)
-        obj, end = dec.raw_decode(r.stdout[pos:])
-        answers.append(obj[key])
-        pos += end
-    return answers
-
-
 def test_telemetry_fdb_pages_every_row_and_says_when_it_is_cut(vswd, tmp_path):
     """Telemetry's reply holds 256 dict entries and 16 KB: a long FDB comes in pages of 100 with
     a "more" entry, never cut without a word."""
@@ -156,7 +140,7 @@ def test_telemetry_fdb_pages_every_row_and_says_when_it_is_cut(vswd, tmp_path):
     assert len(vswd.fdb()) == 300
     seen, nxt, pages = set(), 0, 0
     while True:
-        (page,) = telemetry(vswd, f"/vswkit/fdb,from={nxt}")
+        (page,) = vswd.telemetry(f"/vswkit/fdb,from={nxt}")
         more = page.pop("more")
         assert more["total"] == 300 and more["from"] == nxt and len(page) <= 100
         seen |= {r["mac"].lower() for r in page.values()}
@@ -165,6 +149,6 @@ def test_telemetry_fdb_pages_every_row_and_says_when_it_is_cut(vswd, tmp_path):
         if nxt == 0:
             break
     assert seen == macs and pages == 3
-    last, small = telemetry(vswd, "/vswkit/fdb,p,from=250", "/vswkit/fdb,p,from=x")
+    last, small = vswd.telemetry("/vswkit/fdb,p,from=250", "/vswkit/fdb,p,from=x")
     assert last.pop("more") == {"total": 300, "from": 250, "next": 0} and len(last) == 50
     assert small is None                               # a bad from= is refused

@@ -10,12 +10,7 @@ from scapy.layers.inet import ICMP
 from scapy.layers.l2 import Ether
 from scapy.utils import rdpcap
 
-from harness import VSWCTL, VSWD, Proc, Vswd, dpdk_cleanup, uid, vswctl, wait_for
-
-
-def one_line(msg):
-    assert msg and "\n" not in msg, repr(msg)
-    return msg
+from harness import VSWCTL, VSWD, Proc, Vswd, dpdk_cleanup, one_line, uid, wait_for
 
 
 @pytest.mark.parametrize("args, expect", [
@@ -91,11 +86,7 @@ def test_telemetry_shows_ports_fdb_stats(vswd, tmp_path):
     vswd.ctl("fdb", "add", "02:00:00:00:00:01", "p")
 
     def tel(cmd):
-        r = subprocess.run(["dpdk-telemetry.py", "-f", vswd.prefix], input=cmd + "\n",
-                           capture_output=True, text=True, timeout=30)
-        key = cmd.split(",")[0]
-        start = r.stdout.index('{"%s"' % key)
-        return json.JSONDecoder().raw_decode(r.stdout[start:])[0][key]
+        return vswd.telemetry(cmd, timeout=30)[0]
 
     assert tel("/vswkit/ports")["p"]["kind"] == "vhost"
     assert tel("/vswkit/fdb")["02_00_00_00_00_01"]["type"] == "static"
@@ -129,14 +120,8 @@ def test_dumpcap_captures_a_port(vswd, netns, tmp_path):
     a.attach(vswd, "a")
     b.attach(vswd, "b")
     out = tmp_path / "a.pcapng"
-    cap = Proc(["stdbuf", "-o0", "dpdk-dumpcap", "--file-prefix", vswd.prefix, "-i", "net_af_packet_a",
-                "-w", str(out), "-c", "4"], "dumpcap")
-    try:
-        wait_for(lambda: "Capturing on" in cap.output() or not cap.alive(), 30, what="dumpcap")
-        a.run(f"ping -c 2 -i 0.2 {b.addr}")
-        assert cap.wait(30) == 0, cap.output()
-    finally:
-        cap.stop()
+    vswd.capture("net_af_packet_a", 4, out, lambda: a.run(f"ping -c 2 -i 0.2 {b.addr}"),
+                 timeout=30)
     pkts = [Ether(bytes(p)) for p in rdpcap(str(out))]
     assert len(pkts) == 4 and any(p.haslayer(ICMP) for p in pkts)
 
@@ -205,7 +190,7 @@ def test_silent_and_slow_clients_never_stall_the_switch(vswd, testpmd, tmp_path)
         vswd.ctl("stats", "clear")
         for g in (ga, gb):              # A is learned on va, then B -> A is unicast
             g.cmd("stop")
-            g.cmd(f"start tx_first 2")
+            g.cmd("start tx_first 2")
             wait_for(lambda: g.stats()["tx_packets"] >= 64, 30, what="guest to send")
             g.cmd("stop")
             g.cmd("set fwd rxonly")

@@ -4,16 +4,11 @@ frame over the MTU is dropped as malformed, and a port whose device cannot carry
 refused with one line, leaving nothing behind."""
 import subprocess
 
-from harness import wait_for
+from harness import one_line, wait_for
 
 A, B = "02:00:00:00:00:9a", "02:00:00:00:00:9b"
 # testpmd guests whose mbufs hold a jumbo frame and whose port takes one
 JUMBO_GUEST = ["--mbuf-size=10240", "--max-pkt-len=9022"]
-
-
-def one_line(msg):
-    assert msg and "\n" not in msg, repr(msg)
-    return msg
 
 
 def send(guest, size, bursts):

@@ -7,7 +7,7 @@ import subprocess
 import pytest
 from scapy.layers.l2 import Ether
 
-from harness import PY, VSWCTL, wait_for
+from harness import PY, VSWCTL, one_line, wait_for
 
 N = 2000
 SRC, DST = "02:00:00:00:60:01", "02:00:00:00:60:02"
@@ -102,11 +102,6 @@ def test_drop_loses_its_share_counts_every_loss_and_repeats_with_a_seed(vswd, pa
         answers.update(dec.raw_decode(r.stdout[start:])[0])
     assert answers["/vswkit/stats"]["drops_injected"] == N
     assert answers["/vswkit/ports"]["a"]["drop"] == "100"
-
-
-def one_line(msg):
-    assert msg and "\n" not in msg, repr(msg)
-    return msg
 
 
 @pytest.mark.parametrize("args, expect", [

@@ -3,22 +3,9 @@ refusal past them; a device whose probe makes several ethdevs gives the port one
 closes the others, and its removal takes the device only with its last ethdev. Telemetry gives
 the port lists a page at a time, so that a full table never overflows its 16 KB reply."""
 
-import json
-import subprocess
+from harness import one_line
 
 ETHDEVS = 32  # RTE_MAX_ETHPORTS in Debian's DPDK 22.11
-
-
-def one_line(msg):
-    assert msg and "\n" not in msg, repr(msg)
-    return msg
-
-def tel(vswd, cmd):
-    r = subprocess.run(["dpdk-telemetry.py", "-f", vswd.prefix], input=cmd + "\n",
-                       capture_output=True, text=True, timeout=30)
-    key = cmd.split(",")[0]
-    start = r.stdout.index('{"%s"' % key)
-    return json.JSONDecoder().raw_decode(r.stdout[start:])[0][key]
 
 
 def test_as_many_ports_as_ethdevs_then_a_clear_refusal(vswd):
@@ -31,7 +18,7 @@ def test_as_many_ports_as_ethdevs_then_a_clear_refusal(vswd):
     for cmd in ("/vswkit/stats", "/vswkit/ports"):  # 12 a page: 12, 12, 8
         names, start = [], 0
         for want in (12, 12, 8):
-            page = tel(vswd, f"{cmd},from={start}")
+            (page,) = vswd.telemetry(f"{cmd},from={start}", timeout=30)
             more = page.pop("more")
             assert len(page) == want and more["total"] == ETHDEVS and more["from"] == start
             names += [row["name"] for row in page.values()]

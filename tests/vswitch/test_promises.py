@@ -8,7 +8,7 @@ from scapy.layers.inet import ICMP
 from scapy.layers.l2 import Ether
 from scapy.utils import rdpcap
 
-from harness import VSWCTL, Proc, Vswd, uid, wait_for
+from harness import VSWCTL, Vswd, uid, wait_for
 
 BCAST = "ff:ff:ff:ff:ff:ff"
 
@@ -140,14 +140,7 @@ def test_port_down_and_tx_full_are_counted_exactly(vswd, netns, testpmd, tmp_pat
 
 
 def capture(vswd, iface, count, out, traffic):
-    cap = Proc(["stdbuf", "-o0", "dpdk-dumpcap", "--file-prefix", vswd.prefix, "-i", iface,
-                "-w", str(out), "-c", str(count)], "dumpcap")
-    try:
-        wait_for(lambda: "Capturing on" in cap.output() or not cap.alive(), 30, what="dumpcap")
-        traffic()
-        assert cap.wait(60) == 0, cap.output()
-    finally:
-        cap.stop()
+    vswd.capture(iface, count, out, traffic)
     return [Ether(bytes(p)) for p in rdpcap(str(out))]
 
 

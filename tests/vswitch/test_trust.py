@@ -14,12 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from harness import VSWCTL, Proc, Vswd, uid
-
-
-def one_line(msg):
-    assert msg and "\n" not in msg, repr(msg)
-    return msg
+from harness import VSWCTL, Proc, Vswd, one_line, uid
 
 
 @pytest.fixture

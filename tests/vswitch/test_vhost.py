@@ -1,8 +1,7 @@
 """vhost-user ports with testpmd guests on net_virtio_user: unicast, restarts, reconnects."""
-import pytest
 from scapy.layers.l2 import Ether
 
-from harness import Vswd, uid, wait_for
+from harness import uid, wait_for
 
 A, B = "02:00:00:00:00:0a", "02:00:00:00:00:0b"
 
