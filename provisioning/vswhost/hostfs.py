@@ -138,6 +138,19 @@ class Host:
         os.symlink(target, path)
         return info
 
+    def remove_file(self, path, why=""):
+        """Remove a configuration file that exists; returns {path: undo info} (restore_file
+        puts it back), or {} if there is none."""
+        old = self.read_raw(path)
+        if old is None:
+            return {}
+        if self.dry_run:
+            self.say(f"dry-run: remove {path}")
+        else:
+            os.unlink(path)
+            self.say(f"removed {path}{why}")
+        return {path: {"old": old, "made": []}}
+
     def restore_file(self, path, info):
         """Undo write_file/write_link: put back the old content or link, or remove the file and
         the directories the write made."""

@@ -10,7 +10,6 @@
 - The hugetlbfs mount vsw-host made: a systemd .mount unit, enabled for local-fs.target.
 """
 
-import os
 import re
 
 TMPFILES = ("tmpfiles.d", "80-vswkit-hugepages.conf")
@@ -41,12 +40,7 @@ def drop_legacy_sysctl(host):
     old = host.read_raw(path)
     if old is None or not old.startswith(HEADER):
         return {}
-    if host.dry_run:
-        host.say(f"dry-run: remove {path}")
-    else:
-        os.unlink(path)
-        host.say(f"removed {path} (vm.nr_hugepages sizes the default page size's pool)")
-    return {path: {"old": old, "made": []}}
+    return host.remove_file(path, " (vm.nr_hugepages sizes the default page size's pool)")
 
 
 def write_grub(host, counts):

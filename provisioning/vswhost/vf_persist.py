@@ -6,7 +6,6 @@ Only the first .link file matching a device is applied, so this one repeats the 
 policies of Debian's 99-default.link: the PF keeps its name.
 """
 
-import os
 
 from . import driverctl
 
@@ -45,13 +44,4 @@ def persist(host, pf_dev, count, settings, driver):
 
 def remove(host, pf_dev):
     """Remove the .link file, so that no VFs come back at boot; returns {path: undo info}."""
-    path = link_path(host, pf_dev.addr)
-    old = host.read_raw(path)
-    if old is None:
-        return {}
-    if host.dry_run:
-        host.say(f"dry-run: remove {path}")
-    else:
-        os.unlink(path)
-        host.say(f"removed {path}")
-    return {path: {"old": old, "made": []}}
+    return host.remove_file(link_path(host, pf_dev.addr))
