@@ -193,11 +193,11 @@ class Vswd:
             pos += end
         return answers
 
-    def capture(self, iface, count, out, traffic, timeout=60):
-        """dpdk-dumpcap on port iface while traffic() runs: count frames into out (pcapng),
-        within timeout seconds of the traffic."""
+    def capture(self, iface, count, out, traffic, timeout=60, bpf=None):
+        """dpdk-dumpcap on port iface while traffic() runs: count frames (those matching the
+        libpcap filter bpf, if given) into out (pcapng), within timeout seconds of the traffic."""
         cap = Proc(["stdbuf", "-o0", "dpdk-dumpcap", "--file-prefix", self.prefix, "-i", iface,
-                    "-w", str(out), "-c", str(count)], "dumpcap")
+                    "-w", str(out), "-c", str(count)] + (["-f", bpf] if bpf else []), "dumpcap")
         try:
             wait_for(lambda: "Capturing on" in cap.output() or not cap.alive(), 30,
                      what="dumpcap")
