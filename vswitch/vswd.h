@@ -38,6 +38,12 @@ struct vsw_port_counters {
 	uint64_t forwarded, copies; /* ingress: frames sent on, and the egress copies they made */
 	uint64_t drop_tx_full, drop_malformed, drop_learn_limit, drop_port_down, drop_injected;
 	uint64_t drop_hairpin, drop_no_egress, drop_port_removed;
+	/* offloads (offload.c): frames received with a partial checksum and those of them that
+	 * were large TCP frames; the same sent on to a guest that takes them; checksums filled
+	 * and large frames cut into segments here for a port that does not */
+	uint64_t rx_csum, rx_tso, tx_csum, tx_tso, csum_sw, gso_frames, gso_segments;
+	uint64_t drop_bad_offload; /* ingress: offload metadata that does not fit the frame */
+	uint64_t drop_too_big, drop_gso_nomem; /* egress: cannot be cut to fit; out of mbufs */
 };
 
 /* Counters of one port that are not per PMD (read from the ethdev). */
@@ -111,6 +117,10 @@ struct vsw_port_ops {
 	void (*describe)(const struct vsw_port *p, json_t *o);
 	/* NULL, or: updates p->txq_mask from the device, true if the tx queues to use changed */
 	bool (*poll_txqs)(struct vsw_port *p);
+	/* NULL, or: called once the ethdev is configured, before its queues are set up */
+	int (*configured)(struct vsw_port *p, char *err, size_t errlen);
+	/* NULL, or: what the port's peer takes of a frame's offloads now (VSW_OL_*) */
+	uint8_t (*tx_caps)(const struct vsw_port *p);
 	/* rx queues fill their descriptors with mbufs from the pool when set up (NIC, TAP,
 	 * af_packet); net_vhost takes mbufs only per received burst */
 	bool rx_holds_mbufs;
@@ -127,6 +137,8 @@ struct vsw_port {
 	char dev[256];
 	char ip[64];
 	bool client;
+	bool offloads;        /* vhost: offered to the guest (port_vhost.c) */
+	uint64_t rx_offloads; /* RTE_ETH_RX_OFFLOAD_* the kind asks of its device */
 	uint16_t queues;
 	uint32_t txq_mask; /* tx queues the peer enabled, for kinds with poll_txqs (0: all) */
 	rte_spinlock_t txq_lock[VSW_MAX_PMDS];
@@ -158,6 +170,8 @@ struct vsw_switch {
 	struct rte_mempool *pool;
 	uint8_t link_up[VSW_MAX_PORTS]; /* written by control, read by PMDs */
 	uint32_t max_frame;
+	struct rte_mempool *indirect; /* payload references of segments cut here (offload.c) */
+	uint8_t tx_caps[VSW_MAX_PORTS]; /* VSW_OL_*: what each port's peer takes, by control */
 	volatile bool stop;
 	bool closed; /* under lock: the switch is being torn down, telemetry answers nothing */
 };
@@ -211,6 +225,37 @@ void vsw_loss_json(const struct vsw_port *p, json_t *o);
 /* Loses the burst's share of frames (counted); returns how many are left, compacted in pkts. */
 uint16_t vsw_loss_burst(struct vsw_pmd *pmd, const struct vsw_dp_port *dp, uint16_t in,
 			struct rte_mbuf **pkts, uint16_t n);
+
+/* offload.c: checksum and TCP segmentation offload (see the file) */
+#define VSW_OL_CSUM 1 /* the port takes frames with a partial L4 checksum */
+#define VSW_OL_TSO 2  /* and TCP/IPv4 frames longer than the MTU, cut by the peer */
+#define VSW_TSO_MAX_FRAME (RTE_ETHER_HDR_LEN + 4 + 65535) /* an IPv4 packet, one VLAN tag */
+#define VSW_GSO_MAX_SEGS 768 /* 64 KB at the smallest MSS accepted (88 bytes) */
+int vsw_ol_init(void);
+void vsw_ol_fini(void);
+/* A frame received with RX_LRO or RX_L4_CKSUM_NONE: sets its TX offload flags and header
+ * lengths; returns what it needs of the egress (VSW_OL_*), or -1 when the metadata does not
+ * fit the frame. */
+int vsw_ol_input(struct rte_mbuf *m);
+/* What a frame with TX offload flags needs of its egress (VSW_OL_*). */
+static inline unsigned vsw_ol_need(const struct rte_mbuf *m)
+{
+	if (likely((m->ol_flags & (RTE_MBUF_F_TX_L4_MASK | RTE_MBUF_F_TX_TCP_SEG)) == 0))
+		return 0;
+	return m->ol_flags & RTE_MBUF_F_TX_TCP_SEG ? VSW_OL_TSO | VSW_OL_CSUM : VSW_OL_CSUM;
+}
+void vsw_ol_csum_sw(struct rte_mbuf *m); /* fills the L4 (and IPv4) checksum, clears the flags */
+/* Cuts a large TCP frame into segments with their checksums filled; m keeps its flags and
+ * the caller's reference. Returns the number of segments, -E2BIG if they cannot fit the MTU
+ * or segs, or -ENOMEM. */
+int vsw_ol_segment(struct rte_mbuf *m, struct rte_mbuf **segs, unsigned max);
+
+/* k more references to a frame: each segment of a chain is freed once per reference */
+static inline void vsw_mbuf_share(struct rte_mbuf *m, int16_t k)
+{
+	for (struct rte_mbuf *s = m; s != NULL; s = s->next)
+		rte_mbuf_refcnt_update(s, k);
+}
 
 /* stats.c */
 json_t *vsw_stats_json(const struct vsw_port *only);
