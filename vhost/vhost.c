@@ -40,14 +40,13 @@ static int check_server_path(const char *path, char *err, size_t errlen)
 }
 
 #define F(x) (1ULL << (x))
-/* Offloads on: checksum offload both ways, TSO from the guest over TCP/IPv4 only (DPDK's
- * rte_gso cannot segment TCP/IPv6, so an IPv6 TSO frame could not reach a port without TSO),
- * and large frames to the guest. Never UFO or ECN, which the switch does not handle. Off: none
- * of them, as OVS-DPDK without userspace TSO. */
+/* Offloads on: checksum offload and TCP segmentation offload (IPv4 and IPv6; DPDK's virtio
+ * driver offers TSO only with both) both ways. Never UFO or ECN, which the switch does not
+ * handle. Off: none of them, as OVS-DPDK without userspace TSO. */
 #define NEVER (F(VIRTIO_NET_F_GSO) | F(VIRTIO_NET_F_HOST_UFO) | F(VIRTIO_NET_F_GUEST_UFO) |      \
-	       F(VIRTIO_NET_F_HOST_ECN) | F(VIRTIO_NET_F_GUEST_ECN) | F(VIRTIO_NET_F_HOST_TSO6))
+	       F(VIRTIO_NET_F_HOST_ECN) | F(VIRTIO_NET_F_GUEST_ECN))
 #define OFFLOADS (F(VIRTIO_NET_F_CSUM) | F(VIRTIO_NET_F_GUEST_CSUM) | F(VIRTIO_NET_F_HOST_TSO4) | \
-		  F(VIRTIO_NET_F_GUEST_TSO4) | F(VIRTIO_NET_F_GUEST_TSO6))
+		  F(VIRTIO_NET_F_HOST_TSO6) | F(VIRTIO_NET_F_GUEST_TSO4) | F(VIRTIO_NET_F_GUEST_TSO6))
 
 int vhp_create(const char *name, const struct vhp_params *p, uint16_t *port_id, char *err,
 	       size_t errlen)
@@ -119,6 +118,7 @@ void vhp_feature_names(uint64_t features, void (*add)(const char *name, void *ct
 		{VIRTIO_NET_F_CSUM, "csum"},
 		{VIRTIO_NET_F_GUEST_CSUM, "guest_csum"},
 		{VIRTIO_NET_F_HOST_TSO4, "host_tso4"},
+		{VIRTIO_NET_F_HOST_TSO6, "host_tso6"},
 		{VIRTIO_NET_F_GUEST_TSO4, "guest_tso4"},
 		{VIRTIO_NET_F_GUEST_TSO6, "guest_tso6"},
 		{VIRTIO_NET_F_MRG_RXBUF, "mrg_rxbuf"},

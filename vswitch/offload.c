@@ -8,6 +8,7 @@
 #include <errno.h>
 
 #include <rte_gso.h>
+#include <rte_memcpy.h>
 #include <rte_ip.h>
 #include <rte_net.h>
 #include <rte_tcp.h>
@@ -48,7 +49,7 @@ int vsw_ol_input(struct rte_mbuf *m)
 
 		ol = RTE_MBUF_F_TX_IPV4;
 		l3_bytes = rte_be_to_cpu_16(ip->total_length);
-	} else if (RTE_ETH_IS_IPV6_HDR(l3) && !tso) {
+	} else if (RTE_ETH_IS_IPV6_HDR(l3)) {
 		const struct rte_ipv6_hdr *ip =
 			rte_pktmbuf_mtod_offset(m, const struct rte_ipv6_hdr *, h.l2_len);
 
@@ -77,7 +78,7 @@ int vsw_ol_input(struct rte_mbuf *m)
 	m->l3_len = h.l3_len;
 	m->l4_len = h.l4_len;
 	m->ol_flags |= ol;
-	return tso ? VSW_OL_TSO | VSW_OL_CSUM : VSW_OL_CSUM;
+	return vsw_ol_need(m);
 }
 
 void vsw_ol_csum_sw(struct rte_mbuf *m)
@@ -105,6 +106,71 @@ void vsw_ol_csum_sw(struct rte_mbuf *m)
 	m->ol_flags &= ~(RTE_MBUF_F_TX_L4_MASK | RTE_MBUF_F_TX_TCP_SEG | RTE_MBUF_F_TX_IP_CKSUM);
 }
 
+/* rte_gso cuts TCP/IPv4 only; TCP/IPv6 is cut the same way: each segment a copy of the
+ * headers followed by indirect mbufs on the payload, its length, sequence number and flags
+ * set as rte_gso sets them (FIN and PSH on the last segment only, CWR on the first). */
+static int segment_tcp6(struct rte_mbuf *m, struct rte_mbuf **segs, unsigned n)
+{
+	const unsigned hdrs = m->l2_len + m->l3_len + m->l4_len, mss = m->tso_segsz;
+	const struct rte_tcp_hdr *tcp0 =
+		rte_pktmbuf_mtod_offset(m, const struct rte_tcp_hdr *, m->l2_len + m->l3_len);
+	const uint32_t seq0 = rte_be_to_cpu_32(tcp0->sent_seq);
+	struct rte_mbuf *in = m;
+	uint32_t at = hdrs, left = m->pkt_len - hdrs;
+	unsigned made = 0;
+
+	for (unsigned i = 0; i < n; i++) {
+		struct rte_mbuf *h = rte_pktmbuf_alloc(vsw.pool), *prev = h;
+		uint32_t want = RTE_MIN(left, mss);
+		struct rte_ipv6_hdr *ip;
+		struct rte_tcp_hdr *tcp;
+
+		if (h == NULL)
+			goto nomem;
+		segs[made++] = h;
+		rte_memcpy(rte_pktmbuf_append(h, (uint16_t)hdrs), rte_pktmbuf_mtod(m, void *), hdrs);
+		h->ol_flags = m->ol_flags & ~RTE_MBUF_F_TX_TCP_SEG;
+		h->tx_offload = m->tx_offload;
+		for (uint32_t got = 0; got < want;) {
+			struct rte_mbuf *p;
+			uint32_t take;
+
+			while (at >= in->data_len) { /* the payload goes on in the next segment */
+				at -= in->data_len;
+				in = in->next;
+			}
+			p = rte_pktmbuf_alloc(vsw.indirect);
+			if (p == NULL)
+				goto nomem;
+			rte_pktmbuf_attach(p, in);
+			take = RTE_MIN(want - got, in->data_len - at);
+			p->data_off = (uint16_t)(in->data_off + at);
+			p->data_len = (uint16_t)take;
+			p->pkt_len = take;
+			prev->next = p;
+			prev = p;
+			h->nb_segs++;
+			h->pkt_len += take;
+			at += take;
+			got += take;
+		}
+		left -= want;
+		ip = rte_pktmbuf_mtod_offset(h, struct rte_ipv6_hdr *, h->l2_len);
+		ip->payload_len = rte_cpu_to_be_16((uint16_t)(h->pkt_len - h->l2_len - sizeof(*ip)));
+		tcp = rte_pktmbuf_mtod_offset(h, struct rte_tcp_hdr *, h->l2_len + h->l3_len);
+		tcp->sent_seq = rte_cpu_to_be_32(seq0 + i * mss);
+		if (i + 1 < n)
+			tcp->tcp_flags &= (uint8_t)~(RTE_TCP_FIN_FLAG | RTE_TCP_PSH_FLAG);
+		if (i > 0)
+			tcp->tcp_flags &= (uint8_t)~RTE_TCP_CWR_FLAG;
+	}
+	return (int)n;
+nomem:
+	for (unsigned i = 0; i < made; i++)
+		rte_pktmbuf_free(segs[i]);
+	return -ENOMEM;
+}
+
 int vsw_ol_segment(struct rte_mbuf *m, struct rte_mbuf **segs, unsigned max)
 {
 	const uint64_t ol = m->ol_flags;
@@ -116,12 +182,16 @@ int vsw_ol_segment(struct rte_mbuf *m, struct rte_mbuf **segs, unsigned max)
 		.gso_size = (uint16_t)(hdrs + mss),
 		.flag = 0, /* each segment its own IP id, as a stack sending them would */
 	};
+	const unsigned want = (m->pkt_len - hdrs + mss - 1) / mss;
 	int n;
 
 	/* every segment must fit the egress; and no more of them than there is room for */
-	if (hdrs - m->l2_len + mss > vsw.cfg.mtu || (m->pkt_len - hdrs + mss - 1) / mss > max)
+	if (hdrs - m->l2_len + mss > vsw.cfg.mtu || want > max)
 		return -E2BIG;
-	n = rte_gso_segment(m, &ctx, segs, (uint16_t)max);
+	if (m->ol_flags & RTE_MBUF_F_TX_IPV6)
+		n = want > 1 ? segment_tcp6(m, segs, want) : 0;
+	else
+		n = rte_gso_segment(m, &ctx, segs, (uint16_t)max);
 	m->ol_flags = ol; /* rte_gso clears TX_TCP_SEG: other ports may take the frame whole */
 	if (n < 0)
 		return n;

@@ -96,8 +96,8 @@ static void vhost_describe(const struct vsw_port *p, json_t *o)
 	json_object_set_new(o, "negotiated", features);
 }
 
-/* A guest with checksum offload takes partial checksums; with TSO4 too, large TCP frames
- * (the virtio spec has no TSO without checksum offload). */
+/* A guest with checksum offload takes partial checksums; with TSO4/TSO6 too, large TCP
+ * frames (the virtio spec has no TSO without checksum offload). */
 static uint8_t vhost_tx_caps(const struct vsw_port *p)
 {
 	uint64_t f = p->offloads ? vhp_features(p->port_id) : 0;
@@ -106,7 +106,9 @@ static uint8_t vhost_tx_caps(const struct vsw_port *p)
 	if (f & (1ULL << VIRTIO_NET_F_GUEST_CSUM)) {
 		caps |= VSW_OL_CSUM;
 		if (f & (1ULL << VIRTIO_NET_F_GUEST_TSO4))
-			caps |= VSW_OL_TSO;
+			caps |= VSW_OL_TSO4;
+		if (f & (1ULL << VIRTIO_NET_F_GUEST_TSO6))
+			caps |= VSW_OL_TSO6;
 	}
 	return caps;
 }

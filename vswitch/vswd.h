@@ -228,8 +228,10 @@ uint16_t vsw_loss_burst(struct vsw_pmd *pmd, const struct vsw_dp_port *dp, uint1
 
 /* offload.c: checksum and TCP segmentation offload (see the file) */
 #define VSW_OL_CSUM 1 /* the port takes frames with a partial L4 checksum */
-#define VSW_OL_TSO 2  /* and TCP/IPv4 frames longer than the MTU, cut by the peer */
-#define VSW_TSO_MAX_FRAME (RTE_ETHER_HDR_LEN + 4 + 65535) /* an IPv4 packet, one VLAN tag */
+#define VSW_OL_TSO4 2 /* and TCP/IPv4 frames longer than the MTU, cut by the peer */
+#define VSW_OL_TSO6 4 /* and the same over IPv6 */
+#define VSW_OL_TSO (VSW_OL_TSO4 | VSW_OL_TSO6)
+#define VSW_TSO_MAX_FRAME (RTE_ETHER_HDR_LEN + 4 + 40 + 65535) /* IPv6's, one VLAN tag */
 #define VSW_GSO_MAX_SEGS 768 /* 64 KB at the smallest MSS accepted (88 bytes) */
 int vsw_ol_init(void);
 void vsw_ol_fini(void);
@@ -242,7 +244,9 @@ static inline unsigned vsw_ol_need(const struct rte_mbuf *m)
 {
 	if (likely((m->ol_flags & (RTE_MBUF_F_TX_L4_MASK | RTE_MBUF_F_TX_TCP_SEG)) == 0))
 		return 0;
-	return m->ol_flags & RTE_MBUF_F_TX_TCP_SEG ? VSW_OL_TSO | VSW_OL_CSUM : VSW_OL_CSUM;
+	if (!(m->ol_flags & RTE_MBUF_F_TX_TCP_SEG))
+		return VSW_OL_CSUM;
+	return VSW_OL_CSUM | (m->ol_flags & RTE_MBUF_F_TX_IPV6 ? VSW_OL_TSO6 : VSW_OL_TSO4);
 }
 void vsw_ol_csum_sw(struct rte_mbuf *m); /* fills the L4 (and IPv4) checksum, clears the flags */
 /* Cuts a large TCP frame into segments with their checksums filled; m keeps its flags and

@@ -1,0 +1,315 @@
+/* tsoflow: one TCP/IPv4 byte stream, without a TCP stack, over a virtio_user port: the sender
+ * of large TCP frames a guest with TSO hands to its vhost backend, and the receiver that checks
+ * what arrives. For vswd's offload tests and bench/tso.
+ *
+ *   tsoflow EAL... -- --tx --dst MAC [--size B] [--mss N] [--frames N | --seconds S]
+ *                     [--gap US] [--offloads on|off] [--bad mss|len]
+ *   tsoflow EAL... -- --rx [--offloads on|off] [--expect BYTES] [--seconds S]
+ *
+ * Sender: frames of --size payload bytes (default 64000) from one stream; with offloads (the
+ * default) as single TSO frames with the MSS (--mss, default 1448) for the peer to cut, without
+ * as MSS-sized frames with their checksums filled here; --gap sleeps between frames (a receiver
+ * sharing the core, with no TCP to resend what its full ring refused). --bad sends frames with an impossible
+ * MSS (8) or an IPv4 length past the data. Receiver: checks each frame's IPv4 checksum, its TCP
+ * checksum (unless the device says the data is valid and the sum partial) and every payload
+ * byte against the stream's pattern, until --expect payload bytes or --seconds without one.
+ * Both print one JSON object. */
+#include <getopt.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <rte_cycles.h>
+#include <rte_eal.h>
+#include <rte_ethdev.h>
+#include <rte_ip.h>
+#include <rte_mbuf.h>
+#include <rte_tcp.h>
+
+#define BURST 32
+#define ISN 1000u
+#define MAX_SIZE 65000
+#define HDRS (RTE_ETHER_HDR_LEN + sizeof(struct rte_ipv4_hdr) + sizeof(struct rte_tcp_hdr))
+
+static volatile bool stop;
+static struct {
+	bool tx, offloads;
+	struct rte_ether_addr dst;
+	unsigned size, mss, seconds, gap_us;
+	uint64_t frames, expect;
+	const char *bad;
+} opt = {.offloads = true, .size = 64000, .mss = 1448};
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop = true;
+}
+
+static __rte_noreturn void die(const char *msg)
+{
+	fprintf(stderr, "tsoflow: %s\n", msg);
+	exit(2);
+}
+
+/* The stream's bytes: byte o is o mod 251 (a prime period shows a byte out of place); the
+ * bytes from offset o are pattern + o % 251. */
+#define PERIOD 251
+static uint8_t pattern[MAX_SIZE + PERIOD];
+
+static void pattern_init(void)
+{
+	for (unsigned i = 0; i < sizeof(pattern); i++)
+		pattern[i] = (uint8_t)(i % PERIOD);
+}
+
+static void parse(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{"tx", 0, 0, 't'},     {"rx", 0, 0, 'r'},	{"dst", 1, 0, 'd'},
+		{"size", 1, 0, 's'},   {"mss", 1, 0, 'm'},	{"frames", 1, 0, 'f'},
+		{"seconds", 1, 0, 'S'}, {"offloads", 1, 0, 'o'}, {"bad", 1, 0, 'b'},
+		{"expect", 1, 0, 'e'}, {"gap", 1, 0, 'g'}, {0, 0, 0, 0}};
+	bool mode = false;
+	int c;
+
+	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+		switch (c) {
+		case 't': opt.tx = true, mode = true; break;
+		case 'r': opt.tx = false, mode = true; break;
+		case 'd':
+			if (rte_ether_unformat_addr(optarg, &opt.dst) != 0)
+				die("bad --dst: a MAC address");
+			break;
+		case 's': opt.size = (unsigned)strtoul(optarg, NULL, 0); break;
+		case 'm': opt.mss = (unsigned)strtoul(optarg, NULL, 0); break;
+		case 'f': opt.frames = strtoull(optarg, NULL, 0); break;
+		case 'S': opt.seconds = (unsigned)strtoul(optarg, NULL, 0); break;
+		case 'e': opt.expect = strtoull(optarg, NULL, 0); break;
+		case 'g': opt.gap_us = (unsigned)strtoul(optarg, NULL, 0); break;
+		case 'o':
+			if (strcmp(optarg, "on") != 0 && strcmp(optarg, "off") != 0)
+				die("bad --offloads: on or off");
+			opt.offloads = strcmp(optarg, "on") == 0;
+			break;
+		case 'b':
+			if (strcmp(optarg, "mss") != 0 && strcmp(optarg, "len") != 0)
+				die("bad --bad: mss or len");
+			opt.bad = optarg;
+			break;
+		default: die("usage: tsoflow EAL... -- --tx --dst MAC [...] | --rx [...]");
+		}
+	}
+	if (!mode)
+		die("--tx or --rx");
+	if (opt.size < 1 || opt.size > MAX_SIZE || opt.mss < 8 || opt.mss > 9000)
+		die("--size 1 to 65000, --mss 8 to 9000");
+	if (opt.tx && opt.frames == 0 && opt.seconds == 0)
+		die("--tx needs --frames or --seconds");
+}
+
+static void port_init(uint16_t port, struct rte_mempool *pool)
+{
+	struct rte_eth_conf conf = {0};
+
+	/* what the virtio driver negotiates follows what is asked: TSO and checksums on send,
+	 * large frames (GUEST_TSO4) and partial checksums on receive */
+	if (opt.offloads && opt.tx)
+		conf.txmode.offloads = RTE_ETH_TX_OFFLOAD_TCP_TSO | RTE_ETH_TX_OFFLOAD_TCP_CKSUM |
+				       RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
+	if (opt.offloads && !opt.tx)
+		conf.rxmode.offloads = RTE_ETH_RX_OFFLOAD_TCP_LRO | RTE_ETH_RX_OFFLOAD_TCP_CKSUM;
+	if (rte_eth_dev_configure(port, 1, 1, &conf) != 0 ||
+	    rte_eth_rx_queue_setup(port, 0, 256, rte_socket_id(), NULL, pool) != 0 ||
+	    rte_eth_tx_queue_setup(port, 0, 256, rte_socket_id(), NULL) != 0 ||
+	    rte_eth_dev_start(port) != 0)
+		die("cannot set up the port (does the switch offer these offloads?)");
+}
+
+/* One frame: the headers, then len stream bytes from offset off. */
+static struct rte_mbuf *make(struct rte_mempool *pool, const struct rte_ether_addr *src,
+			     uint64_t off, unsigned len, bool tso)
+{
+	struct rte_mbuf *m = rte_pktmbuf_alloc(pool);
+	struct rte_ether_hdr *eth;
+	struct rte_ipv4_hdr *ip;
+	struct rte_tcp_hdr *tcp;
+	uint8_t *pay;
+
+	if (m == NULL || (eth = (void *)rte_pktmbuf_append(m, (uint16_t)(HDRS + len))) == NULL)
+		die("out of mbufs");
+	ip = (struct rte_ipv4_hdr *)(eth + 1);
+	tcp = (struct rte_tcp_hdr *)(ip + 1);
+	pay = (uint8_t *)(tcp + 1);
+	*eth = (struct rte_ether_hdr){.src_addr = *src, .dst_addr = opt.dst,
+				      .ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4)};
+	*ip = (struct rte_ipv4_hdr){
+		.version_ihl = RTE_IPV4_VHL_DEF,
+		.total_length = rte_cpu_to_be_16((uint16_t)(HDRS - RTE_ETHER_HDR_LEN + len)),
+		.time_to_live = 64,
+		.next_proto_id = IPPROTO_TCP,
+		.src_addr = RTE_BE32(RTE_IPV4(10, 9, 0, 1)),
+		.dst_addr = RTE_BE32(RTE_IPV4(10, 9, 0, 2)),
+	};
+	*tcp = (struct rte_tcp_hdr){.src_port = RTE_BE16(5001), .dst_port = RTE_BE16(5002),
+				    .sent_seq = rte_cpu_to_be_32((uint32_t)(ISN + off)),
+				    .recv_ack = RTE_BE32(1), .data_off = 5 << 4,
+				    .tcp_flags = RTE_TCP_ACK_FLAG | RTE_TCP_PSH_FLAG,
+				    .rx_win = RTE_BE16(65535)};
+	memcpy(pay, pattern + off % PERIOD, len);
+	if (opt.bad != NULL && strcmp(opt.bad, "len") == 0)
+		ip->total_length = rte_cpu_to_be_16((uint16_t)(HDRS + len + 100)); /* past the data */
+	ip->hdr_checksum = rte_ipv4_cksum(ip);
+	m->l2_len = RTE_ETHER_HDR_LEN;
+	m->l3_len = sizeof(*ip);
+	m->l4_len = sizeof(*tcp);
+	if (tso) {
+		/* the driver puts the pseudo-header sum in (rte_eth_tx_prepare) */
+		m->ol_flags = RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_TCP_CKSUM | RTE_MBUF_F_TX_TCP_SEG;
+		m->tso_segsz = opt.bad != NULL && strcmp(opt.bad, "mss") == 0 ? 8 : opt.mss;
+	} else {
+		tcp->cksum = rte_ipv4_udptcp_cksum(ip, tcp);
+	}
+	return m;
+}
+
+static void run_tx(uint16_t port, struct rte_mempool *pool)
+{
+	struct rte_ether_addr src;
+	struct rte_mbuf *pkts[BURST];
+	uint64_t off = 0, sent = 0, frames = 0, hz = rte_get_tsc_hz(), t0 = rte_rdtsc();
+	uint64_t end = opt.seconds ? t0 + opt.seconds * hz : UINT64_MAX;
+	const bool tso = opt.offloads && opt.size > opt.mss;
+	const unsigned unit = tso ? opt.size : RTE_MIN(opt.size, opt.mss);
+
+	rte_eth_macaddr_get(port, &src);
+	while (!stop && rte_rdtsc() < end && (opt.frames == 0 || frames < opt.frames)) {
+		unsigned n = 0;
+
+		/* a whole --size frame's worth each time: as TSO one frame, else MSS pieces */
+		for (unsigned done = 0; done < opt.size && n < BURST; done += unit)
+			pkts[n++] = make(pool, &src, off + done, RTE_MIN(unit, opt.size - done), tso);
+		if (rte_eth_tx_prepare(port, 0, pkts, (uint16_t)n) != n)
+			die("the driver refused a frame's offloads");
+		for (unsigned k = 0; k < n && !stop;)
+			k += rte_eth_tx_burst(port, 0, pkts + k, (uint16_t)(n - k));
+		off += opt.size;
+		sent += opt.size;
+		frames++;
+		if (opt.gap_us)
+			rte_delay_us_sleep(opt.gap_us);
+	}
+	printf("{\"frames\": %" PRIu64 ", \"payload_bytes\": %" PRIu64 ", \"seconds\": %.3f, "
+	       "\"tso\": %s}\n",
+	       frames, sent, (double)(rte_rdtsc() - t0) / (double)hz, tso ? "true" : "false");
+}
+
+struct rx_tally {
+	uint64_t frames, payload, large, partial, lro, bad_ip, bad_tcp, bad_data, max_len;
+};
+
+static void check(struct rte_mbuf *m, struct rx_tally *t)
+{
+	uint8_t buf[HDRS];
+	const struct rte_ether_hdr *eth = rte_pktmbuf_read(m, 0, HDRS, buf);
+	const struct rte_ipv4_hdr *ip = (const void *)(eth + 1);
+	const struct rte_tcp_hdr *tcp = (const void *)(ip + 1);
+	uint64_t off;
+	unsigned len, hlen = HDRS;
+	struct rte_mbuf *s;
+
+	if (eth == NULL || eth->ether_type != rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4) ||
+	    ip->next_proto_id != IPPROTO_TCP || tcp->dst_port != RTE_BE16(5002))
+		return; /* not the stream (the switch floods what it does not know) */
+	t->frames++;
+	t->max_len = RTE_MAX(t->max_len, (uint64_t)m->pkt_len);
+	if (rte_ipv4_cksum(ip) != 0 && ip->hdr_checksum != 0xffff)
+		t->bad_ip++;
+	if (m->ol_flags & RTE_MBUF_F_RX_LRO)
+		t->lro++;
+	if ((m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK) == RTE_MBUF_F_RX_L4_CKSUM_NONE)
+		t->partial++; /* data valid, checksum left to the receiver's offload */
+	else if (rte_ipv4_udptcp_cksum_mbuf_verify(m, ip, RTE_ETHER_HDR_LEN + sizeof(*ip)) != 0)
+		t->bad_tcp++;
+	off = (uint32_t)(rte_be_to_cpu_32(tcp->sent_seq) - ISN);
+	len = m->pkt_len - HDRS;
+	t->payload += len;
+	if (len > opt.mss)
+		t->large++;
+	/* every payload byte, across the chain */
+	for (s = m; s != NULL; s = s->next) {
+		const uint8_t *p = rte_pktmbuf_mtod(s, const uint8_t *);
+		unsigned skip = RTE_MIN(hlen, s->data_len), k = s->data_len - skip;
+
+		if (k > MAX_SIZE || memcmp(p + skip, pattern + off % PERIOD, k) != 0) {
+			t->bad_data++;
+			return;
+		}
+		off += k;
+		hlen -= skip;
+	}
+}
+
+static void run_rx(uint16_t port)
+{
+	struct rte_mbuf *pkts[BURST];
+	struct rx_tally t = {0};
+	uint64_t hz = rte_get_tsc_hz(), t0 = 0, last = rte_rdtsc();
+	const uint64_t idle = (opt.seconds ? opt.seconds : 10) * hz;
+
+	while (!stop && (opt.expect == 0 || t.payload < opt.expect) && rte_rdtsc() - last < idle) {
+		uint16_t n = rte_eth_rx_burst(port, 0, pkts, BURST);
+
+		if (n == 0)
+			continue;
+		last = rte_rdtsc();
+		if (t0 == 0)
+			t0 = last;
+		for (uint16_t i = 0; i < n; i++)
+			check(pkts[i], &t);
+		rte_pktmbuf_free_bulk(pkts, n);
+	}
+	double secs = t0 ? (double)(last - t0) / (double)hz : 0;
+
+	printf("{\"frames\": %" PRIu64 ", \"payload_bytes\": %" PRIu64 ", \"large\": %" PRIu64
+	       ", \"lro\": %" PRIu64 ", \"partial_csum\": %" PRIu64 ", \"bad_ip_csum\": %" PRIu64
+	       ", \"bad_tcp_csum\": %" PRIu64 ", \"bad_data\": %" PRIu64 ", \"max_len\": %" PRIu64
+	       ", \"seconds\": %.3f, \"gbps\": %.3f}\n",
+	       t.frames, t.payload, t.large, t.lro, t.partial, t.bad_ip, t.bad_tcp, t.bad_data,
+	       t.max_len, secs, secs > 0 ? (double)t.payload * 8 / secs / 1e9 : 0.0);
+}
+
+int main(int argc, char **argv)
+{
+	struct rte_mempool *pool;
+	int n = rte_eal_init(argc, argv);
+
+	if (n < 0)
+		die("cannot start the EAL");
+	parse(argc - n, argv + n);
+	pattern_init();
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	if (rte_eth_dev_count_avail() < 1)
+		die("no port: give a --vdev net_virtio_user0,path=...");
+	/* the sender's mbufs hold a whole 64 KB frame; the receiver's take 2 KB pieces */
+	pool = rte_pktmbuf_pool_create("tsoflow", opt.tx ? 511 : 8191, opt.tx ? 32 : 256, 0,
+				       opt.tx ? RTE_PKTMBUF_HEADROOM + HDRS + MAX_SIZE
+					      : RTE_MBUF_DEFAULT_BUF_SIZE,
+				       (int)rte_socket_id());
+	if (pool == NULL)
+		die("cannot make the mbuf pool");
+	port_init(0, pool);
+	if (opt.tx)
+		run_tx(0, pool);
+	else
+		run_rx(0);
+	fflush(stdout);
+	rte_eth_dev_stop(0);
+	rte_eth_dev_close(0);
+	rte_eal_cleanup();
+	return 0;
+}
