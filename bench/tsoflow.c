@@ -3,8 +3,8 @@
  * what arrives. For vswd's offload tests and bench/tso.
  *
  *   tsoflow EAL... -- --tx --dst MAC [--size B] [--mss N] [--frames N | --seconds S]
- *                     [--gap US] [--offloads on|off] [--bad mss|len]
- *   tsoflow EAL... -- --rx [--offloads on|off] [--expect BYTES] [--seconds S]
+ *                     [--gap US] [--offloads on|off] [--bad mss|len] [--ipv6]
+ *   tsoflow EAL... -- --rx [--offloads on|off] [--expect BYTES] [--seconds S] [--ipv6]
  *
  * Sender: frames of --size payload bytes (default 64000) from one stream; with offloads (the
  * default) as single TSO frames with the MSS (--mss, default 1448) for the peer to cut, without
@@ -32,11 +32,13 @@
 #define BURST 32
 #define ISN 1000u
 #define MAX_SIZE 65000
-#define HDRS (RTE_ETHER_HDR_LEN + sizeof(struct rte_ipv4_hdr) + sizeof(struct rte_tcp_hdr))
+#define L3LEN (opt.ipv6 ? sizeof(struct rte_ipv6_hdr) : sizeof(struct rte_ipv4_hdr))
+#define HDRS (RTE_ETHER_HDR_LEN + L3LEN + sizeof(struct rte_tcp_hdr))
+#define MAX_HDRS (RTE_ETHER_HDR_LEN + sizeof(struct rte_ipv6_hdr) + sizeof(struct rte_tcp_hdr))
 
 static volatile bool stop;
 static struct {
-	bool tx, offloads;
+	bool tx, offloads, ipv6;
 	struct rte_ether_addr dst;
 	unsigned size, mss, seconds, gap_us;
 	uint64_t frames, expect;
@@ -72,7 +74,8 @@ static void parse(int argc, char **argv)
 		{"tx", 0, 0, 't'},     {"rx", 0, 0, 'r'},	{"dst", 1, 0, 'd'},
 		{"size", 1, 0, 's'},   {"mss", 1, 0, 'm'},	{"frames", 1, 0, 'f'},
 		{"seconds", 1, 0, 'S'}, {"offloads", 1, 0, 'o'}, {"bad", 1, 0, 'b'},
-		{"expect", 1, 0, 'e'}, {"gap", 1, 0, 'g'}, {0, 0, 0, 0}};
+		{"expect", 1, 0, 'e'}, {"gap", 1, 0, 'g'}, {"ipv6", 0, 0, '6'},
+		{0, 0, 0, 0}};
 	bool mode = false;
 	int c;
 
@@ -89,6 +92,7 @@ static void parse(int argc, char **argv)
 		case 'f': opt.frames = strtoull(optarg, NULL, 0); break;
 		case 'S': opt.seconds = (unsigned)strtoul(optarg, NULL, 0); break;
 		case 'e': opt.expect = strtoull(optarg, NULL, 0); break;
+		case '6': opt.ipv6 = true; break;
 		case 'g': opt.gap_us = (unsigned)strtoul(optarg, NULL, 0); break;
 		case 'o':
 			if (strcmp(optarg, "on") != 0 && strcmp(optarg, "off") != 0)
@@ -129,49 +133,65 @@ static void port_init(uint16_t port, struct rte_mempool *pool)
 		die("cannot set up the port (does the switch offer these offloads?)");
 }
 
+/* The IP header of one frame carrying l4 bytes: IPv4 10.9.0.1 to .2, or IPv6 fd00::1 to ::2. */
+static void ip_header(void *l3, unsigned l4, bool bad_len)
+{
+	if (opt.ipv6) {
+		struct rte_ipv6_hdr *ip = l3;
+
+		*ip = (struct rte_ipv6_hdr){.vtc_flow = RTE_BE32(6u << 28),
+					    .payload_len = rte_cpu_to_be_16((uint16_t)l4),
+					    .proto = IPPROTO_TCP, .hop_limits = 64,
+					    .src_addr = {0xfd, [15] = 1}, .dst_addr = {0xfd, [15] = 2}};
+		if (bad_len)
+			ip->payload_len = rte_cpu_to_be_16((uint16_t)(l4 + 100)); /* past the data */
+		return;
+	}
+	struct rte_ipv4_hdr *ip = l3;
+
+	*ip = (struct rte_ipv4_hdr){.version_ihl = RTE_IPV4_VHL_DEF,
+				    .total_length = rte_cpu_to_be_16((uint16_t)(sizeof(*ip) + l4)),
+				    .time_to_live = 64, .next_proto_id = IPPROTO_TCP,
+				    .src_addr = RTE_BE32(RTE_IPV4(10, 9, 0, 1)),
+				    .dst_addr = RTE_BE32(RTE_IPV4(10, 9, 0, 2))};
+	if (bad_len)
+		ip->total_length = rte_cpu_to_be_16((uint16_t)(sizeof(*ip) + l4 + 100));
+	ip->hdr_checksum = rte_ipv4_cksum(ip);
+}
+
 /* One frame: the headers, then len stream bytes from offset off. */
 static struct rte_mbuf *make(struct rte_mempool *pool, const struct rte_ether_addr *src,
 			     uint64_t off, unsigned len, bool tso)
 {
 	struct rte_mbuf *m = rte_pktmbuf_alloc(pool);
 	struct rte_ether_hdr *eth;
-	struct rte_ipv4_hdr *ip;
 	struct rte_tcp_hdr *tcp;
-	uint8_t *pay;
+	void *ip;
 
 	if (m == NULL || (eth = (void *)rte_pktmbuf_append(m, (uint16_t)(HDRS + len))) == NULL)
 		die("out of mbufs");
-	ip = (struct rte_ipv4_hdr *)(eth + 1);
-	tcp = (struct rte_tcp_hdr *)(ip + 1);
-	pay = (uint8_t *)(tcp + 1);
-	*eth = (struct rte_ether_hdr){.src_addr = *src, .dst_addr = opt.dst,
-				      .ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4)};
-	*ip = (struct rte_ipv4_hdr){
-		.version_ihl = RTE_IPV4_VHL_DEF,
-		.total_length = rte_cpu_to_be_16((uint16_t)(HDRS - RTE_ETHER_HDR_LEN + len)),
-		.time_to_live = 64,
-		.next_proto_id = IPPROTO_TCP,
-		.src_addr = RTE_BE32(RTE_IPV4(10, 9, 0, 1)),
-		.dst_addr = RTE_BE32(RTE_IPV4(10, 9, 0, 2)),
-	};
+	ip = eth + 1;
+	tcp = (struct rte_tcp_hdr *)((char *)ip + L3LEN);
+	*eth = (struct rte_ether_hdr){
+		.src_addr = *src, .dst_addr = opt.dst,
+		.ether_type = rte_cpu_to_be_16(opt.ipv6 ? RTE_ETHER_TYPE_IPV6 : RTE_ETHER_TYPE_IPV4)};
+	ip_header(ip, sizeof(*tcp) + len, opt.bad != NULL && strcmp(opt.bad, "len") == 0);
 	*tcp = (struct rte_tcp_hdr){.src_port = RTE_BE16(5001), .dst_port = RTE_BE16(5002),
 				    .sent_seq = rte_cpu_to_be_32((uint32_t)(ISN + off)),
 				    .recv_ack = RTE_BE32(1), .data_off = 5 << 4,
 				    .tcp_flags = RTE_TCP_ACK_FLAG | RTE_TCP_PSH_FLAG,
 				    .rx_win = RTE_BE16(65535)};
-	memcpy(pay, pattern + off % PERIOD, len);
-	if (opt.bad != NULL && strcmp(opt.bad, "len") == 0)
-		ip->total_length = rte_cpu_to_be_16((uint16_t)(HDRS + len + 100)); /* past the data */
-	ip->hdr_checksum = rte_ipv4_cksum(ip);
+	memcpy(tcp + 1, pattern + off % PERIOD, len);
 	m->l2_len = RTE_ETHER_HDR_LEN;
-	m->l3_len = sizeof(*ip);
+	m->l3_len = L3LEN;
 	m->l4_len = sizeof(*tcp);
 	if (tso) {
 		/* the driver puts the pseudo-header sum in (rte_eth_tx_prepare) */
-		m->ol_flags = RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_TCP_CKSUM | RTE_MBUF_F_TX_TCP_SEG;
+		m->ol_flags = (opt.ipv6 ? RTE_MBUF_F_TX_IPV6 : RTE_MBUF_F_TX_IPV4) |
+			      RTE_MBUF_F_TX_TCP_CKSUM | RTE_MBUF_F_TX_TCP_SEG;
 		m->tso_segsz = opt.bad != NULL && strcmp(opt.bad, "mss") == 0 ? 8 : opt.mss;
 	} else {
-		tcp->cksum = rte_ipv4_udptcp_cksum(ip, tcp);
+		tcp->cksum = opt.ipv6 ? rte_ipv6_udptcp_cksum(ip, tcp) : rte_ipv4_udptcp_cksum(ip, tcp);
 	}
 	return m;
 }
@@ -213,26 +233,30 @@ struct rx_tally {
 
 static void check(struct rte_mbuf *m, struct rx_tally *t)
 {
-	uint8_t buf[HDRS];
+	uint8_t buf[MAX_HDRS];
 	const struct rte_ether_hdr *eth = rte_pktmbuf_read(m, 0, HDRS, buf);
-	const struct rte_ipv4_hdr *ip = (const void *)(eth + 1);
-	const struct rte_tcp_hdr *tcp = (const void *)(ip + 1);
+	const void *ip = eth + 1;
+	const struct rte_tcp_hdr *tcp = (const void *)((const char *)ip + L3LEN);
+	const uint16_t type = opt.ipv6 ? RTE_ETHER_TYPE_IPV6 : RTE_ETHER_TYPE_IPV4;
+	const uint8_t proto = opt.ipv6 ? ((const struct rte_ipv6_hdr *)ip)->proto
+				       : ((const struct rte_ipv4_hdr *)ip)->next_proto_id;
 	uint64_t off;
 	unsigned len, hlen = HDRS;
 	struct rte_mbuf *s;
 
-	if (eth == NULL || eth->ether_type != rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4) ||
-	    ip->next_proto_id != IPPROTO_TCP || tcp->dst_port != RTE_BE16(5002))
+	if (eth == NULL || eth->ether_type != rte_cpu_to_be_16(type) || proto != IPPROTO_TCP ||
+	    tcp->dst_port != RTE_BE16(5002))
 		return; /* not the stream (the switch floods what it does not know) */
 	t->frames++;
 	t->max_len = RTE_MAX(t->max_len, (uint64_t)m->pkt_len);
-	if (rte_ipv4_cksum(ip) != 0 && ip->hdr_checksum != 0xffff)
+	if (!opt.ipv6 && rte_ipv4_cksum(ip) != 0)
 		t->bad_ip++;
 	if (m->ol_flags & RTE_MBUF_F_RX_LRO)
 		t->lro++;
 	if ((m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK) == RTE_MBUF_F_RX_L4_CKSUM_NONE)
 		t->partial++; /* data valid, checksum left to the receiver's offload */
-	else if (rte_ipv4_udptcp_cksum_mbuf_verify(m, ip, RTE_ETHER_HDR_LEN + sizeof(*ip)) != 0)
+	else if ((opt.ipv6 ? rte_ipv6_udptcp_cksum_mbuf_verify(m, ip, RTE_ETHER_HDR_LEN + L3LEN)
+			   : rte_ipv4_udptcp_cksum_mbuf_verify(m, ip, RTE_ETHER_HDR_LEN + L3LEN)) != 0)
 		t->bad_tcp++;
 	off = (uint32_t)(rte_be_to_cpu_32(tcp->sent_seq) - ISN);
 	len = m->pkt_len - HDRS;
@@ -297,7 +321,7 @@ int main(int argc, char **argv)
 		die("no port: give a --vdev net_virtio_user0,path=...");
 	/* the sender's mbufs hold a whole 64 KB frame; the receiver's take 2 KB pieces */
 	pool = rte_pktmbuf_pool_create("tsoflow", opt.tx ? 511 : 8191, opt.tx ? 32 : 256, 0,
-				       opt.tx ? RTE_PKTMBUF_HEADROOM + HDRS + MAX_SIZE
+				       opt.tx ? RTE_PKTMBUF_HEADROOM + MAX_HDRS + MAX_SIZE
 					      : RTE_MBUF_DEFAULT_BUF_SIZE,
 				       (int)rte_socket_id());
 	if (pool == NULL)

@@ -9,7 +9,10 @@ import socket
 import struct
 import subprocess
 
+import pytest
+
 from harness import BUILD, PREFIXES, Proc, dpdk_cleanup, uid, wait_for
+from test_books import balanced
 
 TSOFLOW = BUILD / "bench" / "tsoflow"
 SIZE, MSS, FRAMES = 64000, 1448, 200
@@ -33,18 +36,18 @@ class Flow:
         return json.loads(self.proc.output().strip().splitlines()[-1])
 
 
-def receiver(vswd, name, mac, offloads, expect):
+def receiver(vswd, name, mac, offloads, expect, *args):
     vswd.ctl("port", "add", name, "vhost", f"path={name}.sock")
     f = Flow(vswd.workdir / f"{name}.sock", mac, "--rx", "--offloads", offloads,
-             "--expect", str(expect), "--seconds", "20")
+             "--expect", str(expect), "--seconds", "20", *args)
     vswd.wait_link(name)
     return f
 
 
-def send(vswd, dst, *args, frames=FRAMES, port="tx"):
+def send(vswd, dst, *args, frames=FRAMES, port="tx", mss=MSS):
     vswd.ctl("port", "add", port, "vhost", f"path={port}.sock")
     f = Flow(vswd.workdir / f"{port}.sock", "02:00:00:00:70:01", "--tx", "--dst", dst,
-             "--size", str(SIZE), "--mss", str(MSS), "--frames", str(frames), "--gap", "2000",
+             "--size", str(SIZE), "--mss", str(mss), "--frames", str(frames), "--gap", "2000",
              *args)
     return f.result()
 
@@ -68,21 +71,46 @@ def test_a_guest_with_tso_gets_the_frames_whole(vswd):
     assert by["big"]["offload"]["gso_frames"] == 0
 
 
-def test_a_guest_without_tso_gets_checked_segments(vswd):
-    rx = receiver(vswd, "small", "02:00:00:00:70:03", "off", FRAMES * SIZE)
+# IPv4 through rte_gso; IPv6 through vswd's own cut (rte_gso has none), at the MSS that fits
+@pytest.mark.parametrize("ip,mss,hdrs", [("ipv4", MSS, 14 + 40), ("ipv6", 1440, 14 + 60)])
+def test_a_guest_without_tso_gets_checked_segments(vswd, ip, mss, hdrs):
+    v6 = ["--ipv6"] if ip == "ipv6" else []
+    segs = -(-SIZE // mss)
+    rx = receiver(vswd, "small", "02:00:00:00:70:03", "off", FRAMES * SIZE, *v6)
     assert not {"guest_tso4", "guest_csum"} & set(vswd.port("small")["negotiated"])
     vswd.ctl("fdb", "add", "02:00:00:00:70:03", "small")
-    send(vswd, "02:00:00:00:70:03")
+    send(vswd, "02:00:00:00:70:03", *v6, mss=mss)
     got = rx.result()
-    assert got["frames"] == FRAMES * SEGS and got["large"] == 0, got
+    assert got["frames"] == FRAMES * segs and got["large"] == 0, got
     assert got["payload_bytes"] == FRAMES * SIZE and got["bad_data"] == 0, got
     assert got["bad_ip_csum"] == 0 and got["bad_tcp_csum"] == 0 and got["partial_csum"] == 0
-    assert got["max_len"] == 14 + 40 + MSS
+    assert got["max_len"] == hdrs + mss
     small = vswd.stats("small")
     assert small["offload"]["gso_frames"] == FRAMES
-    assert small["offload"]["gso_segments"] == FRAMES * SEGS == small["tx_packets"]
+    assert small["offload"]["gso_segments"] == FRAMES * segs == small["tx_packets"]
     # the books: each segment is a copy of the frame that came in
-    assert vswd.stats("tx")["copies"] == FRAMES * SEGS
+    assert vswd.stats("tx")["copies"] == FRAMES * segs
+    assert vswd.in_use() == vswd.baseline                     # every segment's mbufs back
+
+
+def test_ipv6_tso_goes_whole_to_a_guest_with_tso6(vswd):
+    rx = receiver(vswd, "big", "02:00:00:00:70:02", "on", 50 * SIZE, "--ipv6")
+    vswd.ctl("fdb", "add", "02:00:00:00:70:02", "big")
+    send(vswd, "02:00:00:00:70:02", "--ipv6", frames=50, mss=1440)
+    got = rx.result()
+    assert got["frames"] == 50 and got["lro"] == 50 and got["bad_data"] == 0, got
+    assert vswd.stats("big")["offload"]["tx_tso"] == 50
+
+
+def test_segments_that_cannot_fit_the_mtu_are_dropped_as_too_big(vswd):
+    """An IPv6 frame at MSS 1448: 1508-byte segments, past --mtu 1500."""
+    rx = receiver(vswd, "small", "02:00:00:00:70:03", "off", 0, "--ipv6")
+    vswd.ctl("fdb", "add", "02:00:00:00:70:03", "small")
+    send(vswd, "02:00:00:00:70:03", "--ipv6", frames=10)
+    wait_for(lambda: vswd.stats("small")["drops"]["too_big"] == 10, 20, what="10 too_big")
+    assert vswd.stats("small")["tx_packets"] == 0
+    assert not balanced(vswd.stats())
+    rx.proc.stop()
 
 
 def test_flooded_tso_frame_takes_each_ports_form(vswd, netns):
@@ -112,6 +140,8 @@ def test_flooded_tso_frame_takes_each_ports_form(vswd, netns):
         seen += 1
     sniff.close()
     assert vswd.stats(tap)["offload"]["gso_segments"] == n * SEGS
+    assert vswd.stats("tx")["copies"] == n * (1 + 2 * SEGS)   # whole once, cut twice
+    wait_for(lambda: not balanced(vswd.stats()), 10, what="the books to balance")
 
 
 def tcp_sum_ok(frame):
