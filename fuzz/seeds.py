@@ -5,7 +5,7 @@ import json
 import struct
 from pathlib import Path
 
-from scapy.all import ARP, ICMP, IP, UDP, Ether, raw
+from scapy.all import ARP, ICMP, IP, TCP, UDP, Ether, IPv6, raw
 
 TOP = Path(__file__).resolve().parent / "corpus"
 ME, PEER = "02:00:00:00:00:01", "02:00:00:00:00:02"
@@ -50,6 +50,17 @@ def l2():
     put("l2", "chained", b"\x01" + framed([Ether(src=a, dst=b) / (b"y" * 1600)], 0x8000))
     put("l2", "runt-group-src", b"\x02" + framed([b"\x01" * 10, Ether(src="01:00:5e:00:00:01")]))
     put("l2", "link-down", b"\x1c" + framed(f))
+    # offloads: port 1 takes them (settings bit 6), port 2 does not; a large TCP frame (bit 12,
+    # its MSS 8 x its last byte: 181 -> 1448) and partial checksums (bit 13), flooded and sent
+    big = IP(src="10.0.0.1", dst="10.0.0.2") / TCP() / (b"z" * 2999 + b"\xb5")
+    big6 = IPv6() / TCP() / (b"z" * 2999 + b"\xb4")
+    put("l2", "tso-flood", b"\x40" + framed([Ether(src=a, dst="02:00:00:00:00:0c") / big],
+                                              0x9000))
+    put("l2", "tso6-learned", b"\x41" + framed([Ether(src=b, dst=a) / IP() / UDP()], 0x4000) +
+        framed([Ether(src=a, dst=b) / big6], 0x1000))
+    put("l2", "csum-mixed", b"\x40" + framed([Ether(src=a, dst=bc) / IP() / UDP() / (b"q" * 40),
+                                              Ether(src=a, dst=b) / IPv6() / TCP() / b"r"],
+                                             0x2000))
 
 
 def gstack():
