@@ -5,6 +5,7 @@
  *   tsoflow EAL... -- --tx --dst MAC [--size B] [--mss N] [--frames N | --seconds S]
  *                     [--gap US] [--offloads on|off] [--bad mss|len] [--ipv6]
  *   tsoflow EAL... -- --rx [--offloads on|off] [--expect BYTES] [--seconds S] [--ipv6]
+ *                     [--mbufs N]
  *
  * Sender: frames of --size payload bytes (default 64000) from one stream; with offloads (the
  * default) as single TSO frames with the MSS (--mss, default 1448) for the peer to cut, without
@@ -12,7 +13,8 @@
  * sharing the core, with no TCP to resend what its full ring refused). --bad sends frames with an impossible
  * MSS (8) or an IPv4 length past the data. Receiver: checks each frame's IPv4 checksum, its TCP
  * checksum (unless the device says the data is valid and the sum partial) and every payload
- * byte against the stream's pattern, until --expect payload bytes or --seconds without one.
+ * byte against the stream's pattern, until --expect payload bytes or --seconds without one
+ * once the stream has begun.
  * Both print one JSON object. */
 #include <getopt.h>
 #include <inttypes.h>
@@ -40,10 +42,10 @@ static volatile bool stop;
 static struct {
 	bool tx, offloads, ipv6;
 	struct rte_ether_addr dst;
-	unsigned size, mss, seconds, gap_us;
+	unsigned size, mss, seconds, gap_us, mbufs;
 	uint64_t frames, expect;
 	const char *bad;
-} opt = {.offloads = true, .size = 64000, .mss = 1448};
+} opt = {.offloads = true, .size = 64000, .mss = 1448, .mbufs = 8191};
 
 static void on_signal(int sig)
 {
@@ -75,7 +77,7 @@ static void parse(int argc, char **argv)
 		{"size", 1, 0, 's'},   {"mss", 1, 0, 'm'},	{"frames", 1, 0, 'f'},
 		{"seconds", 1, 0, 'S'}, {"offloads", 1, 0, 'o'}, {"bad", 1, 0, 'b'},
 		{"expect", 1, 0, 'e'}, {"gap", 1, 0, 'g'}, {"ipv6", 0, 0, '6'},
-		{0, 0, 0, 0}};
+		{"mbufs", 1, 0, 'M'}, {0, 0, 0, 0}};
 	bool mode = false;
 	int c;
 
@@ -93,6 +95,7 @@ static void parse(int argc, char **argv)
 		case 'S': opt.seconds = (unsigned)strtoul(optarg, NULL, 0); break;
 		case 'e': opt.expect = strtoull(optarg, NULL, 0); break;
 		case '6': opt.ipv6 = true; break;
+		case 'M': opt.mbufs = (unsigned)strtoul(optarg, NULL, 0); break;
 		case 'g': opt.gap_us = (unsigned)strtoul(optarg, NULL, 0); break;
 		case 'o':
 			if (strcmp(optarg, "on") != 0 && strcmp(optarg, "off") != 0)
@@ -126,9 +129,10 @@ static void port_init(uint16_t port, struct rte_mempool *pool)
 				       RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
 	if (opt.offloads && !opt.tx)
 		conf.rxmode.offloads = RTE_ETH_RX_OFFLOAD_TCP_LRO | RTE_ETH_RX_OFFLOAD_TCP_CKSUM;
+	/* as many descriptors as the ring has (virtio_user's queue_size) */
 	if (rte_eth_dev_configure(port, 1, 1, &conf) != 0 ||
-	    rte_eth_rx_queue_setup(port, 0, 256, rte_socket_id(), NULL, pool) != 0 ||
-	    rte_eth_tx_queue_setup(port, 0, 256, rte_socket_id(), NULL) != 0 ||
+	    rte_eth_rx_queue_setup(port, 0, 32768, rte_socket_id(), NULL, pool) != 0 ||
+	    rte_eth_tx_queue_setup(port, 0, 32768, rte_socket_id(), NULL) != 0 ||
 	    rte_eth_dev_start(port) != 0)
 		die("cannot set up the port (does the switch offer these offloads?)");
 }
@@ -168,8 +172,10 @@ static struct rte_mbuf *make(struct rte_mempool *pool, const struct rte_ether_ad
 	struct rte_tcp_hdr *tcp;
 	void *ip;
 
-	if (m == NULL || (eth = (void *)rte_pktmbuf_append(m, (uint16_t)(HDRS + len))) == NULL)
-		die("out of mbufs");
+	if (m == NULL)
+		return NULL;
+	if ((eth = (void *)rte_pktmbuf_append(m, (uint16_t)(HDRS + len))) == NULL)
+		die("a frame longer than its mbuf");
 	ip = eth + 1;
 	tcp = (struct rte_tcp_hdr *)((char *)ip + L3LEN);
 	*eth = (struct rte_ether_hdr){
@@ -196,6 +202,24 @@ static struct rte_mbuf *make(struct rte_mempool *pool, const struct rte_ether_ad
 	return m;
 }
 
+/* One frame's pieces, as many as a burst holds; a pool that runs dry waits for the driver to
+ * give back what it sent. */
+static unsigned pieces(struct rte_mempool *pool, const struct rte_ether_addr *src, uint64_t off,
+		       unsigned from, unsigned unit, bool tso, struct rte_mbuf **pkts)
+{
+	unsigned n = 0;
+
+	for (unsigned done = from; done < opt.size && n < BURST; done += unit) {
+		struct rte_mbuf *m;
+
+		while ((m = make(pool, src, off + done, RTE_MIN(unit, opt.size - done), tso)) == NULL)
+			if (stop || rte_eth_tx_done_cleanup(0, 0, 0) < 0)
+				die("out of mbufs");
+		pkts[n++] = m;
+	}
+	return n;
+}
+
 static void run_tx(uint16_t port, struct rte_mempool *pool)
 {
 	struct rte_ether_addr src;
@@ -207,24 +231,30 @@ static void run_tx(uint16_t port, struct rte_mempool *pool)
 
 	rte_eth_macaddr_get(port, &src);
 	while (!stop && rte_rdtsc() < end && (opt.frames == 0 || frames < opt.frames)) {
-		unsigned n = 0;
+		/* a whole --size frame each time: as TSO one frame, else MSS-sized pieces */
+		for (unsigned from = 0; from < opt.size; from += BURST * unit) {
+			unsigned n = pieces(pool, &src, off, from, unit, tso, pkts);
 
-		/* a whole --size frame's worth each time: as TSO one frame, else MSS pieces */
-		for (unsigned done = 0; done < opt.size && n < BURST; done += unit)
-			pkts[n++] = make(pool, &src, off + done, RTE_MIN(unit, opt.size - done), tso);
-		if (rte_eth_tx_prepare(port, 0, pkts, (uint16_t)n) != n)
-			die("the driver refused a frame's offloads");
-		for (unsigned k = 0; k < n && !stop;)
-			k += rte_eth_tx_burst(port, 0, pkts + k, (uint16_t)(n - k));
+			if (rte_eth_tx_prepare(port, 0, pkts, (uint16_t)n) != n)
+				die("the driver refused a frame's offloads");
+			for (unsigned k = 0; k < n;)
+				k += rte_eth_tx_burst(port, 0, pkts + k, (uint16_t)(n - k));
+		}
 		off += opt.size;
 		sent += opt.size;
 		frames++;
 		if (opt.gap_us)
 			rte_delay_us_sleep(opt.gap_us);
 	}
+	double secs = (double)(rte_rdtsc() - t0) / (double)hz;
+
+	/* the last frames may still sit in the ring, and closing the port drops them: give the
+	 * switch time to take them (the driver cannot say when it has) */
+	for (unsigned i = 0; i < 20 && !stop; i++)
+		rte_delay_us_sleep(100000);
 	printf("{\"frames\": %" PRIu64 ", \"payload_bytes\": %" PRIu64 ", \"seconds\": %.3f, "
 	       "\"tso\": %s}\n",
-	       frames, sent, (double)(rte_rdtsc() - t0) / (double)hz, tso ? "true" : "false");
+	       frames, sent, secs, tso ? "true" : "false");
 }
 
 struct rx_tally {
@@ -282,9 +312,13 @@ static void run_rx(uint16_t port)
 	struct rte_mbuf *pkts[BURST];
 	struct rx_tally t = {0};
 	uint64_t hz = rte_get_tsc_hz(), t0 = 0, last = rte_rdtsc();
-	const uint64_t idle = (opt.seconds ? opt.seconds : 10) * hz;
+	const uint64_t idle = (opt.seconds ? opt.seconds : 10) * hz, first = 120 * hz;
 
-	while (!stop && (opt.expect == 0 || t.payload < opt.expect) && rte_rdtsc() - last < idle) {
+	printf("ready\n"); /* the port is up: the sender may start */
+	fflush(stdout);
+	/* --seconds without a frame ends it, once the stream has started (before: 2 minutes) */
+	while (!stop && (opt.expect == 0 || t.payload < opt.expect) &&
+	       rte_rdtsc() - last < (t0 ? idle : first)) {
 		uint16_t n = rte_eth_rx_burst(port, 0, pkts, BURST);
 
 		if (n == 0)
@@ -309,6 +343,7 @@ static void run_rx(uint16_t port)
 int main(int argc, char **argv)
 {
 	struct rte_mempool *pool;
+	bool tso;
 	int n = rte_eal_init(argc, argv);
 
 	if (n < 0)
@@ -319,10 +354,14 @@ int main(int argc, char **argv)
 	signal(SIGTERM, on_signal);
 	if (rte_eth_dev_count_avail() < 1)
 		die("no port: give a --vdev net_virtio_user0,path=...");
-	/* the sender's mbufs hold a whole 64 KB frame; the receiver's take 2 KB pieces */
-	pool = rte_pktmbuf_pool_create("tsoflow", opt.tx ? 511 : 8191, opt.tx ? 32 : 256, 0,
-				       opt.tx ? RTE_PKTMBUF_HEADROOM + MAX_HDRS + MAX_SIZE
-					      : RTE_MBUF_DEFAULT_BUF_SIZE,
+	/* a TSO sender's mbufs hold a whole 64 KB frame, others' one MSS; a receiver's take 2 KB
+	 * pieces. The driver frees what it sent only once most of its ring is used: room for a
+	 * ring and more. */
+	tso = opt.tx && opt.offloads && opt.size > opt.mss;
+	pool = rte_pktmbuf_pool_create("tsoflow", opt.tx ? 2047 : opt.mbufs, 256, 0,
+				       tso ? RTE_PKTMBUF_HEADROOM + MAX_HDRS + MAX_SIZE
+					   : RTE_MAX((unsigned)RTE_MBUF_DEFAULT_BUF_SIZE,
+						     (unsigned)(RTE_PKTMBUF_HEADROOM + MAX_HDRS + opt.mss)),
 				       (int)rte_socket_id());
 	if (pool == NULL)
 		die("cannot make the mbuf pool");

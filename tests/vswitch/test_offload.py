@@ -20,12 +20,16 @@ SEGS = -(-SIZE // MSS)                         # 45 segments per 64 KB frame
 
 
 class Flow:
-    """tsoflow on one net_virtio_user port."""
+    """tsoflow on one net_virtio_user port. A receiver's ring holds a whole test's stream, so
+    that no frame is lost while it waits for the CPU it shares with the sender."""
 
     def __init__(self, sock, mac, *args):
         self.prefix = f"tso{uid()}"
         PREFIXES.append(self.prefix)
-        vdev = f"net_virtio_user0,path={sock},mac={mac},queue_size=256"
+        ring = 16384 if "--rx" in args else 256
+        vdev = f"net_virtio_user0,path={sock},mac={mac},queue_size={ring}"
+        if "--rx" in args:
+            args += ("--mbufs", str(2 * ring + 8191))
         self.proc = Proc([TSOFLOW, "--lcores", "0@0", "-m", "256", "--no-pci",
                           "--single-file-segments", "--file-prefix", self.prefix,
                           "--log-level", "notice", "--vdev", vdev, "--", *args], "tsoflow")
