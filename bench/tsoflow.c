@@ -240,7 +240,9 @@ static void run_tx(uint16_t port, struct rte_mempool *pool)
 			for (unsigned k = 0; k < n;)
 				k += rte_eth_tx_burst(port, 0, pkts + k, (uint16_t)(n - k));
 		}
-		off += opt.size;
+		/* the sequence number wraps at 4 GB: start the stream over before a frame would
+		 * straddle it, so that seq - ISN is the offset the receiver checks against */
+		off = off + 2 * opt.size > UINT32_MAX ? 0 : off + opt.size;
 		sent += opt.size;
 		frames++;
 		if (opt.gap_us)
