@@ -8,10 +8,11 @@
  *                     [--mbufs N]
  *
  * Sender: frames of --size payload bytes (default 64000) from one stream; with offloads (the
- * default) as single TSO frames with the MSS (--mss, default 1448) for the peer to cut, without
- * as MSS-sized frames with their checksums filled here; --gap sleeps between frames (a receiver
- * sharing the core, with no TCP to resend what its full ring refused). --bad sends frames with an impossible
- * MSS (8) or an IPv4 length past the data. Receiver: checks each frame's IPv4 checksum, its TCP
+ * default) as single TSO frames with the MSS (--mss, default 1448) for the peer to cut (or, if
+ * --size is one MSS or less, with their checksum left to the peer), without as MSS-sized frames
+ * with their checksums filled here; --gap sleeps between frames (a receiver sharing the core,
+ * with no TCP to resend what its full ring refused). --bad sends frames with an impossible MSS
+ * (8) or an IP length past the data. Receiver: checks each frame's IPv4 checksum, its TCP
  * checksum (unless the device says the data is valid and the sum partial) and every payload
  * byte against the stream's pattern, until --expect payload bytes or --seconds without one
  * once the stream has begun.
@@ -125,8 +126,8 @@ static void port_init(uint16_t port, struct rte_mempool *pool)
 	/* what the virtio driver negotiates follows what is asked: TSO and checksums on send,
 	 * large frames (GUEST_TSO4) and partial checksums on receive */
 	if (opt.offloads && opt.tx)
-		conf.txmode.offloads = RTE_ETH_TX_OFFLOAD_TCP_TSO | RTE_ETH_TX_OFFLOAD_TCP_CKSUM |
-				       RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
+		conf.txmode.offloads = RTE_ETH_TX_OFFLOAD_TCP_CKSUM | RTE_ETH_TX_OFFLOAD_MULTI_SEGS |
+				       (opt.size > opt.mss ? RTE_ETH_TX_OFFLOAD_TCP_TSO : 0);
 	if (opt.offloads && !opt.tx)
 		conf.rxmode.offloads = RTE_ETH_RX_OFFLOAD_TCP_LRO | RTE_ETH_RX_OFFLOAD_TCP_CKSUM;
 	/* as many descriptors as the ring has (virtio_user's queue_size) */
@@ -196,6 +197,9 @@ static struct rte_mbuf *make(struct rte_mempool *pool, const struct rte_ether_ad
 		m->ol_flags = (opt.ipv6 ? RTE_MBUF_F_TX_IPV6 : RTE_MBUF_F_TX_IPV4) |
 			      RTE_MBUF_F_TX_TCP_CKSUM | RTE_MBUF_F_TX_TCP_SEG;
 		m->tso_segsz = opt.bad != NULL && strcmp(opt.bad, "mss") == 0 ? 8 : opt.mss;
+	} else if (opt.offloads) { /* a frame of one MSS or less: checksum offload only */
+		m->ol_flags = (opt.ipv6 ? RTE_MBUF_F_TX_IPV6 : RTE_MBUF_F_TX_IPV4) |
+			      RTE_MBUF_F_TX_TCP_CKSUM;
 	} else {
 		tcp->cksum = opt.ipv6 ? rte_ipv6_udptcp_cksum(ip, tcp) : rte_ipv4_udptcp_cksum(ip, tcp);
 	}

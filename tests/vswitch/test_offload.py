@@ -56,6 +56,24 @@ def send(vswd, dst, *args, frames=FRAMES, port="tx", mss=MSS):
     return f.result()
 
 
+def test_partial_checksums_pass_to_a_guest_that_takes_them_and_are_filled_for_others(vswd):
+    """Frames of one MSS with only their checksum offloaded (--size 1000)."""
+    n = 100
+    part = receiver(vswd, "part", "02:00:00:00:70:02", "on", n * 1000)
+    full = receiver(vswd, "full", "02:00:00:00:70:03", "off", n * 1000)
+    vswd.ctl("fdb", "add", "02:00:00:00:70:02", "part")
+    vswd.ctl("fdb", "add", "02:00:00:00:70:03", "full")
+    send(vswd, "02:00:00:00:70:02", "--size", "1000", frames=n)
+    send(vswd, "02:00:00:00:70:03", "--size", "1000", frames=n, port="tx2")
+    p, f = part.result(), full.result()
+    assert p["frames"] == n and p["partial_csum"] == n and p["bad_data"] == 0, p
+    assert f["frames"] == n and f["partial_csum"] == 0 and f["bad_tcp_csum"] == 0, f
+    assert f["bad_data"] == 0 and f["bad_ip_csum"] == 0, f
+    assert vswd.stats("tx")["offload"]["rx_csum"] == n
+    assert vswd.stats("part")["offload"]["tx_csum"] == n
+    assert vswd.stats("full")["offload"]["csum_sw"] == n
+
+
 def test_a_guest_with_tso_gets_the_frames_whole(vswd):
     rx = receiver(vswd, "big", "02:00:00:00:70:02", "on", FRAMES * SIZE)
     assert {"guest_tso4", "guest_csum"} <= set(vswd.port("big")["negotiated"])
@@ -162,11 +180,15 @@ def tcp_sum_ok(frame):
 def test_bad_offload_metadata_is_dropped_and_counted(vswd):
     rx = receiver(vswd, "big", "02:00:00:00:70:02", "on", 10 * SIZE)
     vswd.ctl("fdb", "add", "02:00:00:00:70:02", "big")
-    for bad in ("mss", "len"):          # an MSS of 8; an IPv4 length past the frame's end
-        send(vswd, "02:00:00:00:70:02", "--bad", bad, frames=10, port=bad)
-        wait_for(lambda: vswd.stats(bad)["rx_packets"] == 10, 20, what="10 frames in")
-        st = vswd.stats(bad)
-        assert st["drops"]["bad_offload"] == 10 and st["forwarded"] == 0, st
+    # an MSS of 8; an IPv4 length past the frame's end, on a large frame and on a frame with
+    # only its checksum offloaded; an IPv6 payload length past the end
+    for port, args in (("mss", ["--bad", "mss"]), ("len", ["--bad", "len"]),
+                       ("csum", ["--bad", "len", "--size", "1000"]),
+                       ("v6", ["--bad", "len", "--ipv6"])):
+        send(vswd, "02:00:00:00:70:02", *args, frames=10, port=port, mss=1440)
+        wait_for(lambda: vswd.stats(port)["rx_packets"] == 10, 20, what="10 frames in")
+        st = vswd.stats(port)
+        assert st["drops"]["bad_offload"] == 10 and st["forwarded"] == 0, (port, st)
     assert vswd.stats("big")["tx_packets"] == 0
     # vswd is unharmed: a good stream still crosses, to the same receiver
     send(vswd, "02:00:00:00:70:02", frames=10)
