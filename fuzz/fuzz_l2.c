@@ -85,7 +85,7 @@ static void books(uint16_t idx)
 
 	if (c->rx_packets != c->forwarded + c->drop_malformed + c->drop_learn_limit +
 				 c->drop_injected + c->drop_hairpin + c->drop_no_egress +
-				 c->drop_port_removed)
+				 c->drop_port_removed + c->drop_vlan)
 		abort();
 }
 
@@ -115,7 +115,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		books(t->active[i]);
 	if (rte_mempool_in_use_count(vsw.pool) != baseline)
 		abort(); /* an mbuf lost (or freed twice) on the way */
-	vsw_fdb_flush(vsw.fdb, VSW_FDB_NO_PORT, true);
+	vsw_fdb_flush(vsw.fdb, VSW_FDB_NO_PORT, VSW_FDB_ANY_VLAN, true);
 	memset(pmd->port, 0, sizeof(pmd->port));
 	memset(pmd->l2c, 0, sizeof(pmd->l2c));
 	return 0;

@@ -112,6 +112,8 @@ static int setup_queues(struct vsw_port *p, char *err, size_t errlen)
 		conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
 		conf.rx_adv_conf.rss_conf.rss_hf = info.flow_type_rss_offloads & RTE_ETH_RSS_PROTO_MASK;
 	}
+	conf.txmode.offloads |= vsw_vlan_tx_offloads(&info); /* unicast tags, if it has them */
+	p->vlan_tx_offload = (conf.txmode.offloads & RTE_ETH_TX_OFFLOAD_VLAN_INSERT) != 0;
 	rc = rte_eth_dev_configure(p->port_id, p->nb_rxq, p->nb_txq, &conf);
 	if (rc != 0)
 		goto fail;
@@ -145,6 +147,8 @@ int vsw_port_add(const char *name, const char *kind, int argc, char **argv, char
 {
 	const struct vsw_port_ops *ops = port_kind(kind);
 	struct vsw_port *p = NULL;
+	struct vsw_port_vlan vlan = {0};
+	bool has_vlan;
 	int rc;
 
 	if (!valid_name(name)) {
@@ -167,6 +171,10 @@ int vsw_port_add(const char *name, const char *kind, int argc, char **argv, char
 		snprintf(err, el, "no room for another port (%d at most)", VSW_MAX_PORTS);
 		return -ENOSPC;
 	}
+	/* the VLAN words are the switch's, not the kind's: checked first, taken out */
+	rc = vsw_vlan_parse(name, &vlan, &argc, argv, &vlan, &has_vlan, err, el);
+	if (rc != 0)
+		return rc;
 	memset(p, 0, sizeof(*p));
 	snprintf(p->name, sizeof(p->name), "%s", name);
 	p->ops = ops;
@@ -179,6 +187,7 @@ int vsw_port_add(const char *name, const char *kind, int argc, char **argv, char
 		ops->close(p);
 		return rc;
 	}
+	p->vlan = vlan;
 	p->used = true;
 	vsw_dp_publish();
 	vsw_ports_poll_link();
@@ -199,7 +208,7 @@ int vsw_port_del(const char *name, char *err, size_t errlen)
 	p->used = false;
 	vsw_dp_publish(); /* returns after every PMD has left the old table */
 	__atomic_store_n(&vsw.link_up[idx], 0, __ATOMIC_RELAXED);
-	vsw_fdb_flush(vsw.fdb, (uint16_t)idx, true);
+	vsw_fdb_flush(vsw.fdb, (uint16_t)idx, VSW_FDB_ANY_VLAN, true);
 	vsw_stats_retire(p); /* no PMD counts for it any more; before close (ethdev no_mbuf) */
 	p->ops->close(p);
 	for (unsigned i = 0; i < vsw.cfg.n_pmds; i++) {
@@ -261,6 +270,7 @@ json_t *vsw_port_json(const struct vsw_port *p)
 		      p->nb_txq, "mac", macs, "fdb_learned",
 		      vsw_fdb_count(vsw.fdb, (uint16_t)vsw_port_index(p)));
 	vsw_loss_json(p, o);
+	vsw_vlan_json(p, o);
 	p->ops->describe(p, o);
 	return o;
 }

@@ -11,7 +11,8 @@
 #define EACH_COUNTER(X)                                                                            \
 	X(rx_packets) X(rx_bytes) X(tx_packets) X(tx_bytes) X(forwarded) X(copies)               \
 	X(drop_tx_full) X(drop_malformed) X(drop_learn_limit) X(drop_port_down)                  \
-	X(drop_injected) X(drop_hairpin) X(drop_no_egress) X(drop_port_removed)
+	X(drop_injected) X(drop_hairpin) X(drop_no_egress) X(drop_port_removed) X(drop_vlan)      \
+	X(drop_no_copy)
 
 /* A counter since its baseline. A counter read below its baseline (a device whose stats read
  * failed and gave 0, or one that reset its own) counts as 0 since then, never as a wrap to
@@ -46,7 +47,7 @@ static void port_totals(const struct vsw_port *p, struct vsw_port_totals *t)
 static json_t *totals_json(const struct vsw_port_totals *t)
 {
 	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
-			 "s:I}}",
+			 "s:I, s:I, s:I}}",
 			 "rx_packets", (json_int_t)t->c.rx_packets, "rx_bytes",
 			 (json_int_t)t->c.rx_bytes, "tx_packets", (json_int_t)t->c.tx_packets,
 			 "tx_bytes", (json_int_t)t->c.tx_bytes, "forwarded",
@@ -57,7 +58,8 @@ static json_t *totals_json(const struct vsw_port_totals *t)
 			 (json_int_t)t->c.drop_port_down, "injected", (json_int_t)t->c.drop_injected,
 			 "hairpin", (json_int_t)t->c.drop_hairpin, "no_egress",
 			 (json_int_t)t->c.drop_no_egress, "port_removed",
-			 (json_int_t)t->c.drop_port_removed);
+			 (json_int_t)t->c.drop_port_removed, "vlan", (json_int_t)t->c.drop_vlan,
+			 "no_copy", (json_int_t)t->c.drop_no_copy);
 }
 
 static json_t *port_json(const struct vsw_port *p)

@@ -30,14 +30,16 @@ extern int vsw_logtype;
 
 /* Counters one PMD keeps for one port; summed over PMDs when read. The books balance:
  * on the ingress side, rx_packets = forwarded + the ingress drops (malformed, learn_limit,
- * injected, hairpin, no_egress, port_removed); on the egress side, every copy a forwarded frame
- * becomes (one for unicast, one per port for a flood; summed in the ingress port's `copies`)
- * ends as tx_packets, tx_full or port_down of its egress port. */
+ * injected, hairpin, no_egress, port_removed, vlan); on the egress side, every copy a forwarded
+ * frame becomes (one for unicast, one per port for a flood; summed in the ingress port's
+ * `copies`) ends as tx_packets, tx_full, port_down or no_copy of its egress port. */
 struct vsw_port_counters {
 	uint64_t rx_packets, rx_bytes, tx_packets, tx_bytes;
 	uint64_t forwarded, copies; /* ingress: frames sent on, and the egress copies they made */
 	uint64_t drop_tx_full, drop_malformed, drop_learn_limit, drop_port_down, drop_injected;
 	uint64_t drop_hairpin, drop_no_egress, drop_port_removed;
+	uint64_t drop_vlan;    /* ingress: a VLAN this port, or the unicast egress, does not carry */
+	uint64_t drop_no_copy; /* egress: no mbuf for this port's tagged (or untagged) form */
 };
 
 /* Counters of one port that are not per PMD (read from the ethdev). */
@@ -63,8 +65,21 @@ struct vsw_dp_rxq {
 	uint16_t idx, port_id, queue;
 };
 
+#define VSW_VLAN_NONE UINT16_MAX /* vsw_dp_vlan.untagged: untagged frames are not carried */
+
+/* What a port carries, for the data path (vlan_dp.c): untagged frames belong to VLAN
+ * `untagged` (an access port's VLAN, a trunk's native one, 0 for a port without a VLAN
+ * setting), tagged ones to their tag's VLAN if its bit is set (every VLAN for a port without a
+ * setting). */
+struct vsw_dp_vlan {
+	uint16_t untagged;
+	bool tx_offload; /* the port inserts tags from mbuf metadata (RTE_MBUF_F_TX_VLAN) */
+	uint64_t tagged[4096 / 64];
+};
+
 /* The datapath's view, replaced as a whole when ports change (RCU). */
 struct vsw_dp_table {
+	bool vlans; /* some port has a VLAN setting: frames are classified by VLAN (vlan_dp.c) */
 	struct vsw_dp_port ports[VSW_MAX_PORTS];
 	uint16_t active[VSW_MAX_PORTS]; /* port indexes present */
 	uint16_t n_active;
@@ -72,12 +87,14 @@ struct vsw_dp_table {
 		uint16_t n;
 		struct vsw_dp_rxq q[VSW_MAX_PMD_RXQ];
 	} pmd[VSW_MAX_PMDS];
+	struct vsw_dp_vlan vlan[VSW_MAX_PORTS]; /* read only when vlans is set */
 };
 
 /* The last source learned and the last destination looked up on one ingress port, valid while
  * the FDB generation stays the same: most bursts are one flow, and then skip the hash. */
 struct vsw_l2_cache {
 	struct rte_ether_addr src, dst;
+	uint16_t src_vlan, dst_vlan;
 	bool src_ok, dst_ok;
 	uint16_t dst_port;
 	uint32_t src_gen, dst_gen;
@@ -116,6 +133,14 @@ struct vsw_port_ops {
 	bool rx_holds_mbufs;
 };
 
+/* A port's VLAN setting (vlan.c): `vlan=ID` (access), `trunks=LIST [native=ID]`, or none. */
+enum vsw_vlan_mode { VSW_VLAN_MODE_NONE, VSW_VLAN_MODE_ACCESS, VSW_VLAN_MODE_TRUNK };
+struct vsw_port_vlan {
+	enum vsw_vlan_mode mode;
+	uint16_t vlan; /* access: its VLAN; trunk: the native VLAN, 0 for none */
+	uint64_t trunks[4096 / 64];
+};
+
 struct vsw_port {
 	bool used;
 	char name[VSW_NAME_LEN];
@@ -131,6 +156,8 @@ struct vsw_port {
 	uint32_t txq_mask; /* tx queues the peer enabled, for kinds with poll_txqs (0: all) */
 	rte_spinlock_t txq_lock[VSW_MAX_PMDS];
 	uint32_t loss_ppm, loss_seed, loss_gen; /* `port set NAME drop=` (loss.c) */
+	struct vsw_port_vlan vlan;              /* `vlan=`, `trunks=` (vlan.c) */
+	bool vlan_tx_offload;                   /* the device inserts VLAN tags itself */
 	struct vsw_port_counters base; /* counters at the last `stats clear` */
 	uint64_t base_no_mbuf;
 };
@@ -212,6 +239,46 @@ void vsw_loss_json(const struct vsw_port *p, json_t *o);
 uint16_t vsw_loss_burst(struct vsw_pmd *pmd, const struct vsw_dp_port *dp, uint16_t in,
 			struct rte_mbuf **pkts, uint16_t n);
 
+/* vlan.c: VLAN settings of ports (control side) */
+/* Takes the VLAN words (vlan=, trunks=, native=) out of argv, checks them into *cfg (starting
+ * from the port's current setting cur); *found tells whether there was any. */
+int vsw_vlan_parse(const char *port, const struct vsw_port_vlan *cur, int *argc, char **argv,
+		   struct vsw_port_vlan *cfg, bool *found, char *err, size_t errlen);
+void vsw_vlan_apply(struct vsw_port *p, const struct vsw_port_vlan *cfg); /* port in use */
+void vsw_vlan_dp(const struct vsw_port *p, struct vsw_dp_vlan *dv);
+bool vsw_vlan_any(void); /* some port in use has a VLAN setting */
+bool vsw_vlan_carries(const struct vsw_port *p, uint16_t vlan);
+uint16_t vsw_vlan_untagged(const struct vsw_port *p); /* VSW_VLAN_NONE: no untagged VLAN */
+void vsw_vlan_json(const struct vsw_port *p, json_t *o);
+int vsw_vlan_id(const char *s, uint16_t min, uint16_t *v, char *err, size_t errlen);
+uint64_t vsw_vlan_tx_offloads(const struct rte_eth_dev_info *info); /* for rte_eth_dev_configure */
+
+/* vlan_dp.c: VLANs on the data path, called from l2.c only when the table's vlans is set */
+/* Classifies a burst by VLAN: strips tags into mbuf metadata (vlan_tci), drops what the port
+ * does not carry; returns the frames left, compacted, with their VLAN in vid and their
+ * addresses in src/dst again (the header moved) and *bytes their length. */
+unsigned vsw_vlan_input(struct vsw_pmd *pmd, const struct vsw_dp_table *t, uint16_t in,
+			struct rte_mbuf **pkts, unsigned n, uint16_t *vid,
+			const struct rte_ether_addr **src, const struct rte_ether_addr **dst,
+			uint64_t *bytes);
+/* Readies n frames of VLAN vid for port out (tags them where it wants tags); returns the frames
+ * left, compacted (a tag that cannot be inserted is counted as no_copy), *bytes their length. */
+unsigned vsw_vlan_output(struct vsw_pmd *pmd, const struct vsw_dp_table *t, uint16_t out,
+			 uint16_t vid, struct rte_mbuf **pkts, unsigned n, uint64_t *bytes);
+/* The ports a flood of frame m in VLAN vid goes to, and the mbuf each gets (to[i], send[i]):
+ * references taken, a tagged copy made where ports differ in tagging; returns how many; *lost
+ * counts ports that carry the VLAN but got no copy (counted as their no_copy). */
+unsigned vsw_vlan_flood(struct vsw_pmd *pmd, const struct vsw_dp_table *t, uint16_t in,
+			struct rte_mbuf *m, uint16_t vid, uint16_t *to, struct rte_mbuf **send,
+			unsigned *lost);
+/* Whether port out carries VLAN vid (an untagged or a tagged member) */
+static inline bool vsw_vlan_member(const struct vsw_dp_table *t, uint16_t out, uint16_t vid)
+{
+	const struct vsw_dp_vlan *v = &t->vlan[out];
+
+	return vid == v->untagged || (vid < 4096 && (v->tagged[vid >> 6] >> (vid & 63)) & 1);
+}
+
 /* stats.c */
 json_t *vsw_stats_json(const struct vsw_port *only);
 void vsw_stats_clear(struct vsw_port *only); /* NULL: all ports and the PMD counters */
@@ -220,6 +287,7 @@ void vsw_stats_retire(const struct vsw_port *p); /* a port going: keep it in the
 /* cmd.c: one command in the vswctl language; *out is the result (a JSON value) */
 json_t *vsw_ports_json(void);
 json_t *vsw_fdb_json(uint16_t port); /* VSW_FDB_NO_PORT: every port */
+json_t *vsw_fdb_json_vlan(uint16_t port, uint16_t vlan); /* VSW_FDB_ANY_VLAN: every VLAN */
 int vsw_cmd_exec(int argc, char **argv, json_t **out, char *err, size_t errlen);
 int vsw_cmd_line(char *line, json_t **out, char *err, size_t errlen);
 

@@ -2,10 +2,10 @@
 every copy of a forwarded frame is sent or dropped by a named cause on its egress port.
 
 Per port (ingress side):  rx_packets = forwarded + malformed + learn_limit + injected + hairpin
-                                       + no_egress + port_removed
+                                       + no_egress + port_removed + vlan
 Per port, `copies` is how many egress copies its forwarded frames made (1 per unicast frame,
 N per frame flooded to N ports). Switch (the `switch` object, summed over ports):
-    copies = tx_packets + tx_full + port_down
+    copies = tx_packets + tx_full + port_down + no_copy
     rx_packets + (copies - forwarded) = tx_packets + every drop but no_mbuf
 no_mbuf counts frames the device could not receive at all, so never part of rx_packets."""
 from pathlib import Path
@@ -15,8 +15,9 @@ from scapy.layers.l2 import Ether
 from harness import uid, wait_for
 
 BCAST = "ff:ff:ff:ff:ff:ff"
-INGRESS = ("malformed", "learn_limit", "injected", "hairpin", "no_egress", "port_removed")
-EGRESS = ("tx_full", "port_down")
+INGRESS = ("malformed", "learn_limit", "injected", "hairpin", "no_egress", "port_removed",
+           "vlan")
+EGRESS = ("tx_full", "port_down", "no_copy")
 
 
 def frame(src, dst, tag):
