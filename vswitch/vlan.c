@@ -44,13 +44,13 @@ int vsw_vlan_id(const char *s, uint16_t min, uint16_t *v, char *err, size_t errl
 static int parse_list(const char *list, uint64_t *bits, char *err, size_t errlen)
 {
 	char buf[512], *save = NULL, *item;
-	bool any = false;
 
 	if (snprintf(buf, sizeof(buf), "%s", list) >= (int)sizeof(buf)) {
 		snprintf(err, errlen, "trunks= list too long (%zu characters at most)", sizeof(buf) - 1);
 		return -EINVAL;
 	}
-	if (buf[0] == ',' || buf[strlen(buf) - 1] == ',' || strstr(buf, ",,") != NULL) {
+	if (buf[0] == '\0' || buf[0] == ',' || buf[strlen(buf) - 1] == ',' ||
+	    strstr(buf, ",,") != NULL) {
 		snprintf(err, errlen, "bad trunks '%s': use ID[,ID|A-B]...", list);
 		return -EINVAL;
 	}
@@ -71,11 +71,6 @@ static int parse_list(const char *list, uint64_t *bits, char *err, size_t errlen
 		}
 		for (unsigned v = a; v <= b; v++)
 			bit_set(bits, v);
-		any = true;
-	}
-	if (!any) {
-		snprintf(err, errlen, "bad trunks '': use ID[,ID|A-B]...");
-		return -EINVAL;
 	}
 	return 0;
 }
