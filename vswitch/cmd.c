@@ -89,10 +89,11 @@ static int fdb_entry_json(const struct vsw_fdb_entry *e, void *arg)
 	if (r->vlan != VSW_FDB_ANY_VLAN && e->vlan != r->vlan)
 		return 0;
 	rte_ether_format_addr(mac, sizeof(mac), &e->mac);
-	json_array_append_new(r->a, json_pack("{s:s, s:i, s:s, s:s, s:I}", "mac", mac, "vlan",
-					      e->vlan, "port", vsw.ports[e->port].name, "type",
+	/* vlan last: the columns people and scripts knew keep their places */
+	json_array_append_new(r->a, json_pack("{s:s, s:s, s:s, s:I, s:i}", "mac", mac, "port",
+					      vsw.ports[e->port].name, "type",
 					      e->is_static ? "static" : "learned", "age",
-					      (json_int_t)e->age_s));
+					      (json_int_t)e->age_s, "vlan", e->vlan));
 	return 0;
 }
 

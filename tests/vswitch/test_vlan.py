@@ -195,6 +195,10 @@ def test_static_fdb_entries_per_vlan(vswd, netns):
     vswd.ctl("fdb", "add", M1, "t", "vlan=20")
     rows = fdb_rows(vswd)
     assert rows[(10, M1)]["port"] == "a" and rows[(20, M1)]["type"] == "static"
+    # telemetry names a row VLAN_MAC: the same MAC in two VLANs is two rows
+    fdb, ports = vswd.telemetry("/vswkit/fdb", "/vswkit/ports", timeout=30)
+    assert fdb["10_02_00_00_00_71_01"]["port"] == "a" and fdb["20_02_00_00_00_71_01"]["vlan"] == 20
+    assert (ports["t"]["vlan_mode"], ports["t"]["trunks"], ports["a"]["vlan"]) == ("trunk", "10,20", 10)
     assert "does not carry VLAN 30" in vswd.ctl_fail("fdb", "add", M2, "t", "vlan=30")
     assert "say vlan=ID" in vswd.ctl_fail("fdb", "add", M2, "t")
     vswd.ctl("fdb", "del", M1, "vlan=20")
