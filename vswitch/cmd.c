@@ -94,6 +94,8 @@ static int fdb_entry_json(const struct vsw_fdb_entry *e, void *arg)
 					      vsw.ports[e->port].name, "type",
 					      e->is_static ? "static" : "learned", "age",
 					      (json_int_t)e->age_s, "vlan", e->vlan));
+	vsw_vxlan_fdb_json(&vsw.ports[e->port], &e->mac,
+			   json_array_get(r->a, json_array_size(r->a) - 1));
 	return 0;
 }
 

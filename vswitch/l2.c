@@ -59,6 +59,12 @@ static void tx_many(struct vsw_pmd *pmd, const struct vsw_dp_table *t, uint16_t 
 	}
 }
 
+/* For vxlan.c: one frame out of port idx, counted, buffered as the switch's own */
+void vsw_l2_tx(struct vsw_pmd *pmd, const struct vsw_dp_table *t, uint16_t idx, struct rte_mbuf *m)
+{
+	tx_one(pmd, t, idx, m);
+}
+
 void vsw_tx_flush_all(struct vsw_pmd *pmd, const struct vsw_dp_table *t)
 {
 	for (unsigned j = 0; j < t->n_active; j++) {
@@ -216,6 +222,9 @@ void vsw_l2_input(struct vsw_pmd *pmd, const struct vsw_dp_table *t, uint16_t in
 	if (unlikely(t->ports[in].loss_thresh != 0) &&
 	    (n = vsw_loss_burst(pmd, &t->ports[in], in, pkts, n)) == 0)
 		return; /* a test's injected loss, before any check or learning (loss.c) */
+	if (unlikely(t->ports[in].underlay) &&
+	    (n = vsw_vxlan_underlay_input(pmd, t, in, pkts, n, now)) == 0)
+		return; /* tunnel traffic for a local address (vxlan.c) */
 	for (uint16_t i = 0; i < n; i++) {
 		struct rte_mbuf *mb = pkts[i];
 		struct rte_ether_hdr *eth;

@@ -9,7 +9,8 @@
 
 #define NB_DESC 1024
 
-static const struct vsw_port_ops *const kinds[] = {&vsw_port_vhost, &vsw_port_dpdk, &vsw_port_tap};
+static const struct vsw_port_ops *const kinds[] = {&vsw_port_vhost, &vsw_port_dpdk, &vsw_port_tap,
+						   &vsw_port_vxlan};
 
 static const struct vsw_port_ops *port_kind(const char *kind)
 {
@@ -161,7 +162,7 @@ int vsw_port_add(const char *name, const char *kind, int argc, char **argv, char
 		return -EEXIST;
 	}
 	if (ops == NULL) {
-		snprintf(err, el, "unknown port kind '%s' (vhost, dpdk, tap)", kind);
+		snprintf(err, el, "unknown port kind '%s' (vhost, dpdk, tap, vxlan)", kind);
 		return -EINVAL;
 	}
 	for (unsigned i = 0; i < VSW_MAX_PORTS && p == NULL; i++)
@@ -205,6 +206,11 @@ int vsw_port_del(const char *name, char *err, size_t errlen)
 		return -ENOENT;
 	}
 	idx = vsw_port_index(p);
+	if (vsw_vxlan_user((uint16_t)idx) != NULL) {
+		snprintf(err, errlen, "port %s is the underlay of vxlan port %s: delete that first",
+			 name, vsw_vxlan_user((uint16_t)idx)->name);
+		return -EBUSY;
+	}
 	p->used = false;
 	vsw_dp_publish(); /* returns after every PMD has left the old table */
 	__atomic_store_n(&vsw.link_up[idx], 0, __ATOMIC_RELAXED);
@@ -223,6 +229,10 @@ void vsw_port_del_all(void)
 {
 	char err[VSW_ERR_LEN];
 
+	/* tunnels first: their underlays cannot go before them */
+	for (unsigned i = 0; i < VSW_MAX_PORTS; i++)
+		if (vsw.ports[i].used && vsw.ports[i].vx != NULL)
+			vsw_port_del(vsw.ports[i].name, err, sizeof(err));
 	for (unsigned i = 0; i < VSW_MAX_PORTS; i++)
 		if (vsw.ports[i].used)
 			vsw_port_del(vsw.ports[i].name, err, sizeof(err));

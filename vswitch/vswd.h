@@ -59,6 +59,7 @@ struct vsw_dp_port {
 	rte_spinlock_t *txq_lock; /* non-NULL when PMDs share tx queues of this port */
 	uint64_t loss_thresh; /* loss injection (loss.c): 0 off, 2^32 every frame */
 	uint32_t loss_seed, loss_gen;
+	bool underlay; /* some vxlan port's underlay: its input is looked at first (vxlan.c) */
 };
 
 struct vsw_dp_rxq {
@@ -88,6 +89,8 @@ struct vsw_dp_table {
 		struct vsw_dp_rxq q[VSW_MAX_PMD_RXQ];
 	} pmd[VSW_MAX_PMDS];
 	struct vsw_dp_vlan vlan[VSW_MAX_PORTS]; /* read only when vlans is set */
+	struct vsw_vxlan *vxlan[VSW_MAX_PORTS]; /* the vxlan ports' data path state */
+	uint16_t n_vxlan;
 };
 
 /* The last source learned and the last destination looked up on one ingress port, valid while
@@ -158,6 +161,7 @@ struct vsw_port {
 	uint32_t loss_ppm, loss_seed, loss_gen; /* `port set NAME drop=` (loss.c) */
 	struct vsw_port_vlan vlan;              /* `vlan=`, `trunks=` (vlan.c) */
 	bool vlan_tx_offload;                   /* the device inserts VLAN tags itself */
+	struct vsw_vxlan *vx;                   /* kind vxlan: its tunnel (port_vxlan.c) */
 	struct vsw_port_counters base; /* counters at the last `stats clear` */
 	uint64_t base_no_mbuf;
 };
@@ -214,7 +218,9 @@ int vsw_port_index(const struct vsw_port *p);
 void vsw_port_del_all(void);
 void vsw_ports_poll_link(void);
 json_t *vsw_port_json(const struct vsw_port *p);
-extern const struct vsw_port_ops vsw_port_vhost, vsw_port_dpdk, vsw_port_tap;
+extern const struct vsw_port_ops vsw_port_vhost, vsw_port_dpdk, vsw_port_tap, vsw_port_vxlan;
+const struct vsw_port *vsw_vxlan_user(uint16_t underlay); /* a vxlan port over it, or NULL */
+void vsw_vxlan_fdb_json(const struct vsw_port *p, const struct rte_ether_addr *mac, json_t *row);
 int vsw_ethdev_remove(uint16_t port_id); /* stop, close, unplug */
 void vsw_port_close_ethdev(struct vsw_port *p); /* the close of every plain ethdev kind */
 int vsw_kv(const char *arg, const char *key, const char **val); /* key=value matcher */
@@ -278,6 +284,15 @@ static inline bool vsw_vlan_member(const struct vsw_dp_table *t, uint16_t out, u
 
 	return vid == v->untagged || (vid < 4096 && (v->tagged[vid >> 6] >> (vid & 63)) & 1);
 }
+
+/* vxlan.c: the tunnels' data path */
+/* Takes what the underlay port in received for a tunnel (VXLAN, ARP for a local address) out
+ * of the burst; returns the frames left for switching, compacted. */
+uint16_t vsw_vxlan_underlay_input(struct vsw_pmd *pmd, const struct vsw_dp_table *t, uint16_t in,
+				  struct rte_mbuf **pkts, uint16_t n, uint64_t now);
+/* Encapsulates what the switch sent to vxlan ports, resolves remotes; returns frames sent. */
+unsigned vsw_vxlan_poll(struct vsw_pmd *pmd, const struct vsw_dp_table *t, uint64_t now);
+void vsw_l2_tx(struct vsw_pmd *pmd, const struct vsw_dp_table *t, uint16_t idx, struct rte_mbuf *m);
 
 /* stats.c */
 json_t *vsw_stats_json(const struct vsw_port *only);
