@@ -61,7 +61,7 @@ static int port_cmd(int argc, char **argv, json_t **out, char *err, size_t errle
 			*out = vsw_port_json(p);
 		return rc;
 	}
-	return ERR("usage: port add NAME vhost|dpdk|tap [KEY=VALUE...] [vlan=ID | trunks=LIST "
+	return ERR("usage: port add NAME vhost|dpdk|tap|vxlan [KEY=VALUE...] [vlan=ID | trunks=LIST "
 		   "[native=ID]] | port del NAME | port list | port set NAME drop=PERCENT[,seed=N] | "
 		   "port set NAME vlan=ID|none | port set NAME trunks=LIST [native=ID]");
 }

@@ -26,6 +26,17 @@ static void flatten(json_t *o, const char *prefix, struct rte_tel_data *d)
 			snprintf(sub, sizeof(sub), "%s_", key);
 			flatten(v, sub, d);
 		}
+		else if (json_is_array(v)) { /* a tunnel's remotes: remotes_0_ip, ... */
+			char sub[RTE_TEL_MAX_STRING_LEN + 24];
+			size_t i;
+			json_t *e;
+
+			json_array_foreach(v, i, e) {
+				snprintf(sub, sizeof(sub), "%s_%zu_", key, i);
+				if (json_is_object(e))
+					flatten(e, sub, d);
+			}
+		}
 		else if (json_is_integer(v))
 			rte_tel_data_add_dict_u64(d, key, (uint64_t)json_integer_value(v));
 		else if (json_is_string(v))

@@ -65,6 +65,9 @@ def test_ping_over_vxlan_with_linux_and_the_wire_is_valid_vxlan(vswd, netns):
     fdb = {e["mac"].lower(): e for e in vswd.ctl("fdb", "show")}
     assert (fdb[inner]["port"], fdb[inner]["remote"]) == ("vx", REMOTE)   # behind its VTEP
     assert fdb[g.mac]["port"] == "g" and "remote" not in fdb[g.mac]
+    (tel,) = vswd.telemetry("/vswkit/ports", timeout=30)
+    assert (tel["vx"]["vni"], tel["vx"]["remotes_0_ip"]) == (42, REMOTE)
+    assert tel["vx"]["remotes_0_tx_packets"] >= 4
     vswd.ctl("port", "del", "vx")
 
 
