@@ -136,12 +136,22 @@ static int parse(struct vsw_port *p, struct vsw_vxlan *vx, int argc, char **argv
 	return 0;
 }
 
+/* Frees what a ring still holds (frames queued when the port went), then the ring. */
+static void ring_drain_free(struct rte_ring *r)
+{
+	void *m;
+
+	while (r != NULL && rte_ring_dequeue(r, &m) == 0)
+		rte_pktmbuf_free(m);
+	rte_ring_free(r);
+}
+
 static void free_vx(struct vsw_vxlan *vx)
 {
 	if (vx == NULL)
 		return;
-	rte_ring_free(vx->rx);
-	rte_ring_free(vx->tx);
+	ring_drain_free(vx->rx);
+	ring_drain_free(vx->tx);
 	rte_free(vx);
 }
 
