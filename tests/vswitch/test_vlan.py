@@ -248,3 +248,36 @@ def test_bad_fdb_vlan_words(vswd):
     vswd.ctl("fdb", "add", M1, "n")                    # VLAN 0: a port without a setting
     assert set(fdb_rows(vswd, "vlan=0")) == {(0, M1)}
     assert vswd.ctl("fdb", "flush", "vlan=0")["flushed"] == 0   # statics stay
+
+
+def test_vhost_guests_with_one_mac_in_two_vlans(vswd, testpmd, netns, tmp_path):
+    """Two testpmd guests with the same MAC on vhost ports in VLANs 10 and 20: each one's burst
+    reaches the trunk tagged with its own VLAN and never the other guest; the trunk's answer
+    in VLAN 10 reaches the VLAN 10 guest only, untagged."""
+    from test_vhost import burst
+    x, peer = "02:00:00:00:73:01", "02:00:00:00:73:0f"
+    t = host(netns, vswd, "t", None, "trunks=10,20")
+    guests = []
+    for name, vid in (("va", 10), ("vb", 20)):
+        vswd.ctl("port", "add", name, "vhost", f"path={tmp_path / (name + '.sock')}",
+                 f"vlan={vid}")
+        guests.append(testpmd(tmp_path / (name + ".sock"), x, peer))
+        vswd.wait_link(name)
+    ga, gb = guests
+    for g in guests:
+        g.cmd("set fwd rxonly")
+        g.cmd("start")
+    dump = tcpdump(t, 64, "-Q in")
+    burst(ga, 1)
+    burst(gb, 1)
+    assert dump.wait(60) == 0, dump.output()
+    out = dump.output()
+    assert out.count("vlan 10, p 0") == 32 and out.count("vlan 20, p 0") == 32, out
+    assert vswd.stats("va")["tx_packets"] == vswd.stats("vb")["tx_packets"] == 0
+    rows = fdb_rows(vswd)
+    assert (rows[(10, x)]["port"], rows[(20, x)]["port"]) == ("va", "vb")
+    rx = [g.stats()["rx_packets"] for g in guests]
+    t.send(*[tagged(10, peer, dst=x, payload=b"to-a")] * 3)
+    wait_for(lambda: ga.stats()["rx_packets"] == rx[0] + 3, 30, what="3 frames to guest a")
+    assert gb.stats()["rx_packets"] == rx[1]
+    assert vswd.stats("va")["tx_packets"] == 3 and vswd.stats("va")["tx_bytes"] == 3 * 60
