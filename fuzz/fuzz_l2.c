@@ -6,7 +6,9 @@
  * pool and each port's books must balance (rx = forwarded + ingress drops): either failing
  * is a crash.
  *
- * Input: one byte of settings (ingress port: bits 0-1; links down: bits 2-4), then frames,
+ * Input: one byte of settings (ingress port: bits 0-1; links down: bits 2-4; bit 5: VLAN
+ * settings on p1, an access port of VLAN 10, and p2, a trunk of 10 and 20 with native 30,
+ * so that vlan_dp.c's tag parsing, membership and tagged flood copies run), then frames,
  * each a 2-byte big-endian length (bit 15: as a chain of two segments; bit 14: end the burst
  * after this frame) and that many bytes (the length's low 12 bits). */
 #include <stdlib.h>
@@ -52,6 +54,26 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	return 0;
 }
 
+static bool vlans_on;
+
+static void set_vlans(bool on)
+{
+	const char *cmds[2][2] = {{"port set p1 vlan=none", "port set p2 vlan=none"},
+				  {"port set p1 vlan=10", "port set p2 trunks=10,20 native=30"}};
+	char err[VSW_ERR_LEN], line[64];
+	json_t *out;
+
+	for (int i = 0; i < 2; i++) {
+		snprintf(line, sizeof(line), "%s", cmds[on][i]);
+		if (vsw_cmd_line(line, &out, err, sizeof(err)) != 0) {
+			fprintf(stderr, "fuzz_l2: %s\n", err);
+			exit(1);
+		}
+		json_decref(out);
+	}
+	vlans_on = on;
+}
+
 /* A frame as a device hands it over: one mbuf, or two chained (a device that scatters). */
 static struct rte_mbuf *frame(const uint8_t *d, uint16_t len, bool chain)
 {
@@ -91,7 +113,7 @@ static void books(uint16_t idx)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	const struct vsw_dp_table *t = vsw.dp;
+	const struct vsw_dp_table *t;
 	struct rte_mbuf *pkts[VSW_BURST];
 	uint16_t in, n = 0, hdr, len;
 	const uint8_t *bytes;
@@ -99,6 +121,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size < 1)
 		return 0;
+	if (((data[0] & 0x20) != 0) != vlans_on)
+		set_vlans(!vlans_on);
+	t = vsw.dp;
 	in = t->active[data[0] % PORTS];
 	for (unsigned i = 0; i < PORTS; i++)
 		vsw.link_up[t->active[i]] = !(data[0] >> (2 + i) & 1);
