@@ -99,15 +99,17 @@ static int parse(struct vsw_port *p, struct vsw_vxlan *vx, int argc, char **argv
 		} else if (vsw_kv(argv[i], "underlay", &v)) {
 			under = v;
 		} else {
-			snprintf(err, errlen,
-				 "unknown vxlan option '%s' (vni, local, remotes, underlay, dstport)",
-				 argv[i]);
+			snprintf(
+			    err, errlen,
+			    "unknown vxlan option '%s' (vni, local, remotes, underlay, dstport)",
+			    argv[i]);
 			return -EINVAL;
 		}
 	}
 	if (!has_vni || !has_local || vx->n_remotes == 0 || under == NULL) {
-		snprintf(err, errlen, "vxlan port needs vni=N local=IP remotes=IP[,IP]... "
-				      "underlay=PORT");
+		snprintf(err, errlen,
+			 "vxlan port needs vni=N local=IP remotes=IP[,IP]... "
+			 "underlay=PORT");
 		return -EINVAL;
 	}
 	u = vsw_port_find(under);
@@ -179,8 +181,8 @@ static int vxlan_open(struct vsw_port *p, int argc, char **argv, char *err, size
 	vx->tx = rte_ring_create(name, RING_SIZE, SOCKET_ID_ANY, 0);
 	snprintf(name, sizeof(name), "net_ring_vx%u", seq);
 	rc = vx->rx != NULL && vx->tx != NULL
-		     ? rte_eth_from_rings(name, &vx->rx, 1, &vx->tx, 1, SOCKET_ID_ANY)
-		     : -1;
+		 ? rte_eth_from_rings(name, &vx->rx, 1, &vx->tx, 1, SOCKET_ID_ANY)
+		 : -1;
 	if (rc < 0) {
 		snprintf(err, errlen, "cannot make the ring device of vxlan port %s", p->name);
 		free_vx(vx);
@@ -240,13 +242,13 @@ static void vxlan_describe(const struct vsw_port *p, json_t *o)
 		for (unsigned k = 0; k < VX_MAC_SLOTS; k++)
 			macs += (__atomic_load_n(&vx->macs[k], __ATOMIC_RELAXED) >> 48) == i + 1;
 		json_array_append_new(
-			rs, json_pack("{s:o, s:o, s:i, s:I, s:I, s:I, s:I, s:I}", "ip",
-				      ip_json(vx->r[i].ip), "mac",
-				      mac_json(__atomic_load_n(&vx->r[i].mac, __ATOMIC_RELAXED)),
-				      "inner_macs", macs, "tx_packets", (json_int_t)c.tx_packets,
-				      "tx_bytes", (json_int_t)c.tx_bytes, "rx_packets",
-				      (json_int_t)c.rx_packets, "rx_bytes", (json_int_t)c.rx_bytes,
-				      "unresolved", (json_int_t)c.unresolved));
+		    rs, json_pack("{s:o, s:o, s:i, s:I, s:I, s:I, s:I, s:I}", "ip",
+				  ip_json(vx->r[i].ip), "mac",
+				  mac_json(__atomic_load_n(&vx->r[i].mac, __ATOMIC_RELAXED)),
+				  "inner_macs", macs, "tx_packets", (json_int_t)c.tx_packets,
+				  "tx_bytes", (json_int_t)c.tx_bytes, "rx_packets",
+				  (json_int_t)c.rx_packets, "rx_bytes", (json_int_t)c.rx_bytes,
+				  "unresolved", (json_int_t)c.unresolved));
 	}
 	for (unsigned k = 0; k < vsw.cfg.n_pmds; k++) {
 		d.malformed += vx->pmd[k].d.malformed;
@@ -262,7 +264,8 @@ static void vxlan_describe(const struct vsw_port *p, json_t *o)
 	json_object_set_new(o, "vxlan_drops",
 			    json_pack("{s:I, s:I, s:I, s:I}", "malformed", (json_int_t)d.malformed,
 				      "wrong_vni", (json_int_t)d.wrong_vni, "unknown_remote",
-				      (json_int_t)d.unknown_remote, "rx_full", (json_int_t)d.rx_full));
+				      (json_int_t)d.unknown_remote, "rx_full",
+				      (json_int_t)d.rx_full));
 }
 
 const struct vsw_port *vsw_vxlan_user(uint16_t underlay)
@@ -287,9 +290,9 @@ void vsw_vxlan_fdb_json(const struct vsw_port *p, const struct rte_ether_addr *m
 }
 
 const struct vsw_port_ops vsw_port_vxlan = {
-	.kind = "vxlan",
-	.open = vxlan_open,
-	.close = vxlan_close,
-	.describe = vxlan_describe,
-	.rx_holds_mbufs = false,
+    .kind = "vxlan",
+    .open = vxlan_open,
+    .close = vxlan_close,
+    .describe = vxlan_describe,
+    .rx_holds_mbufs = false,
 };

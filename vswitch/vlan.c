@@ -46,7 +46,8 @@ static int parse_list(const char *list, uint64_t *bits, char *err, size_t errlen
 	char buf[512], *save = NULL, *item;
 
 	if (snprintf(buf, sizeof(buf), "%s", list) >= (int)sizeof(buf)) {
-		snprintf(err, errlen, "trunks= list too long (%zu characters at most)", sizeof(buf) - 1);
+		snprintf(err, errlen, "trunks= list too long (%zu characters at most)",
+			 sizeof(buf) - 1);
 		return -EINVAL;
 	}
 	if (buf[0] == '\0' || buf[0] == ',' || buf[strlen(buf) - 1] == ',' ||
@@ -66,7 +67,8 @@ static int parse_list(const char *list, uint64_t *bits, char *err, size_t errlen
 		if (dash != NULL && vsw_vlan_id(dash + 1, 1, &b, err, errlen) != 0)
 			return -EINVAL;
 		if (b < a) {
-			snprintf(err, errlen, "bad trunks range %u-%u: the first id is larger", a, b);
+			snprintf(err, errlen, "bad trunks range %u-%u: the first id is larger", a,
+				 b);
 			return -EINVAL;
 		}
 		for (unsigned v = a; v <= b; v++)
@@ -107,8 +109,10 @@ int vsw_vlan_parse(const char *port, const struct vsw_port_vlan *cur, int *argc,
 	if (!*found)
 		return 0;
 	if (vlan != NULL && (trunks != NULL || native != NULL)) {
-		snprintf(err, errlen, "port %s: vlan= (access) and trunks=/native= (trunk) exclude "
-			 "each other", port);
+		snprintf(err, errlen,
+			 "port %s: vlan= (access) and trunks=/native= (trunk) exclude "
+			 "each other",
+			 port);
 		return -EINVAL;
 	}
 	if (native != NULL && trunks == NULL) {
@@ -175,7 +179,7 @@ void vsw_vlan_dp(const struct vsw_port *p, struct vsw_dp_vlan *dv)
 		memcpy(dv->tagged, p->vlan.trunks, sizeof(dv->tagged));
 	} else if (p->vlan.mode == VSW_VLAN_MODE_NONE) {
 		memset(dv->tagged, 0xff, sizeof(dv->tagged));
-		dv->tagged[0] &= ~1ULL;                  /* VLAN 0 is the untagged one */
+		dv->tagged[0] &= ~1ULL;			/* VLAN 0 is the untagged one */
 		dv->tagged[4095 >> 6] &= ~(1ULL << 63); /* 4095 is reserved */
 	}
 }
@@ -214,15 +218,15 @@ void vsw_vlan_json(const struct vsw_port *p, json_t *o)
 	const struct vsw_port_vlan *c = &p->vlan;
 
 	json_object_set_new(o, "vlan_mode", json_string(modes[c->mode]));
-	json_object_set_new(o, "vlan", c->mode == VSW_VLAN_MODE_ACCESS ? json_integer(c->vlan)
-								   : json_null());
+	json_object_set_new(o, "vlan",
+			    c->mode == VSW_VLAN_MODE_ACCESS ? json_integer(c->vlan) : json_null());
 	if (c->mode == VSW_VLAN_MODE_TRUNK)
 		format_list(c->trunks, list, sizeof(list));
-	json_object_set_new(o, "trunks", c->mode == VSW_VLAN_MODE_TRUNK ? json_string(list)
-								      : json_null());
-	json_object_set_new(o, "native", c->mode == VSW_VLAN_MODE_TRUNK && c->vlan != 0
-						 ? json_integer(c->vlan)
-						 : json_null());
+	json_object_set_new(o, "trunks",
+			    c->mode == VSW_VLAN_MODE_TRUNK ? json_string(list) : json_null());
+	json_object_set_new(o, "native",
+			    c->mode == VSW_VLAN_MODE_TRUNK && c->vlan != 0 ? json_integer(c->vlan)
+									   : json_null());
 }
 
 uint64_t vsw_vlan_tx_offloads(const struct rte_eth_dev_info *info)

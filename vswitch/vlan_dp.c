@@ -148,7 +148,8 @@ unsigned vsw_vlan_flood(struct vsw_pmd *pmd, const struct vsw_dp_table *t, uint1
 			nt = 0;
 			c = NULL;
 		} else if (nt > 1) {
-			rte_mbuf_refcnt_update(c, (int16_t)(nt - 1)); /* one segment: input linearized */
+			rte_mbuf_refcnt_update(
+			    c, (int16_t)(nt - 1)); /* one segment: input linearized */
 		}
 	}
 	if (nu > 1)

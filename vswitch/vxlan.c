@@ -13,7 +13,7 @@
 
 #include "vxlan.h"
 
-#define ARP_RETRY_S 1   /* a remote not yet resolved is asked again after this */
+#define ARP_RETRY_S 1	 /* a remote not yet resolved is asked again after this */
 #define ARP_REFRESH_S 30 /* a resolved one is asked again after this, while in use */
 
 static uint64_t mac_word(const struct rte_ether_addr *a)
@@ -50,7 +50,8 @@ void vsw_l2_tx(struct vsw_pmd *pmd, const struct vsw_dp_table *t, uint16_t idx, 
 
 /* An ARP request (op 1) or reply (op 2) from the tunnel's local address on the underlay. */
 static void arp_send(struct vsw_pmd *pmd, const struct vsw_dp_table *t, struct vsw_vxlan *vx,
-		     struct rte_mbuf *m, uint16_t op, const struct rte_ether_addr *tha, uint32_t tip)
+		     struct rte_mbuf *m, uint16_t op, const struct rte_ether_addr *tha,
+		     uint32_t tip)
 {
 	struct rte_ether_hdr *eth;
 	struct rte_arp_hdr *arp;
@@ -84,8 +85,8 @@ static void arp_send(struct vsw_pmd *pmd, const struct vsw_dp_table *t, struct v
 static bool arp_input(struct vsw_pmd *pmd, const struct vsw_dp_table *t, struct vsw_vxlan *vx,
 		      struct rte_mbuf *m, uint64_t now)
 {
-	struct rte_arp_hdr *arp = rte_pktmbuf_mtod_offset(m, struct rte_arp_hdr *,
-							  RTE_ETHER_HDR_LEN);
+	struct rte_arp_hdr *arp =
+	    rte_pktmbuf_mtod_offset(m, struct rte_arp_hdr *, RTE_ETHER_HDR_LEN);
 	struct rte_ether_addr sha;
 	uint32_t sip;
 	int r;
@@ -124,8 +125,8 @@ static struct vsw_vxlan *tunnel_of(const struct vsw_dp_table *t, uint16_t in, ui
 static bool vxlan_in(struct vsw_pmd *pmd, const struct vsw_dp_table *t, uint16_t in,
 		     struct rte_mbuf *m, uint64_t now)
 {
-	struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *,
-							  RTE_ETHER_HDR_LEN);
+	struct rte_ipv4_hdr *ip =
+	    rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, RTE_ETHER_HDR_LEN);
 	struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
 	struct vsw_vxlan *vx, *any;
 	struct rte_udp_hdr *udp;
@@ -240,8 +241,8 @@ static uint16_t flow_port(const struct rte_mbuf *m)
 
 /* Outer headers for remote r in front of the inner frame, which m holds (in place, or chained
  * behind a header mbuf: then m is that header mbuf). */
-static void fill_outer(const struct vsw_vxlan *vx, unsigned r, struct rte_mbuf *m,
-		       uint16_t sport, uint32_t inner_len)
+static void fill_outer(const struct vsw_vxlan *vx, unsigned r, struct rte_mbuf *m, uint16_t sport,
+		       uint32_t inner_len)
 {
 	struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
 	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(eth + 1);
@@ -252,13 +253,13 @@ static void fill_outer(const struct vsw_vxlan *vx, unsigned r, struct rte_mbuf *
 	eth->src_addr = vx->local_mac;
 	eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
 	*ip = (struct rte_ipv4_hdr){
-		.version_ihl = RTE_IPV4_VHL_DEF,
-		.total_length = rte_cpu_to_be_16((uint16_t)(sizeof(*ip) + sizeof(*udp) +
-							     sizeof(*vh) + inner_len)),
-		.time_to_live = 64,
-		.next_proto_id = IPPROTO_UDP,
-		.src_addr = vx->local,
-		.dst_addr = vx->r[r].ip,
+	    .version_ihl = RTE_IPV4_VHL_DEF,
+	    .total_length =
+		rte_cpu_to_be_16((uint16_t)(sizeof(*ip) + sizeof(*udp) + sizeof(*vh) + inner_len)),
+	    .time_to_live = 64,
+	    .next_proto_id = IPPROTO_UDP,
+	    .src_addr = vx->local,
+	    .dst_addr = vx->r[r].ip,
 	};
 	ip->hdr_checksum = rte_ipv4_cksum(ip);
 	udp->src_port = rte_cpu_to_be_16(sport);
@@ -352,8 +353,8 @@ unsigned vsw_vxlan_poll(struct vsw_pmd *pmd, const struct vsw_dp_table *t, uint6
 
 			if (rte_is_unicast_ether_addr(&e->dst_addr)) {
 				uint64_t d = vx_mac48(&e->dst_addr);
-				uint64_t w = __atomic_load_n(&vx->macs[vx_mac_slot(d)],
-							     __ATOMIC_RELAXED);
+				uint64_t w =
+				    __atomic_load_n(&vx->macs[vx_mac_slot(d)], __ATOMIC_RELAXED);
 
 				if ((w & 0xffffffffffffULL) == d && (w >> 48) != 0)
 					one = (int)(w >> 48) - 1;

@@ -27,10 +27,10 @@
  * it, so it is one atomic word: the MAC in the low 48 bits, VX_MAC_VALID when known. */
 #define VX_MAC_VALID (1ULL << 63)
 struct vx_remote {
-	uint32_t ip; /* network order */
-	uint64_t mac;      /* atomic */
-	uint64_t seen_s;   /* atomic: when its MAC was last heard */
-	uint64_t asked_s;  /* atomic: when it was last asked for (one PMD asks: compare-and-swap) */
+	uint32_t ip;	  /* network order */
+	uint64_t mac;	  /* atomic */
+	uint64_t seen_s;  /* atomic: when its MAC was last heard */
+	uint64_t asked_s; /* atomic: when it was last asked for (one PMD asks: compare-and-swap) */
 };
 
 /* Counters one PMD keeps for one remote (summed when read) */
@@ -49,16 +49,16 @@ struct vx_pmd {
 } __rte_cache_aligned;
 
 struct vsw_vxlan {
-	uint16_t idx, underlay;       /* port indexes */
+	uint16_t idx, underlay; /* port indexes */
 	uint16_t underlay_port_id;
-	uint32_t vni;                 /* 24 bits */
-	uint32_t local;               /* network order */
-	uint16_t dstport;             /* host order */
+	uint32_t vni;			 /* 24 bits */
+	uint32_t local;			 /* network order */
+	uint16_t dstport;		 /* host order */
 	struct rte_ether_addr local_mac; /* the underlay port's */
 	unsigned n_remotes;
 	struct vx_remote r[VX_MAX_REMOTES];
-	struct rte_ring *rx, *tx;     /* the ring ethdev's: decapsulated in, to encapsulate out */
-	uint64_t macs[VX_MAC_SLOTS];  /* atomic: inner MAC | (remote + 1) << 48 */
+	struct rte_ring *rx, *tx;    /* the ring ethdev's: decapsulated in, to encapsulate out */
+	uint64_t macs[VX_MAC_SLOTS]; /* atomic: inner MAC | (remote + 1) << 48 */
 	struct vx_pmd pmd[VSW_MAX_PMDS];
 };
 
