@@ -2,6 +2,7 @@
  * then send to one port or flood. Flooding shares the mbuf by reference count: no copy. With
  * VLANs (some port has a setting), vlan_dp.c classifies the burst after the checks, tags frames
  * on their way out and plans floods; a switch without VLANs keys everything in VLAN 0. */
+#include <errno.h>
 #include <string.h>
 
 #include "vswd.h"
@@ -87,6 +88,75 @@ void vsw_tx_unsent(struct rte_mbuf **pkts, uint16_t unsent, void *userdata)
 	rte_pktmbuf_free_bulk(pkts, unsent);
 }
 
+/* The frame's segments, cut here, to each of the k ports that cannot take it whole (their
+ * checksums filled: one form for all of them). One more copy per segment beyond the first. */
+static void tx_segments(struct vsw_pmd *pmd, const struct vsw_dp_table *t, uint16_t in,
+			const uint16_t *to, unsigned k, struct rte_mbuf *m)
+{
+	struct rte_mbuf *segs[VSW_GSO_MAX_SEGS];
+	int n = vsw_ol_segment(m, segs, RTE_DIM(segs));
+
+	if (n < 0) {
+		for (unsigned i = 0; i < k; i++) {
+			struct vsw_port_counters *c = &pmd->port[to[i]];
+
+			(*(n == -E2BIG ? &c->drop_too_big : &c->drop_gso_nomem))++;
+		}
+		return;
+	}
+	pmd->port[in].copies += k * (unsigned)(n - 1);
+	for (int j = 0; j < n && k > 1; j++)
+		vsw_mbuf_share(segs[j], (int16_t)(k - 1));
+	for (unsigned i = 0; i < k; i++) {
+		pmd->port[to[i]].gso_frames++;
+		pmd->port[to[i]].gso_segments += (unsigned)n;
+		for (int j = 0; j < n; j++)
+			tx_one(pmd, t, to[i], segs[j]);
+	}
+}
+
+/* m to k ports, shared by reference count: each transmit frees once. A frame with offloads
+ * goes whole, flags and all, to the ports that take them; a frame with a partial checksum
+ * has it filled once (in place: it is not shared yet) if any port does not; a large frame
+ * is cut into segments for those that do not. */
+static void tx_shared(struct vsw_pmd *pmd, const struct vsw_dp_table *t, uint16_t in,
+		      const uint16_t *to, unsigned k, struct rte_mbuf *m)
+{
+	unsigned need = vsw_ol_need(m), kw = 0, ks = 0;
+	uint16_t whole[VSW_MAX_PORTS], cut[VSW_MAX_PORTS];
+
+	for (unsigned i = 0; i < k; i++) {
+		if ((need & ~vsw.tx_caps[to[i]]) == 0)
+			whole[kw++] = to[i];
+		else
+			cut[ks++] = to[i];
+	}
+	if (ks != 0 && !(need & VSW_OL_TSO)) {
+		/* a full checksum is right for every port, those that take partial ones too */
+		vsw_ol_csum_sw(m);
+		for (unsigned i = 0; i < ks; i++)
+			pmd->port[cut[i]].csum_sw++;
+		need = 0;
+		kw = k;
+		ks = 0;
+	} else {
+		to = whole;
+	}
+	if (ks != 0)
+		tx_segments(pmd, t, in, cut, ks, m);
+	if (kw == 0) {
+		rte_pktmbuf_free(m);
+		return;
+	}
+	if (kw > 1)
+		vsw_mbuf_share(m, (int16_t)(kw - 1));
+	for (unsigned i = 0; i < kw; i++) {
+		pmd->port[to[i]].tx_csum += need != 0;
+		pmd->port[to[i]].tx_tso += (need & VSW_OL_TSO) != 0;
+		tx_one(pmd, t, to[i], m);
+	}
+}
+
 /* Every other port that is up gets the frame once, never the ingress port; with none, the
  * frame is dropped as no_egress on the ingress port. */
 static void flood(struct vsw_pmd *pmd, const struct vsw_dp_table *t, uint16_t in,
@@ -108,9 +178,29 @@ static void flood(struct vsw_pmd *pmd, const struct vsw_dp_table *t, uint16_t in
 	}
 	rc->forwarded++;
 	rc->copies += k;
-	/* each transmit frees once: every segment needs k references */
-	for (struct rte_mbuf *s = m; s != NULL && k > 1; s = s->next)
-		rte_mbuf_refcnt_update(s, (int16_t)(k - 1));
+	if (likely(vsw_ol_need(m) == 0)) {
+		/* each transmit frees once: every segment needs k references */
+		if (k > 1)
+			vsw_mbuf_share(m, (int16_t)(k - 1));
+		for (unsigned i = 0; i < k; i++)
+			tx_one(pmd, t, to[i], m);
+		return;
+	}
+	tx_shared(pmd, t, in, to, k, m);
+}
+
+/* m to the k ports of to[], shared by reference count (each transmit frees once) */
+static void tx_group(struct vsw_pmd *pmd, const struct vsw_dp_table *t, uint16_t in,
+		     const uint16_t *to, unsigned k, struct rte_mbuf *m)
+{
+	if (k == 0)
+		return;
+	if (unlikely(vsw_ol_need(m) != 0)) {
+		tx_shared(pmd, t, in, to, k, m);
+		return;
+	}
+	if (k > 1)
+		vsw_mbuf_share(m, (int16_t)(k - 1));
 	for (unsigned i = 0; i < k; i++)
 		tx_one(pmd, t, to[i], m);
 }
@@ -121,8 +211,8 @@ static void flood_vlan(struct vsw_pmd *pmd, const struct vsw_dp_table *t, uint16
 {
 	struct vsw_port_counters *rc = &pmd->port[in];
 	uint16_t to[VSW_MAX_PORTS];
-	struct rte_mbuf *send[VSW_MAX_PORTS];
-	unsigned lost, k = vsw_vlan_flood(pmd, t, in, m, vid, to, send, &lost);
+	struct rte_mbuf *tagged;
+	unsigned nu, lost, k = vsw_vlan_flood(pmd, t, in, m, vid, to, &nu, &tagged, &lost);
 
 	if (k == 0 && lost == 0) {
 		drop(m, &rc->drop_no_egress);
@@ -130,8 +220,8 @@ static void flood_vlan(struct vsw_pmd *pmd, const struct vsw_dp_table *t, uint16
 	}
 	rc->forwarded++;
 	rc->copies += k + lost;
-	for (unsigned i = 0; i < k; i++)
-		tx_one(pmd, t, to[i], send[i]);
+	tx_group(pmd, t, in, to, nu, m);
+	tx_group(pmd, t, in, to + nu, k - nu, tagged);
 }
 
 /* Frames of one burst mostly come in runs with the same address (one guest, one flow): each
@@ -204,6 +294,33 @@ static unsigned lookup(struct vsw_pmd *pmd, uint16_t in, const struct rte_ether_
 	return u;
 }
 
+#define OFFLOADED (RTE_MBUF_F_RX_LRO | RTE_MBUF_F_RX_L4_CKSUM_MASK)
+
+/* A frame from a guest with offloads (partial checksum, or a large TCP frame): made ready for
+ * any egress, or dropped as bad_offload; false if dropped. */
+static bool offload_in(struct vsw_port_counters *rc, struct rte_mbuf *mb, unsigned *need,
+		       unsigned *n_csum, unsigned *n_tso)
+{
+	int r;
+
+	if ((mb->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK) != RTE_MBUF_F_RX_L4_CKSUM_NONE &&
+	    !(mb->ol_flags & RTE_MBUF_F_RX_LRO))
+		return true; /* a checksum verified (or found bad) by the device: nothing to do */
+	r = vsw_ol_input(mb);
+	if (r < 0) {
+		drop(mb, &rc->drop_bad_offload);
+		return false;
+	}
+	*need |= (unsigned)r;
+	rc->rx_csum++;
+	(*n_csum)++;
+	if (r & VSW_OL_TSO) {
+		rc->rx_tso++;
+		(*n_tso)++;
+	}
+	return true;
+}
+
 void vsw_l2_input(struct vsw_pmd *pmd, const struct vsw_dp_table *t, uint16_t in,
 		  struct rte_mbuf **pkts, uint16_t n, uint64_t now)
 {
@@ -214,7 +331,7 @@ void vsw_l2_input(struct vsw_pmd *pmd, const struct vsw_dp_table *t, uint16_t in
 	uint8_t src_run[VSW_BURST], dst_run[VSW_BURST];
 	uint16_t vid_buf[VSW_BURST], *vid = NULL; /* each frame's VLAN, when there are VLANs */
 	struct vsw_port_counters *rc = &pmd->port[in];
-	unsigned m = 0, n_src, n_dst;
+	unsigned m = 0, n_src, n_dst, need = 0, n_csum = 0, n_tso = 0;
 	uint64_t ok_bytes = 0;
 	uint32_t gen;
 
@@ -230,10 +347,15 @@ void vsw_l2_input(struct vsw_pmd *pmd, const struct vsw_dp_table *t, uint16_t in
 		struct rte_ether_hdr *eth;
 
 		rc->rx_bytes += mb->pkt_len;
+		if (unlikely(mb->ol_flags & OFFLOADED) && !offload_in(rc, mb, &need, &n_csum, &n_tso))
+			continue;
 		/* runt or oversized; a chained frame (a device that scatters anyway) is made linear:
-		 * the mbufs hold a whole frame, and not every egress sends a chain */
-		if (mb->data_len < RTE_ETHER_HDR_LEN || mb->pkt_len > vsw.max_frame ||
-		    (unlikely(mb->nb_segs > 1) && rte_pktmbuf_linearize(mb) != 0)) {
+		 * the mbufs hold a whole frame; only a large TCP frame stays a chain (offload.c) */
+		if (mb->data_len < RTE_ETHER_HDR_LEN ||
+		    mb->pkt_len > (mb->ol_flags & RTE_MBUF_F_TX_TCP_SEG ? VSW_TSO_MAX_FRAME
+									 : vsw.max_frame) ||
+		    (unlikely(mb->nb_segs > 1) && !(mb->ol_flags & RTE_MBUF_F_TX_TCP_SEG) &&
+		     rte_pktmbuf_linearize(mb) != 0)) {
 			drop(mb, &rc->drop_malformed);
 			continue;
 		}
@@ -263,9 +385,12 @@ void vsw_l2_input(struct vsw_pmd *pmd, const struct vsw_dp_table *t, uint16_t in
 	    out[0] != VSW_FDB_NO_PORT && rte_is_unicast_ether_addr(dst[0]) &&
 	    t->ports[out[0]].port_id != RTE_MAX_ETHPORTS &&
 	    __atomic_load_n(&vsw.link_up[out[0]], __ATOMIC_RELAXED) &&
+	    (need & ~vsw.tx_caps[out[0]]) == 0 &&
 	    (likely(vid == NULL) || vsw_vlan_member(t, out[0], vid[0]))) {
 		rc->forwarded += m;
 		rc->copies += m;
+		pmd->port[out[0]].tx_csum += n_csum;
+		pmd->port[out[0]].tx_tso += n_tso;
 		if (unlikely(vid != NULL)) /* tags them for their port, if it wants tags */
 			m = vsw_vlan_output(pmd, t, out[0], vid[0], ok, m, &ok_bytes);
 		tx_many(pmd, t, out[0], ok, m, ok_bytes); /* one flow: the whole burst to one port */
@@ -291,8 +416,13 @@ void vsw_l2_input(struct vsw_pmd *pmd, const struct vsw_dp_table *t, uint16_t in
 			rc->copies++;
 			if (!__atomic_load_n(&vsw.link_up[o], __ATOMIC_RELAXED))
 				drop(ok[i], &pmd->port[o].drop_port_down);
-			else if (vid == NULL || vsw_vlan_output(pmd, t, o, vid[i], &ok[i], 1, &ok_bytes))
+			else if (vid != NULL &&
+				 vsw_vlan_output(pmd, t, o, vid[i], &ok[i], 1, &ok_bytes) == 0)
+				continue; /* no room for its tag: counted as no_copy */
+			else if (likely(vsw_ol_need(ok[i]) == 0))
 				tx_one(pmd, t, o, ok[i]);
+			else
+				tx_shared(pmd, t, in, &o, 1, ok[i]);
 		}
 	}
 }

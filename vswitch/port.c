@@ -113,11 +113,14 @@ static int setup_queues(struct vsw_port *p, char *err, size_t errlen)
 		conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
 		conf.rx_adv_conf.rss_conf.rss_hf = info.flow_type_rss_offloads & RTE_ETH_RSS_PROTO_MASK;
 	}
+	conf.rxmode.offloads = p->rx_offloads;
 	conf.txmode.offloads |= vsw_vlan_tx_offloads(&info); /* unicast tags, if it has them */
 	p->vlan_tx_offload = (conf.txmode.offloads & RTE_ETH_TX_OFFLOAD_VLAN_INSERT) != 0;
 	rc = rte_eth_dev_configure(p->port_id, p->nb_rxq, p->nb_txq, &conf);
 	if (rc != 0)
 		goto fail;
+	if (p->ops->configured != NULL && (rc = p->ops->configured(p, err, errlen)) != 0)
+		return rc;
 	/* every port carries --mtu; a device without an MTU setting carries what it is given */
 	rc = rte_eth_dev_set_mtu(p->port_id, (uint16_t)vsw.cfg.mtu);
 	if (rc != 0 && rc != -ENOTSUP) {
@@ -214,6 +217,7 @@ int vsw_port_del(const char *name, char *err, size_t errlen)
 	p->used = false;
 	vsw_dp_publish(); /* returns after every PMD has left the old table */
 	__atomic_store_n(&vsw.link_up[idx], 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&vsw.tx_caps[idx], 0, __ATOMIC_RELAXED);
 	vsw_fdb_flush(vsw.fdb, (uint16_t)idx, VSW_FDB_ANY_VLAN, true);
 	vsw_stats_retire(p); /* no PMD counts for it any more; before close (ethdev no_mbuf) */
 	p->ops->close(p);
@@ -254,9 +258,13 @@ void vsw_ports_poll_link(void)
 	for (unsigned i = 0; i < VSW_MAX_PORTS; i++) {
 		struct vsw_port *p = &vsw.ports[i];
 		uint8_t up = p->used && link_up(p);
+		uint8_t caps = up && p->ops->tx_caps != NULL ? p->ops->tx_caps(p) : 0;
 
+		/* a guest that comes back may have negotiated other offloads: before link up */
+		if (caps != vsw.tx_caps[i])
+			__atomic_store_n(&vsw.tx_caps[i], caps, __ATOMIC_RELAXED);
 		if (up != vsw.link_up[i]) {
-			__atomic_store_n(&vsw.link_up[i], up, __ATOMIC_RELAXED);
+			__atomic_store_n(&vsw.link_up[i], up, __ATOMIC_RELEASE);
 			VSW_LOG(INFO, "port %s link %s\n", p->name, up ? "up" : "down");
 		}
 		if (p->used && p->ops->poll_txqs != NULL && p->ops->poll_txqs(p))

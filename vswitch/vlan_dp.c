@@ -52,6 +52,9 @@ unsigned vsw_vlan_input(struct vsw_pmd *pmd, const struct vsw_dp_table *t, uint1
 			tagged = true;
 			tci = m->vlan_tci;
 			eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
+			/* offload metadata (offload.c) measured the headers with the tag */
+			if (unlikely(vsw_ol_need(m) != 0) && m->l2_len >= RTE_ETHER_HDR_LEN + 4)
+				m->l2_len -= 4;
 		}
 		m->ol_flags &= ~(RTE_MBUF_F_RX_VLAN | RTE_MBUF_F_RX_VLAN_STRIPPED);
 		v = tci & VID_MASK;
@@ -78,10 +81,12 @@ unsigned vsw_vlan_input(struct vsw_pmd *pmd, const struct vsw_dp_table *t, uint1
 	return k;
 }
 
-/* Tags one frame that only this port will send (reference count 1). */
+/* Tags one frame that only this port will send (reference count 1). A frame with checksum or
+ * segmentation offload gets its tag in its data: segments cut from it (offload.c) copy its
+ * headers, and its header lengths grow with the tag (rte_vlan_insert). */
 static inline int tag_one(const struct vsw_dp_vlan *pv, struct rte_mbuf **m)
 {
-	if (pv->tx_offload) {
+	if (pv->tx_offload && likely(vsw_ol_need(*m) == 0)) {
 		(*m)->ol_flags |= RTE_MBUF_F_TX_VLAN;
 		return 0;
 	}
@@ -113,8 +118,8 @@ unsigned vsw_vlan_output(struct vsw_pmd *pmd, const struct vsw_dp_table *t, uint
 }
 
 unsigned vsw_vlan_flood(struct vsw_pmd *pmd, const struct vsw_dp_table *t, uint16_t in,
-			struct rte_mbuf *m, uint16_t vid, uint16_t *to, struct rte_mbuf **send,
-			unsigned *lost)
+			struct rte_mbuf *m, uint16_t vid, uint16_t *to, unsigned *nu_out,
+			struct rte_mbuf **tagged, unsigned *lost)
 {
 	uint16_t tag[VSW_MAX_PORTS];
 	unsigned nu = 0, nt = 0;
@@ -147,20 +152,11 @@ unsigned vsw_vlan_flood(struct vsw_pmd *pmd, const struct vsw_dp_table *t, uint1
 				rte_pktmbuf_free(m);
 			nt = 0;
 			c = NULL;
-		} else if (nt > 1) {
-			rte_mbuf_refcnt_update(
-			    c, (int16_t)(nt - 1)); /* one segment: input linearized */
 		}
 	}
-	if (nu > 1)
-		rte_mbuf_refcnt_update(m, (int16_t)(nu - 1));
-	else if (nu == 0 && nt == 0 && *lost == 0)
-		return 0; /* nobody carries it: the caller drops m as no_egress */
-	for (unsigned i = 0; i < nu; i++)
-		send[i] = m;
-	for (unsigned i = 0; i < nt; i++) {
+	for (unsigned i = 0; i < nt; i++)
 		to[nu + i] = tag[i];
-		send[nu + i] = c;
-	}
+	*nu_out = nu;
+	*tagged = nt > 0 ? c : NULL;
 	return nu + nt;
 }

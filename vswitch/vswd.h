@@ -40,6 +40,12 @@ struct vsw_port_counters {
 	uint64_t drop_hairpin, drop_no_egress, drop_port_removed;
 	uint64_t drop_vlan;    /* ingress: a VLAN this port, or the unicast egress, does not carry */
 	uint64_t drop_no_copy; /* egress: no mbuf for this port's tagged (or untagged) form */
+	/* offloads (offload.c): frames received with a partial checksum and those of them that
+	 * were large TCP frames; the same sent on to a guest that takes them; checksums filled
+	 * and large frames cut into segments here for a port that does not */
+	uint64_t rx_csum, rx_tso, tx_csum, tx_tso, csum_sw, gso_frames, gso_segments;
+	uint64_t drop_bad_offload; /* ingress: offload metadata that does not fit the frame */
+	uint64_t drop_too_big, drop_gso_nomem; /* egress: cannot be cut to fit; out of mbufs */
 };
 
 /* Counters of one port that are not per PMD (read from the ethdev). */
@@ -131,6 +137,10 @@ struct vsw_port_ops {
 	void (*describe)(const struct vsw_port *p, json_t *o);
 	/* NULL, or: updates p->txq_mask from the device, true if the tx queues to use changed */
 	bool (*poll_txqs)(struct vsw_port *p);
+	/* NULL, or: called once the ethdev is configured, before its queues are set up */
+	int (*configured)(struct vsw_port *p, char *err, size_t errlen);
+	/* NULL, or: what the port's peer takes of a frame's offloads now (VSW_OL_*) */
+	uint8_t (*tx_caps)(const struct vsw_port *p);
 	/* rx queues fill their descriptors with mbufs from the pool when set up (NIC, TAP,
 	 * af_packet); net_vhost takes mbufs only per received burst */
 	bool rx_holds_mbufs;
@@ -155,6 +165,8 @@ struct vsw_port {
 	char dev[256];
 	char ip[64];
 	bool client;
+	bool offloads;        /* vhost: offered to the guest (port_vhost.c) */
+	uint64_t rx_offloads; /* RTE_ETH_RX_OFFLOAD_* the kind asks of its device */
 	uint16_t queues;
 	uint32_t txq_mask; /* tx queues the peer enabled, for kinds with poll_txqs (0: all) */
 	rte_spinlock_t txq_lock[VSW_MAX_PMDS];
@@ -189,6 +201,8 @@ struct vsw_switch {
 	struct rte_mempool *pool;
 	uint8_t link_up[VSW_MAX_PORTS]; /* written by control, read by PMDs */
 	uint32_t max_frame;
+	struct rte_mempool *indirect; /* payload references of segments cut here (offload.c) */
+	uint8_t tx_caps[VSW_MAX_PORTS]; /* VSW_OL_*: what each port's peer takes, by control */
 	volatile bool stop;
 	bool closed; /* under lock: the switch is being torn down, telemetry answers nothing */
 };
@@ -271,12 +285,14 @@ unsigned vsw_vlan_input(struct vsw_pmd *pmd, const struct vsw_dp_table *t, uint1
  * left, compacted (a tag that cannot be inserted is counted as no_copy), *bytes their length. */
 unsigned vsw_vlan_output(struct vsw_pmd *pmd, const struct vsw_dp_table *t, uint16_t out,
 			 uint16_t vid, struct rte_mbuf **pkts, unsigned n, uint64_t *bytes);
-/* The ports a flood of frame m in VLAN vid goes to, and the mbuf each gets (to[i], send[i]):
- * references taken, a tagged copy made where ports differ in tagging; returns how many; *lost
- * counts ports that carry the VLAN but got no copy (counted as their no_copy). */
+/* The ports a flood of frame m in VLAN vid goes to: to[0..*nu) take m as it is (untagged),
+ * the others *tagged (m itself, tagged, when no port wants it untagged; else a tagged copy).
+ * No references are taken: the caller shares each among its group. Returns how many ports;
+ * *lost counts tagged members left without a copy (counted as their no_copy). With 0 and no
+ * loss m is untouched. */
 unsigned vsw_vlan_flood(struct vsw_pmd *pmd, const struct vsw_dp_table *t, uint16_t in,
-			struct rte_mbuf *m, uint16_t vid, uint16_t *to, struct rte_mbuf **send,
-			unsigned *lost);
+			struct rte_mbuf *m, uint16_t vid, uint16_t *to, unsigned *nu,
+			struct rte_mbuf **tagged, unsigned *lost);
 /* Whether port out carries VLAN vid (an untagged or a tagged member) */
 static inline bool vsw_vlan_member(const struct vsw_dp_table *t, uint16_t out, uint16_t vid)
 {
@@ -293,6 +309,41 @@ uint16_t vsw_vxlan_underlay_input(struct vsw_pmd *pmd, const struct vsw_dp_table
 /* Encapsulates what the switch sent to vxlan ports, resolves remotes; returns frames sent. */
 unsigned vsw_vxlan_poll(struct vsw_pmd *pmd, const struct vsw_dp_table *t, uint64_t now);
 void vsw_l2_tx(struct vsw_pmd *pmd, const struct vsw_dp_table *t, uint16_t idx, struct rte_mbuf *m);
+
+/* offload.c: checksum and TCP segmentation offload (see the file) */
+#define VSW_OL_CSUM 1 /* the port takes frames with a partial L4 checksum */
+#define VSW_OL_TSO4 2 /* and TCP/IPv4 frames longer than the MTU, cut by the peer */
+#define VSW_OL_TSO6 4 /* and the same over IPv6 */
+#define VSW_OL_TSO (VSW_OL_TSO4 | VSW_OL_TSO6)
+#define VSW_TSO_MAX_FRAME (RTE_ETHER_HDR_LEN + 4 + 40 + 65535) /* IPv6's, one VLAN tag */
+#define VSW_GSO_MAX_SEGS 768 /* 64 KB at the smallest MSS accepted (88 bytes) */
+int vsw_ol_init(void);
+void vsw_ol_fini(void);
+/* A frame received with RX_LRO or RX_L4_CKSUM_NONE: sets its TX offload flags and header
+ * lengths; returns what it needs of the egress (VSW_OL_*), or -1 when the metadata does not
+ * fit the frame. */
+int vsw_ol_input(struct rte_mbuf *m);
+/* What a frame with TX offload flags needs of its egress (VSW_OL_*). */
+static inline unsigned vsw_ol_need(const struct rte_mbuf *m)
+{
+	if (likely((m->ol_flags & (RTE_MBUF_F_TX_L4_MASK | RTE_MBUF_F_TX_TCP_SEG)) == 0))
+		return 0;
+	if (!(m->ol_flags & RTE_MBUF_F_TX_TCP_SEG))
+		return VSW_OL_CSUM;
+	return VSW_OL_CSUM | (m->ol_flags & RTE_MBUF_F_TX_IPV6 ? VSW_OL_TSO6 : VSW_OL_TSO4);
+}
+void vsw_ol_csum_sw(struct rte_mbuf *m); /* fills the L4 (and IPv4) checksum, clears the flags */
+/* Cuts a large TCP frame into segments with their checksums filled; m keeps its flags and
+ * the caller's reference. Returns the number of segments, -E2BIG if they cannot fit the MTU
+ * or segs, or -ENOMEM. */
+int vsw_ol_segment(struct rte_mbuf *m, struct rte_mbuf **segs, unsigned max);
+
+/* k more references to a frame: each segment of a chain is freed once per reference */
+static inline void vsw_mbuf_share(struct rte_mbuf *m, int16_t k)
+{
+	for (struct rte_mbuf *s = m; s != NULL; s = s->next)
+		rte_mbuf_refcnt_update(s, k);
+}
 
 /* stats.c */
 json_t *vsw_stats_json(const struct vsw_port *only);
