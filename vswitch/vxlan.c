@@ -8,6 +8,8 @@
  * (head-end replication) gets a header mbuf per remote, chained to the one frame by reference
  * count. The outer UDP source port comes from the inner flow (a CRC of the inner Ethernet and
  * IPv4 addresses and ports), in 49152-65535; IPv4 and UDP checksums are computed in full. */
+#include <string.h>
+
 #include <rte_arp.h>
 #include <rte_mbuf.h>
 
@@ -225,18 +227,19 @@ uint16_t vsw_vxlan_underlay_input(struct vsw_pmd *pmd, const struct vsw_dp_table
 static uint16_t flow_port(const struct rte_mbuf *m)
 {
 	const struct rte_ether_hdr *e = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
-	uint32_t h = rte_hash_crc(e, 2 * RTE_ETHER_ADDR_LEN, 0);
+	uint64_t k[3] = {0}; /* copied out: rte_hash_crc reads 8 bytes at a time, aligned */
 
+	memcpy(k, e, 2 * RTE_ETHER_ADDR_LEN);
 	if (e->ether_type == rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4) &&
 	    m->data_len >= RTE_ETHER_HDR_LEN + sizeof(struct rte_ipv4_hdr) + 4) {
 		const struct rte_ipv4_hdr *ip = (const struct rte_ipv4_hdr *)(e + 1);
 		unsigned ihl = (ip->version_ihl & 0xf) * 4u;
 
-		h = rte_hash_crc(&ip->src_addr, 8, h);
+		memcpy((uint8_t *)k + 12, &ip->src_addr, 8);
 		if (m->data_len >= RTE_ETHER_HDR_LEN + ihl + 4)
-			h = rte_hash_crc((const uint8_t *)ip + ihl, 4, h);
+			memcpy((uint8_t *)k + 20, (const uint8_t *)ip + ihl, 4);
 	}
-	return (uint16_t)(49152 + h % 16384);
+	return (uint16_t)(49152 + rte_hash_crc(k, sizeof(k), 0) % 16384);
 }
 
 /* Outer headers for remote r in front of the inner frame, which m holds (in place, or chained
