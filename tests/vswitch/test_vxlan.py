@@ -188,6 +188,9 @@ def test_three_vswds_joined_by_vxlan(vswd_factory, netns):
                 if j != i:
                     assert (fdb[g.mac]["port"], fdb[g.mac]["remote"]) == ("vx", ips[j])
     finally:
-        for v in sw:
-            v.ctl("port", "del", "vx")      # before the fixture removes the underlay
-        wire.delete()
+        try:
+            for v in sw:
+                if v.proc.alive():
+                    v.ctl("port", "del", "vx")  # before the fixture removes the underlay
+        finally:
+            wire.delete()
