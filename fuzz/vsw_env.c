@@ -108,7 +108,7 @@ int fz_vsw_init(const char *name)
 void fz_vsw_reset(void)
 {
 	vsw_port_del_all();
-	vsw_fdb_flush(vsw.fdb, VSW_FDB_NO_PORT, true);
+	vsw_fdb_flush(vsw.fdb, VSW_FDB_NO_PORT, VSW_FDB_ANY_VLAN, true);
 	vsw_fdb_set_aging(vsw.fdb, vsw.cfg.fdb_aging_s);
 	vsw_stats_clear(NULL);
 }

@@ -79,7 +79,7 @@ def test_vswctl_completion(destdir, tmp_path):
     assert complete(destdir, "vswctl", "po") == ["port"]
     assert complete(destdir, "vswctl", "port", "") == ["add", "del", "list", "set"]
     assert complete(destdir, "vswctl", "--json", "port", "add", "p0", "") == \
-        ["vhost", "dpdk", "tap"]
+        ["vhost", "dpdk", "tap", "vxlan"]
     assert complete(destdir, "vswctl", "fdb", "f") == ["flush"]
     # port names come from the vswd on --ctl
     v = InstalledVswd(tmp_path, destdir.root / "bin").start()

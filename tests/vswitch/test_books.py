@@ -2,11 +2,11 @@
 every copy of a forwarded frame is sent or dropped by a named cause on its egress port.
 
 Per port (ingress side):  rx_packets = forwarded + malformed + learn_limit + injected + hairpin
-                                       + no_egress + port_removed + bad_offload
+                                       + no_egress + port_removed + vlan + bad_offload
 Per port, `copies` is how many egress copies its forwarded frames made (1 per unicast frame,
 N per frame flooded to N ports, one per segment of a large frame cut for its egress). Switch
 (the `switch` object, summed over ports):
-    copies = tx_packets + tx_full + port_down + too_big + gso_nomem
+    copies = tx_packets + tx_full + port_down + no_copy + too_big + gso_nomem
     rx_packets + (copies - forwarded) = tx_packets + every drop but no_mbuf
 no_mbuf counts frames the device could not receive at all, so never part of rx_packets."""
 from pathlib import Path
@@ -17,8 +17,8 @@ from harness import uid, wait_for
 
 BCAST = "ff:ff:ff:ff:ff:ff"
 INGRESS = ("malformed", "learn_limit", "injected", "hairpin", "no_egress", "port_removed",
-           "bad_offload")
-EGRESS = ("tx_full", "port_down", "too_big", "gso_nomem")
+           "vlan", "bad_offload")
+EGRESS = ("tx_full", "port_down", "no_copy", "too_big", "gso_nomem")
 
 
 def frame(src, dst, tag):
