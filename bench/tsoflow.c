@@ -241,8 +241,13 @@ static void run_tx(uint16_t port, struct rte_mempool *pool)
 
 			if (rte_eth_tx_prepare(port, 0, pkts, (uint16_t)n) != n)
 				die("the driver refused a frame's offloads");
-			for (unsigned k = 0; k < n;)
+			unsigned k = 0;
+
+			/* a full ring waits for the switch; a signal ends the wait (a switch gone) */
+			while (k < n && !stop)
 				k += rte_eth_tx_burst(port, 0, pkts + k, (uint16_t)(n - k));
+			if (k < n)
+				rte_pktmbuf_free_bulk(pkts + k, n - k);
 		}
 		/* the sequence number wraps at 4 GB: start the stream over before a frame would
 		 * straddle it, so that seq - ISN is the offset the receiver checks against */
