@@ -142,8 +142,10 @@ static void tx_shared(struct vsw_pmd *pmd, const struct vsw_dp_table *t, uint16_
 	} else {
 		to = whole;
 	}
-	if (ks != 0)
+	if (ks != 0) {
 		tx_segments(pmd, t, in, cut, ks, m);
+		need = vsw_ol_need(m); /* a frame of one MSS had its checksum filled in place */
+	}
 	if (kw == 0) {
 		rte_pktmbuf_free(m);
 		return;

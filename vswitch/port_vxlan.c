@@ -290,9 +290,9 @@ void vsw_vxlan_fdb_json(const struct vsw_port *p, const struct rte_ether_addr *m
 }
 
 const struct vsw_port_ops vsw_port_vxlan = {
-    .kind = "vxlan",
-    .open = vxlan_open,
-    .close = vxlan_close,
-    .describe = vxlan_describe,
-    .rx_holds_mbufs = false,
+	.kind = "vxlan",
+	.open = vxlan_open,
+	.close = vxlan_close,
+	.describe = vxlan_describe,
+	.rx_holds_mbufs = false,
 };

@@ -196,7 +196,7 @@ def test_bad_offload_metadata_is_dropped_and_counted(vswd):
     assert got["frames"] == 10 and got["bad_data"] == 0, got
 
 
-def test_offloads_off_offers_none(vswd, testpmd):
+def test_offloads_off_offers_none(vswd):
     vswd.ctl("port", "add", "p", "vhost", "path=p.sock", "offloads=off")
     f = Flow(vswd.workdir / "p.sock", "02:00:00:00:70:05", "--rx", "--offloads", "on",
              "--seconds", "1")
