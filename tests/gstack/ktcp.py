@@ -1,0 +1,126 @@
+"""The kernel's side of the TCP interop tests, run inside a test namespace (one JSON line out).
+
+  ktcp.py echo HOST PORT BYTES       send BYTES random bytes, shut down writing, read the echo
+                                     to EOF: both digests and counts
+  ktcp.py refused HOST PORT          connect to a closed port: refused by an RST?
+  ktcp.py many HOST PORT N           N short echo connections, one after another
+  ktcp.py sink PORT                  accept one connection, read to EOF, answer
+                                     "BYTES SHA256\\n" on the half-closed connection, close
+"""
+import hashlib
+import json
+import os
+import socket
+import sys
+import threading
+import time
+
+
+def echo(host, port, nbytes):
+    data = os.urandom(nbytes)
+    s = socket.create_connection((host, port), timeout=60)
+    sent_err = []
+
+    def sender():
+        try:
+            s.sendall(data)
+            s.shutdown(socket.SHUT_WR)
+        except OSError as e:
+            sent_err.append(repr(e))
+
+    t0 = time.time()
+    t = threading.Thread(target=sender)
+    t.start()
+    h, got = hashlib.sha256(), 0
+    first_diff = None
+    while True:
+        b = s.recv(1 << 20)
+        if not b:
+            break
+        if first_diff is None and b != data[got:got + len(b)]:
+            first_diff = got + next(i for i in range(len(b)) if b[i:i + 1] != data[got + i:got + i + 1])
+        h.update(b)
+        got += len(b)
+    t.join()
+    s.close()
+    return {"sent": nbytes, "received": got, "equal": h.digest() == hashlib.sha256(data).digest(),
+            "first_diff": first_diff, "send_error": sent_err, "seconds": time.time() - t0}
+
+
+def refused(host, port):
+    s = socket.socket()
+    s.settimeout(10)
+    try:
+        s.connect((host, port))
+        return {"refused": False, "error": "connected"}
+    except ConnectionRefusedError:
+        return {"refused": True}
+    except OSError as e:
+        return {"refused": False, "error": repr(e)}
+    finally:
+        s.close()
+
+
+def many(host, port, n):
+    ok = bad = 0
+    errors = []
+    t0 = time.time()
+    for i in range(n):
+        msg = f"hello {i}\n".encode()
+        try:
+            s = socket.create_connection((host, port), timeout=10)
+            s.sendall(msg)
+            s.shutdown(socket.SHUT_WR)
+            got = b""
+            while True:
+                b = s.recv(4096)
+                if not b:
+                    break
+                got += b
+            s.close()
+            if got == msg:
+                ok += 1
+            else:
+                bad += 1
+        except OSError as e:
+            bad += 1
+            if len(errors) < 5:
+                errors.append(f"{i}: {e!r}")
+    return {"ok": ok, "bad": bad, "errors": errors, "seconds": time.time() - t0}
+
+
+def sink(port):
+    ls = socket.socket()
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    ls.bind(("0.0.0.0", port))
+    ls.listen(1)
+    ls.settimeout(120)
+    print("ready", flush=True)
+    c, peer = ls.accept()
+    c.settimeout(120)
+    h, got = hashlib.sha256(), 0
+    while True:
+        b = c.recv(1 << 20)
+        if not b:
+            break
+        h.update(b)
+        got += len(b)
+    c.sendall(f"{got} {h.hexdigest()}\n".encode())  # on the half-closed connection
+    c.close()
+    ls.close()
+    return {"received": got, "sha256": h.hexdigest(), "peer": list(peer)}
+
+
+if __name__ == "__main__":
+    cmd, args = sys.argv[1], sys.argv[2:]
+    if cmd == "echo":
+        r = echo(args[0], int(args[1]), int(args[2]))
+    elif cmd == "refused":
+        r = refused(args[0], int(args[1]))
+    elif cmd == "many":
+        r = many(args[0], int(args[1]), int(args[2]))
+    elif cmd == "sink":
+        r = sink(int(args[0]))
+    else:
+        sys.exit(f"ktcp.py: unknown command '{cmd}'")
+    print(json.dumps(r), flush=True)
