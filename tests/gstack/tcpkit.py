@@ -30,3 +30,21 @@ def ktcp(ns, *args, timeout=300):
 def ktcp_bg(ns, *args):
     """ktcp.py in ns in the background (a harness.Proc, stopped by PID)."""
     return ns.popen([harness.PY, str(KTCP), *[str(a) for a in args]], "ktcp")
+
+
+def stream_sha256(seed, nbytes):
+    """The sha256 of gs-tcpperf's first nbytes for --seed (its 64 KiB xorshift32 block,
+    repeated)."""
+    import hashlib
+    x, block = seed, bytearray(65536)
+    for i in range(65536):
+        x ^= (x << 13) & 0xffffffff
+        x ^= x >> 17
+        x ^= (x << 5) & 0xffffffff
+        block[i] = x & 0xff
+    h = hashlib.sha256()
+    full, rest = divmod(nbytes, 65536)
+    for _ in range(full):
+        h.update(block)
+    h.update(block[:rest])
+    return h.hexdigest()

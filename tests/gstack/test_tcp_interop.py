@@ -1,9 +1,12 @@
 """TCP between the kernel's stack in a namespace and a gs guest through vswd: a 16 MB echo
 byte for byte, RST for a closed port, half-close in both directions, the same under 5% loss on
 the switch port, and 10,000 short connections after which the tables are empty."""
+import json
+
 import pytest
 
-from tcpkit import kernel_ns, ktcp
+import harness
+from tcpkit import kernel_ns, ktcp, ktcp_bg, stream_sha256
 
 GUEST_MAC = "02:00:00:00:4a:02"
 GUEST_IP, NS_IP = "10.99.7.2", "10.99.7.1"
@@ -45,3 +48,31 @@ def test_closed_port_answers_rst(vswd, netns, guest):
     assert r["refused"], r
     c = finish(g)["counters"]
     assert c["tcp_no_socket"] >= 1 and c["tcp_rst_tx"] >= 1, c
+
+
+def tcpperf_to_kernel(vswd, netns, guest, nbytes, ns=None, setup=None):
+    """gs-tcpperf sends nbytes to a kernel sink, shuts down its side, and reads the sink's
+    answer ("BYTES SHA256") on the half-closed connection."""
+    ns = ns or kernel_ns(vswd, netns, f"{NS_IP}/24")
+    sink = ktcp_bg(ns, "sink", 5201)
+    harness.wait_for(lambda: "ready" in sink.output() or not sink.alive(), 30, what="sink")
+    if setup:
+        setup()
+    g = guest("g1", "gs-tcpperf", f"{GUEST_IP}/24", GUEST_MAC,
+              args=["--client", "--dst", NS_IP, "--bytes", str(nbytes), "--size", "10000",
+                    "--seed", "7", "--tcp-time-wait-ms", "200"], queue_size=1024)
+    assert g.wait(300) == 0, g.proc.output()[-3000:]
+    assert sink.wait(60) == 0, sink.output()
+    got = json.loads([l for l in sink.output().splitlines() if l.startswith("{")][-1])
+    r = g.result()
+    assert r["mbufs_leaked"] == 0, r
+    want = stream_sha256(7, nbytes)
+    assert got["received"] == nbytes and got["sha256"] == want, (got, nbytes)
+    st = r["streams"][0]
+    assert st["bytes"] == nbytes and st["error"] == "", st
+    assert st["reply"] == f"{nbytes} {want}", st  # received after our FIN: half-close
+    return r
+
+
+def test_tcpperf_to_kernel_sink_half_close(vswd, netns, guest):
+    tcpperf_to_kernel(vswd, netns, guest, 16 * MB)
