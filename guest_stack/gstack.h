@@ -183,6 +183,18 @@ void gs_tcp_set_user(struct gs_tcp_sock *s, void *user);
 int gs_tcp_error(const struct gs_tcp_sock *s); /* 0 or -ECONNRESET, -ECONNREFUSED, -ETIMEDOUT */
 int gs_tcp_peer(const struct gs_tcp_sock *s, struct gs_endpoint *peer, struct gs_endpoint *self);
 const char *gs_tcp_state_name(const struct gs_tcp_sock *s);
+struct gs_tcp_info {
+	const char *state;
+	uint32_t snd_una, snd_nxt, snd_max, snd_wnd, cwnd, ssthresh, sbuf_len;
+	uint32_t rcv_nxt, rcv_wnd, rx_bytes, ooo;
+	uint16_t mss;
+	uint8_t snd_wscale, rcv_wscale;
+	uint64_t srtt_us, rto_us, rto_in_us; /* rto_in_us: when the timer fires (0: off) */
+};
+int gs_tcp_info(const struct gs_tcp_sock *s, struct gs_tcp_info *i);
+/* Calls fn for every connection of this worker that is in the table (debugging, tools). */
+void gs_tcp_foreach(struct gs_worker *w, void (*fn)(const struct gs_tcp_sock *, void *),
+		    void *arg);
 /* Connections of this worker in the table (TIME_WAIT included), and those in TIME_WAIT. */
 unsigned int gs_tcp_conns(struct gs_worker *w, unsigned int *time_wait);
 

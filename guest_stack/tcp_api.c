@@ -332,3 +332,28 @@ int gs_tcp_peer(const struct gs_tcp_sock *s, struct gs_endpoint *peer, struct gs
 		*self = (struct gs_endpoint){s->key.lip, s->key.lport};
 	return 0;
 }
+
+int gs_tcp_info(const struct gs_tcp_sock *s, struct gs_tcp_info *i)
+{
+	uint64_t now = gs_now_us();
+
+	*i = (struct gs_tcp_info){
+	    .state = gs_tcp_state_name(s), .snd_una = s->snd_una, .snd_nxt = s->snd_nxt,
+	    .snd_max = s->snd_max, .snd_wnd = s->snd_wnd, .cwnd = s->cwnd,
+	    .ssthresh = s->ssthresh, .sbuf_len = s->sbuf_len, .rcv_nxt = s->rcv_nxt,
+	    .rcv_wnd = gs_tcp_rcv_wnd(s), .rx_bytes = s->rx_bytes, .ooo = s->nooo, .mss = s->mss,
+	    .snd_wscale = s->snd_wscale, .rcv_wscale = s->rcv_wscale, .srtt_us = s->srtt_us,
+	    .rto_us = s->rto_us, .rto_in_us = s->on_timer && s->rto_at > now ? s->rto_at - now
+						: s->on_timer ? 1 : 0};
+	return 0;
+}
+
+void gs_tcp_foreach(struct gs_worker *w, void (*fn)(const struct gs_tcp_sock *, void *),
+		    void *arg)
+{
+	struct gs_tcp_wk *tw = w->tcp;
+
+	for (unsigned int i = 0; tw && i < tw->conf.max_socks; i++)
+		if (tw->socks[i].used && tw->socks[i].hashed)
+			fn(&tw->socks[i], arg);
+}

@@ -219,7 +219,7 @@ void gs_tcp_output(struct gs_tcp_sock *s)
 	if (!sent && s->need_ack && s->state != GS_TCP_CLOSED && s->state != GS_TCP_LISTEN)
 		gs_tcp_send_seg(s, s->snd_nxt, 0, RTE_TCP_ACK_FLAG);
 	/* outstanding data, or data the peer's zero window holds back: the timer runs */
-	if (s->snd_nxt != s->snd_una || (sends_data(s->state) && s->snd_wnd == 0 &&
+	if (s->snd_max != s->snd_una || (sends_data(s->state) && s->snd_wnd == 0 &&
 					 SEQ_LT(s->snd_una, gs_tcp_data_end(s))))
 		gs_tcp_timer_arm(s);
 }

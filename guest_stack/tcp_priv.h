@@ -8,7 +8,7 @@
 #include <rte_tcp.h>
 #include "gs_priv.h"
 
-#define GS_TCP_OOO_MAX 64	       /* out-of-order segments kept per connection */
+#define GS_TCP_OOO_MAX 256	       /* out-of-order segments kept per connection */
 #define GS_TCP_LISTENERS 16	       /* listening ports per worker */
 #define GS_TCP_MIN_RTO_US 200000       /* Linux's floor (RFC 6298 says 1 s; 200 ms as Linux) */
 #define GS_TCP_MAX_RTO_US 60000000     /* RFC 6298 2.5 */

@@ -79,7 +79,7 @@ static void fire(struct gs_tcp_sock *s)
 		return;
 	}
 	bool pending = SEQ_LT(s->snd_una, gs_tcp_data_end(s)) || s->fin_queued;
-	if (s->snd_wnd == 0 && s->snd_nxt == s->snd_una && pending) {
+	if (s->snd_wnd == 0 && s->snd_max == s->snd_una && pending) {
 		/* persist: a probe the peer must answer with its window (seq one below una) */
 		w->c[GS_C_tcp_zwp]++;
 		gs_tcp_send_seg(s, s->snd_una - 1, 0, RTE_TCP_ACK_FLAG);
@@ -87,7 +87,7 @@ static void fire(struct gs_tcp_sock *s)
 		gs_tcp_timer_arm(s);
 		return;
 	}
-	if (s->snd_nxt == s->snd_una)
+	if (s->snd_max == s->snd_una)
 		return; /* nothing outstanding any more */
 	if (++s->rexmits > GS_TCP_MAX_REXMIT) {
 		gs_tcp_send_seg(s, s->snd_nxt, 0, RTE_TCP_RST_FLAG | RTE_TCP_ACK_FLAG);

@@ -155,6 +155,22 @@ static void tcp_events(struct echo *e, unsigned int wi, struct gs_worker *w,
 	}
 }
 
+/* Connections still in the table at the stop, to stderr: what a stuck test needs to see. */
+static void dump(const struct gs_tcp_sock *s, void *arg)
+{
+	struct gs_tcp_info i;
+	struct gs_endpoint peer;
+
+	gs_tcp_info(s, &i);
+	gs_tcp_peer(s, &peer, NULL);
+	fprintf(stderr,
+		"gs-echo: worker %u: tcp port %u %s una %u nxt %u max %u sbuf %u swnd %u cwnd %u "
+		"ssthresh %u rcv_nxt %u rwnd %u rx %u ooo %u rto %" PRIu64 " (in %" PRIu64 ")\n",
+		*(unsigned int *)arg, peer.port, i.state, i.snd_una, i.snd_nxt, i.snd_max,
+		i.sbuf_len, i.snd_wnd, i.cwnd, i.ssthresh, i.rcv_nxt, i.rcv_wnd, i.rx_bytes, i.ooo,
+		i.rto_us, i.rto_in_us);
+}
+
 static int worker(struct gs_worker *w, void *arg)
 {
 	struct echo *e = arg;
@@ -183,6 +199,7 @@ static int worker(struct gs_worker *w, void *arg)
 	}
 	/* what is left open at the stop: counted, then gs_fini frees it with the stack */
 	e->tcp_left[i] = gs_tcp_conns(w, NULL);
+	gs_tcp_foreach(w, dump, &i);
 	return 0;
 }
 

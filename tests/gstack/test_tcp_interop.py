@@ -56,7 +56,8 @@ def tcpperf_to_kernel(vswd, netns, guest, nbytes, ns=None, setup=None):
     ns = ns or kernel_ns(vswd, netns, f"{NS_IP}/24")
     sink = ktcp_bg(ns, "sink", 5201)
     harness.wait_for(lambda: "ready" in sink.output() or not sink.alive(), 30, what="sink")
-    if setup:
+    if setup:  # on the guest's port before the guest starts (it sends at once)
+        vswd.ctl("port", "add", "g1", "vhost", f"path={vswd.workdir / 'g1.sock'}")
         setup()
     g = guest("g1", "gs-tcpperf", f"{GUEST_IP}/24", GUEST_MAC,
               args=["--client", "--dst", NS_IP, "--bytes", str(nbytes), "--size", "10000",
@@ -76,3 +77,39 @@ def tcpperf_to_kernel(vswd, netns, guest, nbytes, ns=None, setup=None):
 
 def test_tcpperf_to_kernel_sink_half_close(vswd, netns, guest):
     tcpperf_to_kernel(vswd, netns, guest, 16 * MB)
+
+
+def lossy(vswd):
+    """5% of the frames each side sends are lost in vswd (both directions)."""
+    for port, seed in (("g1", 11), ("ns", 13)):
+        vswd.ctl("port", "set", port, f"drop=5,seed={seed}")
+
+
+def injected(vswd):
+    return {p["name"]: p["drops"].get("injected", 0) for p in vswd.stats()["ports"]}
+
+
+def test_echo_under_5pct_loss_byte_for_byte(vswd, netns, guest):
+    ns = kernel_ns(vswd, netns, f"{NS_IP}/24")
+    g = echo_guest(guest)
+    lossy(vswd)
+    r = ktcp(ns, "echo", GUEST_IP, 7, 4 * MB)
+    if not r["equal"]:
+        g.stop()
+        assert False, (r, g.proc.output()[-3000:])
+    lost = injected(vswd)
+    assert lost["g1"] > 0 and lost["ns"] > 0, lost
+    r = finish(g)
+    c = r["counters"]
+    assert r["tcp"]["bytes_echoed"] == 4 * MB and r["tcp"]["conns_in_table"] == 0, r["tcp"]
+    assert c["tcp_rexmit"] > 0, c  # the guest's losses were resent
+    assert c["tcp_ooo"] > 0, c  # the kernel's losses left holes that were filled
+
+
+def test_tcpperf_under_5pct_loss_byte_for_byte(vswd, netns, guest):
+    ns = kernel_ns(vswd, netns, f"{NS_IP}/24")
+    r = tcpperf_to_kernel(vswd, netns, guest, 4 * MB, ns=ns, setup=lambda: lossy(vswd))
+    c = r["counters"]
+    assert c["tcp_rexmit"] > 0 and c["tcp_fast_rexmit"] + c["tcp_rto"] > 0, c
+    lost = injected(vswd)
+    assert lost["g1"] > 0, lost
