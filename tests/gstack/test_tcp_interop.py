@@ -113,3 +113,19 @@ def test_tcpperf_under_5pct_loss_byte_for_byte(vswd, netns, guest):
     assert c["tcp_rexmit"] > 0 and c["tcp_fast_rexmit"] + c["tcp_rto"] > 0, c
     lost = injected(vswd)
     assert lost["g1"] > 0, lost
+
+
+def test_10000_short_connections_tables_empty_no_leak(vswd, netns, guest):
+    ns = kernel_ns(vswd, netns, f"{NS_IP}/24")
+    # the client closes first, so TIME_WAIT is the kernel's; the guest goes through LAST_ACK
+    g = echo_guest(guest, "1kb", "0-2")
+    r = ktcp(ns, "many", GUEST_IP, 7, 10000, timeout=900)
+    assert r["ok"] == 10000 and r["bad"] == 0, r
+    r = finish(g)
+    t = r["tcp"]
+    assert t["accepted"] == 10000 and t["closed"] == 10000 and t["errors"] == 0, t
+    assert t["conns_in_table"] == 0 and t["open_at_stop"] == 0, t
+    assert all(w["tcp_accepted"] for w in t["per_worker"]), t  # both workers took some
+    c = r["counters"]
+    assert c["tcp_conn_close"] == 10000, c
+    assert c["tcp_table_full"] == 0 and c["tcp_backlog_full"] == 0, c
