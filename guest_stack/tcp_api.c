@@ -38,6 +38,10 @@ void gs_tcp_drop(struct gs_tcp_sock *s, int err)
 			gs_tcp_list_del(&l->acceptq, s, GS_TCP_LINK(l_acc));
 			s->on_acceptq = false;
 		}
+		if (s->on_synq) {
+			gs_tcp_list_del(&l->synq, s, GS_TCP_LINK(l_acc));
+			s->on_synq = false;
+		}
 		l->pending--;
 		gs_tcp_sock_free(s);
 		return;

@@ -59,8 +59,14 @@ static void listen_input(struct gs_tcp_sock *l, const struct gs_tcp_key *k, cons
 	}
 	if (!(g->flags & F(SYN)))
 		return drop_m(w, m, GS_C_tcp_bad_flags);
-	if (l->pending >= l->backlog)
-		return drop_m(w, m, GS_C_tcp_backlog_full);
+	if (l->pending >= l->backlog) {
+		/* full: the oldest half-open connection makes room, as FreeBSD's syncache does,
+		 * so that a SYN flood cannot lock the listener until its SYN-ACKs time out */
+		if (!l->synq.head)
+			return drop_m(w, m, GS_C_tcp_backlog_full);
+		w->c[GS_C_tcp_backlog_full]++;
+		gs_tcp_drop(l->synq.head, 0);
+	}
 	struct gs_tcp_sock *s = gs_tcp_sock_new(tw);
 	if (!s) {
 		rte_pktmbuf_free(m); /* counted: tcp_table_full */
@@ -70,6 +76,8 @@ static void listen_input(struct gs_tcp_sock *l, const struct gs_tcp_key *k, cons
 	s->state = GS_TCP_SYN_RCVD;
 	s->listener = l;
 	l->pending++;
+	gs_tcp_list_add(&l->synq, s, GS_TCP_LINK(l_acc));
+	s->on_synq = true;
 	s->irs = g->seq;
 	s->rcv_nxt = g->seq + 1;
 	s->iss = gs_tcp_isn(tw, k);
@@ -415,6 +423,8 @@ static void sync_input(struct gs_tcp_sock *s, struct seg *g, struct rte_mbuf *m)
 		}
 		established(s, g);
 		struct gs_tcp_sock *l = s->listener;
+		gs_tcp_list_del(&l->synq, s, GS_TCP_LINK(l_acc));
+		s->on_synq = false;
 		gs_tcp_list_add(&l->acceptq, s, GS_TCP_LINK(l_acc));
 		s->on_acceptq = true;
 		gs_tcp_event(l, GS_TCP_EV_IN);

@@ -58,12 +58,13 @@ struct gs_tcp_sock {
 	uint8_t state;
 	bool used, hashed, user_closed, fin_rcvd, fin_queued;
 	bool ws_ok, need_ack, on_ack_list, on_ready, on_timer, want_write;
-	bool in_recovery, rtt_timing, on_tw, on_acceptq;
+	bool in_recovery, rtt_timing, on_tw, on_acceptq, on_synq;
 	bool accepted; /* the application holds it (listen, connect, accept) */
 	struct gs_tcp_key key;
 	struct gs_tcp_sock *listener;	/* SYN_RCVD and not yet accepted: whose backlog */
 	unsigned int backlog, pending;	/* LISTEN: the bound, embryonic + not accepted */
 	struct gs_tcp_list acceptq;	/* LISTEN: established, not accepted */
+	struct gs_tcp_list synq;	/* LISTEN: half-open (SYN_RCVD), oldest first */
 	struct gs_tcp_link l_acc, l_timer, l_tw;
 	/* send side: sbuf holds [sbuf_seq, sbuf_seq + sbuf_len) */
 	uint32_t iss, snd_una, snd_nxt, snd_max, snd_wnd, snd_wl1, snd_wl2, max_wnd;

@@ -4,6 +4,10 @@
                                      to EOF: both digests and counts
   ktcp.py refused HOST PORT          connect to a closed port: refused by an RST?
   ktcp.py many HOST PORT N           N short echo connections, one after another
+  ktcp.py rfc5961 HOST PORT MAC     a live echo connection, then forged segments (scapy) that
+                                     must not break it: RST and SYN with the wrong sequence,
+                                     an ACK of unsent data, data out of the window; the
+                                     connection still echoes; then an exact RST resets it
   ktcp.py sink PORT                  accept one connection, read to EOF, answer
                                      "BYTES SHA256\\n" on the half-closed connection, close
 """
@@ -114,6 +118,47 @@ def sink(port):
     return {"received": got, "sha256": h.hexdigest(), "peer": list(peer)}
 
 
+def rfc5961(host, port, mac):
+    from scapy.all import AsyncSniffer, Ether, IP, TCP, Raw, sendp, conf
+    conf.verb = 0
+    sn = AsyncSniffer(iface="eth0", store=True,
+                      lfilter=lambda p: TCP in p and p[IP].src == host and p[TCP].sport == port)
+    sn.start()
+    time.sleep(0.5)
+    s = socket.create_connection((host, port), timeout=10)
+    s.sendall(b"one")
+    assert s.recv(100) == b"one"
+    time.sleep(0.3)
+    lport = s.getsockname()[1]
+    last = [p for p in sn.stop() if p[TCP].dport == lport][-1]
+    g, k = last[TCP].seq, last[TCP].ack  # the guest's next sequence number, and ours
+    base = Ether(dst=mac) / IP(src=s.getsockname()[0], dst=host)
+
+    def forge(**kw):
+        sendp(base / TCP(sport=lport, dport=port, window=65000, **kw), iface="eth0")
+        time.sleep(0.1)
+
+    forge(flags="R", seq=k + 1000)  # in the window, not exact: a challenge ACK
+    forge(flags="R", seq=(k + 2 ** 31) % 2 ** 32)  # outside: dropped quietly
+    forge(flags="S", seq=k + 5)  # SYN on a synchronized connection: a challenge ACK
+    forge(flags="A", seq=k, ack=(g + 100000) % 2 ** 32)  # acknowledges what was never sent
+    sendp(base / TCP(sport=lport, dport=port, flags="A", seq=(k + 10 ** 7) % 2 ** 32, ack=g)
+          / Raw(b"zzz"), iface="eth0")  # far beyond the window
+    time.sleep(0.2)
+    s.sendall(b"two")
+    survived = s.recv(100) == b"two"
+    forge(flags="R", seq=k + 3)  # exact: the guest forgets the connection
+    time.sleep(0.3)
+    try:
+        s.sendall(b"three")  # the guest has no connection: its RST resets ours
+        got = s.recv(100)
+        reset = False
+    except ConnectionResetError:
+        reset, got = True, b""
+    s.close()
+    return {"survived": survived, "reset": reset, "got": got.decode(errors="replace")}
+
+
 if __name__ == "__main__":
     cmd, args = sys.argv[1], sys.argv[2:]
     if cmd == "echo":
@@ -122,6 +167,8 @@ if __name__ == "__main__":
         r = refused(args[0], int(args[1]))
     elif cmd == "many":
         r = many(args[0], int(args[1]), int(args[2]))
+    elif cmd == "rfc5961":
+        r = rfc5961(args[0], int(args[1]), args[2])
     elif cmd == "sink":
         r = sink(int(args[0]))
     else:
