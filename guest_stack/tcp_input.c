@@ -299,7 +299,8 @@ static void data_input(struct gs_tcp_sock *s, struct seg *g, struct rte_mbuf *m)
 	}
 	if (fin && s->rcv_nxt == seq + len && !s->fin_rcvd)
 		fin_received(s);
-	gs_tcp_ack_later(s); /* one ACK per connection per burst */
+	if (len)
+		gs_tcp_ack_later(s); /* one ACK per connection per burst; never an ACK of an ACK */
 }
 
 /* ACK processing; false when the segment goes no further. */

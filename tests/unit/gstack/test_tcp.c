@@ -1,0 +1,341 @@
+/* TCP on the real stack over the fake device and clock (fakedev.h): a peer written here
+ * drives a passive open with options (MSS, window scale: our window is scaled, theirs is read
+ * scaled), then fast retransmit on three duplicate ACKs, the RTO with exponential back-off
+ * and Karn's rule, a FIN exchange into TIME_WAIT and its expiry on the clock, and an active open
+ * whose source port hashes back to the opening worker.  Deterministic: the clock moves only when
+ * the test moves it. */
+#include <rte_eal.h>
+#include <rte_tcp.h>
+#include "fakedev.h"
+#include "check.h"
+#include "check_eal.h"
+
+#define SEC 1000000ULL
+#define MS 1000ULL
+#define PEER_MSS 1000
+#define PEER_WS 3
+#define TW_US (5 * SEC)
+
+static struct fakedev dev;
+static struct gs_worker *w;
+
+struct tseg {
+	uint8_t flags;
+	uint32_t seq, ack, len;
+	uint16_t wnd, sport, dport, mss;
+	int wscale;
+	bool cksum_ok;
+};
+
+/* The next TCP segment the stack sent (ARP and the rest skipped and freed). */
+static bool next_tcp(struct tseg *t)
+{
+	struct rte_mbuf *m;
+
+	while ((m = fake_sent(&dev))) {
+		struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
+		struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(eth + 1);
+		if (eth->ether_type != rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4) ||
+		    ip->next_proto_id != IPPROTO_TCP) {
+			rte_pktmbuf_free(m);
+			continue;
+		}
+		struct rte_tcp_hdr *th = (struct rte_tcp_hdr *)(ip + 1);
+		uint32_t hl = (uint32_t)(th->data_off >> 4) * 4;
+		uint8_t *o = (uint8_t *)(th + 1);
+		memset(t, 0, sizeof(*t));
+		t->flags = th->tcp_flags;
+		t->seq = rte_be_to_cpu_32(th->sent_seq);
+		t->ack = rte_be_to_cpu_32(th->recv_ack);
+		t->wnd = rte_be_to_cpu_16(th->rx_win);
+		t->sport = rte_be_to_cpu_16(th->src_port);
+		t->dport = rte_be_to_cpu_16(th->dst_port);
+		t->len = rte_be_to_cpu_16(ip->total_length) - sizeof(*ip) - hl;
+		t->wscale = -1;
+		for (uint32_t i = 0; i + 1 < hl - sizeof(*th);) {
+			if (o[i] == 1) {
+				i++;
+				continue;
+			}
+			if (o[i] == 2)
+				t->mss = (uint16_t)(o[i + 2] << 8 | o[i + 3]);
+			if (o[i] == 3)
+				t->wscale = o[i + 2];
+			i += o[i + 1] ? o[i + 1] : 1;
+		}
+		t->cksum_ok = rte_ipv4_udptcp_cksum_verify(ip, th) == 0;
+		rte_pktmbuf_free(m);
+		return true;
+	}
+	return false;
+}
+
+/* A segment from the peer; SYNs carry MSS and window scale. */
+static void peer_tcp(uint16_t sport, uint16_t dport, uint32_t seq, uint32_t ack, uint8_t flags,
+		     uint16_t wnd, const void *data, uint16_t len)
+{
+	struct rte_mbuf *m = rte_pktmbuf_alloc(gs_st.pool);
+	uint8_t optlen = flags & RTE_TCP_SYN_FLAG ? 8 : 0;
+	struct rte_ipv4_hdr *ip =
+	    peer_ip(m, (uint16_t)(sizeof(struct rte_tcp_hdr) + optlen + len), IPPROTO_TCP);
+	struct rte_tcp_hdr *th = (struct rte_tcp_hdr *)(ip + 1);
+	uint8_t *o = (uint8_t *)(th + 1);
+
+	memset(th, 0, sizeof(*th));
+	th->src_port = rte_cpu_to_be_16(sport);
+	th->dst_port = rte_cpu_to_be_16(dport);
+	th->sent_seq = rte_cpu_to_be_32(seq);
+	th->recv_ack = rte_cpu_to_be_32(ack);
+	th->data_off = (uint8_t)(((sizeof(*th) + optlen) / 4) << 4);
+	th->tcp_flags = flags;
+	th->rx_win = rte_cpu_to_be_16(wnd);
+	if (optlen) {
+		const uint8_t opts[8] = {2, 4, PEER_MSS >> 8, PEER_MSS & 0xff, 1, 3, 3, PEER_WS};
+		memcpy(o, opts, 8);
+	}
+	memcpy(o + optlen, data, len);
+	th->cksum = rte_ipv4_udptcp_cksum(ip, th);
+	ip->hdr_checksum = rte_ipv4_cksum(ip);
+	peer_put(&dev, 0, m);
+}
+
+static void poll_at(uint64_t t)
+{
+	dev.now = t;
+	gs_poll(w);
+}
+
+static unsigned int drain_count(uint8_t flag_mask, uint32_t *first_seq)
+{
+	struct tseg t;
+	unsigned int n = 0;
+
+	while (next_tcp(&t)) {
+		CHECK(t.cksum_ok);
+		if (!flag_mask || (t.flags & flag_mask)) {
+			if (!n && first_seq)
+				*first_seq = t.seq;
+			n++;
+		}
+	}
+	return n;
+}
+
+static struct gs_tcp_sock *passive_open(uint32_t *iss, uint32_t piss)
+{
+	struct gs_tcp_sock *l = gs_tcp_listen(w, 80, 8), *s;
+	struct gs_tcp_event ev[4];
+	struct tseg t;
+
+	CHECK(l != NULL);
+	CHECK(gs_tcp_listen(w, 80, 8) == NULL && errno == EADDRINUSE);
+	peer_tcp(4000, 80, piss, 0, RTE_TCP_SYN_FLAG, 60000, NULL, 0);
+	poll_at(dev.now);
+	CHECK(next_tcp(&t));
+	CHECK_EQ(t.flags, RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG);
+	CHECK_EQ(t.ack, piss + 1);
+	CHECK_EQ(t.mss, 1460); /* 1500 - 40 */
+	CHECK_EQ(t.wscale, 7); /* the peer offered: we answer with ours */
+	CHECK(t.cksum_ok);
+	*iss = t.seq;
+	CHECK(gs_tcp_accept(l) == NULL && errno == EAGAIN);
+	/* the peer's ACK 10 ms later: the first RTT sample */
+	peer_tcp(4000, 80, piss + 1, *iss + 1, RTE_TCP_ACK_FLAG, 1000, NULL, 0);
+	poll_at(dev.now + 10 * MS);
+	CHECK_EQ(gs_tcp_wait(w, ev, 4), 1);
+	CHECK(ev[0].s == l && (ev[0].events & GS_TCP_EV_IN));
+	s = gs_tcp_accept(l);
+	CHECK(s != NULL);
+	struct gs_tcp_info i;
+	gs_tcp_info(s, &i);
+	CHECK_EQ(i.mss, PEER_MSS);
+	CHECK_EQ(i.snd_wnd, 1000u << PEER_WS); /* their window, scaled */
+	CHECK_EQ(i.srtt_us, 10 * MS);
+	CHECK_EQ(i.rto_us, 200 * MS); /* 10 ms + 4 x 5 ms, under the 200 ms floor */
+	CHECK(strcmp(i.state, "ESTABLISHED") == 0);
+	gs_tcp_close(l); /* the accepted connection stays */
+	return s;
+}
+
+static void window_scaling(struct gs_tcp_sock *s, uint32_t piss, uint32_t iss)
+{
+	struct tseg t;
+	uint8_t buf[300];
+
+	memset(buf, 'x', sizeof(buf));
+	peer_tcp(4000, 80, piss + 1, iss + 1, RTE_TCP_ACK_FLAG | RTE_TCP_PSH_FLAG, 1000, buf, 300);
+	poll_at(dev.now);
+	CHECK(next_tcp(&t));
+	CHECK_EQ(t.ack, piss + 301);
+	/* our window in units of 128: the 256 KiB buffer less the 300 bytes held */
+	CHECK_EQ(t.wnd, (256 * 1024 - 300) >> 7);
+	CHECK_EQ(gs_tcp_read(s, buf, sizeof(buf)), 300);
+	CHECK_EQ(gs_tcp_read(s, buf, sizeof(buf)), -EAGAIN);
+}
+
+/* 8 segments out; the first is acknowledged, then three duplicate ACKs: the second goes
+ * again at once, without waiting for the RTO. */
+static void fast_retransmit(struct gs_tcp_sock *s, uint32_t p, uint32_t iss)
+{
+	static uint8_t data[8000];
+	uint32_t una = iss + 1, seq = 0;
+
+	CHECK_EQ(gs_tcp_write(s, data, sizeof(data)), 8000);
+	poll_at(dev.now + MS);
+	CHECK_EQ(drain_count(0, NULL), 8); /* cwnd 10 segments, their window 8000 bytes */
+	peer_tcp(4000, 80, p, una + 1000, RTE_TCP_ACK_FLAG, 1000, NULL, 0);
+	poll_at(dev.now + MS);
+	CHECK_EQ(drain_count(0, NULL), 0); /* all is out already, and an ACK gets no ACK */
+	for (int i = 0; i < 3; i++)
+		peer_tcp(4000, 80, p, una + 1000, RTE_TCP_ACK_FLAG, 1000, NULL, 0);
+	poll_at(dev.now + MS);
+	CHECK_EQ(drain_count(0, &seq), 1);
+	CHECK_EQ(seq, una + 1000);
+	uint64_t c[GS_C_MAX];
+	gs_stats_total(c);
+	CHECK_EQ(c[GS_C_tcp_fast_rexmit], 1);
+	CHECK_EQ(c[GS_C_tcp_rto], 0);
+	peer_tcp(4000, 80, p, una + 8000, RTE_TCP_ACK_FLAG, 1000, NULL, 0); /* full ACK */
+	poll_at(dev.now + MS);
+	fake_drop_sent(&dev);
+	struct gs_tcp_info i;
+	gs_tcp_info(s, &i);
+	CHECK_EQ(i.snd_una, una + 8000);
+	CHECK_EQ(i.rto_in_us, 0); /* nothing outstanding: no timer */
+}
+
+/* Nothing acknowledged: the first segment again after the RTO (200 ms), then after 400, 800 ms
+ * (RFC 6298 5.5); Karn: the ACK of a retransmission gives no RTT sample. */
+static void rto_backoff(struct gs_tcp_sock *s, uint32_t p, uint32_t iss)
+{
+	static uint8_t data[3000];
+	uint32_t una = iss + 1 + 8000, seq = 0;
+	uint64_t t0, c[GS_C_MAX];
+
+	struct gs_tcp_info i;
+	gs_tcp_info(s, &i);
+	uint64_t srtt = i.srtt_us;
+	CHECK_EQ(gs_tcp_write(s, data, sizeof(data)), 3000);
+	poll_at(dev.now + MS);
+	t0 = dev.now;
+	CHECK(drain_count(0, NULL) >= 1);
+	uint64_t at = t0;
+	for (uint64_t rto = 200 * MS; rto <= 800 * MS; rto *= 2) {
+		poll_at(at + rto - 2 * MS);
+		CHECK_EQ(drain_count(0, NULL), 0); /* not yet */
+		poll_at(at + rto + MS);
+		CHECK_EQ(drain_count(0, &seq), 1); /* one segment: cwnd is 1 after an RTO */
+		CHECK_EQ(seq, una);
+		at = dev.now;
+	}
+	gs_stats_total(c);
+	CHECK_EQ(c[GS_C_tcp_rto], 3);
+	gs_tcp_info(s, &i);
+	CHECK_EQ(i.cwnd, PEER_MSS);
+	CHECK_EQ(i.rto_us, 1600 * MS); /* backed off three times, kept */
+	peer_tcp(4000, 80, p, una + 3000, RTE_TCP_ACK_FLAG, 1000, NULL, 0);
+	poll_at(dev.now + 5 * MS);
+	fake_drop_sent(&dev);
+	gs_tcp_info(s, &i);
+	CHECK_EQ(i.snd_una, una + 3000);
+	CHECK_EQ(i.srtt_us, srtt); /* Karn: no sample from a retransmitted segment */
+}
+
+/* We close first: FIN_WAIT_1, FIN_WAIT_2, the peer's FIN, TIME_WAIT for TW_US, then gone. */
+static void time_wait(struct gs_tcp_sock *s, uint32_t p, uint32_t iss)
+{
+	uint32_t end = iss + 1 + 8000 + 3000;
+	unsigned int tw;
+	struct tseg t;
+
+	gs_tcp_close(s);
+	poll_at(dev.now + MS);
+	CHECK(next_tcp(&t));
+	CHECK(t.flags & RTE_TCP_FIN_FLAG);
+	CHECK_EQ(t.seq, end);
+	peer_tcp(4000, 80, p, end + 1, RTE_TCP_ACK_FLAG, 1000, NULL, 0);
+	peer_tcp(4000, 80, p, end + 1, RTE_TCP_ACK_FLAG | RTE_TCP_FIN_FLAG, 1000, NULL, 0);
+	poll_at(dev.now + MS);
+	CHECK(next_tcp(&t));
+	CHECK_EQ(t.flags, RTE_TCP_ACK_FLAG);
+	CHECK_EQ(t.ack, p + 1);
+	uint64_t entered = dev.now;
+	CHECK_EQ(gs_tcp_conns(w, &tw), 1);
+	CHECK_EQ(tw, 1);
+	/* a retransmitted FIN in TIME_WAIT is answered and restarts it */
+	poll_at(entered + TW_US / 2);
+	peer_tcp(4000, 80, p, end + 1, RTE_TCP_ACK_FLAG | RTE_TCP_FIN_FLAG, 1000, NULL, 0);
+	poll_at(dev.now);
+	CHECK(next_tcp(&t) && t.ack == p + 1);
+	entered = dev.now;
+	poll_at(entered + TW_US - 2 * MS);
+	CHECK_EQ(gs_tcp_conns(w, &tw), 1);
+	poll_at(entered + TW_US + 2 * MS);
+	CHECK_EQ(gs_tcp_conns(w, &tw), 0);
+	CHECK_EQ(tw, 0);
+}
+
+/* connect(): a SYN with our options from a port whose return flow is ours; the SYN-ACK
+ * completes it; the peer's RST (exact sequence) resets it. */
+static void active_open(void)
+{
+	struct gs_endpoint dst = {PEER_IP, 9000};
+	struct gs_tcp_sock *s = gs_tcp_connect(w, &dst);
+	struct gs_tcp_event ev[4];
+	struct tseg t;
+
+	CHECK(s != NULL);
+	poll_at(dev.now + MS);
+	CHECK(next_tcp(&t));
+	CHECK_EQ(t.flags, RTE_TCP_SYN_FLAG);
+	CHECK_EQ(t.dport, 9000);
+	CHECK(t.sport >= 49152);
+	CHECK_EQ(t.wscale, 7);
+	peer_tcp(9000, t.sport, 777, t.seq + 1, RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG, 5000, NULL, 0);
+	poll_at(dev.now + MS);
+	CHECK_EQ(gs_tcp_wait(w, ev, 4), 1);
+	CHECK(ev[0].s == s && (ev[0].events & GS_TCP_EV_CONNECTED));
+	uint32_t iss = t.seq;
+	CHECK(next_tcp(&t) && t.flags == RTE_TCP_ACK_FLAG && t.ack == 778);
+	peer_tcp(9000, t.sport, 778, iss + 1, RTE_TCP_RST_FLAG, 0, NULL, 0);
+	poll_at(dev.now + MS);
+	CHECK_EQ(gs_tcp_wait(w, ev, 4), 1);
+	CHECK(ev[0].events & GS_TCP_EV_ERR);
+	CHECK_EQ(gs_tcp_error(s), -ECONNRESET);
+	gs_tcp_close(s);
+	CHECK_EQ(gs_tcp_conns(w, NULL), 0);
+}
+
+int main(int argc, char **argv)
+{
+	char *eal[] = {argv[0], "--no-huge", "-m", "128", "--no-pci", "--no-shconf",
+		       "--log-level=error", NULL};
+	struct gs_conf conf = {.ip = RTE_IPV4(10, 0, 0, 1), .prefix = 24, .mode = GS_MODE_SINGLE,
+			       .busy_poll = true, .nb_desc = 256, .ring_size = 256};
+	struct gs_tcp_conf tc = {.max_socks = 16, .time_wait_us = TW_US};
+	uint32_t iss, piss = 0xfffff000; /* the peer's sequence numbers wrap during the test */
+
+	(void)argc;
+	if (check_eal_init(RTE_DIM(eal) - 1, eal, "gs_tcp") < 0)
+		return 77;
+	dev.now = SEC;
+	CHECK_EQ(gs_tcp_configure(&(struct gs_tcp_conf){.sndbuf = 1000}), -EINVAL);
+	CHECK_EQ(gs_tcp_configure(&tc), 0);
+	CHECK_EQ(gs_init_dev(&conf, &fake_ops, &dev), 0);
+	w = gs_st.w[0];
+	peer_arp(&dev, RTE_ARP_OP_REQUEST); /* the stack learns the peer's MAC */
+	poll_at(dev.now);
+	fake_drop_sent(&dev);
+
+	struct gs_tcp_sock *s = passive_open(&iss, piss);
+	uint32_t p = piss + 1;
+	window_scaling(s, piss, iss);
+	p += 300;
+	fast_retransmit(s, p, iss);
+	rto_backoff(s, p, iss);
+	time_wait(s, p, iss);
+	active_open();
+	CHECK_EQ(gs_fini(), 0); /* every mbuf back */
+	rte_eal_cleanup();
+	return CHECK_DONE();
+}
