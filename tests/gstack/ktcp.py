@@ -8,7 +8,7 @@
                                      must not break it: RST and SYN with the wrong sequence,
                                      an ACK of unsent data, data out of the window; the
                                      connection still echoes; then an exact RST resets it
-  ktcp.py sink PORT                  accept one connection, read to EOF, answer
+  ktcp.py sink PORT [N]              accept N connections (default 1), read each to EOF, answer
                                      "BYTES SHA256\\n" on the half-closed connection, close
 """
 import hashlib
@@ -96,26 +96,37 @@ def many(host, port, n):
     return {"ok": ok, "bad": bad, "errors": errors, "seconds": time.time() - t0}
 
 
-def sink(port):
+def sink(port, n=1):
     ls = socket.socket()
     ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     ls.bind(("0.0.0.0", port))
-    ls.listen(1)
+    ls.listen(n)
     ls.settimeout(120)
     print("ready", flush=True)
-    c, peer = ls.accept()
-    c.settimeout(120)
-    h, got = hashlib.sha256(), 0
-    while True:
-        b = c.recv(1 << 20)
-        if not b:
-            break
-        h.update(b)
-        got += len(b)
-    c.sendall(f"{got} {h.hexdigest()}\n".encode())  # on the half-closed connection
-    c.close()
+    results = []
+
+    def serve(c, peer):
+        c.settimeout(120)
+        h, got = hashlib.sha256(), 0
+        while True:
+            b = c.recv(1 << 20)
+            if not b:
+                break
+            h.update(b)
+            got += len(b)
+        c.sendall(f"{got} {h.hexdigest()}\n".encode())  # on the half-closed connection
+        c.close()
+        results.append({"received": got, "sha256": h.hexdigest(), "peer": list(peer)})
+
+    threads = []
+    for _ in range(n):
+        t = threading.Thread(target=serve, args=ls.accept())
+        t.start()
+        threads.append(t)
+    for t in threads:
+        t.join()
     ls.close()
-    return {"received": got, "sha256": h.hexdigest(), "peer": list(peer)}
+    return results[0] if n == 1 else {"streams": results}
 
 
 def rfc5961(host, port, mac):
@@ -170,7 +181,7 @@ if __name__ == "__main__":
     elif cmd == "rfc5961":
         r = rfc5961(args[0], int(args[1]), args[2])
     elif cmd == "sink":
-        r = sink(int(args[0]))
+        r = sink(int(args[0]), int(args[1]) if len(args) > 1 else 1)
     else:
         sys.exit(f"ktcp.py: unknown command '{cmd}'")
     print(json.dumps(r), flush=True)

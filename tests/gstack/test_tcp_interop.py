@@ -129,3 +129,24 @@ def test_10000_short_connections_tables_empty_no_leak(vswd, netns, guest):
     c = r["counters"]
     assert c["tcp_conn_close"] == 10000, c
     assert c["tcp_table_full"] == 0 and c["tcp_backlog_full"] == 0, c
+
+
+def test_tcpperf_streams_from_both_workers(vswd, netns, guest):
+    """Active opens on two workers: each picks source ports whose return flow the dispatcher's
+    hash gives back to it, or its connections would never complete."""
+    ns = kernel_ns(vswd, netns, f"{NS_IP}/24")
+    sink = ktcp_bg(ns, "sink", 5201, 4)
+    harness.wait_for(lambda: "ready" in sink.output() or not sink.alive(), 30, what="sink")
+    g = guest("g1", "gs-tcpperf", f"{GUEST_IP}/24", GUEST_MAC, mode="1kb", cores="0-2",
+              args=["--client", "--dst", NS_IP, "--streams", "4", "--bytes", str(2 * MB),
+                    "--seed", "3"], queue_size=1024)
+    assert g.wait(300) == 0, g.proc.output()[-3000:]
+    assert sink.wait(60) == 0, sink.output()
+    got = json.loads([l for l in sink.output().splitlines() if l.startswith("{")][-1])
+    want = stream_sha256(3, 2 * MB)
+    assert [s["sha256"] for s in got["streams"]] == [want] * 4, got
+    r = g.result()
+    assert r["mbufs_leaked"] == 0 and r["errors"] == 0, r
+    assert sorted(s["worker"] for s in r["streams"]) == [0, 0, 1, 1], r["streams"]
+    assert all(s["reply"] == f"{2 * MB} {want}" and s["gbps"] > 0 for s in r["streams"])
+    assert r["counters"]["tcp_no_socket"] == 0, r["counters"]
