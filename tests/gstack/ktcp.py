@@ -8,6 +8,8 @@
                                      must not break it: RST and SYN with the wrong sequence,
                                      an ACK of unsent data, data out of the window; the
                                      connection still echoes; then an exact RST resets it
+  ktcp.py mangled HOST PORT MAC N    N bytes by hand (scapy): shuffled, duplicated and
+                                     overlapping segments, FIN; the server's answer
   ktcp.py sink PORT [N]              accept N connections (default 1), read each to EOF, answer
                                      "BYTES SHA256\\n" on the half-closed connection, close
 """
@@ -170,6 +172,75 @@ def rfc5961(host, port, mac):
     return {"survived": survived, "reset": reset, "got": got.decode(errors="replace")}
 
 
+def fnv64(data):
+    h = 0xcbf29ce484222325
+    for b in data:
+        h = ((h ^ b) * 0x100000001b3) & 0xffffffffffffffff
+    return h
+
+
+def mangled(host, port, mac, nbytes):
+    """A stream sent by hand (scapy; the namespace's own RSTs are filtered by the test):
+    segments shuffled, some twice, some overlapping their neighbours, then FIN; returns what
+    the server answered and what it should have."""
+    import random
+    from scapy.all import AsyncSniffer, Ether, IP, TCP, Raw, sendp, conf
+    conf.verb = 0
+    rnd = random.Random(5)
+    data = bytes(rnd.getrandbits(8) for _ in range(nbytes))
+    sport, s0 = 40000 + rnd.randrange(1000), rnd.getrandbits(32)
+    got = []
+    sn = AsyncSniffer(iface="eth0", store=False, prn=got.append,
+                      lfilter=lambda p: TCP in p and p[IP].src == host and p[TCP].dport == sport)
+    sn.start()
+    time.sleep(0.5)
+    src = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    src.connect((host, 9))
+    me = src.getsockname()[0]
+    src.close()
+    base = Ether(dst=mac) / IP(src=me, dst=host)
+
+    def wait(cond, secs=10):
+        end = time.time() + secs
+        while time.time() < end:
+            r = [p for p in list(got) if cond(p)]
+            if r:
+                return r
+            time.sleep(0.05)
+        return []
+
+    sendp(base / TCP(sport=sport, dport=port, flags="S", seq=s0, window=65535), iface="eth0")
+    synack = wait(lambda p: p[TCP].flags & 0x12 == 0x12)
+    if not synack:
+        sn.stop()
+        return {"error": "no SYN-ACK"}
+    g = synack[0][TCP].seq + 1
+
+    def seg(off, ln, flags="A"):
+        return base / TCP(sport=sport, dport=port, flags=flags, seq=(s0 + 1 + off) % 2 ** 32,
+                          ack=g, window=65535) / Raw(data[off:off + ln])
+
+    frames = [base / TCP(sport=sport, dport=port, flags="A", seq=s0 + 1, ack=g, window=65535)]
+    pieces = [seg(off, 1000) for off in range(0, nbytes, 1000)]
+    pieces += [seg(off, 1000) for off in range(0, nbytes, 7000)]  # duplicates
+    pieces += [seg(off + 500, 1000) for off in range(0, nbytes - 1500, 5000)]  # overlaps
+    rnd.shuffle(pieces)
+    frames += pieces
+    sendp(frames, iface="eth0")
+    fin = base / TCP(sport=sport, dport=port, flags="FA", seq=(s0 + 1 + nbytes) % 2 ** 32,
+                     ack=g, window=65535)
+    reply = b""
+    for _ in range(5):  # the FIN again while the answer has not come (it may be lost)
+        sendp(fin, iface="eth0")
+        r = wait(lambda p: Raw in p, 3)
+        if r:
+            reply = bytes(r[0][Raw].load)
+            break
+    sn.stop()
+    return {"reply": reply.decode(errors="replace").strip(), "frames": len(frames),
+            "want": f"{nbytes} {fnv64(data):016x}"}
+
+
 if __name__ == "__main__":
     cmd, args = sys.argv[1], sys.argv[2:]
     if cmd == "echo":
@@ -180,6 +251,8 @@ if __name__ == "__main__":
         r = many(args[0], int(args[1]), int(args[2]))
     elif cmd == "rfc5961":
         r = rfc5961(args[0], int(args[1]), args[2])
+    elif cmd == "mangled":
+        r = mangled(args[0], int(args[1]), args[2], int(args[3]))
     elif cmd == "sink":
         r = sink(int(args[0]), int(args[1]) if len(args) > 1 else 1)
     else:
