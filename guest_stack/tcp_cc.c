@@ -12,6 +12,7 @@ void gs_tcp_cc_init(struct gs_tcp_sock *s)
 {
 	s->cwnd = 10u * s->mss;
 	s->ssthresh = UINT32_MAX;
+	s->recover = s->iss; /* RFC 6582's "recover" starts at the initial sequence number */
 }
 
 void gs_tcp_cc_ack(struct gs_tcp_sock *s, uint32_t acked)

@@ -121,7 +121,7 @@ static unsigned int drain_count(uint8_t flag_mask, uint32_t *first_seq)
 	return n;
 }
 
-static struct gs_tcp_sock *passive_open(uint32_t *iss, uint32_t piss)
+static struct gs_tcp_sock *passive_open(uint16_t pp, uint32_t *iss, uint32_t piss)
 {
 	struct gs_tcp_sock *l = gs_tcp_listen(w, 80, 8), *s;
 	struct gs_tcp_event ev[4];
@@ -129,7 +129,7 @@ static struct gs_tcp_sock *passive_open(uint32_t *iss, uint32_t piss)
 
 	CHECK(l != NULL);
 	CHECK(gs_tcp_listen(w, 80, 8) == NULL && errno == EADDRINUSE);
-	peer_tcp(4000, 80, piss, 0, RTE_TCP_SYN_FLAG, 60000, NULL, 0);
+	peer_tcp(pp, 80, piss, 0, RTE_TCP_SYN_FLAG, 60000, NULL, 0);
 	poll_at(dev.now);
 	CHECK(next_tcp(&t));
 	CHECK_EQ(t.flags, RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG);
@@ -140,7 +140,7 @@ static struct gs_tcp_sock *passive_open(uint32_t *iss, uint32_t piss)
 	*iss = t.seq;
 	CHECK(gs_tcp_accept(l) == NULL && errno == EAGAIN);
 	/* the peer's ACK 10 ms later: the first RTT sample */
-	peer_tcp(4000, 80, piss + 1, *iss + 1, RTE_TCP_ACK_FLAG, 1000, NULL, 0);
+	peer_tcp(pp, 80, piss + 1, *iss + 1, RTE_TCP_ACK_FLAG, 1000, NULL, 0);
 	poll_at(dev.now + 10 * MS);
 	CHECK_EQ(gs_tcp_wait(w, ev, 4), 1);
 	CHECK(ev[0].s == l && (ev[0].events & GS_TCP_EV_IN));
@@ -275,6 +275,73 @@ static void time_wait(struct gs_tcp_sock *s, uint32_t p, uint32_t iss)
 	CHECK_EQ(tw, 0);
 }
 
+/* The peer's window closes with our data waiting: probes (one below snd_una, RFC 9293
+ * 3.8.6.1) on the backed-off timer; the window opens and the data goes. */
+static void zero_window(void)
+{
+	static uint8_t data[5000];
+	uint32_t iss, p = 5000, seq = 0;
+	struct gs_tcp_sock *s = passive_open(4001, &iss, p - 1);
+	uint64_t c[GS_C_MAX];
+
+	peer_tcp(4001, 80, p, iss + 1, RTE_TCP_ACK_FLAG, 0, NULL, 0); /* window 0 */
+	poll_at(dev.now + MS);
+	CHECK_EQ(gs_tcp_write(s, data, sizeof(data)), 5000);
+	poll_at(dev.now + MS);
+	CHECK_EQ(drain_count(0, NULL), 0);
+	uint64_t at = dev.now;
+	for (uint64_t rto = 200 * MS; rto <= 400 * MS; rto *= 2) {
+		poll_at(at + rto - 2 * MS);
+		CHECK_EQ(drain_count(0, NULL), 0);
+		poll_at(at + rto + MS);
+		struct tseg t;
+		CHECK(next_tcp(&t));
+		CHECK_EQ(t.seq, iss); /* snd_una - 1 */
+		CHECK_EQ(t.len, 0);
+		CHECK(!next_tcp(&t));
+		/* the peer answers with its window still 0 */
+		peer_tcp(4001, 80, p, iss + 1, RTE_TCP_ACK_FLAG, 0, NULL, 0);
+		poll_at(dev.now);
+		at = dev.now;
+	}
+	gs_stats_total(c);
+	CHECK_EQ(c[GS_C_tcp_zwp], 2);
+	peer_tcp(4001, 80, p, iss + 1, RTE_TCP_ACK_FLAG, 1000, NULL, 0); /* 8000 bytes open */
+	poll_at(dev.now + MS);
+	CHECK_EQ(drain_count(0, &seq), 5);
+	CHECK_EQ(seq, iss + 1);
+	gs_tcp_abort(s);
+	poll_at(dev.now + MS);
+	struct tseg t;
+	CHECK(next_tcp(&t) && (t.flags & RTE_TCP_RST_FLAG));
+	fake_drop_sent(&dev);
+	CHECK_EQ(gs_tcp_conns(w, NULL), 0);
+}
+
+/* TIME_WAIT is bounded (max_socks / 2 = 8 here): the ninth recycles the oldest. */
+static void time_wait_bound(void)
+{
+	unsigned int tw;
+	uint64_t c[GS_C_MAX];
+
+	for (uint16_t i = 0; i < 9; i++) {
+		uint32_t iss, p = 100000u * (i + 1);
+		uint16_t pp = (uint16_t)(4100 + i);
+		struct gs_tcp_sock *s = passive_open(pp, &iss, p - 1);
+		gs_tcp_close(s);
+		poll_at(dev.now + MS);
+		peer_tcp(pp, 80, p, iss + 2, RTE_TCP_ACK_FLAG | RTE_TCP_FIN_FLAG, 1000, NULL, 0);
+		poll_at(dev.now + MS);
+		fake_drop_sent(&dev);
+	}
+	CHECK_EQ(gs_tcp_conns(w, &tw), 8);
+	CHECK_EQ(tw, 8);
+	gs_stats_total(c);
+	CHECK_EQ(c[GS_C_tcp_tw_recycled], 1);
+	poll_at(dev.now + TW_US + 2 * MS);
+	CHECK_EQ(gs_tcp_conns(w, &tw), 0);
+}
+
 /* connect(): a SYN with our options from a port whose return flow is ours; the SYN-ACK
  * completes it; the peer's RST (exact sequence) resets it. */
 static void active_open(void)
@@ -327,7 +394,7 @@ int main(int argc, char **argv)
 	poll_at(dev.now);
 	fake_drop_sent(&dev);
 
-	struct gs_tcp_sock *s = passive_open(&iss, piss);
+	struct gs_tcp_sock *s = passive_open(4000, &iss, piss);
 	uint32_t p = piss + 1;
 	window_scaling(s, piss, iss);
 	p += 300;
@@ -335,6 +402,8 @@ int main(int argc, char **argv)
 	rto_backoff(s, p, iss);
 	time_wait(s, p, iss);
 	active_open();
+	zero_window();
+	time_wait_bound();
 	CHECK_EQ(gs_fini(), 0); /* every mbuf back */
 	rte_eal_cleanup();
 	return CHECK_DONE();
