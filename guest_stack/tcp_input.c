@@ -289,6 +289,7 @@ static void data_input(struct gs_tcp_sock *s, struct seg *g, struct rte_mbuf *m)
 		gs_tcp_send_seg(s, s->snd_nxt, 0, F(ACK));
 		return;
 	}
+	bool hole = s->nooo > 0;
 	if (len) {
 		rxq_put(s, m);
 		if (s->nooo)
@@ -298,9 +299,13 @@ static void data_input(struct gs_tcp_sock *s, struct seg *g, struct rte_mbuf *m)
 		rte_pktmbuf_free(m);
 	}
 	if (fin && s->rcv_nxt == seq + len && !s->fin_rcvd)
-		fin_received(s);
-	if (len)
-		gs_tcp_ack_later(s); /* one ACK per connection per burst; never an ACK of an ACK */
+		fin_received(s); /* ACKed at once */
+	/* at most one ACK per connection per burst, never an ACK of an ACK; delayed unless
+	 * this filled a hole (the sender is recovering: RFC 5681 4.2) */
+	if (len && hole)
+		gs_tcp_ack_later(s);
+	else if (len)
+		gs_tcp_delack(s);
 }
 
 /* ACK processing; false when the segment goes no further. */

@@ -120,8 +120,10 @@ int gs_tcp_send_seg(struct gs_tcp_sock *s, uint32_t seq, uint32_t len, uint8_t f
 	uint32_t ack = flags & RTE_TCP_ACK_FLAG ? s->rcv_nxt : 0;
 	int rc = xmit(w, m, rte_cpu_to_be_32(s->key.rip), s->key.lport, s->key.rport, seq, ack,
 		      flags, wnd, opts, optlen);
-	if (rc == 0 && (flags & RTE_TCP_ACK_FLAG))
+	if (rc == 0 && (flags & RTE_TCP_ACK_FLAG)) {
 		s->need_ack = false;
+		gs_tcp_delack_stop(s);
+	}
 	return rc;
 }
 

@@ -148,6 +148,7 @@ void gs_tcp_unhash(struct gs_tcp_sock *s)
 		tw->w->c[GS_C_tcp_conn_close]++;
 	}
 	gs_tcp_timer_stop(s);
+	gs_tcp_delack_stop(s);
 	if (s->on_tw) {
 		gs_tcp_list_del(&tw->tw, s, GS_TCP_LINK(l_tw));
 		s->on_tw = false;

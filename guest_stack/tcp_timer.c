@@ -44,6 +44,30 @@ static void backoff(struct gs_tcp_sock *s)
 	s->rto_us = RTE_MIN(s->rto_us * 2, (uint64_t)GS_TCP_MAX_RTO_US); /* RFC 6298 5.5 */
 }
 
+/* RFC 1122 4.2.3.2 / RFC 5681 4.2: an ACK for at least every second full segment, and none
+ * later than the delay; every delay is the same, so the list is in expiry order. */
+void gs_tcp_delack(struct gs_tcp_sock *s)
+{
+	if (++s->unacked >= 2) {
+		gs_tcp_ack_later(s);
+		return;
+	}
+	if (s->on_delack)
+		return;
+	s->on_delack = true;
+	s->delack_at = gs_now_us() + GS_TCP_DELACK_US;
+	gs_tcp_list_add(&s->tw->delack, s, GS_TCP_LINK(l_delack));
+}
+
+void gs_tcp_delack_stop(struct gs_tcp_sock *s)
+{
+	s->unacked = 0;
+	if (!s->on_delack)
+		return;
+	s->on_delack = false;
+	gs_tcp_list_del(&s->tw->delack, s, GS_TCP_LINK(l_delack));
+}
+
 void gs_tcp_enter_tw(struct gs_tcp_sock *s)
 {
 	struct gs_tcp_wk *tw = s->tw;
@@ -111,6 +135,11 @@ void gs_tcp_tick(struct gs_tcp_wk *tw)
 	tw->next_tick = now + GS_TCP_TICK_US;
 	while (tw->tw.head && tw->tw.head->tw_at <= now)
 		gs_tcp_drop(tw->tw.head, 0);
+	while (tw->delack.head && tw->delack.head->delack_at <= now) {
+		struct gs_tcp_sock *s = tw->delack.head;
+		gs_tcp_delack_stop(s);
+		gs_tcp_ack_later(s);
+	}
 	for (struct gs_tcp_sock *s = tw->timers.head, *next; s; s = next) {
 		next = s->l_timer.next;
 		if (s->rto_at <= now)

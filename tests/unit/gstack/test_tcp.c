@@ -165,12 +165,25 @@ static void window_scaling(struct gs_tcp_sock *s, uint32_t piss, uint32_t iss)
 	memset(buf, 'x', sizeof(buf));
 	peer_tcp(4000, 80, piss + 1, iss + 1, RTE_TCP_ACK_FLAG | RTE_TCP_PSH_FLAG, 1000, buf, 300);
 	poll_at(dev.now);
+	uint64_t t0 = dev.now;
+	CHECK(!next_tcp(&t)); /* one segment: the ACK is delayed ... */
+	poll_at(t0 + 39 * MS);
+	CHECK(!next_tcp(&t));
+	poll_at(t0 + 41 * MS); /* ... 40 ms */
 	CHECK(next_tcp(&t));
 	CHECK_EQ(t.ack, piss + 301);
 	/* our window in units of 128: the 256 KiB buffer less the 300 bytes held */
 	CHECK_EQ(t.wnd, (256 * 1024 - 300) >> 7);
 	CHECK_EQ(gs_tcp_read(s, buf, sizeof(buf)), 300);
 	CHECK_EQ(gs_tcp_read(s, buf, sizeof(buf)), -EAGAIN);
+	/* a second segment: acknowledged at once (RFC 5681 4.2), one ACK for the two */
+	peer_tcp(4000, 80, piss + 301, iss + 1, RTE_TCP_ACK_FLAG, 1000, buf, 100);
+	peer_tcp(4000, 80, piss + 401, iss + 1, RTE_TCP_ACK_FLAG, 1000, buf, 100);
+	poll_at(dev.now + MS);
+	CHECK(next_tcp(&t));
+	CHECK_EQ(t.ack, piss + 501);
+	CHECK(!next_tcp(&t));
+	CHECK_EQ(gs_tcp_read(s, buf, sizeof(buf)), 200);
 }
 
 /* 8 segments out; the first is acknowledged, then three duplicate ACKs: the second goes
@@ -397,7 +410,7 @@ int main(int argc, char **argv)
 	struct gs_tcp_sock *s = passive_open(4000, &iss, piss);
 	uint32_t p = piss + 1;
 	window_scaling(s, piss, iss);
-	p += 300;
+	p += 500;
 	fast_retransmit(s, p, iss);
 	rto_backoff(s, p, iss);
 	time_wait(s, p, iss);
