@@ -180,6 +180,11 @@ void gs_tcp_abort(struct gs_tcp_sock *s); /* RST and gone */
 /* Sockets of this worker with events since the last call (EV_* bits). */
 unsigned int gs_tcp_wait(struct gs_worker *w, struct gs_tcp_event *ev, unsigned int max);
 void gs_tcp_set_user(struct gs_tcp_sock *s, void *user);
+/* Keepalive (RFC 1122 4.2.3.6), as Linux's SO_KEEPALIVE with TCP_KEEPIDLE, TCP_KEEPINTVL and
+ * TCP_KEEPCNT: after idle_us without a segment from the peer, a probe every intvl_us; cnt
+ * unanswered probes reset the connection (EV_ERR, -ETIMEDOUT).  idle_us 0 turns it off. */
+int gs_tcp_set_keepalive(struct gs_tcp_sock *s, uint64_t idle_us, uint64_t intvl_us,
+			 unsigned int cnt);
 int gs_tcp_error(const struct gs_tcp_sock *s); /* 0 or -ECONNRESET, -ECONNREFUSED, -ETIMEDOUT */
 int gs_tcp_peer(const struct gs_tcp_sock *s, struct gs_endpoint *peer, struct gs_endpoint *self);
 const char *gs_tcp_state_name(const struct gs_tcp_sock *s);
@@ -210,10 +215,10 @@ unsigned int gs_tcp_conns(struct gs_worker *w, unsigned int *time_wait);
 	X(tx_nic_full) X(tx_loopback) X(rx_loopback)                                             \
 	X(tcp_rx) X(tcp_tx) X(tcp_rexmit) X(tcp_rto) X(tcp_fast_rexmit) X(tcp_conn_open)          \
 	X(tcp_conn_accept) X(tcp_conn_close) X(tcp_rst_rx) X(tcp_rst_tx) X(tcp_dup_data)          \
-	X(tcp_ooo) X(tcp_challenge_ack) X(tcp_zwp) X(tcp_tw_recycled)                             \
+	X(tcp_ooo) X(tcp_challenge_ack) X(tcp_zwp) X(tcp_tw_recycled) X(tcp_keepalive)                             \
 	X(tcp_no_socket) X(tcp_bad_opt) X(tcp_out_of_window) X(tcp_bad_ack) X(tcp_rst_bad)        \
 	X(tcp_syn_bad) X(tcp_no_ack) X(tcp_backlog_full) X(tcp_table_full) X(tcp_ooo_full)        \
-	X(tcp_rcv_full) X(tcp_bad_flags) X(tcp_closed_data)
+	X(tcp_rcv_full) X(tcp_bad_flags) X(tcp_closed_data) X(tcp_ka_timeout)
 #define GS_CTR_ENUM(n) GS_C_##n,
 enum gs_ctr { GS_COUNTERS(GS_CTR_ENUM) GS_C_MAX };
 const char *gs_ctr_name(enum gs_ctr c);

@@ -45,6 +45,7 @@ bool gs_ctr_is_drop(enum gs_ctr c)
 	case GS_C_tcp_challenge_ack:
 	case GS_C_tcp_zwp:
 	case GS_C_tcp_tw_recycled:
+	case GS_C_tcp_keepalive:
 		return false;
 	default:
 		return c < GS_C_MAX;

@@ -404,6 +404,10 @@ static void sync_input(struct gs_tcp_sock *s, struct seg *g, struct rte_mbuf *m)
 		bool old = SEQ_LEQ(g->seq + seglen, s->rcv_nxt);
 		return drop_m(w, m, old ? GS_C_tcp_dup_data : GS_C_tcp_out_of_window);
 	}
+	if (s->on_ka) { /* the peer is there */
+		s->last_rx = gs_now_us();
+		s->ka_probes = 0;
+	}
 	if (g->flags & F(RST)) { /* RFC 5961 3.2: only the exact sequence number resets */
 		if (g->seq != s->rcv_nxt) {
 			w->c[GS_C_tcp_challenge_ack]++;

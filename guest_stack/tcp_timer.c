@@ -68,6 +68,51 @@ void gs_tcp_delack_stop(struct gs_tcp_sock *s)
 	gs_tcp_list_del(&s->tw->delack, s, GS_TCP_LINK(l_delack));
 }
 
+int gs_tcp_set_keepalive(struct gs_tcp_sock *s, uint64_t idle_us, uint64_t intvl_us,
+			 unsigned int cnt)
+{
+	if (idle_us && (!intvl_us || !cnt))
+		return -EINVAL;
+	gs_tcp_ka_stop(s);
+	if (!idle_us || s->state == GS_TCP_LISTEN)
+		return idle_us ? -EINVAL : 0;
+	s->ka_idle = idle_us;
+	s->ka_intvl = intvl_us;
+	s->ka_cnt = cnt;
+	s->ka_probes = 0;
+	s->last_rx = gs_now_us();
+	s->on_ka = true;
+	gs_tcp_list_add(&s->tw->ka, s, GS_TCP_LINK(l_ka));
+	return 0;
+}
+
+void gs_tcp_ka_stop(struct gs_tcp_sock *s)
+{
+	if (!s->on_ka)
+		return;
+	s->on_ka = false;
+	gs_tcp_list_del(&s->tw->ka, s, GS_TCP_LINK(l_ka));
+}
+
+/* A probe is a segment one below snd_una with no data: the peer must answer with an ACK. */
+static void keepalive(struct gs_tcp_sock *s, uint64_t now)
+{
+	if (s->state != GS_TCP_ESTABLISHED && s->state != GS_TCP_CLOSE_WAIT &&
+	    s->state != GS_TCP_FIN_WAIT_2)
+		return;
+	if (now < s->last_rx + s->ka_idle + (uint64_t)s->ka_probes * s->ka_intvl)
+		return;
+	if (s->ka_probes >= s->ka_cnt) {
+		s->tw->w->c[GS_C_tcp_ka_timeout]++;
+		gs_tcp_send_seg(s, s->snd_nxt, 0, RTE_TCP_RST_FLAG | RTE_TCP_ACK_FLAG);
+		gs_tcp_drop(s, -ETIMEDOUT);
+		return;
+	}
+	s->ka_probes++;
+	s->tw->w->c[GS_C_tcp_keepalive]++;
+	gs_tcp_send_seg(s, s->snd_una - 1, 0, RTE_TCP_ACK_FLAG);
+}
+
 void gs_tcp_enter_tw(struct gs_tcp_sock *s)
 {
 	struct gs_tcp_wk *tw = s->tw;
@@ -139,6 +184,10 @@ void gs_tcp_tick(struct gs_tcp_wk *tw)
 		struct gs_tcp_sock *s = tw->delack.head;
 		gs_tcp_delack_stop(s);
 		gs_tcp_ack_later(s);
+	}
+	for (struct gs_tcp_sock *s = tw->ka.head, *next; s; s = next) {
+		next = s->l_ka.next;
+		keepalive(s, now); /* may drop s: only s leaves the list */
 	}
 	for (struct gs_tcp_sock *s = tw->timers.head, *next; s; s = next) {
 		next = s->l_timer.next;

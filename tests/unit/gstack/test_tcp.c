@@ -355,6 +355,43 @@ static void time_wait_bound(void)
 	CHECK_EQ(gs_tcp_conns(w, &tw), 0);
 }
 
+/* Keepalive 1 s / 100 ms / 3: a probe after 1 s of silence, answered (the count restarts);
+ * then unanswered probes 100 ms apart, and after the third an RST and ETIMEDOUT. */
+static void keepalive(void)
+{
+	uint32_t iss, p = 7000;
+	struct gs_tcp_sock *s = passive_open(4200, &iss, p - 1);
+	struct gs_tcp_event ev[4];
+	struct tseg t;
+
+	CHECK_EQ(gs_tcp_set_keepalive(s, SEC, 0, 3), -EINVAL);
+	CHECK_EQ(gs_tcp_set_keepalive(s, SEC, 100 * MS, 3), 0);
+	uint64_t t0 = dev.now;
+	poll_at(t0 + SEC - 2 * MS);
+	CHECK(!next_tcp(&t));
+	poll_at(t0 + SEC + MS);
+	CHECK(next_tcp(&t) && t.seq == iss && t.len == 0); /* snd_una - 1 */
+	peer_tcp(4200, 80, p, iss + 1, RTE_TCP_ACK_FLAG, 1000, NULL, 0);
+	poll_at(dev.now);
+	CHECK(!next_tcp(&t)); /* an ACK gets no ACK */
+	t0 = dev.now;
+	for (int i = 0; i < 3; i++) {
+		poll_at(t0 + SEC + (uint64_t)i * 100 * MS + MS);
+		CHECK(next_tcp(&t) && t.seq == iss && !(t.flags & RTE_TCP_RST_FLAG));
+	}
+	poll_at(t0 + SEC + 300 * MS + MS);
+	CHECK(next_tcp(&t) && (t.flags & RTE_TCP_RST_FLAG));
+	CHECK_EQ(gs_tcp_wait(w, ev, 4), 1);
+	CHECK(ev[0].s == s && (ev[0].events & GS_TCP_EV_ERR));
+	CHECK_EQ(gs_tcp_error(s), -ETIMEDOUT);
+	uint64_t c[GS_C_MAX];
+	gs_stats_total(c);
+	CHECK_EQ(c[GS_C_tcp_keepalive], 4);
+	CHECK_EQ(c[GS_C_tcp_ka_timeout], 1);
+	gs_tcp_close(s);
+	CHECK_EQ(gs_tcp_conns(w, NULL), 0);
+}
+
 /* connect(): a SYN with our options from a port whose return flow is ours; the SYN-ACK
  * completes it; the peer's RST (exact sequence) resets it. */
 static void active_open(void)
@@ -417,6 +454,7 @@ int main(int argc, char **argv)
 	active_open();
 	zero_window();
 	time_wait_bound();
+	keepalive();
 	CHECK_EQ(gs_fini(), 0); /* every mbuf back */
 	rte_eal_cleanup();
 	return CHECK_DONE();
