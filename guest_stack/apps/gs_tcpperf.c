@@ -16,7 +16,7 @@
 #define REPLY_MAX 200
 
 enum { O_CLIENT = 256, O_SERVER, O_DST, O_PORT, O_STREAMS, O_SECONDS, O_BYTES, O_SIZE, O_SEED,
-       O_TW };
+       O_TW, O_CONNS };
 static const struct option opts[] = {
 	{"client", no_argument, NULL, O_CLIENT},	{"server", no_argument, NULL, O_SERVER},
 	{"dst", required_argument, NULL, O_DST},	{"port", required_argument, NULL, O_PORT},
@@ -24,6 +24,7 @@ static const struct option opts[] = {
 	{"bytes", required_argument, NULL, O_BYTES},	{"size", required_argument, NULL, O_SIZE},
 	{"seed", required_argument, NULL, O_SEED},
 	{"tcp-time-wait-ms", required_argument, NULL, O_TW},
+	{"connections", required_argument, NULL, O_CONNS},
 	{NULL, 0, NULL, 0}};
 
 struct stream {
@@ -44,6 +45,9 @@ struct perf {
 	long port, streams, size;
 	double seconds;
 	uint64_t bytes;
+	uint64_t conns; /* connection-rate mode: this many short connections */
+	uint64_t c_ok[64], c_echoed[64], c_failed[64];
+	uint64_t c_t0, c_t1;
 	uint32_t seed;
 	struct gs_tcp_conf tcp;
 	uint8_t block[BLOCK];
@@ -76,6 +80,7 @@ static int opt(int o, const char *arg, void *ctx)
 	case O_BYTES: p->bytes = (uint64_t)dbl(p, "bytes", arg, 1, 1e15); return 0;
 	case O_SIZE: p->size = (long)dbl(p, "size", arg, 1, 1 << 20); return 0;
 	case O_SEED: p->seed = (uint32_t)dbl(p, "seed", arg, 1, 4294967295.0); return 0;
+	case O_CONNS: p->conns = (uint64_t)dbl(p, "connections", arg, 1, 1e9); return 0;
 	case O_TW:
 		p->tcp.time_wait_us = (uint32_t)dbl(p, "tcp-time-wait-ms", arg, 1, 240000) * 1000;
 		return 0;
@@ -197,6 +202,71 @@ static int client(struct perf *p, struct gs_worker *w, unsigned int wi)
 	return 0;
 }
 
+/* Connection-rate mode: --streams connections at a time (per worker, its share of
+ * --connections), each writes --bytes, shuts down, reads the answer to EOF and closes. */
+static int conn_rate(struct perf *p, struct gs_worker *w, unsigned int wi)
+{
+	unsigned int nw = gs_worker_count(), active = 0;
+	uint64_t todo = p->conns / nw + (wi < p->conns % nw), started = 0, done = 0;
+	unsigned int par = (unsigned int)RTE_MAX(1L, p->streams / (long)nw);
+	struct gs_endpoint dst = {p->dst, (uint16_t)p->port};
+	struct gs_tcp_event ev[GS_BURST];
+	struct stream *slot = &p->st[wi * (MAX_STREAMS / nw)];
+	uint64_t start = rte_get_tsc_cycles();
+
+	par = RTE_MIN(par, MAX_STREAMS / nw);
+	if (gs_app_wait_neigh(w, p->dst, 10) < 0)
+		return -EHOSTUNREACH;
+	if (wi == 0)
+		p->c_t0 = rte_get_tsc_cycles();
+	while (done < todo && gs_app_go(&p->app, start)) {
+		for (unsigned int i = 0; i < par && started < todo && active < par; i++) {
+			struct stream *t = &slot[i];
+			if (t->s)
+				continue;
+			memset(t, 0, sizeof(*t));
+			t->worker = wi;
+			t->s = gs_tcp_connect(w, &dst);
+			if (!t->s) {
+				p->c_failed[wi]++, done++, started++;
+				continue;
+			}
+			gs_tcp_set_user(t->s, t);
+			started++, active++;
+		}
+		unsigned int work = (unsigned int)gs_poll(w);
+		unsigned int n = gs_tcp_wait(w, ev, GS_BURST);
+		for (unsigned int i = 0; i < n; i++) {
+			struct stream *t = ev[i].user;
+			if (!t->s)
+				continue;
+			bool over = ev[i].events & GS_TCP_EV_ERR;
+			if (!over && (ev[i].events & GS_TCP_EV_CONNECTED) && !t->shut) {
+				gs_tcp_write(t->s, p->block, p->bytes);
+				gs_tcp_shutdown(t->s);
+				t->shut = true;
+			}
+			long r;
+			while (!over && t->rlen < REPLY_MAX - 1 &&
+			       (r = gs_tcp_read(t->s, t->reply + t->rlen, REPLY_MAX - 1 - t->rlen)) > 0)
+				t->rlen += (unsigned int)r;
+			if (!over && !(t->shut && gs_tcp_read(t->s, t->reply, 0) == 0))
+				continue;
+			if (over || !t->rlen)
+				p->c_failed[wi]++;
+			else
+				p->c_ok[wi]++;
+			p->c_echoed[wi] += t->rlen == p->bytes && !memcmp(t->reply, p->block, p->bytes);
+			gs_tcp_close(t->s);
+			t->s = NULL;
+			active--, done++;
+		}
+		gs_idle(w, work + n);
+	}
+	p->c_t1 = RTE_MAX(p->c_t1, rte_get_tsc_cycles());
+	return 0;
+}
+
 static int server(struct perf *p, struct gs_worker *w, unsigned int wi)
 {
 	struct gs_tcp_sock *l = gs_tcp_listen(w, (uint16_t)p->port, 128);
@@ -259,7 +329,11 @@ static int worker(struct gs_worker *w, void *arg)
 {
 	struct perf *p = arg;
 
-	return p->client ? client(p, w, gs_worker_index(w)) : server(p, w, gs_worker_index(w));
+	unsigned int wi = gs_worker_index(w);
+
+	if (p->client && p->conns)
+		return conn_rate(p, w, wi);
+	return p->client ? client(p, w, wi) : server(p, w, wi);
 }
 
 static json_t *stream_json(const struct stream *t, bool client)
@@ -291,6 +365,9 @@ int main(int argc, char **argv)
 			     "  --bytes N         send N bytes per stream instead\n"
 			     "  --size B          bytes per write (default 65536)\n"
 			     "  --seed N          the stream's bytes (default 1)\n"
+			     "  --connections N   connection rate (client): N short connections,\n"
+			     "                    --streams at a time, each writes --bytes (< 200,\n"
+			     "                    default 64), reads the answer to EOF, closes\n"
 			     "  --tcp-time-wait-ms MS   TIME_WAIT length (default 60000)\n"},
 	    .port = 5201, .streams = 1, .seconds = 5, .size = 65536, .seed = 1};
 	uint64_t total = 0;
@@ -300,6 +377,10 @@ int main(int argc, char **argv)
 		gs_app_die(&p.app, "say --client or --server");
 	if (p.client && !p.dst)
 		gs_app_die(&p.app, "--client needs --dst");
+	if (p.conns && !p.bytes)
+		p.bytes = 64;
+	if (p.conns && p.bytes >= REPLY_MAX)
+		gs_app_die(&p.app, "--connections wants --bytes under %d", REPLY_MAX);
 	if (gs_tcp_configure(&p.tcp) < 0)
 		gs_app_die(&p.app, "bad TCP settings");
 	make_block(&p);
@@ -307,6 +388,20 @@ int main(int argc, char **argv)
 	int rc = gs_run(worker, &p);
 	json_t *arr = json_array();
 	unsigned int errors = 0;
+	if (p.client && p.conns) {
+		uint64_t ok = 0, echoed = 0, failed = 0;
+		for (unsigned int i = 0; i < gs_worker_count(); i++)
+			ok += p.c_ok[i], echoed += p.c_echoed[i], failed += p.c_failed[i];
+		double secs = p.c_t1 > p.c_t0 ? gs_app_seconds(p.c_t1 - p.c_t0) : 0;
+		json_t *o = json_pack("{s:s,s:I,s:I,s:I,s:f,s:f}", "role", "client", "connections",
+				      (json_int_t)ok, "echoed", (json_int_t)echoed, "failed",
+				      (json_int_t)failed, "seconds", secs, "conns_per_sec",
+				      secs > 0 ? (double)ok / secs : 0.0);
+		if (!p.app.json)
+			printf("%" PRIu64 " connections (%" PRIu64 " failed) in %.3f s: %.0f/s\n", ok,
+			       failed, secs, secs > 0 ? (double)ok / secs : 0.0);
+		return gs_app_finish(&p.app, o, rc < 0 || failed || ok != p.conns ? 1 : 0);
+	}
 	if (p.client) {
 		for (long i = 0; i < p.streams; i++) {
 			json_array_append_new(arr, stream_json(&p.st[i], true));
