@@ -34,6 +34,13 @@ static void syn_opts(struct gs_tcp_sock *s, const struct gs_tcp_opts *o)
 	uint16_t ours = (uint16_t)(gs_mtu() - 40);
 
 	s->mss = o->mss ? RTE_MIN(RTE_MAX(o->mss, (uint16_t)64), ours) : 536;
+	bool offered = s->state == GS_TCP_SYN_RCVD || s->ts_ok; /* SYN_SENT: we offered */
+	s->ts_ok = offered && o->ts;
+	s->sack_ok = (s->state == GS_TCP_SYN_RCVD || s->sack_ok) && o->sack_ok;
+	if (s->ts_ok) {
+		s->ts_recent = o->tsval;
+		s->mss = (uint16_t)(s->mss - GS_TCP_TS_OPT); /* every segment carries them */
+	}
 	if (o->wscale >= 0 && (s->state == GS_TCP_SYN_RCVD || s->ws_ok)) {
 		s->ws_ok = true;
 		s->snd_wscale = (uint8_t)o->wscale;
@@ -136,7 +143,7 @@ static void syn_sent_input(struct gs_tcp_sock *s, const struct seg *g,
 	rte_pktmbuf_free(m);
 	s->irs = g->seq;
 	s->rcv_nxt = g->seq + 1;
-	s->ws_ok = true; /* we offered it: the peer's answer decides */
+	s->ws_ok = s->ts_ok = s->sack_ok = true; /* we offered: the peer's answer decides */
 	syn_opts(s, &g->o);
 	gs_tcp_cc_init(s);
 	established(s, g);
@@ -342,7 +349,10 @@ static bool ack_input(struct gs_tcp_sock *s, const struct seg *g)
 			s->sbuf_len -= d;
 			s->sbuf_seq = upto;
 		}
-		if (s->rtt_timing && SEQ_GEQ(g->ack, s->rtt_seq)) {
+		if (s->ts_ok && g->o.ts && g->o.tsecr) { /* RFC 7323 4.1: every ACK measures */
+			gs_tcp_rtt_sample(s, (uint64_t)(gs_tcp_ts_now() - g->o.tsecr) * 1000);
+			s->rtt_timing = false;
+		} else if (s->rtt_timing && SEQ_GEQ(g->ack, s->rtt_seq)) {
 			gs_tcp_rtt_sample(s, gs_now_us() - s->rtt_ts);
 			s->rtt_timing = false;
 		}
@@ -403,6 +413,15 @@ static void sync_input(struct gs_tcp_sock *s, struct seg *g, struct rte_mbuf *m)
 		gs_tcp_ack_later(s);
 		bool old = SEQ_LEQ(g->seq + seglen, s->rcv_nxt);
 		return drop_m(w, m, old ? GS_C_tcp_dup_data : GS_C_tcp_out_of_window);
+	}
+	if (s->ts_ok && g->o.ts && !(g->flags & F(RST))) {
+		/* PAWS (RFC 7323 5.3): an older timestamp is an old duplicate */
+		if ((int32_t)(g->o.tsval - s->ts_recent) < 0) {
+			gs_tcp_ack_later(s);
+			return drop_m(w, m, GS_C_tcp_paws);
+		}
+		if (SEQ_LEQ(g->seq, s->rcv_nxt)) /* 4.3: it covers what we acknowledge next */
+			s->ts_recent = g->o.tsval;
 	}
 	if (s->on_ka) { /* the peer is there */
 		s->last_rx = gs_now_us();

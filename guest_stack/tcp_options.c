@@ -1,10 +1,11 @@
-/* tcp_options.c: TCP options in and out.  A malformed option list (a length of 0 or 1, or one
+/* tcp_options.c: TCP options in and out (MSS, window scale, SACK-permitted and SACK blocks,
+ * timestamps).  A malformed option list (a length of 0 or 1, or one
  * that runs past the header, or a known option with the wrong length) drops the segment, as
  * Linux does for SYNs; unknown options are skipped by their length. */
 #include <string.h>
 #include "tcp_priv.h"
 
-enum { OPT_EOL = 0, OPT_NOP = 1, OPT_MSS = 2, OPT_WS = 3, OPT_SACK_OK = 4, OPT_TS = 8 };
+enum { OPT_EOL = 0, OPT_NOP = 1, OPT_MSS = 2, OPT_WS = 3, OPT_SACK_OK = 4, OPT_SACK = 5, OPT_TS = 8 };
 
 int gs_tcp_opts_parse(const struct rte_tcp_hdr *th, uint32_t hlen, struct gs_tcp_opts *o)
 {
@@ -38,6 +39,10 @@ int gs_tcp_opts_parse(const struct rte_tcp_hdr *th, uint32_t hlen, struct gs_tcp
 				return -EINVAL;
 			o->sack_ok = true;
 			break;
+		case OPT_SACK: /* the peer's SACK blocks: checked, not used (we recover without) */
+			if ((len - 2) % 8 != 0 || len < 10)
+				return -EINVAL;
+			break;
 		case OPT_TS:
 			if (len != 10)
 				return -EINVAL;
@@ -55,19 +60,72 @@ int gs_tcp_opts_parse(const struct rte_tcp_hdr *th, uint32_t hlen, struct gs_tcp
 	return 0;
 }
 
-/* The options of our SYN or SYN-ACK: MSS, and window scale when wscale >= 0.  Returns their
- * length (a multiple of 4). */
-uint8_t gs_tcp_opts_syn(uint8_t *p, uint16_t mss, int wscale)
+static uint8_t *put_ts(uint8_t *p, uint32_t tsval, uint32_t tsecr)
 {
-	p[0] = OPT_MSS;
-	p[1] = 4;
-	p[2] = (uint8_t)(mss >> 8);
-	p[3] = (uint8_t)mss;
-	if (wscale < 0)
-		return 4;
-	p[4] = OPT_NOP;
-	p[5] = OPT_WS;
-	p[6] = 3;
-	p[7] = (uint8_t)wscale;
-	return 8;
+	p[0] = OPT_TS;
+	p[1] = 10;
+	tsval = rte_cpu_to_be_32(tsval);
+	tsecr = rte_cpu_to_be_32(tsecr);
+	memcpy(p + 2, &tsval, 4);
+	memcpy(p + 6, &tsecr, 4);
+	return p + 10;
+}
+
+/* The options of our SYN or SYN-ACK, laid out as Linux's: MSS, SACK-permitted and timestamps
+ * (when offered: ts != NULL), window scale when wscale >= 0.  Returns their length (<= 20). */
+uint8_t gs_tcp_opts_syn(uint8_t *p, uint16_t mss, int wscale, bool sack, const uint32_t *ts)
+{
+	uint8_t *q = p;
+
+	*q++ = OPT_MSS;
+	*q++ = 4;
+	*q++ = (uint8_t)(mss >> 8);
+	*q++ = (uint8_t)mss;
+	if (sack && ts) {
+		*q++ = OPT_SACK_OK;
+		*q++ = 2;
+	} else if (ts || sack) {
+		*q++ = OPT_NOP;
+		*q++ = OPT_NOP;
+		if (sack) {
+			*q++ = OPT_SACK_OK;
+			*q++ = 2;
+		}
+	}
+	if (ts)
+		q = put_ts(q, ts[0], ts[1]);
+	if (wscale >= 0) {
+		*q++ = OPT_NOP;
+		*q++ = OPT_WS;
+		*q++ = 3;
+		*q++ = (uint8_t)wscale;
+	}
+	return (uint8_t)(q - p);
+}
+
+/* The options of any other segment: timestamps, and SACK blocks (RFC 2018; start/end pairs in
+ * host order, as many as fit in 40 bytes).  Returns their length. */
+uint8_t gs_tcp_opts_data(uint8_t *p, const uint32_t *ts, const uint32_t *blocks,
+			 unsigned int nblocks)
+{
+	uint8_t *q = p;
+
+	if (ts) {
+		*q++ = OPT_NOP;
+		*q++ = OPT_NOP;
+		q = put_ts(q, ts[0], ts[1]);
+	}
+	nblocks = RTE_MIN(nblocks, ts ? 3u : 4u);
+	if (nblocks) {
+		*q++ = OPT_NOP;
+		*q++ = OPT_NOP;
+		*q++ = OPT_SACK;
+		*q++ = (uint8_t)(2 + 8 * nblocks);
+		for (unsigned int i = 0; i < 2 * nblocks; i++) {
+			uint32_t v = rte_cpu_to_be_32(blocks[i]);
+			memcpy(q, &v, 4);
+			q += 4;
+		}
+	}
+	return (uint8_t)(q - p);
 }

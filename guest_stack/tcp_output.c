@@ -4,7 +4,7 @@
 #include <rte_ethdev.h>
 #include "tcp_priv.h"
 
-#define OPT_ROOM 8 /* MSS + window scale on SYNs */
+#define OPT_ROOM 40 /* the most TCP options there can be */
 
 /* The window we offer: the free receive buffer, never shrinking what was advertised (RFC 7323
  * 2.4), and 0 rather than a sliver (receiver-side silly window avoidance, RFC 1122 4.2.3.3). */
@@ -16,6 +16,28 @@ uint32_t gs_tcp_rcv_wnd(const struct gs_tcp_sock *s)
 	if (space < RTE_MIN(s->rcvbuf / 4, (uint32_t)s->mss))
 		space = 0;
 	return RTE_MAX(space, adv);
+}
+
+/* What we hold beyond a hole, as SACK blocks (RFC 2018): the out-of-order segments merged
+ * into runs. */
+static unsigned int sack_blocks(const struct gs_tcp_sock *s, uint32_t *b, unsigned int max)
+{
+	unsigned int n = 0;
+
+	for (unsigned int i = 0; i < s->nooo; i++) {
+		uint32_t st = s->ooo[i].seq, en = s->ooo[i].seq + s->ooo[i].len;
+		if (n && SEQ_LEQ(st, b[2 * n - 1])) {
+			if (SEQ_GT(en, b[2 * n - 1]))
+				b[2 * n - 1] = en;
+			continue;
+		}
+		if (n == max)
+			break;
+		b[2 * n] = st;
+		b[2 * n + 1] = en;
+		n++;
+	}
+	return n;
 }
 
 static void copy_out(const struct gs_tcp_sock *s, uint32_t off, uint8_t *dst, uint32_t len)
@@ -100,11 +122,14 @@ int gs_tcp_send_seg(struct gs_tcp_sock *s, uint32_t seq, uint32_t len, uint8_t f
 		copy_out(s, seq - s->sbuf_seq, p, len);
 	}
 	uint32_t rwnd = gs_tcp_rcv_wnd(s);
+	uint32_t ts[2] = {gs_tcp_ts_now(), s->ts_recent};
 	if (flags & RTE_TCP_SYN_FLAG) {
-		/* our MSS: what fits the device's MTU; window scale offered on a SYN, answered on a
-		 * SYN-ACK only when the peer offered it (RFC 7323 1.3) */
-		bool ws = s->state == GS_TCP_SYN_SENT || s->ws_ok;
-		optlen = gs_tcp_opts_syn(opts, (uint16_t)(gs_mtu() - 40), ws ? s->rcv_wscale : -1);
+		/* our MSS: what fits the device's MTU; window scale, SACK-permitted and timestamps
+		 * offered on a SYN, answered on a SYN-ACK only when the peer offered them */
+		bool offer = s->state == GS_TCP_SYN_SENT;
+		optlen = gs_tcp_opts_syn(opts, (uint16_t)(gs_mtu() - 40),
+					 offer || s->ws_ok ? s->rcv_wscale : -1, offer || s->sack_ok,
+					 offer || s->ts_ok ? ts : NULL);
 		wnd = (uint16_t)RTE_MIN(rwnd, 65535u); /* never scaled on a SYN */
 		s->rcv_adv = s->rcv_nxt + wnd;
 	} else {
@@ -116,6 +141,11 @@ int gs_tcp_send_seg(struct gs_tcp_sock *s, uint32_t seq, uint32_t len, uint8_t f
 		wnd = (uint16_t)field;
 		if (SEQ_GT(s->rcv_nxt + (field << sh), s->rcv_adv))
 			s->rcv_adv = s->rcv_nxt + (field << sh);
+		uint32_t blocks[8];
+		unsigned int nb = 0;
+		if (s->sack_ok && (flags & RTE_TCP_ACK_FLAG) && !(flags & RTE_TCP_RST_FLAG))
+			nb = sack_blocks(s, blocks, 4);
+		optlen = gs_tcp_opts_data(opts, s->ts_ok ? ts : NULL, blocks, nb);
 	}
 	uint32_t ack = flags & RTE_TCP_ACK_FLAG ? s->rcv_nxt : 0;
 	int rc = xmit(w, m, rte_cpu_to_be_32(s->key.rip), s->key.lport, s->key.rport, seq, ack,

@@ -61,6 +61,8 @@ struct gs_tcp_sock {
 	bool ws_ok, need_ack, on_ack_list, on_ready, on_timer, want_write;
 	bool in_recovery, rtt_timing, on_tw, on_acceptq, on_synq, on_delack, on_ka;
 	bool accepted; /* the application holds it (listen, connect, accept) */
+	bool ts_ok, sack_ok; /* both offered them in the handshake */
+	uint32_t ts_recent;  /* the peer's timestamp to echo (RFC 7323 4.3) */
 	struct gs_tcp_key key;
 	struct gs_tcp_sock *listener;	/* SYN_RCVD and not yet accepted: whose backlog */
 	unsigned int backlog, pending;	/* LISTEN: the bound, embryonic + not accepted */
@@ -153,7 +155,14 @@ struct gs_tcp_opts {
 	uint32_t tsval, tsecr;
 };
 int gs_tcp_opts_parse(const struct rte_tcp_hdr *th, uint32_t hlen, struct gs_tcp_opts *o);
-uint8_t gs_tcp_opts_syn(uint8_t *p, uint16_t mss, int wscale);
+uint8_t gs_tcp_opts_syn(uint8_t *p, uint16_t mss, int wscale, bool sack, const uint32_t *ts);
+uint8_t gs_tcp_opts_data(uint8_t *p, const uint32_t *ts, const uint32_t *blocks,
+			 unsigned int nblocks);
+#define GS_TCP_TS_OPT 12 /* NOP NOP TS: what timestamps take from every segment */
+static inline uint32_t gs_tcp_ts_now(void)
+{
+	return (uint32_t)(gs_now_us() / 1000); /* a 1 ms timestamp clock (RFC 7323 5.4) */
+}
 
 /* tcp_timer.c */
 void gs_tcp_timer_arm(struct gs_tcp_sock *s);

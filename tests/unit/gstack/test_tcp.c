@@ -24,8 +24,17 @@ struct tseg {
 	uint32_t seq, ack, len;
 	uint16_t wnd, sport, dport, mss;
 	int wscale;
-	bool cksum_ok;
+	bool cksum_ok, ts, sack_ok;
+	uint32_t tsval, tsecr, nsack, sack[2]; /* the first SACK block */
 };
+
+static uint32_t be32_at(const uint8_t *p)
+{
+	uint32_t v;
+
+	memcpy(&v, p, 4);
+	return rte_be_to_cpu_32(v);
+}
 
 /* The next TCP segment the stack sent (ARP and the rest skipped and freed). */
 static bool next_tcp(struct tseg *t)
@@ -61,6 +70,18 @@ static bool next_tcp(struct tseg *t)
 				t->mss = (uint16_t)(o[i + 2] << 8 | o[i + 3]);
 			if (o[i] == 3)
 				t->wscale = o[i + 2];
+			if (o[i] == 4)
+				t->sack_ok = true;
+			if (o[i] == 8) {
+				t->ts = true;
+				t->tsval = be32_at(o + i + 2);
+				t->tsecr = be32_at(o + i + 6);
+			}
+			if (o[i] == 5) {
+				t->nsack = (o[i + 1] - 2u) / 8;
+				t->sack[0] = be32_at(o + i + 2);
+				t->sack[1] = be32_at(o + i + 6);
+			}
 			i += o[i + 1] ? o[i + 1] : 1;
 		}
 		t->cksum_ok = rte_ipv4_udptcp_cksum_verify(ip, th) == 0;
@@ -70,12 +91,12 @@ static bool next_tcp(struct tseg *t)
 	return false;
 }
 
-/* A segment from the peer; SYNs carry MSS and window scale. */
-static void peer_tcp(uint16_t sport, uint16_t dport, uint32_t seq, uint32_t ack, uint8_t flags,
-		     uint16_t wnd, const void *data, uint16_t len)
+/* A segment from the peer with these options (a multiple of 4 bytes). */
+static void peer_tcp_opts(uint16_t sport, uint16_t dport, uint32_t seq, uint32_t ack,
+			  uint8_t flags, uint16_t wnd, const void *data, uint16_t len,
+			  const uint8_t *opts, uint8_t optlen)
 {
 	struct rte_mbuf *m = rte_pktmbuf_alloc(gs_st.pool);
-	uint8_t optlen = flags & RTE_TCP_SYN_FLAG ? 8 : 0;
 	struct rte_ipv4_hdr *ip =
 	    peer_ip(m, (uint16_t)(sizeof(struct rte_tcp_hdr) + optlen + len), IPPROTO_TCP);
 	struct rte_tcp_hdr *th = (struct rte_tcp_hdr *)(ip + 1);
@@ -89,14 +110,30 @@ static void peer_tcp(uint16_t sport, uint16_t dport, uint32_t seq, uint32_t ack,
 	th->data_off = (uint8_t)(((sizeof(*th) + optlen) / 4) << 4);
 	th->tcp_flags = flags;
 	th->rx_win = rte_cpu_to_be_16(wnd);
-	if (optlen) {
-		const uint8_t opts[8] = {2, 4, PEER_MSS >> 8, PEER_MSS & 0xff, 1, 3, 3, PEER_WS};
-		memcpy(o, opts, 8);
-	}
+	memcpy(o, opts, optlen);
 	memcpy(o + optlen, data, len);
 	th->cksum = rte_ipv4_udptcp_cksum(ip, th);
 	ip->hdr_checksum = rte_ipv4_cksum(ip);
 	peer_put(&dev, 0, m);
+}
+
+/* A segment from the peer; SYNs carry MSS and window scale (no timestamps, no SACK). */
+static void peer_tcp(uint16_t sport, uint16_t dport, uint32_t seq, uint32_t ack, uint8_t flags,
+		     uint16_t wnd, const void *data, uint16_t len)
+{
+	static const uint8_t syn[8] = {2, 4, PEER_MSS >> 8, PEER_MSS & 0xff, 1, 3, 3, PEER_WS};
+
+	peer_tcp_opts(sport, dport, seq, ack, flags, wnd, data, len, syn,
+		      flags & RTE_TCP_SYN_FLAG ? 8 : 0);
+}
+
+/* NOP NOP TS(tsval, tsecr) */
+static void ts_opt(uint8_t *o, uint32_t tsval, uint32_t tsecr)
+{
+	o[0] = 1, o[1] = 1, o[2] = 8, o[3] = 10;
+	tsval = rte_cpu_to_be_32(tsval), tsecr = rte_cpu_to_be_32(tsecr);
+	memcpy(o + 4, &tsval, 4);
+	memcpy(o + 8, &tsecr, 4);
 }
 
 static void poll_at(uint64_t t)
@@ -392,6 +429,56 @@ static void keepalive(void)
 	CHECK_EQ(gs_tcp_conns(w, NULL), 0);
 }
 
+/* A peer that offers timestamps and SACK (as Linux): our SYN-ACK answers both; every segment
+ * then carries timestamps (so the MSS shrinks by 12), an out-of-order segment is reported in a
+ * SACK block at once, and a segment with an older timestamp is dropped (PAWS). */
+static void ts_sack(void)
+{
+	struct gs_tcp_sock *l = gs_tcp_listen(w, 82, 8), *s;
+	uint8_t syn[20] = {2, 4, PEER_MSS >> 8, PEER_MSS & 0xff, 4, 2, 8, 10, 0, 0, 0, 100,
+			   0, 0, 0, 0, 1, 3, 3, PEER_WS};
+	uint8_t o[12], data[500];
+	uint32_t p = 90000, iss;
+	struct tseg t;
+	struct gs_tcp_info i;
+	uint64_t c[GS_C_MAX];
+
+	peer_tcp_opts(4300, 82, p - 1, 0, RTE_TCP_SYN_FLAG, 60000, NULL, 0, syn, 20);
+	poll_at(dev.now + MS);
+	CHECK(next_tcp(&t));
+	CHECK(t.ts && t.sack_ok && t.wscale == 7);
+	CHECK_EQ(t.tsecr, 100);
+	iss = t.seq;
+	ts_opt(o, 101, t.tsval);
+	peer_tcp_opts(4300, 82, p, iss + 1, RTE_TCP_ACK_FLAG, 1000, NULL, 0, o, 12);
+	poll_at(dev.now + MS);
+	s = gs_tcp_accept(l);
+	CHECK(s != NULL);
+	gs_tcp_info(s, &i);
+	CHECK_EQ(i.mss, PEER_MSS - 12);
+	memset(data, 'y', sizeof(data));
+	ts_opt(o, 102, 0);
+	peer_tcp_opts(4300, 82, p + 1000, iss + 1, RTE_TCP_ACK_FLAG, 1000, data, 500, o, 12);
+	poll_at(dev.now + MS);
+	CHECK(next_tcp(&t));
+	CHECK_EQ(t.ack, p); /* the hole */
+	CHECK(t.ts && t.tsecr == 101); /* an out-of-order segment's timestamp is not echoed */
+	CHECK_EQ(t.nsack, 1);
+	CHECK(t.sack[0] == p + 1000 && t.sack[1] == p + 1500);
+	ts_opt(o, 50, 0); /* older than 101: PAWS */
+	peer_tcp_opts(4300, 82, p, iss + 1, RTE_TCP_ACK_FLAG, 1000, data, 100, o, 12);
+	poll_at(dev.now + MS);
+	gs_stats_total(c);
+	CHECK_EQ(c[GS_C_tcp_paws], 1);
+	gs_tcp_info(s, &i);
+	CHECK_EQ(i.rcv_nxt, p);
+	gs_tcp_abort(s);
+	gs_tcp_close(l);
+	poll_at(dev.now + MS);
+	fake_drop_sent(&dev);
+	CHECK_EQ(gs_tcp_conns(w, NULL), 0);
+}
+
 /* connect(): a SYN with our options from a port whose return flow is ours; the SYN-ACK
  * completes it; the peer's RST (exact sequence) resets it. */
 static void active_open(void)
@@ -408,12 +495,14 @@ static void active_open(void)
 	CHECK_EQ(t.dport, 9000);
 	CHECK(t.sport >= 49152);
 	CHECK_EQ(t.wscale, 7);
+	CHECK(t.ts && t.sack_ok && t.tsecr == 0); /* offered */
 	peer_tcp(9000, t.sport, 777, t.seq + 1, RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG, 5000, NULL, 0);
 	poll_at(dev.now + MS);
 	CHECK_EQ(gs_tcp_wait(w, ev, 4), 1);
 	CHECK(ev[0].s == s && (ev[0].events & GS_TCP_EV_CONNECTED));
 	uint32_t iss = t.seq;
 	CHECK(next_tcp(&t) && t.flags == RTE_TCP_ACK_FLAG && t.ack == 778);
+	CHECK(!t.ts); /* the peer did not take them */
 	peer_tcp(9000, t.sport, 778, iss + 1, RTE_TCP_RST_FLAG, 0, NULL, 0);
 	poll_at(dev.now + MS);
 	CHECK_EQ(gs_tcp_wait(w, ev, 4), 1);
@@ -455,6 +544,7 @@ int main(int argc, char **argv)
 	zero_window();
 	time_wait_bound();
 	keepalive();
+	ts_sack();
 	CHECK_EQ(gs_fini(), 0); /* every mbuf back */
 	rte_eal_cleanup();
 	return CHECK_DONE();
