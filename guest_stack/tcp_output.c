@@ -72,7 +72,8 @@ static int xmit(struct gs_worker *w, struct rte_mbuf *m, rte_be32_t dst, uint16_
 	th->rx_win = rte_cpu_to_be_16(wnd);
 	th->cksum = 0;
 	th->tcp_urp = 0;
-	memcpy(th + 1, opts, optlen);
+	if (optlen)
+		memcpy(th + 1, opts, optlen);
 	gs_ipv4_fill(m, ip, dst, IPPROTO_TCP);
 	m->l4_len = hl;
 	if (gs_st.tx_ol & RTE_ETH_TX_OFFLOAD_TCP_CKSUM) {

@@ -33,7 +33,7 @@ enum gs_tcp_state {
 	GS_TCP_TIME_WAIT,
 };
 
-/* Host byte order; 12 bytes, the rte_hash key. */
+/* Host byte order; 12 bytes, the rte_hash key (hashed by tcp_table.c's key_hash). */
 struct gs_tcp_key {
 	uint32_t rip, lip;
 	uint16_t rport, lport;

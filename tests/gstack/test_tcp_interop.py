@@ -27,7 +27,7 @@ def finish(g):
     return r
 
 
-@pytest.mark.parametrize("mode,cores", [("single", None), ("1kb", "0-2")])
+@pytest.mark.parametrize("mode,cores", [("single", None), ("1kb", "0-2"), ("2kb", "0-3")])
 def test_kernel_client_16mb_echo_identical(vswd, netns, guest, mode, cores):
     ns = kernel_ns(vswd, netns, f"{NS_IP}/24")
     g = echo_guest(guest, mode, cores)

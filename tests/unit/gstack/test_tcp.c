@@ -111,7 +111,8 @@ static void peer_tcp_opts(uint16_t sport, uint16_t dport, uint32_t seq, uint32_t
 	th->tcp_flags = flags;
 	th->rx_win = rte_cpu_to_be_16(wnd);
 	memcpy(o, opts, optlen);
-	memcpy(o + optlen, data, len);
+	if (len)
+		memcpy(o + optlen, data, len);
 	th->cksum = rte_ipv4_udptcp_cksum(ip, th);
 	ip->hdr_checksum = rte_ipv4_cksum(ip);
 	peer_put(&dev, 0, m);
