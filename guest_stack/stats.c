@@ -35,6 +35,7 @@ bool gs_ctr_is_drop(enum gs_ctr c)
 	case GS_C_tcp_rexmit:
 	case GS_C_tcp_rto:
 	case GS_C_tcp_fast_rexmit:
+	case GS_C_tcp_sack_rexmit:
 	case GS_C_tcp_conn_open:
 	case GS_C_tcp_conn_accept:
 	case GS_C_tcp_conn_close:

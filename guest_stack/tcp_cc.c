@@ -1,6 +1,7 @@
 /* tcp_cc.c: congestion control, NewReno: slow start and congestion avoidance (RFC 5681), an
  * initial window of 10 segments (RFC 6928), fast retransmit on three duplicate ACKs and fast
- * recovery with partial ACKs (RFC 6582). */
+ * recovery with partial ACKs (RFC 6582); with SACK, each further duplicate ACK resends the next
+ * hole of the scoreboard (tcp_sack.c). */
 #include "tcp_priv.h"
 
 static uint32_t flight(const struct gs_tcp_sock *s)
@@ -31,6 +32,23 @@ void gs_tcp_cc_rto(struct gs_tcp_sock *s)
 	s->in_recovery = false;
 	s->dupacks = 0;
 	s->recover = s->snd_max;
+	gs_tcp_sack_clear(s); /* go-back-N resends it all */
+}
+
+/* With SACK: the next hole after what this recovery resent already; false when none. */
+static bool rexmit_hole(struct gs_tcp_sock *s)
+{
+	uint32_t seq, len;
+
+	if (!s->sack_ok || !s->nsacked || gs_tcp_sack_hole(s, s->rexmit_hi, &seq, &len) < 0)
+		return false;
+	s->rtt_timing = false; /* Karn */
+	if (gs_tcp_send_seg(s, seq, len, RTE_TCP_ACK_FLAG) == 0) {
+		s->tw->w->c[GS_C_tcp_rexmit]++;
+		s->tw->w->c[GS_C_tcp_sack_rexmit]++;
+	}
+	s->rexmit_hi = seq + len;
+	return true;
 }
 
 /* The first unacknowledged segment again, leaving snd_nxt where it is. */
@@ -49,6 +67,7 @@ static void rexmit_una(struct gs_tcp_sock *s)
 	s->rtt_timing = false; /* Karn */
 	if (gs_tcp_send_seg(s, s->snd_una, len, f) == 0)
 		s->tw->w->c[GS_C_tcp_rexmit]++;
+	s->rexmit_hi = s->snd_una + len;
 }
 
 bool gs_tcp_cc_dupack(struct gs_tcp_sock *s)
@@ -62,8 +81,10 @@ bool gs_tcp_cc_dupack(struct gs_tcp_sock *s)
 		s->cwnd = s->ssthresh + 3u * s->mss;
 		return true;
 	}
-	if (s->in_recovery && s->dupacks > 3)
+	if (s->in_recovery && s->dupacks > 3) {
 		s->cwnd += s->mss; /* each dup ACK: a segment left the network */
+		return rexmit_hole(s); /* with SACK: the next hole, one per dup ACK */
+	}
 	return false;
 }
 
@@ -76,7 +97,8 @@ bool gs_tcp_cc_recovery_ack(struct gs_tcp_sock *s, uint32_t acked)
 		return false;
 	}
 	/* partial ACK: the next hole goes at once; deflate by what was acked */
-	rexmit_una(s);
+	if (SEQ_LT(s->rexmit_hi, s->snd_una) || !rexmit_hole(s))
+		rexmit_una(s);
 	s->cwnd = s->cwnd > acked ? s->cwnd - acked : s->mss;
 	if (acked >= s->mss)
 		s->cwnd += s->mss;

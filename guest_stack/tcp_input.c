@@ -330,6 +330,8 @@ static bool ack_input(struct gs_tcp_sock *s, const struct seg *g)
 		w->c[GS_C_tcp_bad_ack]++;
 		return false;
 	}
+	if (s->sack_ok && g->o.nsack)
+		gs_tcp_sack_update(s, &g->o);
 	bool same_wnd = wnd == s->snd_wnd;
 	if (SEQ_LT(s->snd_wl1, g->seq) || (s->snd_wl1 == g->seq && SEQ_LEQ(s->snd_wl2, g->ack))) {
 		s->snd_wnd = wnd;
@@ -357,6 +359,8 @@ static bool ack_input(struct gs_tcp_sock *s, const struct seg *g)
 			s->rtt_timing = false;
 		}
 		s->snd_una = g->ack;
+		if (s->nsacked)
+			gs_tcp_sack_update(s, &(struct gs_tcp_opts){.nsack = 0}); /* trims */
 		if (SEQ_LT(s->snd_nxt, s->snd_una))
 			s->snd_nxt = s->snd_una;
 		s->rexmits = 0;

@@ -39,9 +39,15 @@ int gs_tcp_opts_parse(const struct rte_tcp_hdr *th, uint32_t hlen, struct gs_tcp
 				return -EINVAL;
 			o->sack_ok = true;
 			break;
-		case OPT_SACK: /* the peer's SACK blocks: checked, not used (we recover without) */
+		case OPT_SACK:
 			if ((len - 2) % 8 != 0 || len < 10)
 				return -EINVAL;
+			o->nsack = (uint8_t)RTE_MIN((len - 2) / 8, 4);
+			for (unsigned int i = 0; i < 2u * o->nsack; i++) {
+				uint32_t v;
+				memcpy(&v, p + 2 + 4 * i, 4);
+				o->sack[i] = rte_be_to_cpu_32(v);
+			}
 			break;
 		case OPT_TS:
 			if (len != 10)

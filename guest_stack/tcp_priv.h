@@ -8,7 +8,8 @@
 #include <rte_tcp.h>
 #include "gs_priv.h"
 
-#define GS_TCP_OOO_MAX 256	       /* out-of-order segments kept per connection */
+#define GS_TCP_OOO_MAX 256
+#define GS_TCP_SACKED_MAX 16	       /* SACKed ranges kept (the scoreboard) */	       /* out-of-order segments kept per connection */
 #define GS_TCP_LISTENERS 16	       /* listening ports per worker */
 #define GS_TCP_MIN_RTO_US 200000       /* Linux's floor (RFC 6298 says 1 s; 200 ms as Linux) */
 #define GS_TCP_MAX_RTO_US 60000000     /* RFC 6298 2.5 */
@@ -90,6 +91,11 @@ struct gs_tcp_sock {
 	/* RTO (RFC 6298, Karn), congestion control (NewReno, RFC 5681/6582) */
 	uint64_t rto_us, srtt_us, rttvar_us, rtt_ts, rto_at, tw_at;
 	uint32_t rtt_seq, rexmits, dupacks, recover, cwnd, ssthresh;
+	/* SACK scoreboard (RFC 6675, cut down): what the peer holds beyond snd_una, merged and
+	 * sorted; in recovery, holes are resent in order from rexmit_hi */
+	unsigned int nsacked;
+	uint32_t sacked[2 * GS_TCP_SACKED_MAX];
+	uint32_t rexmit_hi;
 	/* events for the application */
 	uint32_t ev;
 	int err;
@@ -153,6 +159,8 @@ struct gs_tcp_opts {
 	int8_t wscale; /* -1: none */
 	bool sack_ok, ts;
 	uint32_t tsval, tsecr;
+	uint8_t nsack;
+	uint32_t sack[8]; /* the peer's SACK blocks: start, end pairs */
 };
 int gs_tcp_opts_parse(const struct rte_tcp_hdr *th, uint32_t hlen, struct gs_tcp_opts *o);
 uint8_t gs_tcp_opts_syn(uint8_t *p, uint16_t mss, int wscale, bool sack, const uint32_t *ts);
@@ -182,6 +190,12 @@ void gs_tcp_cc_rto(struct gs_tcp_sock *s);
 bool gs_tcp_cc_dupack(struct gs_tcp_sock *s);
 /* the ACK advanced snd_una to ack while in recovery; true: still in recovery */
 bool gs_tcp_cc_recovery_ack(struct gs_tcp_sock *s, uint32_t acked);
+/* tcp_sack.c: the scoreboard */
+void gs_tcp_sack_update(struct gs_tcp_sock *s, const struct gs_tcp_opts *o);
+void gs_tcp_sack_clear(struct gs_tcp_sock *s);
+/* The next hole at or after from (below the highest SACKed byte): 0 and *seq, *len (at most
+ * mss), or -ENOENT. */
+int gs_tcp_sack_hole(const struct gs_tcp_sock *s, uint32_t from, uint32_t *seq, uint32_t *len);
 
 /* tcp_api.c */
 void gs_tcp_event(struct gs_tcp_sock *s, uint32_t ev);

@@ -386,7 +386,6 @@ int main(int argc, char **argv)
 	make_block(&p);
 	gs_app_start(&p.app);
 	int rc = gs_run(worker, &p);
-	json_t *arr = json_array();
 	unsigned int errors = 0;
 	if (p.client && p.conns) {
 		uint64_t ok = 0, echoed = 0, failed = 0;
@@ -402,6 +401,7 @@ int main(int argc, char **argv)
 			       failed, secs, secs > 0 ? (double)ok / secs : 0.0);
 		return gs_app_finish(&p.app, o, rc < 0 || failed || ok != p.conns ? 1 : 0);
 	}
+	json_t *arr = json_array();
 	if (p.client) {
 		for (long i = 0; i < p.streams; i++) {
 			json_array_append_new(arr, stream_json(&p.st[i], true));

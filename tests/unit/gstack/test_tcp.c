@@ -430,6 +430,50 @@ static void keepalive(void)
 	CHECK_EQ(gs_tcp_conns(w, NULL), 0);
 }
 
+/* Eight segments out; the peer holds 2, 4, 6 and 7 and says so in SACK blocks on its duplicate
+ * ACKs: after the third, segment 0 goes (fast retransmit), then one hole per duplicate ACK
+ * (1, 3, 5) and nothing more: NewReno alone would resend one hole per round trip. */
+static void sack_recovery(struct gs_tcp_sock *s, uint32_t base, uint32_t p)
+{
+	static uint8_t data[8 * 988];
+	const uint32_t mss = 988;
+	uint32_t want[] = {base, base + mss, base + 3 * mss, base + 5 * mss};
+	uint32_t blocks[] = {base + 2 * mss, base + 3 * mss, base + 4 * mss, base + 5 * mss,
+			     base + 6 * mss, base + 8 * mss};
+	uint8_t o[40];
+	struct tseg t;
+	uint64_t c[GS_C_MAX];
+	unsigned int got = 0;
+
+	fake_drop_sent(&dev); /* the ACK of the PAWS drop */
+	CHECK_EQ(gs_tcp_write(s, data, sizeof(data)), sizeof(data));
+	poll_at(dev.now + MS);
+	CHECK_EQ(drain_count(0, NULL), 8);
+	for (unsigned int d = 1; d <= 7; d++) {
+		unsigned int nb = RTE_MIN(d, 3u);
+		ts_opt(o, 103 + d, 0);
+		o[12] = 1, o[13] = 1, o[14] = 5, o[15] = (uint8_t)(2 + 8 * nb);
+		for (unsigned int b = 0; b < 2 * nb; b++) {
+			uint32_t v = rte_cpu_to_be_32(blocks[b]);
+			memcpy(o + 16 + 4 * b, &v, 4);
+		}
+		peer_tcp_opts(4300, 82, p, base, RTE_TCP_ACK_FLAG, 1000, NULL, 0, o,
+			      (uint8_t)(16 + 8 * nb));
+		poll_at(dev.now + MS);
+		while (next_tcp(&t)) {
+			if (!t.len)
+				continue;
+			CHECK(got < RTE_DIM(want));
+			if (got < RTE_DIM(want))
+				CHECK_EQ(t.seq, want[got]);
+			got++;
+		}
+	}
+	CHECK_EQ(got, 4);
+	gs_stats_total(c);
+	CHECK_EQ(c[GS_C_tcp_sack_rexmit], 3);
+}
+
 /* A peer that offers timestamps and SACK (as Linux): our SYN-ACK answers both; every segment
  * then carries timestamps (so the MSS shrinks by 12), an out-of-order segment is reported in a
  * SACK block at once, and a segment with an older timestamp is dropped (PAWS). */
@@ -473,6 +517,7 @@ static void ts_sack(void)
 	CHECK_EQ(c[GS_C_tcp_paws], 1);
 	gs_tcp_info(s, &i);
 	CHECK_EQ(i.rcv_nxt, p);
+	sack_recovery(s, iss + 1, p);
 	gs_tcp_abort(s);
 	gs_tcp_close(l);
 	poll_at(dev.now + MS);
