@@ -33,6 +33,7 @@ void gs_tcp_drop(struct gs_tcp_sock *s, int err)
 {
 	struct gs_tcp_sock *l = s->listener;
 
+
 	if (l) { /* never accepted: the listener's to forget */
 		if (s->on_acceptq) {
 			gs_tcp_list_del(&l->acceptq, s, GS_TCP_LINK(l_acc));
@@ -154,8 +155,11 @@ static void window_update(struct gs_tcp_sock *s)
 	uint32_t adv = SEQ_GT(s->rcv_adv, s->rcv_nxt) ? s->rcv_adv - s->rcv_nxt : 0;
 	uint32_t space = s->rx_bytes >= s->rcvbuf ? 0 : s->rcvbuf - s->rx_bytes;
 
-	if (s->hashed && space >= adv + 2u * s->mss)
+	if (s->hashed && space >= adv + 2u * s->mss) {
 		gs_tcp_ack_later(s);
+		if (adv < s->mss) /* it was closed: make sure the sender hears (tcp_timer.c) */
+			gs_tcp_wupd(s);
+	}
 }
 
 static int read_status(const struct gs_tcp_sock *s)

@@ -427,6 +427,8 @@ static void sync_input(struct gs_tcp_sock *s, struct seg *g, struct rte_mbuf *m)
 		if (SEQ_LEQ(g->seq, s->rcv_nxt)) /* 4.3: it covers what we acknowledge next */
 			s->ts_recent = g->o.tsval;
 	}
+	if (s->on_wupd)
+		gs_tcp_wupd_stop(s); /* the peer heard us: it sends again */
 	if (s->on_ka) { /* the peer is there */
 		s->last_rx = gs_now_us();
 		s->ka_probes = 0;

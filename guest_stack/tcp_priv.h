@@ -60,7 +60,7 @@ struct gs_tcp_sock {
 	uint8_t state;
 	bool used, hashed, user_closed, fin_rcvd, fin_queued;
 	bool ws_ok, need_ack, on_ack_list, on_ready, on_timer, want_write;
-	bool in_recovery, rtt_timing, on_tw, on_acceptq, on_synq, on_delack, on_ka;
+	bool in_recovery, rtt_timing, on_tw, on_acceptq, on_synq, on_delack, on_ka, on_wupd;
 	bool accepted; /* the application holds it (listen, connect, accept) */
 	bool ts_ok, sack_ok; /* both offered them in the handshake */
 	uint32_t ts_recent;  /* the peer's timestamp to echo (RFC 7323 4.3) */
@@ -75,6 +75,9 @@ struct gs_tcp_sock {
 	struct gs_tcp_link l_ka;
 	uint64_t ka_idle, ka_intvl, last_rx;
 	unsigned int ka_cnt, ka_probes;
+	struct gs_tcp_link l_wupd;
+	uint64_t wupd_at;
+	unsigned int wupd_n;
 	/* send side: sbuf holds [sbuf_seq, sbuf_seq + sbuf_len) */
 	uint32_t iss, snd_una, snd_nxt, snd_max, snd_wnd, snd_wl1, snd_wl2, max_wnd;
 	uint32_t sbuf_seq, sbuf_len, sbuf_head, sbuf_size;
@@ -116,6 +119,7 @@ struct gs_tcp_wk {
 	struct gs_tcp_list timers, tw;	/* armed RTO; TIME_WAIT in expiry order */
 	struct gs_tcp_list delack;	/* an ACK owed, in expiry order */
 	struct gs_tcp_list ka;		/* keepalive on */
+	struct gs_tcp_list wupd;	/* a reopened window announced again until the peer sends */
 	struct gs_tcp_sock **ackl;	/* need an ACK or output after this burst */
 	unsigned int nack;
 	struct gs_tcp_sock **ready;	/* have events for gs_tcp_wait */
@@ -180,6 +184,8 @@ void gs_tcp_enter_tw(struct gs_tcp_sock *s);
 void gs_tcp_delack(struct gs_tcp_sock *s);	   /* ACK within GS_TCP_DELACK_US */
 void gs_tcp_delack_stop(struct gs_tcp_sock *s); /* an ACK went */
 void gs_tcp_ka_stop(struct gs_tcp_sock *s);
+void gs_tcp_wupd(struct gs_tcp_sock *s);
+void gs_tcp_wupd_stop(struct gs_tcp_sock *s);
 void gs_tcp_tick(struct gs_tcp_wk *tw);
 
 /* tcp_cc.c: NewReno */

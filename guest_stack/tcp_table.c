@@ -164,6 +164,7 @@ void gs_tcp_unhash(struct gs_tcp_sock *s)
 	gs_tcp_timer_stop(s);
 	gs_tcp_delack_stop(s);
 	gs_tcp_ka_stop(s);
+	gs_tcp_wupd_stop(s);
 	if (s->on_tw) {
 		gs_tcp_list_del(&tw->tw, s, GS_TCP_LINK(l_tw));
 		s->on_tw = false;

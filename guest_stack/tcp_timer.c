@@ -113,6 +113,41 @@ static void keepalive(struct gs_tcp_sock *s, uint64_t now)
 	gs_tcp_send_seg(s, s->snd_una - 1, 0, RTE_TCP_ACK_FLAG);
 }
 
+/* A window update after a zero window is one ACK, and a lost one leaves the sender on its
+ * persist timer, whose back-off can reach minutes: so the update is sent again (RTO, doubling,
+ * up to 6 times) until the peer sends anything. */
+#define GS_TCP_WUPD_MAX 6
+
+void gs_tcp_wupd(struct gs_tcp_sock *s)
+{
+	if (s->on_wupd)
+		return;
+	s->on_wupd = true;
+	s->wupd_n = 0;
+	s->wupd_at = gs_now_us() + s->rto_us;
+	gs_tcp_list_add(&s->tw->wupd, s, GS_TCP_LINK(l_wupd));
+}
+
+void gs_tcp_wupd_stop(struct gs_tcp_sock *s)
+{
+	if (!s->on_wupd)
+		return;
+	s->on_wupd = false;
+	gs_tcp_list_del(&s->tw->wupd, s, GS_TCP_LINK(l_wupd));
+}
+
+static void wupd_fire(struct gs_tcp_sock *s, uint64_t now)
+{
+	if (now < s->wupd_at)
+		return;
+	if (++s->wupd_n > GS_TCP_WUPD_MAX) {
+		gs_tcp_wupd_stop(s);
+		return;
+	}
+	gs_tcp_send_seg(s, s->snd_nxt, 0, RTE_TCP_ACK_FLAG);
+	s->wupd_at = now + (s->rto_us << s->wupd_n);
+}
+
 void gs_tcp_enter_tw(struct gs_tcp_sock *s)
 {
 	struct gs_tcp_wk *tw = s->tw;
@@ -184,6 +219,10 @@ void gs_tcp_tick(struct gs_tcp_wk *tw)
 		struct gs_tcp_sock *s = tw->delack.head;
 		gs_tcp_delack_stop(s);
 		gs_tcp_ack_later(s);
+	}
+	for (struct gs_tcp_sock *s = tw->wupd.head, *next; s; s = next) {
+		next = s->l_wupd.next;
+		wupd_fire(s, now);
 	}
 	for (struct gs_tcp_sock *s = tw->ka.head, *next; s; s = next) {
 		next = s->l_ka.next;

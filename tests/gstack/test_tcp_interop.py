@@ -94,9 +94,11 @@ def test_echo_under_5pct_loss_byte_for_byte(vswd, netns, guest):
     g = echo_guest(guest)
     lossy(vswd)
     r = ktcp(ns, "echo", GUEST_IP, 7, 4 * MB)
-    if not r["equal"]:
+    if not r["equal"]:  # what the guest still holds says where it stuck
         g.stop()
-        assert False, (r, g.proc.output()[-3000:])
+        res = g.result()
+        assert False, (r, [l for l in g.proc.output().splitlines() if "tcp port" in l],
+                       res["tcp"], {k: v for k, v in res["counters"].items() if "tcp" in k})
     lost = injected(vswd)
     assert lost["g1"] > 0 and lost["ns"] > 0, lost
     r = finish(g)
