@@ -24,7 +24,7 @@ import time
 
 def echo(host, port, nbytes):
     data = os.urandom(nbytes)
-    s = socket.create_connection((host, port), timeout=30)
+    s = socket.create_connection((host, port), timeout=120)
     sent_err = []
 
     def sender():
