@@ -30,13 +30,14 @@ _vswctl() {
 	port) list="add del list set" ;;
 	fdb) list="show add del flush aging" ;;
 	stats) list="clear $(_vswctl_ports "$ctl")" ;;
-	"port add "?*) [ ${#words[@]} -eq 3 ] && list="vhost dpdk tap" || case ${words[3]} in
-		vhost) list="path= mode=server mode=client queues=" ;;
-		dpdk) list="dev=" ;;
-		tap) list="ip=" ;;
+	"port add "?*) [ ${#words[@]} -eq 3 ] && list="vhost dpdk tap vxlan" || case ${words[3]} in
+		vhost) list="path= mode=server mode=client queues= vlan= trunks= native=" ;;
+		dpdk) list="dev= vlan= trunks= native=" ;;
+		tap) list="ip= vlan= trunks= native=" ;;
+		vxlan) list="vni= local= remotes= underlay= dstport= vlan= trunks= native=" ;;
 		esac ;;
 	"port del" | "port set" | "fdb show" | "fdb flush" | "stats clear") list=$(_vswctl_ports "$ctl") ;;
-	"port set "?*) list="drop=" ;;
+	"port set "?*) list="drop= vlan= trunks= native=" ;;
 	"fdb add "?*) [ ${#words[@]} -eq 3 ] && list=$(_vswctl_ports "$ctl") ;;
 	esac
 	COMPREPLY=($(compgen -W "$list" -- "$cur"))

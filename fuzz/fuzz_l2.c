@@ -6,9 +6,13 @@
  * pool and each port's books must balance (rx = forwarded + ingress drops): either failing
  * is a crash.
  *
- * Input: one byte of settings (ingress port: bits 0-1; links down: bits 2-4), then frames,
- * each a 2-byte big-endian length (bit 15: as a chain of two segments; bit 14: end the burst
- * after this frame) and that many bytes (the length's low 12 bits). */
+ * Input: one byte of settings (ingress port: bits 0-1; links down: bits 2-4; ports whose peer
+ * takes checksum and TCP segmentation offload: bits 5-7; bits 0 and 1 both set: VLAN settings
+ * on p1, an access port of VLAN 10, and p2, a trunk of 10 and 20 with native 30, so that
+ * vlan_dp.c's tag parsing, membership and tagged flood copies run), then frames, each a 2-byte
+ * big-endian length (bit 15: as a chain of two segments; bit 14: end the burst after this
+ * frame; bit 13: with a partial checksum, as a guest with offloads sends it; bit 12: as a
+ * large TCP frame, its MSS 8 times its last byte) and that many bytes (the low 12 bits). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -52,6 +56,26 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	return 0;
 }
 
+static bool vlans_on;
+
+static void set_vlans(bool on)
+{
+	const char *cmds[2][2] = {{"port set p1 vlan=none", "port set p2 vlan=none"},
+				  {"port set p1 vlan=10", "port set p2 trunks=10,20 native=30"}};
+	char err[VSW_ERR_LEN], line[64];
+	json_t *out;
+
+	for (int i = 0; i < 2; i++) {
+		snprintf(line, sizeof(line), "%s", cmds[on][i]);
+		if (vsw_cmd_line(line, &out, err, sizeof(err)) != 0) {
+			fprintf(stderr, "fuzz_l2: %s\n", err);
+			exit(1);
+		}
+		json_decref(out);
+	}
+	vlans_on = on;
+}
+
 /* A frame as a device hands it over: one mbuf, or two chained (a device that scatters). */
 static struct rte_mbuf *frame(const uint8_t *d, uint16_t len, bool chain)
 {
@@ -85,13 +109,13 @@ static void books(uint16_t idx)
 
 	if (c->rx_packets != c->forwarded + c->drop_malformed + c->drop_learn_limit +
 				 c->drop_injected + c->drop_hairpin + c->drop_no_egress +
-				 c->drop_port_removed)
+				 c->drop_port_removed + c->drop_vlan + c->drop_bad_offload)
 		abort();
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	const struct vsw_dp_table *t = vsw.dp;
+	const struct vsw_dp_table *t;
 	struct rte_mbuf *pkts[VSW_BURST];
 	uint16_t in, n = 0, hdr, len;
 	const uint8_t *bytes;
@@ -99,12 +123,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size < 1)
 		return 0;
+	if (((data[0] & 3) == 3) != vlans_on)
+		set_vlans(!vlans_on);
+	t = vsw.dp;
 	in = t->active[data[0] % PORTS];
-	for (unsigned i = 0; i < PORTS; i++)
+	for (unsigned i = 0; i < PORTS; i++) {
 		vsw.link_up[t->active[i]] = !(data[0] >> (2 + i) & 1);
+		vsw.tx_caps[t->active[i]] = data[0] >> (5 + i) & 1 ? VSW_OL_CSUM | VSW_OL_TSO : 0;
+	}
 	data++, size--;
 	while (fuzz_record(&data, &size, &hdr, &bytes, &len)) {
-		pkts[n++] = frame(bytes, len, hdr & 0x8000);
+		struct rte_mbuf *m = frame(bytes, len, hdr & 0x8000);
+
+		if (hdr & 0x2000)
+			m->ol_flags |= RTE_MBUF_F_RX_L4_CKSUM_NONE;
+		if ((hdr & 0x1000) && len > 0) {
+			m->ol_flags |= RTE_MBUF_F_RX_LRO | RTE_MBUF_F_RX_L4_CKSUM_NONE;
+			m->tso_segsz = (uint16_t)(bytes[len - 1] * 8);
+		}
+		pkts[n++] = m;
 		if (n == VSW_BURST || (hdr & 0x4000) || size < 2) {
 			vsw_l2_input(pmd, t, in, pkts, n, now++);
 			vsw_tx_flush_all(pmd, t);
@@ -113,9 +150,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	for (unsigned i = 0; i < PORTS; i++)
 		books(t->active[i]);
-	if (rte_mempool_in_use_count(vsw.pool) != baseline)
+	if (rte_mempool_in_use_count(vsw.pool) != baseline ||
+	    rte_mempool_in_use_count(vsw.indirect) != 0)
 		abort(); /* an mbuf lost (or freed twice) on the way */
-	vsw_fdb_flush(vsw.fdb, VSW_FDB_NO_PORT, true);
+	vsw_fdb_flush(vsw.fdb, VSW_FDB_NO_PORT, VSW_FDB_ANY_VLAN, true);
 	memset(pmd->port, 0, sizeof(pmd->port));
 	memset(pmd->l2c, 0, sizeof(pmd->l2c));
 	return 0;

@@ -5,7 +5,7 @@ import json
 import struct
 from pathlib import Path
 
-from scapy.all import ARP, ICMP, IP, UDP, Ether, raw
+from scapy.all import ARP, ICMP, IP, TCP, UDP, Dot1Q, Ether, IPv6, raw
 
 TOP = Path(__file__).resolve().parent / "corpus"
 ME, PEER = "02:00:00:00:00:01", "02:00:00:00:00:02"
@@ -30,6 +30,10 @@ def vswctl():
         "port add w vhost path=/tmp/x mode=client\nport list\nport del v\n")
     put("vswctl", "fdb", "port add a dpdk dev=net_null0\nfdb add 02:00:00:00:00:05 a\n"
         "fdb show a\nfdb aging 10\nfdb aging\nfdb del 02:00:00:00:00:05\nfdb flush\n")
+    put("vswctl", "vlans", "port add a dpdk dev=net_null0 vlan=10\nport add b dpdk dev=net_null1 "
+        "trunks=10,20-30 native=5\nport set a trunks=7\nport set b vlan=none\n"
+        "fdb add 02:00:00:00:00:05 a vlan=7\nfdb show vlan=7\nfdb flush a vlan=7\n"
+        "port add x vxlan vni=5 local=10.0.0.1 remotes=10.0.0.2 underlay=a\nport list\n")
     put("vswctl", "bad", "port add t tap ip=10.0.0.1/24\nport add p dpdk dev=0000:00:04.0\n"
         "port add q dpdk dev=net_pcap0,rx_pcap=/etc/passwd\nversion\nstats\nbogus\n")
 
@@ -50,6 +54,28 @@ def l2():
     put("l2", "chained", b"\x01" + framed([Ether(src=a, dst=b) / (b"y" * 1600)], 0x8000))
     put("l2", "runt-group-src", b"\x02" + framed([b"\x01" * 10, Ether(src="01:00:5e:00:00:01")]))
     put("l2", "link-down", b"\x1c" + framed(f))
+    # bits 0-1 both set: p1 access VLAN 10, p2 trunk 10,20 native 30. From p0 (no setting): tagged 10 (a
+    # flood to an untagged and a tagged member: one tagged copy), untagged (VLAN 0), 4095,
+    # priority-tagged, a short tag; from p2: tagged 20, untagged (native 30), tagged 10
+    v = [Ether(src=a, dst=bc) / Dot1Q(vlan=10) / ARP(), Ether(src=b, dst=bc) / IP(),
+         Ether(src=a, dst=b) / Dot1Q(vlan=4095) / IP(),
+         Ether(src=b, dst=a) / Dot1Q(vlan=0, prio=5) / IP(),
+         bytes.fromhex("ffffffffffff02000000000a8100000a")]
+    put("l2", "vlans-from-plain", b"\x03" + framed(v))
+    put("l2", "vlans-from-trunk", b"\x23" + framed([Ether(src=a, dst=bc) / Dot1Q(vlan=20) / ARP(),
+                                                 Ether(src=a, dst=bc) / ARP(),
+                                                 Ether(src=b, dst=a) / Dot1Q(vlan=10) / IP()]))
+    # offloads: port 1 takes them (settings bit 6), port 2 does not; a large TCP frame (bit 12,
+    # its MSS 8 x its last byte: 181 -> 1448) and partial checksums (bit 13), flooded and sent
+    big = IP(src="10.0.0.1", dst="10.0.0.2") / TCP() / (b"z" * 2999 + b"\xb5")
+    big6 = IPv6() / TCP() / (b"z" * 2999 + b"\xb4")
+    put("l2", "tso-flood", b"\x40" + framed([Ether(src=a, dst="02:00:00:00:00:0c") / big],
+                                              0x9000))
+    put("l2", "tso6-learned", b"\x41" + framed([Ether(src=b, dst=a) / IP() / UDP()], 0x4000) +
+        framed([Ether(src=a, dst=b) / big6], 0x1000))
+    put("l2", "csum-mixed", b"\x40" + framed([Ether(src=a, dst=bc) / IP() / UDP() / (b"q" * 40),
+                                              Ether(src=a, dst=b) / IPv6() / TCP() / b"r"],
+                                             0x2000))
 
 
 def gstack():

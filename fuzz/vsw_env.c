@@ -90,7 +90,8 @@ int fz_vsw_init(const char *name)
 	vsw_trust_file_dir(tmpdir);
 	vsw.pool = rte_pktmbuf_pool_create("fz_mbufs", vsw.cfg.nb_mbufs, 256, 0,
 					   RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
-	if (vsw.pool == NULL || vsw_dp_init() != 0) /* no PMD registers with RCU: no waiting */
+	if (vsw.pool == NULL || vsw_ol_init() != 0 ||
+	    vsw_dp_init() != 0) /* no PMD registers with RCU: no waiting */
 		exit(1);
 	fp = (struct vsw_fdb_params){.size = vsw.cfg.fdb_size,
 				     .port_limit = vsw.cfg.fdb_port_limit,
@@ -107,7 +108,7 @@ int fz_vsw_init(const char *name)
 void fz_vsw_reset(void)
 {
 	vsw_port_del_all();
-	vsw_fdb_flush(vsw.fdb, VSW_FDB_NO_PORT, true);
+	vsw_fdb_flush(vsw.fdb, VSW_FDB_NO_PORT, VSW_FDB_ANY_VLAN, true);
 	vsw_fdb_set_aging(vsw.fdb, vsw.cfg.fdb_aging_s);
 	vsw_stats_clear(NULL);
 }

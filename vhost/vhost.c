@@ -9,6 +9,7 @@
 #include <rte_dev.h>
 #include <rte_eth_vhost.h>
 #include <rte_ethdev.h>
+#include <rte_vhost.h>
 
 #include "unix_socket.h"
 #include "vhost.h"
@@ -38,6 +39,15 @@ static int check_server_path(const char *path, char *err, size_t errlen)
 	return 0;
 }
 
+#define F(x) (1ULL << (x))
+/* Offloads on: checksum offload and TCP segmentation offload (IPv4 and IPv6; DPDK's virtio
+ * driver offers TSO only with both) both ways. Never UFO or ECN, which the switch does not
+ * handle. Off: none of them, as OVS-DPDK without userspace TSO. */
+#define NEVER (F(VIRTIO_NET_F_GSO) | F(VIRTIO_NET_F_HOST_UFO) | F(VIRTIO_NET_F_GUEST_UFO) |      \
+	       F(VIRTIO_NET_F_HOST_ECN) | F(VIRTIO_NET_F_GUEST_ECN))
+#define OFFLOADS (F(VIRTIO_NET_F_CSUM) | F(VIRTIO_NET_F_GUEST_CSUM) | F(VIRTIO_NET_F_HOST_TSO4) | \
+		  F(VIRTIO_NET_F_HOST_TSO6) | F(VIRTIO_NET_F_GUEST_TSO4) | F(VIRTIO_NET_F_GUEST_TSO6))
+
 int vhp_create(const char *name, const struct vhp_params *p, uint16_t *port_id, char *err,
 	       size_t errlen)
 {
@@ -50,9 +60,10 @@ int vhp_create(const char *name, const struct vhp_params *p, uint16_t *port_id, 
 			return rc;
 	}
 	snprintf(dev, sizeof(dev), "net_vhost_%s", name);
-	/* Without client=1 rte_vhost listens; with it rte_vhost connects and reconnects. */
-	snprintf(args, sizeof(args), "%s,iface=%s,queues=%u,client=%d", dev, p->path, p->queues,
-		 p->client ? 1 : 0);
+	/* Without client=1 rte_vhost listens; with it rte_vhost connects and reconnects. tso=1
+	 * keeps the host TSO features net_vhost would otherwise turn off. */
+	snprintf(args, sizeof(args), "%s,iface=%s,queues=%u,client=%d,tso=%d", dev, p->path,
+		 p->queues, p->client ? 1 : 0, p->offloads ? 1 : 0);
 	rc = rte_dev_probe(args);
 	if (rc != 0) {
 		snprintf(err, errlen, "cannot create vhost port on %s: %s", p->path,
@@ -83,6 +94,44 @@ int vhp_destroy(uint16_t port_id)
 bool vhp_connected(uint16_t port_id)
 {
 	return rte_eth_vhost_get_vid_from_port_id(port_id) >= 0;
+}
+
+int vhp_offer(const char *path, bool offloads)
+{
+	return rte_vhost_driver_disable_features(path, NEVER | (offloads ? 0 : OFFLOADS));
+}
+
+uint64_t vhp_features(uint16_t port_id)
+{
+	int vid = rte_eth_vhost_get_vid_from_port_id(port_id);
+	uint64_t f;
+
+	return vid >= 0 && rte_vhost_get_negotiated_features(vid, &f) == 0 ? f : 0;
+}
+
+void vhp_feature_names(uint64_t features, void (*add)(const char *name, void *ctx), void *ctx)
+{
+	static const struct {
+		unsigned bit;
+		const char *name;
+	} names[] = {
+		{VIRTIO_NET_F_CSUM, "csum"},
+		{VIRTIO_NET_F_GUEST_CSUM, "guest_csum"},
+		{VIRTIO_NET_F_HOST_TSO4, "host_tso4"},
+		{VIRTIO_NET_F_HOST_TSO6, "host_tso6"},
+		{VIRTIO_NET_F_GUEST_TSO4, "guest_tso4"},
+		{VIRTIO_NET_F_GUEST_TSO6, "guest_tso6"},
+		{VIRTIO_NET_F_MRG_RXBUF, "mrg_rxbuf"},
+		{VIRTIO_RING_F_EVENT_IDX, "event_idx"},
+		{VIRTIO_RING_F_INDIRECT_DESC, "indirect_desc"},
+		{VIRTIO_F_IN_ORDER, "in_order"},
+		{VIRTIO_F_RING_PACKED, "packed"},
+		{VIRTIO_NET_F_MQ, "mq"},
+	};
+
+	for (unsigned i = 0; i < RTE_DIM(names); i++)
+		if (features & F(names[i].bit))
+			add(names[i].name, ctx);
 }
 
 bool vhp_poll_txqs(uint16_t port_id, uint32_t *txq_mask)

@@ -12,6 +12,7 @@ struct vhp_params {
 	const char *path; /* unix socket */
 	bool client;      /* vswd connects (and reconnects) to a server-mode QEMU/virtio_user */
 	uint16_t queues;  /* queue pairs */
+	bool offloads;    /* offer checksum and TCP/IPv4 segmentation offload (see vhost.c) */
 };
 
 /* Creates the port; on failure writes one line to err and returns a negative errno. */
@@ -21,6 +22,16 @@ int vhp_create(const char *name, const struct vhp_params *p, uint16_t *port_id, 
 int vhp_destroy(uint16_t port_id);
 /* True while a guest driver is attached. */
 bool vhp_connected(uint16_t port_id);
+/* Sets the virtio features offered (with or without offloads). net_vhost registers the socket
+ * in the ethdev's configure and starts it there too: call right after rte_eth_dev_configure.
+ * A guest that negotiates in between gets the library's defaults, which the switch checks
+ * frame by frame (vswitch/offload.c). */
+int vhp_offer(const char *path, bool offloads);
+/* The virtio features the attached guest negotiated; 0 with no guest. */
+uint64_t vhp_features(uint16_t port_id);
+/* Writes the names of the negotiated features that matter to a switch (offloads, ring
+ * layout, buffers) into a JSON-ready list: calls add(name, ctx) for each. */
+void vhp_feature_names(uint64_t features, void (*add)(const char *name, void *ctx), void *ctx);
 /* Applies the guest's queue enable/disable events to *txq_mask (bit q: the guest receives on
  * our tx queue q); true if it changed. A guest may use fewer queue pairs than offered. */
 bool vhp_poll_txqs(uint16_t port_id, uint32_t *txq_mask);

@@ -7,7 +7,7 @@
 
 #include <rte_malloc.h>
 
-#include "vswd.h"
+#include "vxlan.h"
 
 static struct vsw_dp_table *tables[2];
 
@@ -43,6 +43,9 @@ void vsw_dp_publish(void)
 		dp->loss_thresh = vsw_loss_thresh(p);
 		dp->loss_seed = p->loss_seed;
 		dp->loss_gen = p->loss_gen;
+		vsw_vlan_dp(p, &t->vlan[idx]);
+		if (p->vx != NULL)
+			t->vxlan[t->n_vxlan++] = p->vx;
 		/* PMDs spread over the tx queues the peer uses; fewer queues than PMDs share them */
 		nq = 0;
 		for (uint16_t q = 0; q < p->nb_txq; q++)
@@ -64,6 +67,9 @@ void vsw_dp_publish(void)
 				(struct vsw_dp_rxq){.idx = (uint16_t)idx, .port_id = p->port_id, .queue = q};
 		}
 	}
+	t->vlans = vsw_vlan_any();
+	for (unsigned i = 0; i < t->n_vxlan; i++)
+		t->ports[t->vxlan[i]->underlay].underlay = true;
 	__atomic_store_n(&vsw.dp, t, __ATOMIC_RELEASE);
 	/* after this no PMD uses the other table: the next publish may overwrite it */
 	rte_rcu_qsbr_synchronize(vsw.qsbr, RTE_QSBR_THRID_INVALID);

@@ -1,4 +1,4 @@
-/* FDB over rte_hash. The hash maps a MAC to a key position; a slot array indexed by that
+/* FDB over rte_hash. The hash maps a (VLAN, MAC) key to a key position; a slot array indexed by that
  * position holds the port and last-seen time. A slot's state is one 16-bit word: the port, with
  * STATIC_BIT for a static entry, or VSW_FDB_NO_PORT when free. Every change is a
  * compare-and-swap of that word, so learners on several PMDs, moves and control-thread changes
@@ -16,16 +16,18 @@
 
 #define STATIC_BIT 0x8000
 
+_Static_assert(sizeof(struct vsw_fdb_key) == 8, "the hash reads a key as 8 bytes");
+
 /* Points where a learner may be stopped between its steps. Empty in vswd; the race unit test
  * (tests/unit/vswitch/test_fdb_race.c) includes this file with FDB_HOOK defined to replay
  * interleavings that a stress run hits too rarely. */
 #ifndef FDB_HOOK
-#define FDB_HOOK(point, fdb, mac, pos) do { } while (0)
+#define FDB_HOOK(point, fdb, key, pos) do { } while (0)
 #endif
 enum { FDB_HOOK_LOOKED_UP, FDB_HOOK_ADDED, FDB_HOOK_CLAIMED };
 
 struct fdb_slot {
-	struct rte_ether_addr mac; /* written before the slot's word is claimed */
+	struct vsw_fdb_key key;    /* written before the slot's word is claimed */
 	uint16_t word;             /* atomic: port | STATIC_BIT, or VSW_FDB_NO_PORT */
 	uint64_t seen;             /* atomic, relaxed: seconds */
 };
@@ -104,15 +106,15 @@ uint32_t vsw_fdb_gen(const struct vsw_fdb *fdb)
 	return __atomic_load_n(&fdb->gen, __ATOMIC_ACQUIRE);
 }
 
-/* One CRC32 over the MAC's 6 bytes, read with memcpy: rte_hash_crc reads the key in place 4
- * bytes at a time, and a source MAC sits at offset 6 of a frame, so that was a misaligned load
- * (undefined behaviour; UBSan in the fuzz target "l2" found it). */
-static uint32_t mac_hash(const void *key, uint32_t len, uint32_t init)
+/* One CRC32 over the key's 8 bytes (MAC and VLAN), read with memcpy: rte_hash_crc reads the
+ * key in place 4 bytes at a time, and callers' keys need not be aligned (a source MAC at offset
+ * 6 of a frame once was: undefined behaviour, UBSan in the fuzz target "l2" found it). */
+static uint32_t key_hash(const void *key, uint32_t len, uint32_t init)
 {
-	uint64_t k = 0;
+	uint64_t k;
 
 	(void)len;
-	memcpy(&k, key, RTE_ETHER_ADDR_LEN);
+	memcpy(&k, key, sizeof(k));
 	return rte_hash_crc_8byte(k, init);
 }
 
@@ -121,8 +123,8 @@ struct vsw_fdb *vsw_fdb_create(const char *name, const struct vsw_fdb_params *p)
 	struct rte_hash_parameters hp = {
 		.name = name,
 		.entries = p->size < 8 ? 8 : p->size,
-		.key_len = RTE_ETHER_ADDR_LEN,
-		.hash_func = mac_hash,
+		.key_len = sizeof(struct vsw_fdb_key),
+		.hash_func = key_hash,
 		.socket_id = SOCKET_ID_ANY,
 		.extra_flag = RTE_HASH_EXTRA_FLAGS_EXT_TABLE,
 	};
@@ -194,7 +196,7 @@ static enum vsw_learn_result refresh(struct vsw_fdb *fdb, struct fdb_slot *s, ui
 	return VSW_LEARN_MOVED;
 }
 
-static enum vsw_learn_result insert(struct vsw_fdb *fdb, const struct rte_ether_addr *mac,
+static enum vsw_learn_result insert(struct vsw_fdb *fdb, const struct vsw_fdb_key *key,
 				    uint16_t port, uint64_t now)
 {
 	struct fdb_slot *s;
@@ -210,26 +212,26 @@ static enum vsw_learn_result insert(struct vsw_fdb *fdb, const struct rte_ether_
 		add_u32(&fdb->total, -1);
 		return VSW_LEARN_LIMIT;
 	}
-	pos = rte_hash_add_key(fdb->h, mac);
+	pos = rte_hash_add_key(fdb->h, key);
 	if (pos < 0) {
 		uncount(fdb, port);
 		return VSW_LEARN_FULL;
 	}
-	FDB_HOOK(FDB_HOOK_ADDED, fdb, mac, pos);
+	FDB_HOOK(FDB_HOOK_ADDED, fdb, key, pos);
 	s = &fdb->slots[pos];
-	s->mac = *mac; /* the same MAC as any owner of this position */
+	s->key = *key; /* the same key as any owner of this position */
 	__atomic_store_n(&s->seen, now, __ATOMIC_RELAXED);
 	if (!word_cas(s, VSW_FDB_NO_PORT, port)) {
 		uncount(fdb, port); /* another learner, or a static add, got it first */
 		return VSW_LEARN_OK;
 	}
 	changed(fdb);
-	FDB_HOOK(FDB_HOOK_CLAIMED, fdb, mac, pos);
+	FDB_HOOK(FDB_HOOK_CLAIMED, fdb, key, pos);
 	/* The control thread may have deleted the key between add and claim: then this slot has
 	 * no key and must not stay. Meanwhile another PMD may have moved it (it found the key
 	 * before the delete), so give it back with an exchange, whatever it holds now: whoever
 	 * empties it (this, or that removal) uncounts what it held. */
-	if (rte_hash_lookup(fdb->h, mac) != pos) {
+	if (rte_hash_lookup(fdb->h, key) != pos) {
 		w = __atomic_exchange_n(&s->word, VSW_FDB_NO_PORT, __ATOMIC_ACQ_REL);
 		if (w != VSW_FDB_NO_PORT) {
 			uncount(fdb, w);
@@ -240,62 +242,73 @@ static enum vsw_learn_result insert(struct vsw_fdb *fdb, const struct rte_ether_
 	return VSW_LEARN_NEW;
 }
 
-void vsw_fdb_learn(struct vsw_fdb *fdb, const struct rte_ether_addr *const *macs, unsigned n,
+/* rte_hash's bulk calls take an array of key pointers */
+static void key_ptrs(const struct vsw_fdb_key *keys, unsigned k, const void **kp)
+{
+	for (unsigned i = 0; i < k; i++)
+		kp[i] = &keys[i];
+}
+
+void vsw_fdb_learn(struct vsw_fdb *fdb, const struct vsw_fdb_key *keys, unsigned n,
 		   uint16_t port, uint64_t now, enum vsw_learn_result *results)
 {
 	int32_t pos[RTE_HASH_LOOKUP_BULK_MAX];
+	const void *kp[RTE_HASH_LOOKUP_BULK_MAX];
 
 	while (n > 0) {
 		unsigned k = RTE_MIN(n, (unsigned)RTE_HASH_LOOKUP_BULK_MAX);
 
-		rte_hash_lookup_bulk(fdb->h, (const void **)macs, k, pos);
+		key_ptrs(keys, k, kp);
+		rte_hash_lookup_bulk(fdb->h, kp, k, pos);
 		for (unsigned i = 0; i < k; i++) {
 			enum vsw_learn_result r;
 			uint16_t old = VSW_FDB_NO_PORT;
 
-			FDB_HOOK(FDB_HOOK_LOOKED_UP, fdb, macs[i], pos[i]);
+			FDB_HOOK(FDB_HOOK_LOOKED_UP, fdb, &keys[i], pos[i]);
 			if (pos[i] >= 0)
 				old = slot_word(&fdb->slots[pos[i]]);
 			if (old != VSW_FDB_NO_PORT)
 				r = refresh(fdb, &fdb->slots[pos[i]], old, port, now);
 			else
-				r = insert(fdb, macs[i], port, now);
+				r = insert(fdb, &keys[i], port, now);
 			if (results != NULL)
 				results[i] = r;
 		}
-		macs += k;
+		keys += k;
 		n -= k;
 		if (results != NULL)
 			results += k;
 	}
 }
 
-void vsw_fdb_lookup(struct vsw_fdb *fdb, const struct rte_ether_addr *const *macs, unsigned n,
+void vsw_fdb_lookup(struct vsw_fdb *fdb, const struct vsw_fdb_key *keys, unsigned n,
 		    uint16_t *out)
 {
 	int32_t pos[RTE_HASH_LOOKUP_BULK_MAX];
+	const void *kp[RTE_HASH_LOOKUP_BULK_MAX];
 
 	while (n > 0) {
 		unsigned k = RTE_MIN(n, (unsigned)RTE_HASH_LOOKUP_BULK_MAX);
 
-		rte_hash_lookup_bulk(fdb->h, (const void **)macs, k, pos);
+		key_ptrs(keys, k, kp);
+		rte_hash_lookup_bulk(fdb->h, kp, k, pos);
 		for (unsigned i = 0; i < k; i++)
 			out[i] = pos[i] >= 0 ? word_port(slot_word(&fdb->slots[pos[i]]))
 					     : VSW_FDB_NO_PORT;
-		macs += k;
+		keys += k;
 		out += k;
 		n -= k;
 	}
 }
 
-int vsw_fdb_add_static(struct vsw_fdb *fdb, const struct rte_ether_addr *mac, uint16_t port)
+int vsw_fdb_add_static(struct vsw_fdb *fdb, const struct vsw_fdb_key *key, uint16_t port)
 {
 	const uint16_t want = port | STATIC_BIT;
 
 	if (port >= fdb->max_ports)
 		return -EINVAL;
 	for (;;) {
-		int32_t pos = rte_hash_lookup(fdb->h, mac);
+		int32_t pos = rte_hash_lookup(fdb->h, key);
 		struct fdb_slot *s;
 		uint16_t old;
 
@@ -305,13 +318,13 @@ int vsw_fdb_add_static(struct vsw_fdb *fdb, const struct rte_ether_addr *mac, ui
 			if (!reserve(&fdb->total, fdb->size))
 				return -ENOSPC;
 			if (pos < 0)
-				pos = rte_hash_add_key(fdb->h, mac);
+				pos = rte_hash_add_key(fdb->h, key);
 			if (pos < 0) {
 				add_u32(&fdb->total, -1);
 				return -ENOSPC;
 			}
 			s = &fdb->slots[pos];
-			s->mac = *mac;
+			s->key = *key;
 			if (!word_cas(s, VSW_FDB_NO_PORT, want)) {
 				add_u32(&fdb->total, -1);
 				continue; /* a learner took it meanwhile: take it over */
@@ -336,8 +349,8 @@ static void remove_slot(struct vsw_fdb *fdb, struct fdb_slot *s)
 {
 	uint16_t old;
 
-	if (rte_hash_lookup(fdb->h, &s->mac) == (int32_t)(s - fdb->slots))
-		rte_hash_del_key(fdb->h, &s->mac);
+	if (rte_hash_lookup(fdb->h, &s->key) == (int32_t)(s - fdb->slots))
+		rte_hash_del_key(fdb->h, &s->key);
 	old = __atomic_exchange_n(&s->word, VSW_FDB_NO_PORT, __ATOMIC_ACQ_REL);
 	if (old == VSW_FDB_NO_PORT)
 		return;
@@ -345,9 +358,9 @@ static void remove_slot(struct vsw_fdb *fdb, struct fdb_slot *s)
 	changed(fdb);
 }
 
-int vsw_fdb_del(struct vsw_fdb *fdb, const struct rte_ether_addr *mac)
+int vsw_fdb_del(struct vsw_fdb *fdb, const struct vsw_fdb_key *key)
 {
-	int32_t pos = rte_hash_lookup(fdb->h, mac);
+	int32_t pos = rte_hash_lookup(fdb->h, key);
 
 	if (pos < 0 || slot_word(&fdb->slots[pos]) == VSW_FDB_NO_PORT)
 		return -ENOENT;
@@ -355,7 +368,7 @@ int vsw_fdb_del(struct vsw_fdb *fdb, const struct rte_ether_addr *mac)
 	return 0;
 }
 
-unsigned vsw_fdb_flush(struct vsw_fdb *fdb, uint16_t port, bool with_static)
+unsigned vsw_fdb_flush(struct vsw_fdb *fdb, uint16_t port, uint16_t vlan, bool with_static)
 {
 	unsigned n = 0;
 
@@ -363,7 +376,8 @@ unsigned vsw_fdb_flush(struct vsw_fdb *fdb, uint16_t port, bool with_static)
 		struct fdb_slot *s = &fdb->slots[i];
 		uint16_t w = slot_word(s);
 
-		if (w == VSW_FDB_NO_PORT || (port != VSW_FDB_NO_PORT && word_port(w) != port))
+		if (w == VSW_FDB_NO_PORT || (port != VSW_FDB_NO_PORT && word_port(w) != port) ||
+		    (vlan != VSW_FDB_ANY_VLAN && s->key.vlan != vlan))
 			continue;
 		if (word_static(w) && !with_static)
 			continue;
@@ -416,7 +430,7 @@ int vsw_fdb_audit(const struct vsw_fdb *fdb, struct vsw_fdb_audit *a)
 		const struct fdb_slot *s = &fdb->slots[pos];
 
 		a->keys++;
-		if (memcmp(&s->mac, key, RTE_ETHER_ADDR_LEN) != 0)
+		if (memcmp(&s->key, key, sizeof(s->key)) != 0)
 			a->bad_keys++;
 		else if (slot_word(s) == VSW_FDB_NO_PORT)
 			a->idle_keys++;
@@ -432,7 +446,7 @@ int vsw_fdb_audit(const struct vsw_fdb *fdb, struct vsw_fdb_audit *a)
 			a->statics++;
 		else
 			learned[word_port(w)]++;
-		if (rte_hash_lookup(fdb->h, &s->mac) != (int32_t)i)
+		if (rte_hash_lookup(fdb->h, &s->key) != (int32_t)i)
 			a->orphans++;
 	}
 	ok = a->bad_keys == 0 && a->orphans == 0 && a->live == get_u32(&fdb->total) &&
@@ -459,7 +473,8 @@ int vsw_fdb_walk(struct vsw_fdb *fdb, uint16_t port, uint64_t now,
 
 		if (w == VSW_FDB_NO_PORT || (port != VSW_FDB_NO_PORT && word_port(w) != port))
 			continue;
-		e = (struct vsw_fdb_entry){.mac = s->mac, .port = word_port(w),
+		e = (struct vsw_fdb_entry){.mac = s->key.mac, .vlan = s->key.vlan,
+					   .port = word_port(w),
 					   .is_static = word_static(w),
 					   .age_s = word_static(w) || now < seen ? 0 : now - seen};
 		rc = fn(&e, arg);

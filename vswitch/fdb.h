@@ -1,4 +1,4 @@
-/* FDB: the MAC table (MAC -> port) with learning, moves, aging, static entries and limits.
+/* FDB: the MAC table ((VLAN, MAC) -> port) with learning, moves, aging, static entries and limits.
  * Readers (PMD lcores) look up without locks; learning may run on several PMDs at once. Time is
  * passed in by the caller (seconds), so tests drive it with a fake clock. */
 #ifndef VSW_FDB_H
@@ -10,6 +10,13 @@
 #include <rte_rcu_qsbr.h>
 
 #define VSW_FDB_NO_PORT UINT16_MAX
+#define VSW_FDB_ANY_VLAN UINT16_MAX /* flush: every VLAN */
+
+/* An entry's key: the same MAC may live in two VLANs on two ports. 8 bytes, no padding. */
+struct vsw_fdb_key {
+	struct rte_ether_addr mac;
+	uint16_t vlan; /* 0: the untagged domain of ports without a VLAN setting */
+};
 
 struct vsw_fdb;
 
@@ -23,6 +30,7 @@ struct vsw_fdb_params {
 
 struct vsw_fdb_entry {
 	struct rte_ether_addr mac;
+	uint16_t vlan;
 	uint16_t port;
 	bool is_static;
 	uint64_t age_s; /* seconds since last seen (0 for static) */
@@ -33,11 +41,11 @@ enum vsw_learn_result { VSW_LEARN_OK, VSW_LEARN_MOVED, VSW_LEARN_NEW, VSW_LEARN_
 struct vsw_fdb *vsw_fdb_create(const char *name, const struct vsw_fdb_params *p);
 void vsw_fdb_free(struct vsw_fdb *fdb);
 
-/* Data path. Learn n source MACs seen on port at time now; results may be NULL. */
-void vsw_fdb_learn(struct vsw_fdb *fdb, const struct rte_ether_addr *const *macs, unsigned n,
+/* Data path. Learn n source keys seen on port at time now; results may be NULL. */
+void vsw_fdb_learn(struct vsw_fdb *fdb, const struct vsw_fdb_key *keys, unsigned n,
 		   uint16_t port, uint64_t now, enum vsw_learn_result *results);
-/* Look up n destination MACs; out[i] is the port or VSW_FDB_NO_PORT. */
-void vsw_fdb_lookup(struct vsw_fdb *fdb, const struct rte_ether_addr *const *macs, unsigned n,
+/* Look up n destination keys; out[i] is the port or VSW_FDB_NO_PORT. */
+void vsw_fdb_lookup(struct vsw_fdb *fdb, const struct vsw_fdb_key *keys, unsigned n,
 		    uint16_t *out);
 
 /* Changes with every change of a MAC's port or presence: a reader that cached a lookup (or a
@@ -45,10 +53,11 @@ void vsw_fdb_lookup(struct vsw_fdb *fdb, const struct rte_ether_addr *const *mac
 uint32_t vsw_fdb_gen(const struct vsw_fdb *fdb);
 
 /* Control path (one thread). */
-int vsw_fdb_add_static(struct vsw_fdb *fdb, const struct rte_ether_addr *mac, uint16_t port);
-int vsw_fdb_del(struct vsw_fdb *fdb, const struct rte_ether_addr *mac);
-/* Removes learned entries (and statics too if with_static) on port, or everywhere for NO_PORT. */
-unsigned vsw_fdb_flush(struct vsw_fdb *fdb, uint16_t port, bool with_static);
+int vsw_fdb_add_static(struct vsw_fdb *fdb, const struct vsw_fdb_key *key, uint16_t port);
+int vsw_fdb_del(struct vsw_fdb *fdb, const struct vsw_fdb_key *key);
+/* Removes learned entries (and statics too if with_static) on port, or everywhere for NO_PORT,
+ * in one VLAN or in every one (VSW_FDB_ANY_VLAN). */
+unsigned vsw_fdb_flush(struct vsw_fdb *fdb, uint16_t port, uint16_t vlan, bool with_static);
 unsigned vsw_fdb_age(struct vsw_fdb *fdb, uint64_t now);
 void vsw_fdb_set_aging(struct vsw_fdb *fdb, uint32_t aging_s);
 uint32_t vsw_fdb_aging(const struct vsw_fdb *fdb);
@@ -61,10 +70,10 @@ int vsw_fdb_walk(struct vsw_fdb *fdb, uint16_t port, uint64_t now,
 /* A consistency check for tests, made while no learner runs: scans the slots and the hash. */
 struct vsw_fdb_audit {
 	uint32_t keys;       /* keys in the hash */
-	uint32_t bad_keys;   /* keys whose slot holds another MAC */
+	uint32_t bad_keys;   /* keys whose slot holds another key */
 	uint32_t idle_keys;  /* keys whose slot is empty (not an error) */
 	uint32_t live;       /* live slots */
-	uint32_t orphans;    /* live slots that their MAC's key does not map to */
+	uint32_t orphans;    /* live slots that their key does not map to */
 	uint32_t statics;    /* live static slots */
 	uint32_t *learned;   /* caller's array of max_ports: learned entries per port found */
 };

@@ -65,6 +65,8 @@ int vsw_pmd_main(void *arg)
 			vsw_l2_input(pmd, t, q->idx, pkts, n, start / hz);
 			vsw_tx_flush_all(pmd, t);
 		}
+		if (unlikely(t->n_vxlan != 0)) /* what the switch sent into tunnels, encapsulated */
+			got += vsw_vxlan_poll(pmd, t, start / hz);
 		rte_rcu_qsbr_quiescent(vsw.qsbr, pmd->index);
 
 		pmd->loop.iterations++;

@@ -129,7 +129,9 @@ static int set_one(const struct vsw_port *p, const char *kv, uint32_t *ppm, bool
 			return 0;
 		snprintf(err, errlen, "bad seed '%s': 0 to 4294967295", v);
 	} else {
-		snprintf(err, errlen, "unknown setting '%s' for port %s (drop, seed)", kv, p->name);
+		snprintf(err, errlen,
+			 "unknown setting '%s' for port %s (drop, seed, vlan, trunks, native)", kv,
+			 p->name);
 	}
 	return -EINVAL;
 }
@@ -140,7 +142,8 @@ int vsw_port_set(struct vsw_port *p, int argc, char **argv, char *err, size_t er
 	bool has_drop = false, has_seed = false;
 
 	if (argc == 0) {
-		snprintf(err, errlen, "usage: port set NAME drop=PERCENT[,seed=N]");
+		snprintf(err, errlen, "usage: port set NAME drop=PERCENT[,seed=N] | vlan=ID|none | "
+				      "trunks=LIST [native=ID]");
 		return -EINVAL;
 	}
 	/* every word is KEY=VALUE[,KEY=VALUE...]; all are checked before anything changes */

@@ -459,7 +459,7 @@ static int setup(void)
 					   (int)rte_socket_id());
 	if (vsw.pool == NULL)
 		return -ENOMEM;
-	if (vsw_dp_init() != 0)
+	if (vsw_ol_init() != 0 || vsw_dp_init() != 0)
 		return -ENOMEM;
 	fp = (struct vsw_fdb_params){.size = vsw.cfg.fdb_size, .port_limit = vsw.cfg.fdb_port_limit,
 				     .aging_s = vsw.cfg.fdb_aging_s, .max_ports = VSW_MAX_PORTS,
@@ -561,6 +561,7 @@ int main(int argc, char **argv)
 	rte_pdump_uninit();
 	vsw_fdb_free(vsw.fdb);
 	vsw_dp_fini();
+	vsw_ol_fini();
 	rte_mempool_free(vsw.pool);
 	rte_eal_cleanup();
 	free(lcores);

@@ -9,7 +9,8 @@
 
 #define NB_DESC 1024
 
-static const struct vsw_port_ops *const kinds[] = {&vsw_port_vhost, &vsw_port_dpdk, &vsw_port_tap};
+static const struct vsw_port_ops *const kinds[] = {&vsw_port_vhost, &vsw_port_dpdk, &vsw_port_tap,
+						   &vsw_port_vxlan};
 
 static const struct vsw_port_ops *port_kind(const char *kind)
 {
@@ -112,9 +113,14 @@ static int setup_queues(struct vsw_port *p, char *err, size_t errlen)
 		conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
 		conf.rx_adv_conf.rss_conf.rss_hf = info.flow_type_rss_offloads & RTE_ETH_RSS_PROTO_MASK;
 	}
+	conf.rxmode.offloads = p->rx_offloads;
+	conf.txmode.offloads |= vsw_vlan_tx_offloads(&info); /* unicast tags, if it has them */
+	p->vlan_tx_offload = (conf.txmode.offloads & RTE_ETH_TX_OFFLOAD_VLAN_INSERT) != 0;
 	rc = rte_eth_dev_configure(p->port_id, p->nb_rxq, p->nb_txq, &conf);
 	if (rc != 0)
 		goto fail;
+	if (p->ops->configured != NULL && (rc = p->ops->configured(p, err, errlen)) != 0)
+		return rc;
 	/* every port carries --mtu; a device without an MTU setting carries what it is given */
 	rc = rte_eth_dev_set_mtu(p->port_id, (uint16_t)vsw.cfg.mtu);
 	if (rc != 0 && rc != -ENOTSUP) {
@@ -145,6 +151,8 @@ int vsw_port_add(const char *name, const char *kind, int argc, char **argv, char
 {
 	const struct vsw_port_ops *ops = port_kind(kind);
 	struct vsw_port *p = NULL;
+	struct vsw_port_vlan vlan = {0};
+	bool has_vlan;
 	int rc;
 
 	if (!valid_name(name)) {
@@ -157,7 +165,7 @@ int vsw_port_add(const char *name, const char *kind, int argc, char **argv, char
 		return -EEXIST;
 	}
 	if (ops == NULL) {
-		snprintf(err, el, "unknown port kind '%s' (vhost, dpdk, tap)", kind);
+		snprintf(err, el, "unknown port kind '%s' (vhost, dpdk, tap, vxlan)", kind);
 		return -EINVAL;
 	}
 	for (unsigned i = 0; i < VSW_MAX_PORTS && p == NULL; i++)
@@ -167,6 +175,10 @@ int vsw_port_add(const char *name, const char *kind, int argc, char **argv, char
 		snprintf(err, el, "no room for another port (%d at most)", VSW_MAX_PORTS);
 		return -ENOSPC;
 	}
+	/* the VLAN words are the switch's, not the kind's: checked first, taken out */
+	rc = vsw_vlan_parse(name, &vlan, &argc, argv, &vlan, &has_vlan, err, el);
+	if (rc != 0)
+		return rc;
 	memset(p, 0, sizeof(*p));
 	snprintf(p->name, sizeof(p->name), "%s", name);
 	p->ops = ops;
@@ -179,6 +191,7 @@ int vsw_port_add(const char *name, const char *kind, int argc, char **argv, char
 		ops->close(p);
 		return rc;
 	}
+	p->vlan = vlan;
 	p->used = true;
 	vsw_dp_publish();
 	vsw_ports_poll_link();
@@ -196,10 +209,16 @@ int vsw_port_del(const char *name, char *err, size_t errlen)
 		return -ENOENT;
 	}
 	idx = vsw_port_index(p);
+	if (vsw_vxlan_user((uint16_t)idx) != NULL) {
+		snprintf(err, errlen, "port %s is the underlay of vxlan port %s: delete that first",
+			 name, vsw_vxlan_user((uint16_t)idx)->name);
+		return -EBUSY;
+	}
 	p->used = false;
 	vsw_dp_publish(); /* returns after every PMD has left the old table */
 	__atomic_store_n(&vsw.link_up[idx], 0, __ATOMIC_RELAXED);
-	vsw_fdb_flush(vsw.fdb, (uint16_t)idx, true);
+	__atomic_store_n(&vsw.tx_caps[idx], 0, __ATOMIC_RELAXED);
+	vsw_fdb_flush(vsw.fdb, (uint16_t)idx, VSW_FDB_ANY_VLAN, true);
 	vsw_stats_retire(p); /* no PMD counts for it any more; before close (ethdev no_mbuf) */
 	p->ops->close(p);
 	for (unsigned i = 0; i < vsw.cfg.n_pmds; i++) {
@@ -214,6 +233,10 @@ void vsw_port_del_all(void)
 {
 	char err[VSW_ERR_LEN];
 
+	/* tunnels first: their underlays cannot go before them */
+	for (unsigned i = 0; i < VSW_MAX_PORTS; i++)
+		if (vsw.ports[i].used && vsw.ports[i].vx != NULL)
+			vsw_port_del(vsw.ports[i].name, err, sizeof(err));
 	for (unsigned i = 0; i < VSW_MAX_PORTS; i++)
 		if (vsw.ports[i].used)
 			vsw_port_del(vsw.ports[i].name, err, sizeof(err));
@@ -235,9 +258,13 @@ void vsw_ports_poll_link(void)
 	for (unsigned i = 0; i < VSW_MAX_PORTS; i++) {
 		struct vsw_port *p = &vsw.ports[i];
 		uint8_t up = p->used && link_up(p);
+		uint8_t caps = up && p->ops->tx_caps != NULL ? p->ops->tx_caps(p) : 0;
 
+		/* a guest that comes back may have negotiated other offloads: before link up */
+		if (caps != vsw.tx_caps[i])
+			__atomic_store_n(&vsw.tx_caps[i], caps, __ATOMIC_RELAXED);
 		if (up != vsw.link_up[i]) {
-			__atomic_store_n(&vsw.link_up[i], up, __ATOMIC_RELAXED);
+			__atomic_store_n(&vsw.link_up[i], up, __ATOMIC_RELEASE);
 			VSW_LOG(INFO, "port %s link %s\n", p->name, up ? "up" : "down");
 		}
 		if (p->used && p->ops->poll_txqs != NULL && p->ops->poll_txqs(p))
@@ -261,6 +288,7 @@ json_t *vsw_port_json(const struct vsw_port *p)
 		      p->nb_txq, "mac", macs, "fdb_learned",
 		      vsw_fdb_count(vsw.fdb, (uint16_t)vsw_port_index(p)));
 	vsw_loss_json(p, o);
+	vsw_vlan_json(p, o);
 	p->ops->describe(p, o);
 	return o;
 }

@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <linux/virtio_net.h>
+
 #include "vhost.h"
 #include "vswd.h"
 
@@ -13,11 +15,19 @@ static int vhost_open(struct vsw_port *p, int argc, char **argv, char *err, size
 	struct vhp_params vp;
 	int rc;
 
+	p->offloads = true; /* what kernel guests need for fast TCP; DPDK guests ask for less */
+
 	for (int i = 0; i < argc; i++) {
 		if (vsw_kv(argv[i], "path", &v)) {
 			path = v;
 		} else if (vsw_kv(argv[i], "mode", &v)) {
 			mode = v;
+		} else if (vsw_kv(argv[i], "offloads", &v)) {
+			if (strcmp(v, "on") != 0 && strcmp(v, "off") != 0) {
+				snprintf(err, errlen, "bad offloads '%s': on or off", v);
+				return -EINVAL;
+			}
+			p->offloads = strcmp(v, "on") == 0;
 		} else if (vsw_kv(argv[i], "queues", &v)) {
 			char *end;
 			long q = strtol(v, &end, 10);
@@ -28,7 +38,7 @@ static int vhost_open(struct vsw_port *p, int argc, char **argv, char *err, size
 			}
 			p->queues = (uint16_t)q;
 		} else {
-			snprintf(err, errlen, "unknown vhost option '%s' (path=, mode=, queues=)",
+			snprintf(err, errlen, "unknown vhost option '%s' (path=, mode=, queues=, offloads=)",
 				 argv[i]);
 			return -EINVAL;
 		}
@@ -45,8 +55,21 @@ static int vhost_open(struct vsw_port *p, int argc, char **argv, char *err, size
 	rc = vsw_trust_vhost_path(path, p->client, p->path, sizeof(p->path), err, errlen);
 	if (rc != 0)
 		return rc;
-	vp = (struct vhp_params){.path = p->path, .client = p->client, .queues = p->queues};
+	/* net_vhost leaves a partial checksum as it is (RX_L4_CKSUM_NONE) instead of filling it
+	 * in software, when the checksum offloads are asked for */
+	if (p->offloads)
+		p->rx_offloads = RTE_ETH_RX_OFFLOAD_TCP_CKSUM | RTE_ETH_RX_OFFLOAD_UDP_CKSUM;
+	vp = (struct vhp_params){
+		.path = p->path, .client = p->client, .queues = p->queues, .offloads = p->offloads};
 	return vhp_create(p->name, &vp, &p->port_id, err, errlen);
+}
+
+static int vhost_configured(struct vsw_port *p, char *err, size_t errlen)
+{
+	if (vhp_offer(p->path, p->offloads) == 0)
+		return 0;
+	snprintf(err, errlen, "vhost port %s: cannot set the virtio features it offers", p->name);
+	return -EIO;
 }
 
 static void vhost_close(struct vsw_port *p)
@@ -54,12 +77,40 @@ static void vhost_close(struct vsw_port *p)
 	vhp_destroy(p->port_id);
 }
 
+static void add_name(const char *name, void *ctx)
+{
+	json_array_append_new(ctx, json_string(name));
+}
+
 static void vhost_describe(const struct vsw_port *p, json_t *o)
 {
+	json_t *features;
+
 	json_object_set_new(o, "path", json_string(p->path));
 	json_object_set_new(o, "mode", json_string(p->client ? "client" : "server"));
 	json_object_set_new(o, "queues", json_integer(p->queues));
 	json_object_set_new(o, "connected", json_boolean(vhp_connected(p->port_id)));
+	json_object_set_new(o, "offloads", json_string(p->offloads ? "on" : "off"));
+	features = json_array();
+	vhp_feature_names(vhp_features(p->port_id), add_name, features);
+	json_object_set_new(o, "negotiated", features);
+}
+
+/* A guest with checksum offload takes partial checksums; with TSO4/TSO6 too, large TCP
+ * frames (the virtio spec has no TSO without checksum offload). */
+static uint8_t vhost_tx_caps(const struct vsw_port *p)
+{
+	uint64_t f = p->offloads ? vhp_features(p->port_id) : 0;
+	uint8_t caps = 0;
+
+	if (f & (1ULL << VIRTIO_NET_F_GUEST_CSUM)) {
+		caps |= VSW_OL_CSUM;
+		if (f & (1ULL << VIRTIO_NET_F_GUEST_TSO4))
+			caps |= VSW_OL_TSO4;
+		if (f & (1ULL << VIRTIO_NET_F_GUEST_TSO6))
+			caps |= VSW_OL_TSO6;
+	}
+	return caps;
 }
 
 static bool vhost_poll_txqs(struct vsw_port *p)
@@ -73,4 +124,6 @@ const struct vsw_port_ops vsw_port_vhost = {
 	.close = vhost_close,
 	.describe = vhost_describe,
 	.poll_txqs = vhost_poll_txqs,
+	.configured = vhost_configured,
+	.tx_caps = vhost_tx_caps,
 };

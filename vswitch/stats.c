@@ -11,7 +11,9 @@
 #define EACH_COUNTER(X)                                                                            \
 	X(rx_packets) X(rx_bytes) X(tx_packets) X(tx_bytes) X(forwarded) X(copies)               \
 	X(drop_tx_full) X(drop_malformed) X(drop_learn_limit) X(drop_port_down)                  \
-	X(drop_injected) X(drop_hairpin) X(drop_no_egress) X(drop_port_removed)
+	X(drop_injected) X(drop_hairpin) X(drop_no_egress) X(drop_port_removed) X(drop_vlan)      \
+	X(drop_no_copy) X(rx_csum) X(rx_tso) X(tx_csum) X(tx_tso) X(csum_sw) X(gso_frames)        \
+	X(gso_segments) X(drop_bad_offload) X(drop_too_big) X(drop_gso_nomem)
 
 /* A counter since its baseline. A counter read below its baseline (a device whose stats read
  * failed and gave 0, or one that reset its own) counts as 0 since then, never as a wrap to
@@ -45,8 +47,8 @@ static void port_totals(const struct vsw_port *p, struct vsw_port_totals *t)
 
 static json_t *totals_json(const struct vsw_port_totals *t)
 {
-	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
-			 "s:I}}",
+	json_t *o = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
+			 "s:I, s:I, s:I}}",
 			 "rx_packets", (json_int_t)t->c.rx_packets, "rx_bytes",
 			 (json_int_t)t->c.rx_bytes, "tx_packets", (json_int_t)t->c.tx_packets,
 			 "tx_bytes", (json_int_t)t->c.tx_bytes, "forwarded",
@@ -57,7 +59,21 @@ static json_t *totals_json(const struct vsw_port_totals *t)
 			 (json_int_t)t->c.drop_port_down, "injected", (json_int_t)t->c.drop_injected,
 			 "hairpin", (json_int_t)t->c.drop_hairpin, "no_egress",
 			 (json_int_t)t->c.drop_no_egress, "port_removed",
-			 (json_int_t)t->c.drop_port_removed);
+			 (json_int_t)t->c.drop_port_removed, "vlan", (json_int_t)t->c.drop_vlan,
+			 "no_copy", (json_int_t)t->c.drop_no_copy);
+	json_t *drops = json_object_get(o, "drops");
+
+	json_object_set_new(drops, "bad_offload", json_integer((json_int_t)t->c.drop_bad_offload));
+	json_object_set_new(drops, "too_big", json_integer((json_int_t)t->c.drop_too_big));
+	json_object_set_new(drops, "gso_nomem", json_integer((json_int_t)t->c.drop_gso_nomem));
+	json_object_set_new(o, "offload",
+			    json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "rx_csum",
+				      (json_int_t)t->c.rx_csum, "rx_tso", (json_int_t)t->c.rx_tso,
+				      "tx_csum", (json_int_t)t->c.tx_csum, "tx_tso",
+				      (json_int_t)t->c.tx_tso, "csum_sw", (json_int_t)t->c.csum_sw,
+				      "gso_frames", (json_int_t)t->c.gso_frames, "gso_segments",
+				      (json_int_t)t->c.gso_segments));
+	return o;
 }
 
 static json_t *port_json(const struct vsw_port *p)

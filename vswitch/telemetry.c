@@ -26,6 +26,17 @@ static void flatten(json_t *o, const char *prefix, struct rte_tel_data *d)
 			snprintf(sub, sizeof(sub), "%s_", key);
 			flatten(v, sub, d);
 		}
+		else if (json_is_array(v)) { /* a tunnel's remotes: remotes_0_ip, ... */
+			char sub[RTE_TEL_MAX_STRING_LEN + 24];
+			size_t i;
+			json_t *e;
+
+			json_array_foreach(v, i, e) {
+				snprintf(sub, sizeof(sub), "%s_%zu_", key, i);
+				if (json_is_object(e))
+					flatten(e, sub, d);
+			}
+		}
 		else if (json_is_integer(v))
 			rte_tel_data_add_dict_u64(d, key, (uint64_t)json_integer_value(v));
 		else if (json_is_string(v))
@@ -42,7 +53,8 @@ static void flatten(json_t *o, const char *prefix, struct rte_tel_data *d)
 }
 
 /* An array of objects, as a dict of dicts keyed by each object's field `key` (telemetry names
- * are letters, digits and '_', so a MAC key reads 02_00_00_00_00_01). */
+ * are letters, digits and '_', so a MAC key reads 02_00_00_00_00_01); a key field whose name
+ * starts with '_' names the row only and is not shown in it. */
 static void by_key(json_t *a, const char *key, struct rte_tel_data *d)
 {
 	size_t i;
@@ -56,8 +68,10 @@ static void by_key(json_t *a, const char *key, struct rte_tel_data *d)
 		if (c == NULL)
 			return;
 		rte_tel_data_start_dict(c);
-		flatten(o, "", c);
 		snprintf(name, sizeof(name), "%s", json_string_value(json_object_get(o, key)));
+		if (key[0] == '_')
+			json_object_del(o, key);
+		flatten(o, "", c);
 		for (char *p = name; *p != '\0'; p++)
 			if (!isalnum((unsigned char)*p))
 				*p = '_';
@@ -67,7 +81,7 @@ static void by_key(json_t *a, const char *key, struct rte_tel_data *d)
 }
 
 /* Rows per reply: telemetry's output is 16 KB and a dict holds 256 entries at most, and it
- * drops what does not fit without a word. An FDB row takes up to about 130 bytes; a port's
+ * drops what does not fit without a word. An FDB row takes up to about 145 bytes; a port's
  * stats or description (31-byte names, 20-digit counters, 107-byte paths) up to about 1 KB. */
 #define TEL_FDB_ROWS 100
 #define TEL_PORT_ROWS 12
@@ -141,9 +155,21 @@ static json_t *ports(const struct vsw_port *p)
 	return vsw_ports_json();
 }
 
+/* FDB rows named by "_key": the MAC in VLAN 0, VLAN/MAC in others (the same MAC may be in
+ * two VLANs, and a telemetry dict takes a name once) */
 static json_t *fdb(const struct vsw_port *p)
 {
-	return vsw_fdb_json(p ? (uint16_t)vsw_port_index(p) : VSW_FDB_NO_PORT);
+	json_t *out = vsw_fdb_json(p ? (uint16_t)vsw_port_index(p) : VSW_FDB_NO_PORT), *row;
+	size_t i;
+
+	json_array_foreach(out, i, row) {
+		json_int_t vlan = json_integer_value(json_object_get(row, "vlan"));
+		const char *mac = json_string_value(json_object_get(row, "mac"));
+
+		json_object_set_new(row, "_key", vlan == 0 ? json_string(mac)
+							  : json_sprintf("%d/%s", (int)vlan, mac));
+	}
+	return out;
 }
 
 /* /vswkit/ports[,from=N] */
@@ -175,7 +201,7 @@ static int tel_fdb(const char *cmd, const char *params, struct rte_tel_data *d)
 	if (parse_params(params, port, sizeof(port), &from) != 0 ||
 	    (out = locked(port, fdb, &p)) == NULL)
 		return -1;
-	page(out, "mac", from, TEL_FDB_ROWS, d);
+	page(out, "_key", from, TEL_FDB_ROWS, d);
 	json_decref(out);
 	return 0;
 }

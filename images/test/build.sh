@@ -34,6 +34,7 @@ mkdir -p "$OUT/cache"
 stamp=$( {
 	echo "$KPKG"
 	sha256sum "$HERE/build.sh" "$HERE/init" "${BINS[@]/#/$BUILD/}" "$TOP/provisioning/vsw-host" \
+		/usr/sbin/ethtool \
 		"$TOP"/provisioning/vswhost/*.py "$(command -v busybox)" | cut -d' ' -f1
 } | sha256sum | cut -d' ' -f1)
 if [ -f "$OUT/stamp" ] && [ "$(cat "$OUT/stamp")" = "$stamp" ] && [ -f "$OUT/initrd.img" ]; then
@@ -111,6 +112,9 @@ done
 copy_libs "${BINS[@]/#/$BUILD/}" "${pmds[@]}"
 # glibc loads libgcc_s at run time for pthread_cancel (vswd's exit); ldd does not list it
 copy_path /usr/lib/x86_64-linux-gnu/libgcc_s.so.1
+# ethtool: which offloads a kernel guest's virtio NIC negotiated (busybox has none)
+copy_path /usr/sbin/ethtool
+copy_libs /usr/sbin/ethtool
 
 # 4. python3 and the part of its stdlib vsw-host uses (whole packages where it imports them).
 copy_path /usr/bin/python3.11

@@ -10,8 +10,8 @@ from pathlib import Path
 import harness
 from instkit import InstalledVswd, leftovers
 
-BIN = ["gs-echo", "gs-ping", "gs-udpperf", "kudp", "kudp_rr", "rpc-bench", "vhostlib-fwd",
-       "vsw-host", "vswctl", "vswd"]
+BIN = ["gs-echo", "gs-ping", "gs-udpperf", "kudp", "kudp_rr", "rpc-bench", "tsoflow",
+       "vhostlib-fwd", "vsw-host", "vswctl", "vswd"]
 MAN = ["man1/gs-echo.1", "man1/gs-ping.1", "man1/gs-udpperf.1", "man1/rpc-bench.1",
        "man8/vsw-host.8", "man8/vswctl.8", "man8/vswd.8"]
 
@@ -79,7 +79,7 @@ def test_vswctl_completion(destdir, tmp_path):
     assert complete(destdir, "vswctl", "po") == ["port"]
     assert complete(destdir, "vswctl", "port", "") == ["add", "del", "list", "set"]
     assert complete(destdir, "vswctl", "--json", "port", "add", "p0", "") == \
-        ["vhost", "dpdk", "tap"]
+        ["vhost", "dpdk", "tap", "vxlan"]
     assert complete(destdir, "vswctl", "fdb", "f") == ["flush"]
     # port names come from the vswd on --ctl
     v = InstalledVswd(tmp_path, destdir.root / "bin").start()

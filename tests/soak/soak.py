@@ -59,7 +59,8 @@ def frame(src, dst):
 def books(v, port):
     s = v.stats(port)
     return s["rx_packets"], s["forwarded"] + sum(n for k, n in s["drops"].items()
-                                                 if k not in ("tx_full", "port_down", "no_mbuf"))
+                                                 if k not in ("tx_full", "port_down", "too_big", "gso_nomem",
+                                                              "no_mbuf"))
 
 
 def case_restarts(work, n):

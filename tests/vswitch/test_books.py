@@ -2,10 +2,11 @@
 every copy of a forwarded frame is sent or dropped by a named cause on its egress port.
 
 Per port (ingress side):  rx_packets = forwarded + malformed + learn_limit + injected + hairpin
-                                       + no_egress + port_removed
+                                       + no_egress + port_removed + vlan + bad_offload
 Per port, `copies` is how many egress copies its forwarded frames made (1 per unicast frame,
-N per frame flooded to N ports). Switch (the `switch` object, summed over ports):
-    copies = tx_packets + tx_full + port_down
+N per frame flooded to N ports, one per segment of a large frame cut for its egress). Switch
+(the `switch` object, summed over ports):
+    copies = tx_packets + tx_full + port_down + no_copy + too_big + gso_nomem
     rx_packets + (copies - forwarded) = tx_packets + every drop but no_mbuf
 no_mbuf counts frames the device could not receive at all, so never part of rx_packets."""
 from pathlib import Path
@@ -15,8 +16,9 @@ from scapy.layers.l2 import Ether
 from harness import uid, wait_for
 
 BCAST = "ff:ff:ff:ff:ff:ff"
-INGRESS = ("malformed", "learn_limit", "injected", "hairpin", "no_egress", "port_removed")
-EGRESS = ("tx_full", "port_down")
+INGRESS = ("malformed", "learn_limit", "injected", "hairpin", "no_egress", "port_removed",
+           "vlan", "bad_offload")
+EGRESS = ("tx_full", "port_down", "no_copy", "too_big", "gso_nomem")
 
 
 def frame(src, dst, tag):
@@ -34,7 +36,7 @@ def balanced(s, removed=False):
     sw = s["switch"]
     sent = sw["tx_packets"] + sum(sw["drops"][k] for k in EGRESS)
     if sw["copies"] != sent:
-        bad.append(f"switch: copies {sw['copies']} != tx+tx_full+port_down {sent}")
+        bad.append(f"switch: copies {sw['copies']} != tx + egress drops {sent}")
     drops = sum(v for k, v in sw["drops"].items() if k != "no_mbuf")
     if sw["rx_packets"] + sw["copies"] - sw["forwarded"] != sw["tx_packets"] + drops:
         bad.append("switch: rx + replicas != tx + drops")

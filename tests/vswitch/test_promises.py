@@ -44,7 +44,7 @@ def test_fdb_show_del_flush_and_plain_text(vswd, netns):
 
     out = text(vswd, "fdb", "show", "b")                      # plain text: a header, a row each
     lines = out.splitlines()
-    assert lines[0].split() == ["mac", "port", "type", "age"]
+    assert lines[0].split() == ["mac", "port", "type", "age", "vlan"]
     assert sorted([l.split()[0].lower(), *l.split()[1:3]] for l in lines[1:]) == [
         [macs[2], "b", "learned"], ["02:00:00:00:61:0f", "b", "static"]]
     assert "name" in text(vswd, "port", "list").splitlines()[0].split()

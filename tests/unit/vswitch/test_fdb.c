@@ -47,18 +47,18 @@ static void test_static(void)
 	struct vsw_fdb *f = make("t_static", 64, 0, 5);
 	struct rte_ether_addr m = mac(7);
 
-	CHECK(vsw_fdb_add_static(f, &m, 1) == 0);
+	CHECK(vsw_fdb_add_static(f, K(m), 1) == 0);
 	CHECK(learn(f, 7, 4, 100) == VSW_LEARN_OK); /* seen elsewhere: does not move */
 	CHECK(lookup(f, 7) == 1);
 	CHECK(vsw_fdb_age(f, 1000000) == 0); /* never ages */
 	CHECK(lookup(f, 7) == 1);
-	CHECK(vsw_fdb_flush(f, VSW_FDB_NO_PORT, false) == 0); /* flush keeps statics */
-	CHECK(vsw_fdb_flush(f, 1, true) == 1);
+	CHECK(vsw_fdb_flush(f, VSW_FDB_NO_PORT, VSW_FDB_ANY_VLAN, false) == 0); /* flush keeps statics */
+	CHECK(vsw_fdb_flush(f, 1, VSW_FDB_ANY_VLAN, true) == 1);
 	CHECK(lookup(f, 7) == VSW_FDB_NO_PORT);
 	/* a learned entry becomes static */
 	CHECK(learn(f, 8, 2, 1) == VSW_LEARN_NEW);
 	m = mac(8);
-	CHECK(vsw_fdb_add_static(f, &m, 3) == 0);
+	CHECK(vsw_fdb_add_static(f, K(m), 3) == 0);
 	CHECK(lookup(f, 8) == 3 && vsw_fdb_count(f, 2) == 0);
 	vsw_fdb_free(f);
 }
@@ -103,14 +103,14 @@ static void test_limits(void)
 	CHECK(learn(f, 400, 4, 0) == VSW_LEARN_NEW);   /* 10 entries: full */
 	CHECK(learn(f, 401, 4, 0) == VSW_LEARN_FULL);
 	m = mac(402);
-	CHECK(vsw_fdb_add_static(f, &m, 4) == -ENOSPC);
+	CHECK(vsw_fdb_add_static(f, K(m), 4) == -ENOSPC);
 	m = mac(300);
-	CHECK(vsw_fdb_del(f, &m) == 0);
-	CHECK(vsw_fdb_del(f, &m) == -ENOENT);
+	CHECK(vsw_fdb_del(f, K(m)) == 0);
+	CHECK(vsw_fdb_del(f, K(m)) == -ENOENT);
 	CHECK(learn(f, 401, 4, 0) == VSW_LEARN_NEW);
-	CHECK(vsw_fdb_flush(f, 3, false) == 2);
+	CHECK(vsw_fdb_flush(f, 3, VSW_FDB_ANY_VLAN, false) == 2);
 	CHECK(vsw_fdb_count(f, VSW_FDB_NO_PORT) == 8);
-	CHECK(vsw_fdb_flush(f, VSW_FDB_NO_PORT, false) == 8);
+	CHECK(vsw_fdb_flush(f, VSW_FDB_NO_PORT, VSW_FDB_ANY_VLAN, false) == 8);
 	CHECK(vsw_fdb_count(f, VSW_FDB_NO_PORT) == 0);
 	vsw_fdb_free(f);
 }
@@ -127,16 +127,13 @@ static int count_cb(const struct vsw_fdb_entry *e, void *arg)
 static void test_bulk_and_walk(void)
 {
 	struct vsw_fdb *f = make("t_bulk", 256, 0, 0);
-	struct rte_ether_addr m[100];
-	const struct rte_ether_addr *p[100];
+	struct vsw_fdb_key p[100];
 	enum vsw_learn_result r[100];
 	uint16_t out[100];
 	unsigned n = 0;
 
-	for (unsigned i = 0; i < 100; i++) {
-		m[i] = mac(1000 + i);
-		p[i] = &m[i];
-	}
+	for (unsigned i = 0; i < 100; i++)
+		p[i] = (struct vsw_fdb_key){.mac = mac(1000 + i)};
 	vsw_fdb_learn(f, p, 100, 5, 3, r); /* more than one rte_hash bulk */
 	for (unsigned i = 0; i < 100; i++)
 		CHECK(r[i] == VSW_LEARN_NEW);
@@ -150,6 +147,37 @@ static void test_bulk_and_walk(void)
 
 /* Readers cache lookups by generation: every change of a MAC's port or presence must bump it,
  * a plain refresh must not. */
+static int count_all_cb(const struct vsw_fdb_entry *e, void *arg)
+{
+	unsigned *n = arg;
+
+	(*n) += e->vlan == 10 || e->vlan == 20;
+	return 0;
+}
+
+/* The same MAC in two VLANs is two entries on two ports; flushing one VLAN keeps the other. */
+static void test_vlans(void)
+{
+	struct vsw_fdb *f = make("t_vlans", 64, 0, 0);
+	struct vsw_fdb_key k10 = *KV(mac(5), 10);
+	unsigned n = 0;
+
+	CHECK(learn_v(f, 5, 10, 1, 1) == VSW_LEARN_NEW);
+	CHECK(learn_v(f, 5, 20, 2, 1) == VSW_LEARN_NEW);
+	CHECK(lookup_v(f, 5, 10) == 1 && lookup_v(f, 5, 20) == 2);
+	CHECK(lookup(f, 5) == VSW_FDB_NO_PORT && lookup_v(f, 5, 30) == VSW_FDB_NO_PORT);
+	CHECK(learn_v(f, 5, 10, 1, 2) == VSW_LEARN_OK); /* no move: VLAN 20's entry is another */
+	vsw_fdb_walk(f, VSW_FDB_NO_PORT, 10, count_all_cb, &n);
+	CHECK(n == 2);
+	CHECK(vsw_fdb_flush(f, VSW_FDB_NO_PORT, 20, false) == 1);
+	CHECK(lookup_v(f, 5, 10) == 1 && lookup_v(f, 5, 20) == VSW_FDB_NO_PORT);
+	CHECK(vsw_fdb_add_static(f, KV(mac(6), 20), 3) == 0);
+	CHECK(vsw_fdb_del(f, KV(mac(6), 10)) == -ENOENT);
+	CHECK(vsw_fdb_del(f, KV(mac(6), 20)) == 0);
+	CHECK(vsw_fdb_del(f, &k10) == 0 && vsw_fdb_count(f, VSW_FDB_NO_PORT) == 0);
+	vsw_fdb_free(f);
+}
+
 static void test_generation(void)
 {
 	struct vsw_fdb *f = make("t_gen", 64, 0, 10);
@@ -161,9 +189,9 @@ static void test_generation(void)
 	CHECK(learn(f, 1, 0, 2) == VSW_LEARN_OK && vsw_fdb_gen(f) == g);
 	CHECK(learn(f, 1, 1, 3) == VSW_LEARN_MOVED && vsw_fdb_gen(f) != g);
 	g = vsw_fdb_gen(f);
-	CHECK(vsw_fdb_add_static(f, &m, 2) == 0 && vsw_fdb_gen(f) != g);
+	CHECK(vsw_fdb_add_static(f, K(m), 2) == 0 && vsw_fdb_gen(f) != g);
 	g = vsw_fdb_gen(f);
-	CHECK(vsw_fdb_del(f, &m) == 0 && vsw_fdb_gen(f) != g);
+	CHECK(vsw_fdb_del(f, K(m)) == 0 && vsw_fdb_gen(f) != g);
 	g = vsw_fdb_gen(f);
 	CHECK(vsw_fdb_age(f, 100) == 1 && vsw_fdb_gen(f) != g);
 	vsw_fdb_free(f);
@@ -282,10 +310,10 @@ static void test_concurrent(void)
 		r = r * 1103515245 + 12345;
 		m = mac((r >> 8) % 64);
 		switch ((r >> 16) % 6) {
-		case 0: vsw_fdb_add_static(st.f, &m, (uint16_t)((r >> 20) % 4)); break;
-		case 1: vsw_fdb_del(st.f, &m); break;
-		case 2: m = mac(MOVER); vsw_fdb_del(st.f, &m); break;
-		case 3: vsw_fdb_flush(st.f, (uint16_t)((r >> 20) % 4), (r >> 24) & 1); break;
+		case 0: vsw_fdb_add_static(st.f, K(m), (uint16_t)((r >> 20) % 4)); break;
+		case 1: vsw_fdb_del(st.f, K(m)); break;
+		case 2: m = mac(MOVER); vsw_fdb_del(st.f, K(m)); break;
+		case 3: vsw_fdb_flush(st.f, (uint16_t)((r >> 20) % 4), VSW_FDB_ANY_VLAN, (r >> 24) & 1); break;
 		default: vsw_fdb_age(st.f, (r >> 20) % 80); break;
 		}
 		/* let the learners fill the table between changes, so they race at its bounds */
@@ -336,6 +364,7 @@ int main(int argc, char **argv)
 	test_aging();
 	test_limits();
 	test_bulk_and_walk();
+	test_vlans();
 	test_generation();
 	test_concurrent();
 	rte_eal_cleanup();

@@ -14,7 +14,8 @@
 #include "check_eal.h"
 
 struct vsw_fdb;
-static void race_hook(int point, struct vsw_fdb *fdb, const struct rte_ether_addr *mac,
+struct vsw_fdb_key;
+static void race_hook(int point, struct vsw_fdb *fdb, const struct vsw_fdb_key *key,
 		      int32_t pos);
 #define FDB_HOOK(point, fdb, mac, pos) race_hook(point, fdb, mac, pos)
 #include "fdb.c"
@@ -25,12 +26,12 @@ static void race_hook(int point, struct vsw_fdb *fdb, const struct rte_ether_add
 static int script; /* 0: hooks off; 1..: the step the replay is at */
 static int32_t b_pos = -1; /* where "PMD B" found M, before the control thread deleted it */
 
-static void race_hook(int point, struct vsw_fdb *fdb, const struct rte_ether_addr *m, int32_t pos)
+static void race_hook(int point, struct vsw_fdb *fdb, const struct vsw_fdb_key *m, int32_t pos)
 {
 	struct rte_ether_addr want = mac(M);
 	int step = script;
 
-	if (step == 0 || !rte_is_same_ether_addr(m, &want))
+	if (step == 0 || !rte_is_same_ether_addr(&m->mac, &want) || m->vlan != 0)
 		return;
 	script = 0; /* what runs here is not replayed */
 	if (step == 1 && point == FDB_HOOK_LOOKED_UP && pos < 0) {
@@ -82,7 +83,7 @@ static void test_giveback_after_move(void)
 
 	/* M comes back on port 3; then port 1 is flushed: M must stay reachable on port 3. */
 	CHECK(learn(f, M, 3, 2) == VSW_LEARN_NEW);
-	vsw_fdb_flush(f, 1, false);
+	vsw_fdb_flush(f, 1, VSW_FDB_ANY_VLAN, false);
 	CHECK(lookup(f, M) == 3);
 	CHECK(audit(f, &a, learned) == 0);
 	CHECK_EQ(a.orphans, 0);
@@ -95,7 +96,7 @@ static void test_giveback_after_move(void)
 		if (learn(f, 1000 + i, 4, 3) == VSW_LEARN_FULL)
 			continue;
 		stale += lookup(f, 1000 + i) != 4;
-		vsw_fdb_del(f, &x);
+		vsw_fdb_del(f, K(x));
 	}
 	CHECK_EQ(stale, 0);
 	CHECK(audit(f, &a, learned) == 0);

@@ -1,0 +1,383 @@
+/* VXLAN on the data path (RFC 7348, flood and learn): decapsulation of what the underlay port
+ * receives for a tunnel's local address, encapsulation of what the switch sent to the tunnel's
+ * port, and ARP on the underlay (answering for the local address, resolving the remotes and
+ * keeping their MACs fresh). Runs on the PMDs; the control thread only reads.
+ *
+ * Encapsulation prepends the outer headers in place when the frame is the tunnel's alone (one
+ * reference, headroom); a frame shared with other ports (a flood) or sent to several remotes
+ * (head-end replication) gets a header mbuf per remote, chained to the one frame by reference
+ * count. The outer UDP source port comes from the inner flow (a CRC of the inner Ethernet and
+ * IPv4 addresses and ports), in 49152-65535; IPv4 and UDP checksums are computed in full. */
+#include <string.h>
+
+#include <rte_arp.h>
+#include <rte_mbuf.h>
+
+#include "vxlan.h"
+
+#define ARP_RETRY_S 1	 /* a remote not yet resolved is asked again after this */
+#define ARP_REFRESH_S 30 /* a resolved one is asked again after this, while in use */
+
+static uint64_t mac_word(const struct rte_ether_addr *a)
+{
+	return vx_mac48(a) | VX_MAC_VALID;
+}
+
+static void word_mac(uint64_t w, struct rte_ether_addr *a)
+{
+	for (int i = 0; i < RTE_ETHER_ADDR_LEN; i++)
+		a->addr_bytes[i] = (uint8_t)(w >> (8 * (5 - i)));
+}
+
+static int remote_of(const struct vsw_vxlan *vx, uint32_t ip)
+{
+	for (unsigned i = 0; i < vx->n_remotes; i++)
+		if (vx->r[i].ip == ip)
+			return (int)i;
+	return -1;
+}
+
+static void learn_remote(struct vsw_vxlan *vx, int r, const struct rte_ether_addr *mac,
+			 uint64_t now)
+{
+	uint64_t w = mac_word(mac);
+
+	if (__atomic_load_n(&vx->r[r].mac, __ATOMIC_RELAXED) != w)
+		__atomic_store_n(&vx->r[r].mac, w, __ATOMIC_RELAXED);
+	if (__atomic_load_n(&vx->r[r].seen_s, __ATOMIC_RELAXED) != now)
+		__atomic_store_n(&vx->r[r].seen_s, now, __ATOMIC_RELAXED);
+}
+
+void vsw_l2_tx(struct vsw_pmd *pmd, const struct vsw_dp_table *t, uint16_t idx, struct rte_mbuf *m);
+
+/* An ARP request (op 1) or reply (op 2) from the tunnel's local address on the underlay. */
+static void arp_send(struct vsw_pmd *pmd, const struct vsw_dp_table *t, struct vsw_vxlan *vx,
+		     struct rte_mbuf *m, uint16_t op, const struct rte_ether_addr *tha,
+		     uint32_t tip)
+{
+	struct rte_ether_hdr *eth;
+	struct rte_arp_hdr *arp;
+
+	if (m == NULL && (m = rte_pktmbuf_alloc(vsw.pool)) == NULL)
+		return;
+	rte_pktmbuf_reset(m);
+	eth = (struct rte_ether_hdr *)rte_pktmbuf_append(m, RTE_ETHER_MIN_LEN - RTE_ETHER_CRC_LEN);
+	memset(eth, 0, RTE_ETHER_MIN_LEN - RTE_ETHER_CRC_LEN);
+	arp = (struct rte_arp_hdr *)(eth + 1);
+	if (op == RTE_ARP_OP_REQUEST)
+		memset(&eth->dst_addr, 0xff, RTE_ETHER_ADDR_LEN);
+	else
+		eth->dst_addr = *tha;
+	eth->src_addr = vx->local_mac;
+	eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_ARP);
+	arp->arp_hardware = rte_cpu_to_be_16(RTE_ARP_HRD_ETHER);
+	arp->arp_protocol = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
+	arp->arp_hlen = RTE_ETHER_ADDR_LEN;
+	arp->arp_plen = 4;
+	arp->arp_opcode = rte_cpu_to_be_16(op);
+	arp->arp_data.arp_sha = vx->local_mac;
+	arp->arp_data.arp_sip = vx->local;
+	if (op == RTE_ARP_OP_REPLY)
+		arp->arp_data.arp_tha = *tha;
+	arp->arp_data.arp_tip = tip;
+	vsw_l2_tx(pmd, t, vx->underlay, m);
+}
+
+/* ARP on the underlay: true when the frame was the tunnel's (answered or learned, consumed). */
+static bool arp_input(struct vsw_pmd *pmd, const struct vsw_dp_table *t, struct vsw_vxlan *vx,
+		      struct rte_mbuf *m, uint64_t now)
+{
+	struct rte_arp_hdr *arp =
+	    rte_pktmbuf_mtod_offset(m, struct rte_arp_hdr *, RTE_ETHER_HDR_LEN);
+	struct rte_ether_addr sha;
+	uint32_t sip;
+	int r;
+
+	if (m->data_len < RTE_ETHER_HDR_LEN + sizeof(*arp) ||
+	    arp->arp_hardware != rte_cpu_to_be_16(RTE_ARP_HRD_ETHER) ||
+	    arp->arp_protocol != rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4) ||
+	    arp->arp_data.arp_tip != vx->local)
+		return false;
+	sha = arp->arp_data.arp_sha;
+	sip = arp->arp_data.arp_sip;
+	if ((r = remote_of(vx, sip)) >= 0)
+		learn_remote(vx, r, &sha, now);
+	if (arp->arp_opcode == rte_cpu_to_be_16(RTE_ARP_OP_REQUEST))
+		arp_send(pmd, t, vx, m, RTE_ARP_OP_REPLY, &sha, sip); /* reuses m */
+	else
+		rte_pktmbuf_free(m);
+	return true;
+}
+
+/* A VXLAN packet for vx: its remote, or a drop counted. */
+static struct vsw_vxlan *tunnel_of(const struct vsw_dp_table *t, uint16_t in, uint32_t dst,
+				   uint16_t dport, uint32_t vni)
+{
+	for (unsigned i = 0; i < t->n_vxlan; i++) {
+		struct vsw_vxlan *vx = t->vxlan[i];
+
+		if (vx->underlay == in && vx->local == dst && vx->dstport == dport &&
+		    (vni == UINT32_MAX || vx->vni == vni))
+			return vx;
+	}
+	return NULL;
+}
+
+/* Decapsulates m if it is VXLAN for a local tunnel: true when consumed (queued or dropped). */
+static bool vxlan_in(struct vsw_pmd *pmd, const struct vsw_dp_table *t, uint16_t in,
+		     struct rte_mbuf *m, uint64_t now)
+{
+	struct rte_ipv4_hdr *ip =
+	    rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, RTE_ETHER_HDR_LEN);
+	struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
+	struct vsw_vxlan *vx, *any;
+	struct rte_udp_hdr *udp;
+	struct rte_vxlan_hdr *vh;
+	struct vx_pmd *c;
+	unsigned ihl, off;
+	uint32_t vni;
+	int r;
+
+	if (m->data_len < RTE_ETHER_HDR_LEN + sizeof(*ip) + sizeof(*udp) ||
+	    ip->next_proto_id != IPPROTO_UDP || (ip->version_ihl >> 4) != 4)
+		return false;
+	ihl = (ip->version_ihl & 0xf) * 4u;
+	off = RTE_ETHER_HDR_LEN + ihl;
+	if (ihl < sizeof(*ip) || m->data_len < off + sizeof(*udp))
+		return false;
+	udp = rte_pktmbuf_mtod_offset(m, struct rte_udp_hdr *, off);
+	any = tunnel_of(t, in, ip->dst_addr, rte_be_to_cpu_16(udp->dst_port), UINT32_MAX);
+	if (any == NULL)
+		return false; /* not for a tunnel here: switched as any frame */
+	c = &any->pmd[pmd->index];
+	off += sizeof(*udp);
+	vh = rte_pktmbuf_mtod_offset(m, struct rte_vxlan_hdr *, off);
+	if (m->data_len < off + sizeof(*vh) + RTE_ETHER_HDR_LEN ||
+	    (rte_be_to_cpu_32(vh->vx_flags) & 0x08000000) == 0 ||
+	    (rte_be_to_cpu_16(ip->fragment_offset) & 0x3fff) != 0) {
+		c->d.malformed++; /* short, no VNI flag, or a fragment */
+		rte_pktmbuf_free(m);
+		return true;
+	}
+	vni = rte_be_to_cpu_32(vh->vx_vni) >> 8;
+	vx = tunnel_of(t, in, ip->dst_addr, rte_be_to_cpu_16(udp->dst_port), vni);
+	if (vx == NULL) {
+		c->d.wrong_vni++;
+		rte_pktmbuf_free(m);
+		return true;
+	}
+	c = &vx->pmd[pmd->index];
+	r = remote_of(vx, ip->src_addr);
+	if (r < 0) {
+		c->d.unknown_remote++;
+		rte_pktmbuf_free(m);
+		return true;
+	}
+	learn_remote(vx, r, &eth->src_addr, now);
+	rte_pktmbuf_adj(m, (uint16_t)(off + sizeof(*vh)));
+	{
+		/* the inner source lives behind this remote: unicast to it goes there alone */
+		const struct rte_ether_hdr *ie = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
+		uint64_t w = vx_mac48(&ie->src_addr) | ((uint64_t)(r + 1) << 48);
+		uint64_t *slot = &vx->macs[vx_mac_slot(w & 0xffffffffffffULL)];
+
+		if (__atomic_load_n(slot, __ATOMIC_RELAXED) != w)
+			__atomic_store_n(slot, w, __ATOMIC_RELAXED);
+	}
+	m->ol_flags = 0;
+	m->packet_type = 0;
+	c->r[r].rx_packets++;
+	c->r[r].rx_bytes += m->pkt_len;
+	if (rte_ring_enqueue(vx->rx, m) != 0) {
+		c->d.rx_full++;
+		rte_pktmbuf_free(m);
+	}
+	return true;
+}
+
+uint16_t vsw_vxlan_underlay_input(struct vsw_pmd *pmd, const struct vsw_dp_table *t, uint16_t in,
+				  struct rte_mbuf **pkts, uint16_t n, uint64_t now)
+{
+	uint16_t k = 0;
+
+	for (uint16_t i = 0; i < n; i++) {
+		struct rte_mbuf *m = pkts[i];
+		const struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
+		bool taken = false;
+
+		if (m->data_len >= RTE_ETHER_HDR_LEN && m->nb_segs == 1) {
+			if (eth->ether_type == rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4)) {
+				taken = vxlan_in(pmd, t, in, m, now);
+			} else if (eth->ether_type == rte_cpu_to_be_16(RTE_ETHER_TYPE_ARP)) {
+				for (unsigned j = 0; j < t->n_vxlan && !taken; j++)
+					if (t->vxlan[j]->underlay == in)
+						taken = arp_input(pmd, t, t->vxlan[j], m, now);
+			}
+		}
+		if (taken)
+			pmd->port[in].forwarded++; /* the books: received, and handled */
+		else
+			pkts[k++] = m;
+	}
+	return k;
+}
+
+/* Entropy for the outer UDP source port: the inner Ethernet addresses and, for IPv4, the
+ * addresses and the first 4 bytes after the IP header (the ports of TCP and UDP). */
+static uint16_t flow_port(const struct rte_mbuf *m)
+{
+	const struct rte_ether_hdr *e = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
+	uint64_t k[3] = {0}; /* copied out: rte_hash_crc reads 8 bytes at a time, aligned */
+
+	memcpy(k, e, 2 * RTE_ETHER_ADDR_LEN);
+	if (e->ether_type == rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4) &&
+	    m->data_len >= RTE_ETHER_HDR_LEN + sizeof(struct rte_ipv4_hdr) + 4) {
+		const struct rte_ipv4_hdr *ip = (const struct rte_ipv4_hdr *)(e + 1);
+		unsigned ihl = (ip->version_ihl & 0xf) * 4u;
+
+		memcpy((uint8_t *)k + 12, &ip->src_addr, 8);
+		if (m->data_len >= RTE_ETHER_HDR_LEN + ihl + 4)
+			memcpy((uint8_t *)k + 20, (const uint8_t *)ip + ihl, 4);
+	}
+	return (uint16_t)(49152 + rte_hash_crc(k, sizeof(k), 0) % 16384);
+}
+
+/* Outer headers for remote r in front of the inner frame, which m holds (in place, or chained
+ * behind a header mbuf: then m is that header mbuf). */
+static void fill_outer(const struct vsw_vxlan *vx, unsigned r, struct rte_mbuf *m, uint16_t sport,
+		       uint32_t inner_len)
+{
+	struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
+	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(eth + 1);
+	struct rte_udp_hdr *udp = (struct rte_udp_hdr *)(ip + 1);
+	struct rte_vxlan_hdr *vh = (struct rte_vxlan_hdr *)(udp + 1);
+
+	word_mac(__atomic_load_n(&vx->r[r].mac, __ATOMIC_RELAXED), &eth->dst_addr);
+	eth->src_addr = vx->local_mac;
+	eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
+	*ip = (struct rte_ipv4_hdr){
+	    .version_ihl = RTE_IPV4_VHL_DEF,
+	    .total_length =
+		rte_cpu_to_be_16((uint16_t)(sizeof(*ip) + sizeof(*udp) + sizeof(*vh) + inner_len)),
+	    .time_to_live = 64,
+	    .next_proto_id = IPPROTO_UDP,
+	    .src_addr = vx->local,
+	    .dst_addr = vx->r[r].ip,
+	};
+	ip->hdr_checksum = rte_ipv4_cksum(ip);
+	udp->src_port = rte_cpu_to_be_16(sport);
+	udp->dst_port = rte_cpu_to_be_16(vx->dstport);
+	udp->dgram_len = rte_cpu_to_be_16((uint16_t)(sizeof(*udp) + sizeof(*vh) + inner_len));
+	udp->dgram_cksum = 0;
+	vh->vx_flags = rte_cpu_to_be_32(0x08000000);
+	vh->vx_vni = rte_cpu_to_be_32(vx->vni << 8);
+	udp->dgram_cksum = rte_ipv4_udptcp_cksum_mbuf(m, ip, RTE_ETHER_HDR_LEN + sizeof(*ip));
+	if (udp->dgram_cksum == 0)
+		udp->dgram_cksum = 0xffff; /* 0 would mean "no checksum" */
+	m->ol_flags = 0;
+}
+
+/* Sends inner frame m to the remotes in to[0..k) (one reference of m per remote). */
+static void encap(struct vsw_pmd *pmd, const struct vsw_dp_table *t, struct vsw_vxlan *vx,
+		  struct rte_mbuf *m, const uint8_t *to, unsigned k)
+{
+	uint32_t len = m->pkt_len;
+	uint16_t sport = flow_port(m);
+	struct vx_pmd *c = &vx->pmd[pmd->index];
+
+	if (k > 1)
+		rte_mbuf_refcnt_update(m, (int16_t)(k - 1));
+	for (unsigned i = 0; i < k; i++) {
+		struct rte_mbuf *h = m;
+
+		if (k == 1 && rte_mbuf_refcnt_read(m) == 1 && RTE_MBUF_DIRECT(m) &&
+		    rte_pktmbuf_headroom(m) >= VX_HDR_LEN) {
+			rte_pktmbuf_prepend(m, VX_HDR_LEN);
+		} else if ((h = rte_pktmbuf_alloc(vsw.pool)) == NULL ||
+			   rte_pktmbuf_append(h, VX_HDR_LEN) == NULL ||
+			   rte_pktmbuf_chain(h, m) != 0) {
+			if (h != NULL)
+				rte_pktmbuf_free_seg(h);
+			rte_pktmbuf_free(m); /* this remote's reference */
+			pmd->port[vx->idx].drop_no_copy++;
+			continue;
+		}
+		fill_outer(vx, to[i], h, sport, len);
+		c->r[to[i]].tx_packets++;
+		c->r[to[i]].tx_bytes += h->pkt_len;
+		vsw_l2_tx(pmd, t, vx->underlay, h);
+	}
+}
+
+/* Asks for a remote's MAC when it is unknown (every ARP_RETRY_S) or getting old; one PMD asks.
+ * Returns whether it asked (a frame to flush). */
+static bool resolve(struct vsw_pmd *pmd, const struct vsw_dp_table *t, struct vsw_vxlan *vx,
+		    unsigned r, uint64_t now)
+{
+	struct vx_remote *x = &vx->r[r];
+	uint64_t asked = __atomic_load_n(&x->asked_s, __ATOMIC_RELAXED);
+	bool known = __atomic_load_n(&x->mac, __ATOMIC_RELAXED) & VX_MAC_VALID;
+
+	if (now < asked + ARP_RETRY_S ||
+	    (known && now < __atomic_load_n(&x->seen_s, __ATOMIC_RELAXED) + ARP_REFRESH_S) ||
+	    !__atomic_compare_exchange_n(&x->asked_s, &asked, now, false, __ATOMIC_RELAXED,
+					 __ATOMIC_RELAXED))
+		return false;
+	arp_send(pmd, t, vx, NULL, RTE_ARP_OP_REQUEST, NULL, x->ip);
+	return true;
+}
+
+unsigned vsw_vxlan_poll(struct vsw_pmd *pmd, const struct vsw_dp_table *t, uint64_t now)
+{
+	struct rte_mbuf *pkts[VSW_BURST];
+	unsigned total = 0;
+	bool asked = false;
+
+	for (unsigned v = 0; v < t->n_vxlan; v++) {
+		struct vsw_vxlan *vx = t->vxlan[v];
+		struct vx_pmd *c = &vx->pmd[pmd->index];
+		unsigned n = rte_ring_dequeue_burst(vx->tx, (void **)pkts, VSW_BURST, NULL);
+
+		for (unsigned r = 0; r < vx->n_remotes; r++)
+			asked |= resolve(pmd, t, vx, r, now);
+		if (n == 0 || !__atomic_load_n(&vsw.link_up[vx->underlay], __ATOMIC_RELAXED)) {
+			for (unsigned i = 0; i < n; i++)
+				pmd->port[vx->underlay].drop_port_down++;
+			rte_pktmbuf_free_bulk(pkts, n);
+			continue;
+		}
+		total += n;
+		for (unsigned i = 0; i < n; i++) {
+			struct rte_mbuf *m = pkts[i];
+			const struct rte_ether_hdr *e = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
+			uint8_t to[VX_MAX_REMOTES];
+			unsigned k = 0;
+			int one = -1;
+
+			if (rte_is_unicast_ether_addr(&e->dst_addr)) {
+				uint64_t d = vx_mac48(&e->dst_addr);
+				uint64_t w =
+				    __atomic_load_n(&vx->macs[vx_mac_slot(d)], __ATOMIC_RELAXED);
+
+				if ((w & 0xffffffffffffULL) == d && (w >> 48) != 0)
+					one = (int)(w >> 48) - 1;
+			}
+			/* a known unicast to its remote; else head-end replication to every one */
+			for (unsigned r = 0; r < vx->n_remotes; r++) {
+				if (one >= 0 && (int)r != one)
+					continue;
+				if (__atomic_load_n(&vx->r[r].mac, __ATOMIC_RELAXED) & VX_MAC_VALID)
+					to[k++] = (uint8_t)r;
+				else
+					c->r[r].unresolved++;
+			}
+			if (k == 0)
+				rte_pktmbuf_free(m);
+			else
+				encap(pmd, t, vx, m, to, k);
+		}
+	}
+	if (total != 0 || asked)
+		vsw_tx_flush_all(pmd, t);
+	return total;
+}
