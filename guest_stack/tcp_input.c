@@ -330,8 +330,9 @@ static bool ack_input(struct gs_tcp_sock *s, const struct seg *g)
 		w->c[GS_C_tcp_bad_ack]++;
 		return false;
 	}
+	uint32_t newly_sacked = 0;
 	if (s->sack_ok && g->o.nsack)
-		gs_tcp_sack_update(s, &g->o);
+		newly_sacked = gs_tcp_sack_update(s, &g->o);
 	bool same_wnd = wnd == s->snd_wnd;
 	if (SEQ_LT(s->snd_wl1, g->seq) || (s->snd_wl1 == g->seq && SEQ_LEQ(s->snd_wl2, g->ack))) {
 		s->snd_wnd = wnd;
@@ -367,6 +368,8 @@ static bool ack_input(struct gs_tcp_sock *s, const struct seg *g)
 		if (!s->in_recovery || !gs_tcp_cc_recovery_ack(s, acked)) {
 			gs_tcp_cc_ack(s, acked);
 			s->dupacks = 0;
+			if (newly_sacked && s->nsacked) /* a hole is left: RFC 6675 counts it */
+				gs_tcp_cc_dupack(s, newly_sacked);
 		}
 		gs_tcp_timer_stop(s); /* RFC 6298 5.3: restart for what is still out */
 		if (s->snd_una != s->snd_max)
@@ -386,10 +389,13 @@ static bool ack_input(struct gs_tcp_sock *s, const struct seg *g)
 				return false;
 			}
 		}
-	} else if (g->ack == s->snd_una && !g->len && !(g->flags & (F(SYN) | F(FIN))) &&
-		   same_wnd && s->snd_una != s->snd_max) {
-		if (gs_tcp_cc_dupack(s) || s->in_recovery)
-			gs_tcp_output_later(s);
+	} else if (g->ack == s->snd_una && s->snd_una != s->snd_max &&
+		   (newly_sacked || (!g->len && !(g->flags & (F(SYN) | F(FIN))) && same_wnd))) {
+		/* with SACK, an ACK riding on the peer's data counts too (RFC 6675): in a
+		 * two-way transfer the peer's ACKs carry data, and RFC 5681 alone would
+		 * leave every loss to the RTO */
+		gs_tcp_cc_dupack(s, newly_sacked);
+		gs_tcp_output_later(s); /* recovery, or limited transmit */
 	}
 	return true;
 }

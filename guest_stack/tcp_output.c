@@ -40,6 +40,16 @@ static unsigned int sack_blocks(const struct gs_tcp_sock *s, uint32_t *b, unsign
 	return n;
 }
 
+uint32_t gs_tcp_seg_max(const struct gs_tcp_sock *s)
+{
+	uint32_t b[8];
+	unsigned int n = s->sack_ok ? sack_blocks(s, b, s->ts_ok ? 3 : 4) : 0;
+
+	/* the SACK blocks we hold go on every segment and come out of its data, as Linux's
+	 * tcp_current_mss: a full segment with them would not fit the MTU */
+	return n ? s->mss - (4u + 8u * n) : s->mss;
+}
+
 static void copy_out(const struct gs_tcp_sock *s, uint32_t off, uint8_t *dst, uint32_t len)
 {
 	uint32_t at = (s->sbuf_head + off) & (s->sbuf_size - 1);
@@ -146,6 +156,9 @@ int gs_tcp_send_seg(struct gs_tcp_sock *s, uint32_t seq, uint32_t len, uint8_t f
 		unsigned int nb = 0;
 		if (s->sack_ok && (flags & RTE_TCP_ACK_FLAG) && !(flags & RTE_TCP_RST_FLAG))
 			nb = sack_blocks(s, blocks, 4);
+		/* never more than the MTU holds (a segment cut before the blocks changed) */
+		int room = (int)gs_mtu() - 40 - (int)len - (s->ts_ok ? GS_TCP_TS_OPT : 0);
+		nb = RTE_MIN(nb, room >= 12 ? (unsigned int)(room - 4) / 8 : 0u);
 		optlen = gs_tcp_opts_data(opts, s->ts_ok ? ts : NULL, blocks, nb);
 	}
 	uint32_t ack = flags & RTE_TCP_ACK_FLAG ? s->rcv_nxt : 0;
@@ -205,16 +218,19 @@ void gs_tcp_output(struct gs_tcp_sock *s)
 	}
 	if (sends_data(s->state)) {
 		uint32_t end = gs_tcp_data_end(s);
-		uint32_t wnd = RTE_MIN(s->snd_wnd, s->cwnd);
+		/* limited transmit (RFC 3042): the first two duplicate ACKs each let a new
+		 * segment out, to draw the third */
+		uint32_t lt = s->in_recovery ? 0 : RTE_MIN(s->dupacks, 2u) * s->mss;
+		uint32_t wnd = RTE_MIN(s->snd_wnd, s->cwnd + lt);
 		while (SEQ_LT(s->snd_nxt, end)) {
 			uint32_t inflight = s->snd_nxt - s->snd_una;
 			if (inflight >= wnd)
 				break;
-			uint32_t len = RTE_MIN(RTE_MIN((uint32_t)s->mss, end - s->snd_nxt),
-					       wnd - inflight);
+			uint32_t max = gs_tcp_seg_max(s);
+			uint32_t len = RTE_MIN(RTE_MIN(max, end - s->snd_nxt), wnd - inflight);
 			/* sender silly window avoidance (RFC 1122 4.2.3.4): a short segment only
 			 * when it is all there is, or nothing is in flight */
-			if (len < s->mss && len < end - s->snd_nxt && inflight)
+			if (len < max && len < end - s->snd_nxt && inflight)
 				break;
 			uint8_t f = RTE_TCP_ACK_FLAG;
 			bool fin = s->fin_queued && s->snd_nxt + len == end;

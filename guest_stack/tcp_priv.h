@@ -99,6 +99,7 @@ struct gs_tcp_sock {
 	unsigned int nsacked;
 	uint32_t sacked[2 * GS_TCP_SACKED_MAX];
 	uint32_t rexmit_hi;
+	uint32_t rexmit_mark; /* snd_nxt when the walk over the holes began */
 	/* events for the application */
 	uint32_t ev;
 	int err;
@@ -147,6 +148,8 @@ int gs_tcp_pick_port(struct gs_tcp_wk *tw, struct gs_tcp_key *k);
 /* tcp_output.c */
 void gs_tcp_output(struct gs_tcp_sock *s);		  /* data, FIN, or a needed ACK */
 int gs_tcp_send_seg(struct gs_tcp_sock *s, uint32_t seq, uint32_t len, uint8_t flags);
+/* the most data a segment sent now carries: the MSS less the SACK blocks it will carry */
+uint32_t gs_tcp_seg_max(const struct gs_tcp_sock *s);
 void gs_tcp_send_rst(struct gs_worker *w, const struct rte_ipv4_hdr *ip,
 		     const struct rte_tcp_hdr *th, uint32_t seglen);
 void gs_tcp_ack_later(struct gs_tcp_sock *s);		  /* after this burst */
@@ -192,12 +195,14 @@ void gs_tcp_tick(struct gs_tcp_wk *tw);
 void gs_tcp_cc_init(struct gs_tcp_sock *s);
 void gs_tcp_cc_ack(struct gs_tcp_sock *s, uint32_t acked);
 void gs_tcp_cc_rto(struct gs_tcp_sock *s);
-/* the ACK did not advance snd_una; returns true when it retransmitted */
-bool gs_tcp_cc_dupack(struct gs_tcp_sock *s);
+/* a duplicate ACK: one that did not advance snd_una (RFC 5681), or one with SACK blocks that
+ * report new data held (RFC 6675, even with data on it); returns true when it retransmitted */
+bool gs_tcp_cc_dupack(struct gs_tcp_sock *s, uint32_t newly_sacked);
 /* the ACK advanced snd_una to ack while in recovery; true: still in recovery */
 bool gs_tcp_cc_recovery_ack(struct gs_tcp_sock *s, uint32_t acked);
 /* tcp_sack.c: the scoreboard */
-void gs_tcp_sack_update(struct gs_tcp_sock *s, const struct gs_tcp_opts *o);
+uint32_t gs_tcp_sack_update(struct gs_tcp_sock *s, const struct gs_tcp_opts *o);
+uint32_t gs_tcp_sack_bytes(const struct gs_tcp_sock *s);
 void gs_tcp_sack_clear(struct gs_tcp_sock *s);
 /* The next hole at or after from (below the highest SACKed byte): 0 and *seq, *len (at most
  * mss), or -ENOENT. */

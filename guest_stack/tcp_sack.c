@@ -47,9 +47,21 @@ static void add(struct gs_tcp_sock *s, uint32_t st, uint32_t en)
 	s->nsacked = out;
 }
 
-/* Blocks outside (snd_una, snd_max] are ignored (old, or forged: RFC 2883's D-SACK too). */
-void gs_tcp_sack_update(struct gs_tcp_sock *s, const struct gs_tcp_opts *o)
+uint32_t gs_tcp_sack_bytes(const struct gs_tcp_sock *s)
 {
+	uint32_t n = 0;
+
+	for (unsigned int i = 0; i < s->nsacked; i++)
+		n += s->sacked[2 * i + 1] - s->sacked[2 * i];
+	return n;
+}
+
+/* Blocks outside (snd_una, snd_max] are ignored (old, or forged: RFC 2883's D-SACK too).
+ * Returns how many bytes the blocks newly reported held. */
+uint32_t gs_tcp_sack_update(struct gs_tcp_sock *s, const struct gs_tcp_opts *o)
+{
+	uint32_t before = gs_tcp_sack_bytes(s);
+
 	for (unsigned int i = 0; i < o->nsack; i++) {
 		uint32_t st = o->sack[2 * i], en = o->sack[2 * i + 1];
 		if (SEQ_GEQ(st, en) || SEQ_LEQ(en, s->snd_una) || SEQ_GT(en, s->snd_max) ||
@@ -58,6 +70,8 @@ void gs_tcp_sack_update(struct gs_tcp_sock *s, const struct gs_tcp_opts *o)
 		add(s, st, en);
 	}
 	trim(s);
+	uint32_t after = gs_tcp_sack_bytes(s);
+	return after > before ? after - before : 0;
 }
 
 void gs_tcp_sack_clear(struct gs_tcp_sock *s)
@@ -78,7 +92,7 @@ int gs_tcp_sack_hole(const struct gs_tcp_sock *s, uint32_t from, uint32_t *seq, 
 			continue;
 		}
 		*seq = at;
-		*len = RTE_MIN(st - at, (uint32_t)s->mss);
+		*len = RTE_MIN(st - at, gs_tcp_seg_max(s));
 		return 0;
 	}
 	return -ENOENT; /* nothing is known lost beyond the last SACKed byte */

@@ -445,8 +445,7 @@ static void sack_recovery(struct gs_tcp_sock *s, uint32_t base, uint32_t p)
 	uint64_t c[GS_C_MAX];
 	unsigned int got = 0;
 
-	fake_drop_sent(&dev); /* the ACK of the PAWS drop */
-	CHECK_EQ(gs_tcp_write(s, data, sizeof(data)), sizeof(data));
+		CHECK_EQ(gs_tcp_write(s, data, sizeof(data)), sizeof(data));
 	poll_at(dev.now + MS);
 	CHECK_EQ(drain_count(0, NULL), 8);
 	for (unsigned int d = 1; d <= 7; d++) {
@@ -472,6 +471,45 @@ static void sack_recovery(struct gs_tcp_sock *s, uint32_t base, uint32_t p)
 	CHECK_EQ(got, 4);
 	gs_stats_total(c);
 	CHECK_EQ(c[GS_C_tcp_sack_rexmit], 3);
+}
+
+/* The peer's ACK with timestamps and one SACK block [st, en). */
+static void peer_sack(uint32_t p, uint32_t ack, uint32_t tsval, uint32_t st, uint32_t en)
+{
+	uint8_t o[24];
+
+	ts_opt(o, tsval, 0);
+	o[12] = 1, o[13] = 1, o[14] = 5, o[15] = 10;
+	st = rte_cpu_to_be_32(st), en = rte_cpu_to_be_32(en);
+	memcpy(o + 16, &st, 4);
+	memcpy(o + 20, &en, 4);
+	peer_tcp_opts(4300, 82, p, ack, RTE_TCP_ACK_FLAG, 1000, NULL, 0, o, 24);
+}
+
+/* Three segments are all there is to send, the first is lost: the one ACK that SACKs the
+ * other two cannot be followed by a third duplicate, and nothing new can go out to draw one,
+ * so the hole goes at once (RFC 5827's early retransmit) rather than after the 200 ms RTO. */
+static void early_retransmit(struct gs_tcp_sock *s, uint32_t base, uint32_t p)
+{
+	static uint8_t data[3 * 988];
+	const uint32_t mss = 988;
+	uint64_t c0[GS_C_MAX], c[GS_C_MAX];
+	uint32_t seq = 0;
+
+	gs_stats_total(c0);
+	CHECK_EQ(gs_tcp_write(s, data, sizeof(data)), sizeof(data));
+	poll_at(dev.now + MS);
+	CHECK_EQ(drain_count(0, NULL), 3);
+	peer_sack(p, base, 120, base + mss, base + 3 * mss);
+	poll_at(dev.now + MS);
+	CHECK_EQ(drain_count(0, &seq), 1);
+	CHECK_EQ(seq, base);
+	gs_stats_total(c);
+	CHECK_EQ(c[GS_C_tcp_fast_rexmit] - c0[GS_C_tcp_fast_rexmit], 1);
+	CHECK_EQ(c[GS_C_tcp_rto], c0[GS_C_tcp_rto]);
+	peer_sack(p, base + 3 * mss, 121, 0, 0); /* a full ACK (an empty block is ignored) */
+	poll_at(dev.now + MS);
+	fake_drop_sent(&dev);
 }
 
 /* A peer that offers timestamps and SACK (as Linux): our SYN-ACK answers both; every segment
@@ -517,7 +555,30 @@ static void ts_sack(void)
 	CHECK_EQ(c[GS_C_tcp_paws], 1);
 	gs_tcp_info(s, &i);
 	CHECK_EQ(i.rcv_nxt, p);
-	sack_recovery(s, iss + 1, p);
+	/* while we hold the out-of-order 500 bytes, the SACK block rides on our data and comes
+	 * out of it: 988 bytes go as 976 (with a 12-byte block) and 12 (the MTU holds no more) */
+	static uint8_t out[988];
+	fake_drop_sent(&dev); /* the ACK of the PAWS drop */
+	CHECK_EQ(gs_tcp_write(s, out, sizeof(out)), sizeof(out));
+	poll_at(dev.now + MS);
+	CHECK(next_tcp(&t));
+	CHECK(t.len == 976 && t.nsack == 1 && t.sack[0] == p + 1000);
+	CHECK(next_tcp(&t));
+	CHECK_EQ(t.len, 12);
+	/* the peer fills its hole and acknowledges all */
+	ts_opt(o, 103, 0);
+	peer_tcp_opts(4300, 82, p, iss + 1 + 988, RTE_TCP_ACK_FLAG, 1000, data, 500, o, 12);
+	ts_opt(o, 103, 0);
+	peer_tcp_opts(4300, 82, p + 500, iss + 1 + 988, RTE_TCP_ACK_FLAG, 1000, data, 500, o, 12);
+	poll_at(dev.now + MS);
+	CHECK(next_tcp(&t));
+	CHECK(t.ack == p + 1500 && t.nsack == 0);
+	fake_drop_sent(&dev);
+	sack_recovery(s, iss + 1 + 988, p + 1500);
+	peer_sack(p + 1500, iss + 1 + 988 + 8 * 988, 111, 0, 0); /* all of it */
+	poll_at(dev.now + MS);
+	fake_drop_sent(&dev);
+	early_retransmit(s, iss + 1 + 988 + 8 * 988, p + 1500);
 	gs_tcp_abort(s);
 	gs_tcp_close(l);
 	poll_at(dev.now + MS);
