@@ -155,6 +155,7 @@ struct gs_worker {
 	uint32_t rhead, rtail;
 	struct gs_echo_reply replies[GS_REPLY_QLEN];
 	unsigned int udp_for_handlers; /* queued since the last gs_udp_deliver */
+	struct gs_tcp_wk *tcp;	       /* this worker's TCP, made on first use (tcp_table.c) */
 	struct gs_udp_sock socks[GS_MAX_SOCKS];
 } __rte_cache_aligned;
 
@@ -221,5 +222,12 @@ void gs_ipv4_input(struct gs_worker *w, struct rte_mbuf **pkts, uint16_t n);
 void gs_icmp_input(struct gs_worker *w, struct rte_mbuf *m, struct rte_ipv4_hdr *ip);
 void gs_udp_input(struct gs_worker *w, struct rte_mbuf *m, struct rte_ipv4_hdr *ip);
 void gs_udp_deliver(struct gs_worker *w); /* to the sockets with a receive handler */
+/* TCP (tcp_input.c): segments in; after a burst, the ACKs and data it made due, and timers. */
+void gs_tcp_input(struct gs_worker *w, struct rte_mbuf *m, struct rte_ipv4_hdr *ip);
+void gs_tcp_after_burst(struct gs_worker *w);
+void gs_tcp_fini(struct gs_worker *w);
+/* The worker the device (soft RSS or the NIC's RETA, same key) gives a flow from the peer. */
+uint16_t gs_rss_queue_tuple(uint32_t sip, uint32_t dip, uint16_t sport, uint16_t dport,
+			    unsigned int nq);
 
 #endif

@@ -136,6 +136,73 @@ struct gs_echo_reply {
 };
 int gs_icmp_recv_reply(struct gs_worker *w, struct gs_echo_reply *r);
 
+/* TCP (tcp_*.c), in mTCP's spirit: a connection lives on one worker (the one RSS delivers its
+ * packets to; an active open picks a source port whose return flow hashes to the opening worker),
+ * so nothing is locked.  A socket-like API with a per-worker event loop (gs_tcp_wait, like
+ * epoll).  NewReno congestion control.  Sockets belong to the worker that made them. */
+struct gs_tcp_sock;
+struct gs_tcp_conf {
+	unsigned int max_socks;	    /* connections and listeners per worker (0: 1024) */
+	uint32_t sndbuf;	    /* send buffer bytes, a power of two (0: 256 KiB) */
+	uint32_t rcvbuf;	    /* receive window bytes (0: 256 KiB) */
+	uint32_t time_wait_us;	    /* TIME_WAIT, 2 MSL (0: 60 s) */
+	unsigned int max_time_wait; /* bound: beyond it the oldest goes (0: max_socks / 2) */
+	uint32_t min_rto_us;	    /* RTO floor (0: 200 ms, as Linux) */
+};
+/* Before gs_run; NULL fields (0) take the defaults.  -EINVAL on a bad value. */
+int gs_tcp_configure(const struct gs_tcp_conf *c);
+#define GS_TCP_EV_IN 0x01	 /* data to read, a connection to accept, or EOF */
+#define GS_TCP_EV_OUT 0x02	 /* room in the send buffer */
+#define GS_TCP_EV_CONNECTED 0x04 /* the handshake completed */
+#define GS_TCP_EV_HUP 0x08	 /* the peer sent FIN: reads return 0 once drained */
+#define GS_TCP_EV_ERR 0x10	 /* reset, refused or timed out: gs_tcp_error() says which */
+struct gs_tcp_event {
+	struct gs_tcp_sock *s;
+	uint32_t events;
+	void *user;
+};
+struct gs_tcp_sock *gs_tcp_listen(struct gs_worker *w, uint16_t port, unsigned int backlog);
+struct gs_tcp_sock *gs_tcp_accept(struct gs_tcp_sock *l); /* NULL + errno EAGAIN: none */
+/* Active open from this worker to dst: returns at once (SYN sent); EV_CONNECTED or EV_ERR. */
+struct gs_tcp_sock *gs_tcp_connect(struct gs_worker *w, const struct gs_endpoint *dst);
+/* Copies up to len bytes: > 0 read, 0 at EOF, -EAGAIN, or the connection's error. */
+long gs_tcp_read(struct gs_tcp_sock *s, void *buf, size_t len);
+/* Zero copy: mbufs whose data is the next in-order payload (the caller frees them); 0: none. */
+uint16_t gs_tcp_recv(struct gs_tcp_sock *s, struct rte_mbuf **pkts, uint16_t n);
+/* Copies into the send buffer: bytes taken (maybe fewer than len), -EAGAIN when full, -EPIPE
+ * after shutdown, or the connection's error. */
+long gs_tcp_write(struct gs_tcp_sock *s, const void *buf, size_t len);
+int gs_tcp_shutdown(struct gs_tcp_sock *s); /* no more writes: FIN after the data (half-close) */
+/* Gives the socket up: FIN after the data (RST when received data is left unread, RFC 2525);
+ * the stack finishes the close on its own.  A listener resets its pending connections. */
+void gs_tcp_close(struct gs_tcp_sock *s);
+void gs_tcp_abort(struct gs_tcp_sock *s); /* RST and gone */
+/* Sockets of this worker with events since the last call (EV_* bits). */
+unsigned int gs_tcp_wait(struct gs_worker *w, struct gs_tcp_event *ev, unsigned int max);
+void gs_tcp_set_user(struct gs_tcp_sock *s, void *user);
+/* Keepalive (RFC 1122 4.2.3.6), as Linux's SO_KEEPALIVE with TCP_KEEPIDLE, TCP_KEEPINTVL and
+ * TCP_KEEPCNT: after idle_us without a segment from the peer, a probe every intvl_us; cnt
+ * unanswered probes reset the connection (EV_ERR, -ETIMEDOUT).  idle_us 0 turns it off. */
+int gs_tcp_set_keepalive(struct gs_tcp_sock *s, uint64_t idle_us, uint64_t intvl_us,
+			 unsigned int cnt);
+int gs_tcp_error(const struct gs_tcp_sock *s); /* 0 or -ECONNRESET, -ECONNREFUSED, -ETIMEDOUT */
+int gs_tcp_peer(const struct gs_tcp_sock *s, struct gs_endpoint *peer, struct gs_endpoint *self);
+const char *gs_tcp_state_name(const struct gs_tcp_sock *s);
+struct gs_tcp_info {
+	const char *state;
+	uint32_t snd_una, snd_nxt, snd_max, snd_wnd, cwnd, ssthresh, sbuf_len;
+	uint32_t rcv_nxt, rcv_wnd, rx_bytes, ooo;
+	uint16_t mss;
+	uint8_t snd_wscale, rcv_wscale;
+	uint64_t srtt_us, rto_us, rto_in_us; /* rto_in_us: when the timer fires (0: off) */
+};
+int gs_tcp_info(const struct gs_tcp_sock *s, struct gs_tcp_info *i);
+/* Calls fn for every connection of this worker that is in the table (debugging, tools). */
+void gs_tcp_foreach(struct gs_worker *w, void (*fn)(const struct gs_tcp_sock *, void *),
+		    void *arg);
+/* Connections of this worker in the table (TIME_WAIT included), and those in TIME_WAIT. */
+unsigned int gs_tcp_conns(struct gs_worker *w, unsigned int *time_wait);
+
 /* Counters: every drop has one. */
 #define GS_COUNTERS(X)                                                                             \
 	X(rx_pkts) X(rx_ip) X(rx_arp) X(tx_pkts) X(rx_not_for_us) X(rx_malformed) X(rx_bad_cksum)  \
@@ -145,7 +212,13 @@ int gs_icmp_recv_reply(struct gs_worker *w, struct gs_echo_reply *r);
 	X(icmp_echo_tx) X(icmp_reply_rx) X(icmp_reply_full) X(arp_request_rx) X(arp_reply_rx)      \
 	X(arp_reply_tx) X(arp_request_tx) X(arp_other_host) X(arp_malformed) X(arp_hold_drop)      \
 	X(arp_unresolved) X(arp_bad_sender) X(arp_locked) X(no_route) X(no_mbuf) X(tx_ring_full)    \
-	X(tx_nic_full) X(tx_loopback) X(rx_loopback)
+	X(tx_nic_full) X(tx_loopback) X(rx_loopback)                                             \
+	X(tcp_rx) X(tcp_tx) X(tcp_rexmit) X(tcp_rto) X(tcp_fast_rexmit) X(tcp_sack_rexmit) X(tcp_conn_open)          \
+	X(tcp_conn_accept) X(tcp_conn_close) X(tcp_rst_rx) X(tcp_rst_tx) X(tcp_dup_data)          \
+	X(tcp_ooo) X(tcp_challenge_ack) X(tcp_zwp) X(tcp_tw_recycled) X(tcp_keepalive)                             \
+	X(tcp_no_socket) X(tcp_bad_opt) X(tcp_out_of_window) X(tcp_bad_ack) X(tcp_rst_bad)        \
+	X(tcp_syn_bad) X(tcp_no_ack) X(tcp_backlog_full) X(tcp_table_full) X(tcp_ooo_full)        \
+	X(tcp_rcv_full) X(tcp_bad_flags) X(tcp_closed_data) X(tcp_ka_timeout) X(tcp_paws)
 #define GS_CTR_ENUM(n) GS_C_##n,
 enum gs_ctr { GS_COUNTERS(GS_CTR_ENUM) GS_C_MAX };
 const char *gs_ctr_name(enum gs_ctr c);

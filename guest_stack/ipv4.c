@@ -32,6 +32,13 @@ void gs_ipv4_input(struct gs_worker *w, struct rte_mbuf **pkts, uint16_t n)
 		case IPPROTO_ICMP:
 			gs_icmp_input(w, m, ip);
 			break;
+		case IPPROTO_TCP:
+			if (w->tcp) {
+				gs_tcp_input(w, m, ip);
+				break;
+			}
+			/* this application uses no TCP */
+			__attribute__((fallthrough));
 		default:
 			w->c[GS_C_rx_unknown_proto]++;
 			rte_pktmbuf_free(m);
@@ -67,6 +74,8 @@ int gs_poll(struct gs_worker *w)
 
 	gs_ipv4_input(w, pkts, n);
 	gs_udp_deliver(w);
+	if (w->tcp)
+		gs_tcp_after_burst(w);
 	gs_tx_flush(w);
 	return n;
 }

@@ -146,7 +146,8 @@ static int port_setup(unsigned int nq, unsigned int nmbufs)
 		}
 	}
 	if (gs_st.conf.csum_offload) {
-		uint64_t want = RTE_ETH_TX_OFFLOAD_IPV4_CKSUM | RTE_ETH_TX_OFFLOAD_UDP_CKSUM;
+		uint64_t want = RTE_ETH_TX_OFFLOAD_IPV4_CKSUM | RTE_ETH_TX_OFFLOAD_UDP_CKSUM |
+				RTE_ETH_TX_OFFLOAD_TCP_CKSUM;
 		gs_st.tx_ol = info.tx_offload_capa & want;
 		pc.txmode.offloads = gs_st.tx_ol;
 		pc.rxmode.offloads = info.rx_offload_capa & RTE_ETH_RX_OFFLOAD_CHECKSUM;
@@ -318,6 +319,7 @@ unsigned int gs_fini(void)
 			continue;
 		for (unsigned int s = 0; s < GS_MAX_SOCKS; s++)
 			gs_udp_close(&w->socks[s]);
+		gs_tcp_fini(w);
 		for (unsigned int e = 0; e < GS_ARP_SIZE; e++)
 			for (unsigned int h = 0; h < w->arp.e[e].nhold; h++)
 				rte_pktmbuf_free(w->arp.e[e].hold[h]);

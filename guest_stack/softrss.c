@@ -69,3 +69,14 @@ uint16_t gs_rss_queue(const struct rte_mbuf *m, unsigned int nq)
 	/* An indirection table of 128 entries, filled round-robin, as a NIC's RETA. */
 	return (uint16_t)((hash_tuple(&t, l4, (const uint8_t *)key_be, true) % GS_RETA_SIZE) % nq);
 }
+
+/* Host byte order, as the hash of a TCP/UDP packet from sip:sport to dip:dport. */
+uint16_t gs_rss_queue_tuple(uint32_t sip, uint32_t dip, uint16_t sport, uint16_t dport,
+			    unsigned int nq)
+{
+	struct rte_ipv4_tuple t = {.src_addr = sip, .dst_addr = dip};
+
+	t.sport = sport;
+	t.dport = dport;
+	return (uint16_t)((hash_tuple(&t, true, (const uint8_t *)key_be, true) % GS_RETA_SIZE) % nq);
+}

@@ -30,6 +30,23 @@ bool gs_ctr_is_drop(enum gs_ctr c)
 	case GS_C_arp_request_tx:
 	case GS_C_tx_loopback:
 	case GS_C_rx_loopback:
+	case GS_C_tcp_rx:
+	case GS_C_tcp_tx:
+	case GS_C_tcp_rexmit:
+	case GS_C_tcp_rto:
+	case GS_C_tcp_fast_rexmit:
+	case GS_C_tcp_sack_rexmit:
+	case GS_C_tcp_conn_open:
+	case GS_C_tcp_conn_accept:
+	case GS_C_tcp_conn_close:
+	case GS_C_tcp_rst_rx:
+	case GS_C_tcp_rst_tx:
+	case GS_C_tcp_dup_data:
+	case GS_C_tcp_ooo:
+	case GS_C_tcp_challenge_ack:
+	case GS_C_tcp_zwp:
+	case GS_C_tcp_tw_recycled:
+	case GS_C_tcp_keepalive:
 		return false;
 	default:
 		return c < GS_C_MAX;

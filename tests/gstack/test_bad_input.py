@@ -45,8 +45,9 @@ def frames(ns_mac):
         ],
         "rx_unknown_proto": [
             bytes(eth / IP(src=NS_IP, dst=GUEST_IP, proto=99) / b"whatever"),
-            bytes(eth / ip / TCP(sport=5000, dport=80)),
         ],
+        # gs-echo listens on TCP port 7 only: an RST answers (test_tcp_bad_input.py)
+        "tcp_no_socket": [bytes(eth / ip / TCP(sport=5000, dport=80))],
         "udp_no_socket": [bytes(eth / ip / UDP(sport=5000, dport=9999) / b"nobody")],
         # sources never answered: ours, zero, broadcast (limited, the subnet's), multicast
         "rx_bad_src": [bytes(eth / IP(src=s, dst=GUEST_IP) / p)

@@ -1,0 +1,50 @@
+"""Helpers for the TCP tests: a kernel namespace on vswd ready for TCP, and ktcp.py in it.
+(A module of its own, as gsguest.py.)"""
+import json
+from pathlib import Path
+
+import harness
+
+KTCP = Path(__file__).resolve().parent / "ktcp.py"
+
+
+def kernel_ns(vswd, netns, ip):
+    """A namespace on an af_packet port of vswd.  Checksum offload and segmentation off on its
+    veth: DPDK's af_packet would hand the guest partial checksums and oversized frames."""
+    ns = netns(ip)
+    ns.attach(vswd, "ns")
+    ns.run("ethtool -K eth0 tx off tso off gso off gro off >/dev/null")
+    harness.sh(f"ethtool -K {ns.host_if} tx off tso off gso off gro off >/dev/null")
+    return ns
+
+
+def ktcp(ns, *args, timeout=300):
+    """Runs ktcp.py in ns; its JSON result."""
+    r = ns.run(f"{harness.PY} {KTCP} " + " ".join(str(a) for a in args), check=False,
+               timeout=timeout)
+    lines = [l for l in r.stdout.splitlines() if l.startswith("{")]
+    assert lines, f"ktcp {args}: rc {r.returncode}\n{r.stdout[-2000:]}\n{r.stderr[-2000:]}"
+    return json.loads(lines[-1])
+
+
+def ktcp_bg(ns, *args):
+    """ktcp.py in ns in the background (a harness.Proc, stopped by PID)."""
+    return ns.popen([harness.PY, str(KTCP), *[str(a) for a in args]], "ktcp")
+
+
+def stream_sha256(seed, nbytes):
+    """The sha256 of gs-tcpperf's first nbytes for --seed (its 64 KiB xorshift32 block,
+    repeated)."""
+    import hashlib
+    x, block = seed, bytearray(65536)
+    for i in range(65536):
+        x ^= (x << 13) & 0xffffffff
+        x ^= x >> 17
+        x ^= (x << 5) & 0xffffffff
+        block[i] = x & 0xff
+    h = hashlib.sha256()
+    full, rest = divmod(nbytes, 65536)
+    for _ in range(full):
+        h.update(block)
+    h.update(block[:rest])
+    return h.hexdigest()
