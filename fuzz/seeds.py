@@ -92,6 +92,31 @@ def gstack():
                                           UDP(dport=5000, chksum=0) / b"x"], 0x4000))
 
 
+def tcp():
+    """Sequence and acknowledgment numbers after the SYN are offsets (fuzz_tcp.c's fix bit)."""
+    fix = 0x1000
+
+    def seg(sport, flags, seq=0, ack=0, options=(), data=b"", dport=80):
+        return (Ether(src=PEER, dst=ME) / IP(src="10.0.0.2", dst="10.0.0.1") /
+                TCP(sport=sport, dport=dport, flags=flags, seq=seq, ack=ack,
+                    options=list(options)) / data)
+
+    def syn(sport):
+        return seg(sport, "S", seq=1000, options=[("MSS", 1460), ("SAckOK", b""),
+                                                   ("Timestamp", (100, 0)), ("WScale", 7)])
+    ts = [("Timestamp", (101, 0))]
+    put("tcp", "echo", framed([syn(4000), seg(4000, "A", options=ts),
+                               seg(4000, "PA", options=ts, data=b"hello"), seg(4000, "FA", 5)],
+                              fix))
+    put("tcp", "ooo-sack", framed([syn(4001), seg(4001, "A", options=ts),
+                                   seg(4001, "A", 3000, data=b"o" * 500),
+                                   seg(4001, "A", options=[("SAck", (10, 20))])], fix))
+    put("tcp", "rst-closed", framed([seg(4002, "S", dport=81)], fix))
+    put("tcp", "bad-cksum", framed([syn(4003)], 0x8000))
+    put("tcp", "timers", framed([syn(4004), seg(4004, "A"), seg(4004, "PA", data=b"x" * 100)],
+                                fix) + framed([seg(4004, "A")] * 4, fix | 0x2000))
+
+
 def rpc():
     def hdr(kind, sess=0, msg=0, pkt=0, req=0, rtype=1):
         return struct.pack(">HBBHHIIQ", 0x7E5C, kind, rtype, sess, 0, msg, pkt, req)
@@ -105,5 +130,5 @@ def rpc():
     put("rpc", "sm", framed([hdr(8, msg=32, req=77), hdr(11), hdr(9)], 0x2000))
 
 
-for gen in (vswctl, ctl, l2, gstack, rpc):
+for gen in (vswctl, ctl, l2, gstack, tcp, rpc):
     gen()
