@@ -213,12 +213,13 @@ unsigned int gs_tcp_conns(struct gs_worker *w, unsigned int *time_wait);
 	X(arp_reply_tx) X(arp_request_tx) X(arp_other_host) X(arp_malformed) X(arp_hold_drop)      \
 	X(arp_unresolved) X(arp_bad_sender) X(arp_locked) X(no_route) X(no_mbuf) X(tx_ring_full)    \
 	X(tx_nic_full) X(tx_loopback) X(rx_loopback)                                             \
-	X(tcp_rx) X(tcp_tx) X(tcp_rexmit) X(tcp_rto) X(tcp_fast_rexmit) X(tcp_sack_rexmit) X(tcp_conn_open)          \
-	X(tcp_conn_accept) X(tcp_conn_close) X(tcp_rst_rx) X(tcp_rst_tx) X(tcp_dup_data)          \
-	X(tcp_ooo) X(tcp_challenge_ack) X(tcp_zwp) X(tcp_tw_recycled) X(tcp_keepalive)                             \
-	X(tcp_no_socket) X(tcp_bad_opt) X(tcp_out_of_window) X(tcp_bad_ack) X(tcp_rst_bad)        \
-	X(tcp_syn_bad) X(tcp_no_ack) X(tcp_backlog_full) X(tcp_table_full) X(tcp_ooo_full)        \
-	X(tcp_rcv_full) X(tcp_bad_flags) X(tcp_closed_data) X(tcp_ka_timeout) X(tcp_paws)
+	X(tcp_rx) X(tcp_tx) X(tcp_rexmit) X(tcp_rto) X(tcp_fast_rexmit) X(tcp_sack_rexmit)         \
+	X(tcp_conn_open) X(tcp_conn_accept) X(tcp_conn_close) X(tcp_rst_rx) X(tcp_rst_tx)          \
+	X(tcp_dup_data) X(tcp_ooo) X(tcp_challenge_ack) X(tcp_zwp) X(tcp_tw_recycled)              \
+	X(tcp_keepalive) X(tcp_no_socket) X(tcp_bad_opt) X(tcp_out_of_window) X(tcp_bad_ack)       \
+	X(tcp_rst_bad) X(tcp_syn_bad) X(tcp_no_ack) X(tcp_backlog_full) X(tcp_table_full)          \
+	X(tcp_ooo_full) X(tcp_rcv_full) X(tcp_bad_flags) X(tcp_closed_data) X(tcp_ka_timeout)      \
+	X(tcp_paws) X(tcp_fw2_timeout)
 #define GS_CTR_ENUM(n) GS_C_##n,
 enum gs_ctr { GS_COUNTERS(GS_CTR_ENUM) GS_C_MAX };
 const char *gs_ctr_name(enum gs_ctr c);

@@ -298,6 +298,7 @@ void gs_tcp_close(struct gs_tcp_sock *s)
 	if (s->state == GS_TCP_TIME_WAIT)
 		return; /* goes when it expires */
 	gs_tcp_shutdown(s);
+	gs_tcp_fw2_orphan(s); /* closed after a shutdown the peer took already */
 }
 
 unsigned int gs_tcp_wait(struct gs_worker *w, struct gs_tcp_event *ev, unsigned int max)

@@ -382,6 +382,7 @@ static bool ack_input(struct gs_tcp_sock *s, const struct seg *g)
 		if (s->fin_queued && g->ack == end + 1) { /* our FIN is acknowledged */
 			if (s->state == GS_TCP_FIN_WAIT_1) {
 				gs_tcp_set_state(s, GS_TCP_FIN_WAIT_2);
+				gs_tcp_fw2_orphan(s);
 			} else if (s->state == GS_TCP_CLOSING) {
 				gs_tcp_enter_tw(s);
 			} else if (s->state == GS_TCP_LAST_ACK) {

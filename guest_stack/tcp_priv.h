@@ -60,7 +60,7 @@ struct gs_tcp_sock {
 	uint8_t state;
 	bool used, hashed, user_closed, fin_rcvd, fin_queued;
 	bool ws_ok, need_ack, on_ack_list, on_ready, on_timer, want_write;
-	bool in_recovery, rtt_timing, on_tw, on_acceptq, on_synq, on_delack, on_ka, on_wupd;
+	bool in_recovery, rtt_timing, on_tw, on_fw2, on_acceptq, on_synq, on_delack, on_ka, on_wupd;
 	bool accepted; /* the application holds it (listen, connect, accept) */
 	bool ts_ok, sack_ok; /* both offered them in the handshake */
 	uint32_t ts_recent;  /* the peer's timestamp to echo (RFC 7323 4.3) */
@@ -118,6 +118,7 @@ struct gs_tcp_wk {
 	struct rte_mbuf **rxq_arena;
 	struct gs_tcp_sock *listeners[GS_TCP_LISTENERS];
 	struct gs_tcp_list timers, tw;	/* armed RTO; TIME_WAIT in expiry order */
+	struct gs_tcp_list fw2;		/* orphans in FIN_WAIT_2, in expiry order (on l_tw) */
 	struct gs_tcp_list delack;	/* an ACK owed, in expiry order */
 	struct gs_tcp_list ka;		/* keepalive on */
 	struct gs_tcp_list wupd;	/* a reopened window announced again until the peer sends */
@@ -184,6 +185,7 @@ void gs_tcp_timer_arm(struct gs_tcp_sock *s);
 void gs_tcp_timer_stop(struct gs_tcp_sock *s);
 void gs_tcp_rtt_sample(struct gs_tcp_sock *s, uint64_t rtt_us);
 void gs_tcp_enter_tw(struct gs_tcp_sock *s);
+void gs_tcp_fw2_orphan(struct gs_tcp_sock *s); /* FIN_WAIT_2 and closed: a bounded wait */
 void gs_tcp_delack(struct gs_tcp_sock *s);	   /* ACK within GS_TCP_DELACK_US */
 void gs_tcp_delack_stop(struct gs_tcp_sock *s); /* an ACK went */
 void gs_tcp_ka_stop(struct gs_tcp_sock *s);

@@ -169,6 +169,10 @@ void gs_tcp_unhash(struct gs_tcp_sock *s)
 		gs_tcp_list_del(&tw->tw, s, GS_TCP_LINK(l_tw));
 		s->on_tw = false;
 	}
+	if (s->on_fw2) {
+		gs_tcp_list_del(&tw->fw2, s, GS_TCP_LINK(l_tw));
+		s->on_fw2 = false;
+	}
 }
 
 void gs_tcp_sock_free(struct gs_tcp_sock *s)

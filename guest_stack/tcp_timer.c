@@ -148,11 +148,27 @@ static void wupd_fire(struct gs_tcp_sock *s, uint64_t now)
 	s->wupd_at = now + (s->rto_us << s->wupd_n);
 }
 
+/* An orphan in FIN_WAIT_2 (the application closed, the peer took our FIN but never sends its
+ * own) would stay for ever: it goes after as long as TIME_WAIT lasts (Linux's tcp_fin_timeout
+ * is its TIME_WAIT's 60 s too), counted in tcp_fw2_timeout. A FIFO, as TIME_WAIT. */
+void gs_tcp_fw2_orphan(struct gs_tcp_sock *s)
+{
+	if (s->state != GS_TCP_FIN_WAIT_2 || !s->user_closed || s->on_fw2)
+		return;
+	s->on_fw2 = true;
+	s->tw_at = gs_now_us() + s->tw->conf.time_wait_us;
+	gs_tcp_list_add(&s->tw->fw2, s, GS_TCP_LINK(l_tw));
+}
+
 void gs_tcp_enter_tw(struct gs_tcp_sock *s)
 {
 	struct gs_tcp_wk *tw = s->tw;
 
 	gs_tcp_timer_stop(s);
+	if (s->on_fw2) {
+		gs_tcp_list_del(&tw->fw2, s, GS_TCP_LINK(l_tw));
+		s->on_fw2 = false;
+	}
 	gs_tcp_set_state(s, GS_TCP_TIME_WAIT);
 	s->tw_at = gs_now_us() + tw->conf.time_wait_us;
 	if (s->on_tw)
@@ -215,6 +231,10 @@ void gs_tcp_tick(struct gs_tcp_wk *tw)
 	tw->next_tick = now + GS_TCP_TICK_US;
 	while (tw->tw.head && tw->tw.head->tw_at <= now)
 		gs_tcp_drop(tw->tw.head, 0);
+	while (tw->fw2.head && tw->fw2.head->tw_at <= now) {
+		tw->w->c[GS_C_tcp_fw2_timeout]++;
+		gs_tcp_drop(tw->fw2.head, 0);
+	}
 	while (tw->delack.head && tw->delack.head->delack_at <= now) {
 		struct gs_tcp_sock *s = tw->delack.head;
 		gs_tcp_delack_stop(s);

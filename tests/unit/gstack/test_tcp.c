@@ -137,6 +137,11 @@ static void ts_opt(uint8_t *o, uint32_t tsval, uint32_t tsecr)
 	memcpy(o + 8, &tsecr, 4);
 }
 
+static void first_info(const struct gs_tcp_sock *s, void *arg)
+{
+	gs_tcp_info(s, arg);
+}
+
 static void poll_at(uint64_t t)
 {
 	dev.now = t;
@@ -324,6 +329,34 @@ static void time_wait(struct gs_tcp_sock *s, uint32_t p, uint32_t iss)
 	poll_at(entered + TW_US + 2 * MS);
 	CHECK_EQ(gs_tcp_conns(w, &tw), 0);
 	CHECK_EQ(tw, 0);
+}
+
+/* Closed by us, our FIN acknowledged, and the peer never sends its own: the orphan in
+ * FIN_WAIT_2 goes after as long as TIME_WAIT lasts, counted. */
+static void fin_wait2_orphan(void)
+{
+	uint32_t iss, p = 7000;
+	struct gs_tcp_sock *s = passive_open(4006, &iss, p - 1);
+	struct gs_tcp_info i;
+	uint64_t c[GS_C_MAX];
+	struct tseg t;
+
+	gs_tcp_close(s);
+	poll_at(dev.now + MS);
+	CHECK(next_tcp(&t) && (t.flags & RTE_TCP_FIN_FLAG));
+	peer_tcp(4006, 80, p, iss + 2, RTE_TCP_ACK_FLAG, 1000, NULL, 0);
+	poll_at(dev.now + MS);
+	uint64_t t0 = dev.now;
+	CHECK_EQ(gs_tcp_conns(w, NULL), 1);
+	gs_tcp_foreach(w, first_info, &i);
+	CHECK(strcmp(i.state, "FIN_WAIT_2") == 0);
+	poll_at(t0 + TW_US - 2 * MS);
+	CHECK_EQ(gs_tcp_conns(w, NULL), 1);
+	poll_at(t0 + TW_US + 2 * MS);
+	CHECK_EQ(gs_tcp_conns(w, NULL), 0);
+	gs_stats_total(c);
+	CHECK_EQ(c[GS_C_tcp_fw2_timeout], 1);
+	fake_drop_sent(&dev);
 }
 
 /* The peer's window closes with our data waiting: probes (one below snd_una, RFC 9293
@@ -649,6 +682,7 @@ int main(int argc, char **argv)
 	time_wait(s, p, iss);
 	active_open();
 	zero_window();
+	fin_wait2_orphan();
 	time_wait_bound();
 	keepalive();
 	ts_sack();
