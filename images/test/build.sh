@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # images/test/build.sh OUTDIR: the test image, a Debian kernel and an initramfs that boots in
 # seconds under TCG. The initramfs holds busybox, the kernel modules a guest or a host-in-a-VM
-# needs (virtio, uio_pci_generic, vfio-pci, e1000e, tun), the kit's binaries with their shared
+# needs (virtio, uio_pci_generic, vfio-pci, e1000e, tun, 8021q), the kit's binaries with their shared
 # libraries and DPDK drivers, a python3 with the stdlib vsw-host uses, and init (images/test/init).
 # Everything comes from Debian's archive and this build; rebuilt only when an input changed.
 set -euo pipefail
@@ -15,7 +15,7 @@ die() { echo "image test: $*" >&2; exit 1; }
 step() { echo "image test: $*"; }
 
 # Kernel modules (dependencies are added by modprobe --show-depends).
-MODULES=(virtio_net virtio_pci uio_pci_generic vfio-pci vfio_iommu_type1 e1000e e1000 tun)
+MODULES=(virtio_net virtio_pci uio_pci_generic vfio-pci vfio_iommu_type1 e1000e e1000 tun 8021q)
 # DPDK drivers loaded from the plugin directory: bus, mempool, the NICs a VM can have, vswd's kinds.
 PMDS=(bus_pci bus_vdev mempool_ring net_virtio net_e1000 net_vhost net_tap net_af_packet net_ring)
 BINS=(vswitch/vswd vswitch/vswctl guest_stack/apps/gs-echo guest_stack/apps/gs-ping
