@@ -40,8 +40,8 @@ def finish(srv, cli, count, timeout):
 
 
 def test_rpc_mixed_sizes_every_byte(vswd, guest):
-    srv, cli = pair(vswd, guest, ["--count", "20000", "--concurrency", "8", *MIXED])
-    c, s = finish(srv, cli, 20000, 600)
+    srv, cli = pair(vswd, guest, ["--count", "100000", "--concurrency", "8", *MIXED])
+    c, s = finish(srv, cli, 100000, 600)
     assert c["rpc"]["sessions_connected"] == 1
     assert c["p50_us"] > 0 and c["rps"] > 0
 
