@@ -80,11 +80,11 @@ def test_bench_tcp_smoke(leaves_nothing, tmp_path):
     res = json.loads((tmp_path / "tcp.json").read_text())
     assert res["sides"] == ["gs", "kernel"]
     for side in res["sides"]:
-        for what in ("small", "large", "cps"):
+        for what in ("small", "large", "big", "cps"):
             st = res["stats"][side][what]
             assert 0 < st["min"] <= st["median"] <= st["max"], (side, what, st)
             assert len(res["samples"][side][what]) == 1
-    assert set(res["ratios"]) == {"small", "large", "cps"}
+    assert set(res["ratios"]) == {"small", "large", "big", "cps"}
     assert all(r > 0 for r in res["ratios"].values()), res["ratios"]
     # the run's namespaces (a tb prefix) are gone
     assert not [n for n in netns() - before if n.startswith("tb")]
