@@ -68,3 +68,23 @@ def test_bench_rpc_smoke(leaves_nothing, tmp_path):
     for side in res["sides"]:
         med = res["medians"][side]
         assert med["rps"] > 0 and 0 < med["p50_us"] <= med["p99_us"], (side, med)
+
+
+def netns():
+    return set(subprocess.run(["ip", "netns"], capture_output=True, text=True).stdout.split())
+
+
+def test_bench_tcp_smoke(leaves_nothing, tmp_path):
+    before = netns()
+    run("bench", "tcp", "--quick", "--json", str(tmp_path / "tcp.json"))
+    res = json.loads((tmp_path / "tcp.json").read_text())
+    assert res["sides"] == ["gs", "kernel"]
+    for side in res["sides"]:
+        for what in ("small", "large", "big", "cps"):
+            st = res["stats"][side][what]
+            assert 0 < st["min"] <= st["median"] <= st["max"], (side, what, st)
+            assert len(res["samples"][side][what]) == 1
+    assert set(res["ratios"]) == {"small", "large", "big", "cps"}
+    assert all(r > 0 for r in res["ratios"].values()), res["ratios"]
+    # the run's namespaces (a tb prefix) are gone
+    assert not [n for n in netns() - before if n.startswith("tb")]

@@ -10,7 +10,8 @@ from pathlib import Path
 import harness
 from instkit import InstalledVswd, leftovers
 
-BIN = ["gs-echo", "gs-ping", "gs-udpperf", "kudp", "kudp_rr", "rpc-bench", "tsoflow",
+BIN = ["gs-echo", "gs-ping", "gs-tcpperf", "gs-udpperf", "ktcp_cr", "kudp", "kudp_rr", "rpc-bench",
+       "tsoflow",
        "vhostlib-fwd", "vsw-host", "vswctl", "vswd"]
 MAN = ["man1/gs-echo.1", "man1/gs-ping.1", "man1/gs-udpperf.1", "man1/rpc-bench.1",
        "man8/vsw-host.8", "man8/vswctl.8", "man8/vswd.8"]
