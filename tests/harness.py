@@ -193,6 +193,22 @@ class Vswd:
             pos += end
         return answers
 
+    def inject(self, frames, to_port, timeout=30):
+        """Frames (bytes) into the switch from a pcap port (net_pcap): exactly these and
+        nothing else (an af_packet port would have the kernel reassemble fragments and add
+        its own chatter); returns once to_port has sent as many more, then removes the port."""
+        from scapy.packet import Raw
+        from scapy.utils import wrpcap
+        pcap = self.workdir / f"inject{uid()}.pcap"
+        wrpcap(str(pcap), [Raw(f) for f in frames], linktype=1)
+        before = self.stats(to_port)["tx_packets"]
+        self.ctl("port", "add", "inject", "dpdk", f"dev=net_pcap_in{uid()},rx_pcap={pcap}")
+        try:
+            wait_for(lambda: self.stats(to_port)["tx_packets"] - before == len(frames),
+                     timeout, what=f"the injected frames forwarded to {to_port}")
+        finally:
+            self.ctl("port", "del", "inject")
+
     def capture(self, iface, count, out, traffic, timeout=60, bpf=None):
         """dpdk-dumpcap on port iface while traffic() runs: count frames (those matching the
         libpcap filter bpf, if given) into out (pcapng), within timeout seconds of the traffic."""
