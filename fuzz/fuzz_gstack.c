@@ -8,28 +8,17 @@
  * "fix the checksums" (the harness computes the IPv4 header and UDP/ICMP checksums, so the
  * fuzzer gets past them); bit 13 "a second passes first"; bits 14-15 the receive checksum
  * flags the device sets (UNKNOWN, GOOD, BAD, NONE). */
-#include <stdlib.h>
-
-#include "check_eal.h"
-#include "fakedev.h"
-#include "fuzz_record.h"
+#include "fuzz_gs.h"
 
 int LLVMFuzzerInitialize(int *argc, char **argv[]);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define SEC 1000000ULL
+#define SEC FUZZ_SEC
 
 static struct fakedev dev;
 static struct gs_worker *w;
 static struct gs_udp_sock *sock;
 static unsigned baseline;
-
-static const uint64_t rx_flags[4] = {
-    RTE_MBUF_F_RX_IP_CKSUM_UNKNOWN | RTE_MBUF_F_RX_L4_CKSUM_UNKNOWN,
-    RTE_MBUF_F_RX_IP_CKSUM_GOOD | RTE_MBUF_F_RX_L4_CKSUM_GOOD,
-    RTE_MBUF_F_RX_IP_CKSUM_BAD | RTE_MBUF_F_RX_L4_CKSUM_BAD,
-    RTE_MBUF_F_RX_IP_CKSUM_NONE | RTE_MBUF_F_RX_L4_CKSUM_NONE,
-};
 
 static void drain(void)
 {
@@ -46,25 +35,8 @@ static void drain(void)
 
 int LLVMFuzzerInitialize(int *argc, char **argv[])
 {
-	char *eal[] = {"fuzz",		 "--no-huge",	     "-m", "128", "--no-pci", "--no-shconf",
-		       "--no-telemetry", "--log-level=crit", "-l", "0",	  NULL};
-	struct gs_conf conf = {.ip = RTE_IPV4(10, 0, 0, 1),
-			       .prefix = 24,
-			       .gw = RTE_IPV4(10, 0, 0, 254),
-			       .mac = {{0x02, 0, 0, 0, 0, 0x01}},
-			       .mac_set = true,
-			       .mode = GS_MODE_SINGLE,
-			       .busy_poll = true,
-			       .nb_desc = 256,
-			       .ring_size = 256};
-
 	(void)argc, (void)argv;
-	if (check_eal_init(RTE_DIM(eal) - 1, eal, "fuzz_gstack") < 0)
-		exit(1);
-	dev.now = SEC;
-	if (gs_init_dev(&conf, &fake_ops, &dev) != 0)
-		exit(1);
-	w = gs_st.w[0];
+	w = fuzz_gs_init("fuzz_gstack", &dev);
 	sock = gs_udp_bind(w, 5000);
 	if (sock == NULL)
 		exit(1);
@@ -77,21 +49,10 @@ int LLVMFuzzerInitialize(int *argc, char **argv[])
 /* The checksums a correct sender would have put in, where the frame holds what they cover. */
 static void fix_cksums(struct rte_mbuf *m)
 {
-	uint32_t len = rte_pktmbuf_data_len(m);
-	struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
-	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(eth + 1);
 	uint32_t ihl, tot;
+	struct rte_ipv4_hdr *ip = fuzz_fix_ipv4(m, &ihl, &tot);
 
-	if (len < sizeof(*eth) + sizeof(*ip) ||
-	    eth->ether_type != rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4))
-		return;
-	ihl = (ip->version_ihl & 0xfu) * 4u;
-	tot = rte_be_to_cpu_16(ip->total_length);
-	if (ihl < sizeof(*ip) || sizeof(*eth) + ihl > len)
-		return;
-	ip->hdr_checksum = 0;
-	ip->hdr_checksum = rte_ipv4_cksum(ip);
-	if (tot < ihl || sizeof(*eth) + tot > len)
+	if (ip == NULL)
 		return;
 	if (ip->next_proto_id == IPPROTO_UDP && tot >= ihl + sizeof(struct rte_udp_hdr) &&
 	    ihl == sizeof(*ip)) {
@@ -107,6 +68,12 @@ static void fix_cksums(struct rte_mbuf *m)
 	}
 }
 
+static void step(void)
+{
+	gs_poll(w);
+	drain();
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	unsigned frames = 0;
@@ -117,28 +84,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	while (frames < FAKE_QLEN / 2 && fuzz_record(&data, &size, &hdr, &bytes, &len)) {
 		struct rte_mbuf *m = fuzz_mbuf(gs_st.pool, bytes, len);
 
-		m->ol_flags = rx_flags[hdr >> 14];
+		m->ol_flags = fuzz_rx_flags[hdr >> 14];
 		if (hdr & 0x1000)
 			fix_cksums(m);
 		if (hdr & 0x2000)
 			dev.now += SEC;
 		peer_put(&dev, 0, m);
 		frames++;
-		/* one poll per frame: what the stack sends in answer is taken from the device */
-		gs_poll(w);
-		drain();
+		step(); /* one poll per frame: what the stack sends in answer is taken away */
 	}
-	while (dev.rx_head[0] != dev.rx_tail[0]) {
-		gs_poll(w);
-		drain();
-	}
-	/* a frame held for an ARP resolution is freed when it fails, within a few seconds */
-	for (int i = 0; i < 10 && rte_mempool_in_use_count(gs_st.pool) != baseline; i++) {
-		dev.now += SEC;
-		gs_poll(w);
-		drain();
-	}
-	if (rte_mempool_in_use_count(gs_st.pool) != baseline)
-		abort(); /* an mbuf the stack kept (or freed twice) */
+	while (dev.rx_head[0] != dev.rx_tail[0])
+		step();
+	fuzz_gs_settle(&dev, baseline, step);
 	return 0;
 }

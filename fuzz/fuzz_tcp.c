@@ -11,30 +11,19 @@
  * that port pair (so that the fuzzer, which cannot know the stack's random initial sequence
  * number, gets past the handshake and into the windows); bit 13 "200 ms pass first" (timers);
  * bits 14-15 the receive checksum flags the device sets (UNKNOWN, GOOD, BAD, NONE). */
-#include <stdlib.h>
-
 #include <rte_tcp.h>
 
-#include "check_eal.h"
-#include "fakedev.h"
-#include "fuzz_record.h"
+#include "fuzz_gs.h"
 
 int LLVMFuzzerInitialize(int *argc, char **argv[]);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define SEC 1000000ULL
+#define SEC FUZZ_SEC
 #define MAX_CONNS 16
 
 static struct fakedev dev;
 static struct gs_worker *w;
 static unsigned baseline;
-
-static const uint64_t rx_flags[4] = {
-    RTE_MBUF_F_RX_IP_CKSUM_UNKNOWN | RTE_MBUF_F_RX_L4_CKSUM_UNKNOWN,
-    RTE_MBUF_F_RX_IP_CKSUM_GOOD | RTE_MBUF_F_RX_L4_CKSUM_GOOD,
-    RTE_MBUF_F_RX_IP_CKSUM_BAD | RTE_MBUF_F_RX_L4_CKSUM_BAD,
-    RTE_MBUF_F_RX_IP_CKSUM_NONE | RTE_MBUF_F_RX_L4_CKSUM_NONE,
-};
 
 /* What the stack last sent per peer port (direct-mapped): its ACK and the end of its data. */
 static struct {
@@ -110,28 +99,15 @@ static void step(void)
 
 int LLVMFuzzerInitialize(int *argc, char **argv[])
 {
-	char *eal[] = {"fuzz",		 "--no-huge",	     "-m", "128", "--no-pci", "--no-shconf",
-		       "--no-telemetry", "--log-level=crit", "-l", "0",	  NULL};
-	struct gs_conf conf = {.ip = RTE_IPV4(10, 0, 0, 1),
-			       .prefix = 24,
-			       .mac = {{0x02, 0, 0, 0, 0, 0x01}},
-			       .mac_set = true,
-			       .mode = GS_MODE_SINGLE,
-			       .busy_poll = true,
-			       .nb_desc = 256,
-			       .ring_size = 256};
 	struct gs_tcp_conf tc = {.max_socks = 2 * MAX_CONNS,
 				 .sndbuf = 16384,
 				 .rcvbuf = 16384,
 				 .time_wait_us = 2 * SEC};
 
 	(void)argc, (void)argv;
-	if (check_eal_init(RTE_DIM(eal) - 1, eal, "fuzz_tcp") < 0)
+	if (gs_tcp_configure(&tc) != 0)
 		exit(1);
-	dev.now = SEC;
-	if (gs_tcp_configure(&tc) != 0 || gs_init_dev(&conf, &fake_ops, &dev) != 0)
-		exit(1);
-	w = gs_st.w[0];
+	w = fuzz_gs_init("fuzz_tcp", &dev);
 	peer_arp(&dev, RTE_ARP_OP_REQUEST); /* the peer's MAC is known: answers go at once */
 	step();
 	baseline = rte_mempool_in_use_count(gs_st.pool);
@@ -141,20 +117,11 @@ int LLVMFuzzerInitialize(int *argc, char **argv[])
 /* Checksums as a correct sender computes them; sequence numbers made relative (see above). */
 static void fix(struct rte_mbuf *m)
 {
-	uint32_t len = rte_pktmbuf_data_len(m);
-	struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
-	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(eth + 1);
-	uint32_t tot;
+	uint32_t ihl, tot;
+	struct rte_ipv4_hdr *ip = fuzz_fix_ipv4(m, &ihl, &tot);
 
-	if (len < sizeof(*eth) + sizeof(*ip) ||
-	    eth->ether_type != rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4) ||
-	    (ip->version_ihl & 0xfu) * 4u != sizeof(*ip))
-		return;
-	ip->hdr_checksum = 0;
-	ip->hdr_checksum = rte_ipv4_cksum(ip);
-	tot = rte_be_to_cpu_16(ip->total_length);
-	if (ip->next_proto_id != IPPROTO_TCP || tot < sizeof(*ip) + sizeof(struct rte_tcp_hdr) ||
-	    sizeof(*eth) + tot > len)
+	if (ip == NULL || ihl != sizeof(*ip) || ip->next_proto_id != IPPROTO_TCP ||
+	    tot < sizeof(*ip) + sizeof(struct rte_tcp_hdr))
 		return;
 	struct rte_tcp_hdr *th = (struct rte_tcp_hdr *)(ip + 1);
 	uint16_t port = rte_be_to_cpu_16(th->src_port);
@@ -182,7 +149,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	while (frames < FAKE_QLEN / 2 && fuzz_record(&data, &size, &hdr, &bytes, &len)) {
 		struct rte_mbuf *m = fuzz_mbuf(gs_st.pool, bytes, len);
 
-		m->ol_flags = rx_flags[hdr >> 14];
+		m->ol_flags = fuzz_rx_flags[hdr >> 14];
 		if (hdr & 0x1000)
 			fix(m);
 		if (hdr & 0x2000)
@@ -204,13 +171,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	step();
 	if (gs_tcp_conns(w, &tw) != 0)
 		abort(); /* a connection the stack lost track of */
-	/* a segment held for an ARP resolution (a frame made the entry stale) is freed when it
-	 * fails, within a few seconds */
-	for (int i = 0; i < 10 && rte_mempool_in_use_count(gs_st.pool) != baseline; i++) {
-		dev.now += SEC;
-		step();
-	}
-	if (rte_mempool_in_use_count(gs_st.pool) != baseline)
-		abort(); /* an mbuf the stack kept (or freed twice) */
+	fuzz_gs_settle(&dev, baseline, step);
 	return 0;
 }
