@@ -90,6 +90,18 @@ int main(int argc, char **argv)
 		}
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
+	/* the clock starts once the switch has taken up every port (at most 30 s) */
+	for (uint64_t until = rte_get_tsc_cycles() + 30 * rte_get_tsc_hz(); !stop;) {
+		uint16_t up = 0;
+		for (uint16_t p = 0; p < nports; p++) {
+			struct rte_eth_link link;
+			if (rte_eth_link_get_nowait(p, &link) == 0 && link.link_status)
+				up++;
+		}
+		if (up == nports || rte_get_tsc_cycles() > until)
+			break;
+		rte_delay_ms(10);
+	}
 
 	struct rte_ether_hdr hdr = {.dst_addr.addr_bytes = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff},
 				    .src_addr.addr_bytes = {0x02, 0, 0, 0, 0xf1, 0},
