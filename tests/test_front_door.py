@@ -74,6 +74,23 @@ def netns():
     return set(subprocess.run(["ip", "netns"], capture_output=True, text=True).stdout.split())
 
 
+def test_bench_flood_smoke(leaves_nothing, tmp_path):
+    before = netns()
+    run("bench", "flood", "--quick", "--json", str(tmp_path / "flood.json"), timeout=120)
+    res = json.loads((tmp_path / "flood.json").read_text())
+    assert res["switches"] == ["vswd", "ovs"] and res["ports_out"] == 8
+    assert [r["size"] for r in res["results"]] == [64, 1518]
+    for r in res["results"]:
+        assert r["ratio"] > 0 and len(r["ratios"]) == 1 and r["ratios"][0] > 0, r
+        for sw in res["switches"]:
+            assert r["delivered_mpps"][sw]["median"] > 0 and r["per_input"][sw]["median"] > 0
+            (s,) = r["samples"][sw]
+            assert s["input_mpps"] > 0 and len(s["per_port_mpps"]) == 8, (sw, s)
+            assert all(x > 0 for x in s["per_port_mpps"]), (sw, s)
+    # OVS's private namespace (an flovs prefix) is gone
+    assert not [n for n in netns() - before if n.startswith("flovs")]
+
+
 def test_bench_tcp_smoke(leaves_nothing, tmp_path):
     before = netns()
     run("bench", "tcp", "--quick", "--json", str(tmp_path / "tcp.json"))
