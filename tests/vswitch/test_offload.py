@@ -11,7 +11,7 @@ import subprocess
 
 import pytest
 
-from harness import BUILD, PREFIXES, Proc, dpdk_cleanup, uid, wait_for
+from harness import BUILD, dpdk_cleanup, uid, virtio_user, wait_for
 from test_books import balanced
 
 TSOFLOW = BUILD / "bench" / "tsoflow"
@@ -24,15 +24,11 @@ class Flow:
     that no frame is lost while it waits for the CPU it shares with the sender."""
 
     def __init__(self, sock, mac, *args):
-        self.prefix = f"tso{uid()}"
-        PREFIXES.append(self.prefix)
         ring = 16384 if "--rx" in args else 256
-        vdev = f"net_virtio_user0,path={sock},mac={mac},queue_size={ring}"
         if "--rx" in args:
             args += ("--mbufs", str(2 * ring + 8191))
-        self.proc = Proc([TSOFLOW, "--lcores", "0@0", "-m", "256", "--no-pci",
-                          "--single-file-segments", "--file-prefix", self.prefix,
-                          "--log-level", "notice", "--vdev", vdev, "--", *args], "tsoflow")
+        self.proc = virtio_user(TSOFLOW, sock, mac, args, "tsoflow", queue_size=ring, tag="tso")
+        self.prefix = self.proc.prefix
 
     def result(self, timeout=120):
         assert self.proc.wait(timeout) == 0, self.proc.output()[-3000:]
