@@ -69,8 +69,8 @@ def test_packages_hold_the_kit(debs):
         "/usr/share/man/man8/vswctl.8.gz", "/usr/share/man/man8/vswd.8.gz",
         "/usr/share/vswkit/vsw-host"} | vswhost | docs("vswkit")
     assert contents(debs["vswkit-guest"]) == {
-        *(f"/usr/bin/{b}" for b in ("gs-echo", "gs-ping", "gs-tcpperf", "gs-udpperf", "ktcp_cr",
-                                    "kudp", "kudp_rr", "rpc-bench", "tsoflow")),
+        *(f"/usr/bin/{b}" for b in ("floodgen", "gs-echo", "gs-ping", "gs-tcpperf", "gs-udpperf",
+                                    "ktcp_cr", "kudp", "kudp_rr", "rpc-bench", "tsoflow")),
         *(f"/usr/share/man/man1/{m}.1.gz" for m in ("gs-echo", "gs-ping", "gs-udpperf",
                                                     "rpc-bench"))} | docs("vswkit-guest")
     assert contents(debs["libgstack0"]) == {
@@ -96,7 +96,7 @@ def test_packages_hold_the_kit(debs):
 def test_installed_binaries_find_their_libraries(root):
     bins = ["/usr/bin/" + b for b in ("vswd", "vswctl", "vhostlib-fwd", "gs-echo", "gs-ping",
                                       "gs-tcpperf", "gs-udpperf", "rpc-bench", "kudp", "kudp_rr",
-                                      "ktcp_cr", "tsoflow")]
+                                      "ktcp_cr", "tsoflow", "floodgen")]
     libs = [f"/usr/lib/x86_64-linux-gnu/lib{n}.so.0" for n in ("gstack", "gsrpc")]
     for f in bins + libs:
         out = root.run("ldd", f).stdout

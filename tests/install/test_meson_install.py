@@ -10,7 +10,7 @@ from pathlib import Path
 import harness
 from instkit import InstalledVswd, leftovers
 
-BIN = ["gs-echo", "gs-ping", "gs-tcpperf", "gs-udpperf", "ktcp_cr", "kudp", "kudp_rr", "rpc-bench",
+BIN = ["floodgen", "gs-echo", "gs-ping", "gs-tcpperf", "gs-udpperf", "ktcp_cr", "kudp", "kudp_rr", "rpc-bench",
        "tsoflow",
        "vhostlib-fwd", "vsw-host", "vswctl", "vswd"]
 MAN = ["man1/gs-echo.1", "man1/gs-ping.1", "man1/gs-udpperf.1", "man1/rpc-bench.1",
