@@ -219,7 +219,7 @@ unsigned int gs_tcp_conns(struct gs_worker *w, unsigned int *time_wait);
 	X(tcp_keepalive) X(tcp_no_socket) X(tcp_bad_opt) X(tcp_out_of_window) X(tcp_bad_ack)       \
 	X(tcp_rst_bad) X(tcp_syn_bad) X(tcp_no_ack) X(tcp_backlog_full) X(tcp_table_full)          \
 	X(tcp_ooo_full) X(tcp_rcv_full) X(tcp_bad_flags) X(tcp_closed_data) X(tcp_ka_timeout)      \
-	X(tcp_paws) X(tcp_fw2_timeout) X(tcp_tlp)
+	X(tcp_paws) X(tcp_fw2_timeout)
 #define GS_CTR_ENUM(n) GS_C_##n,
 enum gs_ctr { GS_COUNTERS(GS_CTR_ENUM) GS_C_MAX };
 const char *gs_ctr_name(enum gs_ctr c);

@@ -81,18 +81,6 @@ static void rexmit_una(struct gs_tcp_sock *s)
 	s->rexmit_mark = s->snd_nxt;
 }
 
-void gs_tcp_probe_last(struct gs_tcp_sock *s)
-{
-	uint32_t end = gs_tcp_data_end(s);
-	bool fin = s->fin_queued && SEQ_GT(s->snd_max, end); /* our FIN went */
-	uint32_t hi = fin ? end : s->snd_max;
-	uint32_t len = RTE_MIN(gs_tcp_seg_max(s), hi - s->snd_una);
-
-	s->rtt_timing = false; /* Karn */
-	if (gs_tcp_send_seg(s, hi - len, len, RTE_TCP_ACK_FLAG | (fin ? RTE_TCP_FIN_FLAG : 0)) == 0)
-		s->tw->w->c[GS_C_tcp_rexmit]++;
-}
-
 /* Nothing new can go out: all is sent, or the windows have no room for a full segment (the
  * sender's silly window avoidance holds back a smaller one). */
 static bool stalled(const struct gs_tcp_sock *s)

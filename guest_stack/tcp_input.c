@@ -365,7 +365,6 @@ static bool ack_input(struct gs_tcp_sock *s, const struct seg *g)
 		if (SEQ_LT(s->snd_nxt, s->snd_una))
 			s->snd_nxt = s->snd_una;
 		s->rexmits = 0;
-		s->tlp_sent = false;
 		if (!s->in_recovery || !gs_tcp_cc_recovery_ack(s, acked)) {
 			gs_tcp_cc_ack(s, acked);
 			s->dupacks = 0;

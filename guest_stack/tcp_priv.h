@@ -60,7 +60,7 @@ struct gs_tcp_sock {
 	uint8_t state;
 	bool used, hashed, user_closed, fin_rcvd, fin_queued;
 	bool ws_ok, need_ack, on_ack_list, on_ready, on_timer, want_write;
-	bool in_recovery, rtt_timing, tlp_armed, tlp_sent, on_tw, on_fw2, on_acceptq, on_synq, on_delack, on_ka, on_wupd;
+	bool in_recovery, rtt_timing, on_tw, on_fw2, on_acceptq, on_synq, on_delack, on_ka, on_wupd;
 	bool accepted; /* the application holds it (listen, connect, accept) */
 	bool ts_ok, sack_ok; /* both offered them in the handshake */
 	uint32_t ts_recent;  /* the peer's timestamp to echo (RFC 7323 4.3) */
@@ -200,8 +200,6 @@ void gs_tcp_cc_rto(struct gs_tcp_sock *s);
 /* a duplicate ACK: one that did not advance snd_una (RFC 5681), or one with SACK blocks that
  * report new data held (RFC 6675, even with data on it); returns true when it retransmitted */
 bool gs_tcp_cc_dupack(struct gs_tcp_sock *s, uint32_t newly_sacked);
-/* the tail loss probe (tcp_timer.c): the last segment sent, again */
-void gs_tcp_probe_last(struct gs_tcp_sock *s);
 /* the ACK advanced snd_una to ack while in recovery; true: still in recovery */
 bool gs_tcp_cc_recovery_ack(struct gs_tcp_sock *s, uint32_t acked);
 /* tcp_sack.c: the scoreboard */

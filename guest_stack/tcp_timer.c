@@ -5,38 +5,12 @@
  * armed. */
 #include "tcp_priv.h"
 
-static bool sends_data(const struct gs_tcp_sock *s)
-{
-	return s->state == GS_TCP_ESTABLISHED || s->state == GS_TCP_CLOSE_WAIT ||
-	       s->state == GS_TCP_FIN_WAIT_1 || s->state == GS_TCP_CLOSING ||
-	       s->state == GS_TCP_LAST_ACK;
-}
-
-/* A tail loss probe (RFC 8985 7, cut down) instead of the RTO first: when the last segments
- * of a flight are lost, no ACK comes to start a recovery, and the RTO (200 ms at least) would
- * be all that is left. After two round trips the last segment goes again; the peer's answer
- * (its SACK) starts a fast recovery. One probe per flight, none in recovery or back-off. */
-static uint64_t probe_timeout(struct gs_tcp_sock *s)
-{
-	s->tlp_armed = false;
-	if (!sends_data(s) || !s->srtt_us || s->in_recovery || s->rexmits || s->tlp_sent ||
-	    s->snd_wnd == 0 || s->snd_max == s->snd_una)
-		return s->rto_us;
-	uint64_t pto = RTE_MAX(2 * s->srtt_us, (uint64_t)2 * GS_TCP_TICK_US);
-	if (s->snd_max - s->snd_una <= s->mss)
-		pto += GS_TCP_DELACK_US; /* one segment: the peer may hold its ACK back */
-	if (pto >= s->rto_us)
-		return s->rto_us;
-	s->tlp_armed = true;
-	return pto;
-}
-
 void gs_tcp_timer_arm(struct gs_tcp_sock *s)
 {
 	if (s->on_timer)
 		return;
 	s->on_timer = true;
-	s->rto_at = gs_now_us() + probe_timeout(s);
+	s->rto_at = gs_now_us() + s->rto_us;
 	gs_tcp_list_add(&s->tw->timers, s, GS_TCP_LINK(l_timer));
 }
 
@@ -235,16 +209,6 @@ static void fire(struct gs_tcp_sock *s)
 	}
 	if (s->snd_max == s->snd_una)
 		return; /* nothing outstanding any more */
-	if (s->tlp_armed) {
-		s->tlp_armed = false;
-		if (!s->in_recovery) { /* a recovery that began since repairs it instead */
-			s->tlp_sent = true;
-			w->c[GS_C_tcp_tlp]++;
-			gs_tcp_probe_last(s);
-		}
-		gs_tcp_timer_arm(s); /* the RTO now */
-		return;
-	}
 	if (++s->rexmits > GS_TCP_MAX_REXMIT) {
 		gs_tcp_send_seg(s, s->snd_nxt, 0, RTE_TCP_RST_FLAG | RTE_TCP_ACK_FLAG);
 		gs_tcp_drop(s, -ETIMEDOUT);
