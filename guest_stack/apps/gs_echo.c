@@ -197,6 +197,13 @@ static int worker(struct gs_worker *w, void *arg)
 			tcp_events(e, i, w, l);
 		gs_idle(w, work + n);
 	}
+	/* A stop lets the connections the echo has closed finish their handshakes, for up to
+	 * 2 s (a lost last ACK is answered by a resent FIN within an RTO); TIME_WAIT and the
+	 * connections still open stay as they are. */
+	uint64_t until = rte_get_tsc_cycles() + 2 * rte_get_tsc_hz();
+	unsigned int tw;
+	while (rte_get_tsc_cycles() < until && gs_tcp_conns(w, &tw) - tw > e->tcp_open[i])
+		gs_idle(w, (unsigned int)gs_poll(w));
 	/* what is left open at the stop: counted, then gs_fini frees it with the stack */
 	e->tcp_left[i] = gs_tcp_conns(w, NULL);
 	gs_tcp_foreach(w, dump, &i);
