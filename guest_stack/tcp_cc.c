@@ -65,10 +65,13 @@ static bool rexmit_hole(struct gs_tcp_sock *s)
 static void rexmit_una(struct gs_tcp_sock *s)
 {
 	uint32_t end = gs_tcp_data_end(s);
-	uint32_t len = RTE_MIN(gs_tcp_seg_max(s), end - s->snd_una);
+	/* never past what was sent: bytes beyond snd_max would be taken, and the peer's ACK
+	 * of them refused as acknowledging unsent data (RFC 5961), for ever */
+	uint32_t hi = SEQ_LT(s->snd_max, end) ? s->snd_max : end;
+	uint32_t len = RTE_MIN(gs_tcp_seg_max(s), hi - s->snd_una);
 	uint8_t f = RTE_TCP_ACK_FLAG;
 
-	if (SEQ_GEQ(s->snd_una, end))
+	if (SEQ_GEQ(s->snd_una, hi))
 		len = 0;
 	if (s->fin_queued && s->snd_una + len == end && SEQ_GT(s->snd_max, end))
 		f |= RTE_TCP_FIN_FLAG;
