@@ -92,7 +92,7 @@ static bool stalled(const struct gs_tcp_sock *s)
 	       s->snd_nxt - s->snd_una + gs_tcp_seg_max(s) > RTE_MIN(s->snd_wnd, s->cwnd);
 }
 
-bool gs_tcp_cc_dupack(struct gs_tcp_sock *s, uint32_t newly_sacked)
+void gs_tcp_cc_dupack(struct gs_tcp_sock *s, uint32_t newly_sacked)
 {
 	uint32_t sacked = gs_tcp_sack_bytes(s);
 
@@ -115,13 +115,10 @@ bool gs_tcp_cc_dupack(struct gs_tcp_sock *s, uint32_t newly_sacked)
 		s->tw->w->c[GS_C_tcp_fast_rexmit]++;
 		rexmit_una(s);
 		s->cwnd = s->ssthresh + 3u * s->mss;
-		return true;
-	}
-	if (s->in_recovery) {
+	} else if (s->in_recovery) {
 		s->cwnd += s->mss; /* each dup ACK: a segment left the network */
-		return rexmit_hole(s); /* with SACK: the next hole, one per dup ACK */
+		rexmit_hole(s);	   /* with SACK: the next hole, one per dup ACK */
 	}
-	return false;
 }
 
 bool gs_tcp_cc_recovery_ack(struct gs_tcp_sock *s, uint32_t acked)

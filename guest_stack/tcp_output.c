@@ -222,11 +222,11 @@ void gs_tcp_output(struct gs_tcp_sock *s)
 		 * segment out, to draw the third */
 		uint32_t lt = s->in_recovery ? 0 : RTE_MIN(s->dupacks, 2u) * s->mss;
 		uint32_t wnd = RTE_MIN(s->snd_wnd, s->cwnd + lt);
+		uint32_t max = gs_tcp_seg_max(s); /* what we hold out of order is fixed meanwhile */
 		while (SEQ_LT(s->snd_nxt, end)) {
 			uint32_t inflight = s->snd_nxt - s->snd_una;
 			if (inflight >= wnd)
 				break;
-			uint32_t max = gs_tcp_seg_max(s);
 			uint32_t len = RTE_MIN(RTE_MIN(max, end - s->snd_nxt), wnd - inflight);
 			/* sender silly window avoidance (RFC 1122 4.2.3.4): a short segment only
 			 * when it is all there is, or nothing is in flight */

@@ -186,6 +186,7 @@ void gs_tcp_timer_stop(struct gs_tcp_sock *s);
 void gs_tcp_rtt_sample(struct gs_tcp_sock *s, uint64_t rtt_us);
 void gs_tcp_enter_tw(struct gs_tcp_sock *s);
 void gs_tcp_fw2_orphan(struct gs_tcp_sock *s); /* FIN_WAIT_2 and closed: a bounded wait */
+void gs_tcp_fw2_stop(struct gs_tcp_sock *s);
 void gs_tcp_delack(struct gs_tcp_sock *s);	   /* ACK within GS_TCP_DELACK_US */
 void gs_tcp_delack_stop(struct gs_tcp_sock *s); /* an ACK went */
 void gs_tcp_ka_stop(struct gs_tcp_sock *s);
@@ -198,8 +199,8 @@ void gs_tcp_cc_init(struct gs_tcp_sock *s);
 void gs_tcp_cc_ack(struct gs_tcp_sock *s, uint32_t acked);
 void gs_tcp_cc_rto(struct gs_tcp_sock *s);
 /* a duplicate ACK: one that did not advance snd_una (RFC 5681), or one with SACK blocks that
- * report new data held (RFC 6675, even with data on it); returns true when it retransmitted */
-bool gs_tcp_cc_dupack(struct gs_tcp_sock *s, uint32_t newly_sacked);
+ * report new data held (RFC 6675, even with data on it); it may retransmit */
+void gs_tcp_cc_dupack(struct gs_tcp_sock *s, uint32_t newly_sacked);
 /* the ACK advanced snd_una to ack while in recovery; true: still in recovery */
 bool gs_tcp_cc_recovery_ack(struct gs_tcp_sock *s, uint32_t acked);
 /* tcp_sack.c: the scoreboard */

@@ -169,10 +169,7 @@ void gs_tcp_unhash(struct gs_tcp_sock *s)
 		gs_tcp_list_del(&tw->tw, s, GS_TCP_LINK(l_tw));
 		s->on_tw = false;
 	}
-	if (s->on_fw2) {
-		gs_tcp_list_del(&tw->fw2, s, GS_TCP_LINK(l_tw));
-		s->on_fw2 = false;
-	}
+	gs_tcp_fw2_stop(s);
 }
 
 void gs_tcp_sock_free(struct gs_tcp_sock *s)

@@ -160,15 +160,20 @@ void gs_tcp_fw2_orphan(struct gs_tcp_sock *s)
 	gs_tcp_list_add(&s->tw->fw2, s, GS_TCP_LINK(l_tw));
 }
 
+void gs_tcp_fw2_stop(struct gs_tcp_sock *s)
+{
+	if (!s->on_fw2)
+		return;
+	s->on_fw2 = false;
+	gs_tcp_list_del(&s->tw->fw2, s, GS_TCP_LINK(l_tw));
+}
+
 void gs_tcp_enter_tw(struct gs_tcp_sock *s)
 {
 	struct gs_tcp_wk *tw = s->tw;
 
 	gs_tcp_timer_stop(s);
-	if (s->on_fw2) {
-		gs_tcp_list_del(&tw->fw2, s, GS_TCP_LINK(l_tw));
-		s->on_fw2 = false;
-	}
+	gs_tcp_fw2_stop(s);
 	gs_tcp_set_state(s, GS_TCP_TIME_WAIT);
 	s->tw_at = gs_now_us() + tw->conf.time_wait_us;
 	if (s->on_tw)
