@@ -1,11 +1,12 @@
 """A Linux guest's 802.1Q sub-interfaces on a vswd trunk (the host kernel here has no 8021q;
 the test image's has): eth0.10 and eth0.20 in a VM reach a namespace in each VLAN, the two
-namespaces using one MAC and one address, and nothing crosses between the VLANs."""
+namespaces using one MAC, and nothing crosses between the VLANs."""
+
 MAC = "02:00:00:00:72:01"
 
 
 def ns_on(netns, vswd, port, vid):
-    """A namespace on an access port of VLAN vid: MAC and address the same in every VLAN."""
+    """A namespace on an access port of VLAN vid, with the MAC every VLAN's namespace has."""
     ns = netns(f"10.72.{vid}.2/24")
     ns.run(f"ip link set eth0 address {MAC}")
     vswd.ctl("port", "add", port, "dpdk", f"dev=net_af_packet_{port},iface={ns.host_if}",
