@@ -40,10 +40,10 @@ class Run:
         self.seq = 0
         self.stuck = []
 
-    def proc(self, argv, name, prefix=None):
+    def proc(self, argv, name, prefix=None, stdin=False):
         if prefix:
             self.prefixes.append(prefix)
-        p = harness.Proc(argv, name)
+        p = harness.Proc(argv, name, stdin=stdin)
         self.procs.append(p)
         self.note(f"{name} started, pid {p.pid}")
         return p

@@ -334,11 +334,12 @@ class Sniffer:
 class TestpmdShell:
     """dpdk-testpmd in interactive mode, driven through its prompt; its files go when it stops."""
 
-    def __init__(self, eal, app, prefix, name="testpmd", wait=True):
+    def __init__(self, eal, app, prefix, name="testpmd", wait=True, wrap=()):
+        """wrap: what runs it (e.g. ip netns exec NS)."""
         self.prefix = f"{prefix}{uid()}"
         PREFIXES.append(self.prefix)
         # unbuffered: testpmd printf()s its answers but write()s its prompt
-        argv = ["stdbuf", "-o0", "dpdk-testpmd", *eal, "--no-pci", "--single-file-segments",
+        argv = [*wrap, "stdbuf", "-o0", "dpdk-testpmd", *eal, "--no-pci", "--single-file-segments",
                 "--file-prefix", self.prefix, "--log-level", "notice", "--", "-i", *app]
         self.proc = Proc(argv, name, stdin=True)
         if wait:

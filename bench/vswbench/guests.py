@@ -1,0 +1,118 @@
+"""The processes on the guests' side of the switch (guests as processes, DPDK on one
+net_virtio_user or net_af_packet port each): trafgen (bench/trafgen.c) for open loops at a set
+rate, closed loops of any frame mix and the forwarding guest of pvp; testpmd for closed loops
+by mac forwarding where it has a CPU to itself (a testpmd that shares its CPU with another
+guest spins through its scheduler slices and the loop crawls). Each takes a list of (switch port index, own MAC, MAC it sends
+to) and runs on one CPU."""
+import json
+import re
+import time
+
+from benchkit import Fail
+from harness import BUILD, TestpmdShell, wait_for
+
+TRAFGEN = BUILD / "bench" / "trafgen"
+
+
+def vdevs(switch, ports):
+    out = []
+    for n, (i, mac, _) in enumerate(ports):
+        out += ["--vdev", switch.vdev(i, n, mac)]
+    return out
+
+
+def wrap(switch):
+    return ["ip", "netns", "exec", switch.netns] if switch.netns else []
+
+
+class TrafGen:
+    """trafgen driven by commands on its stdin; each answer is one JSON line."""
+
+    def __init__(self, run, switch, ports, sizes, core, name="trafgen", share=False,
+                 forward=False):
+        """share: another guest polls the same CPU (--yield); forward: a forwarding guest
+        (--forward) instead of a generator."""
+        self.prefix = run.prefix("g")
+        argv = [*wrap(switch), TRAFGEN, "--lcores", f"0@{core}", "--no-pci", "-m", "512",
+                "--single-file-segments", "--file-prefix", self.prefix,
+                "--log-level", "notice", *vdevs(switch, ports), "--"]
+        argv += ["--forward"] if forward else ["--sizes", sizes]
+        argv += ["--yield"] if share else []
+        argv += [f"--dst={n}={dst}" for n, (_, _, dst) in enumerate(ports) if dst]
+        self.run = run
+        self.p = run.proc(argv, name, stdin=True, prefix=self.prefix)
+        self.seen = 0
+        self.answer(60)  # "ready"
+
+    def send(self, line):
+        self.seen = len(self.p.output())
+        self.p.write(line + "\n")
+
+    def answer(self, timeout):
+        def line():
+            for l in self.p.output()[self.seen:].splitlines(keepends=True):
+                if l.startswith("{") and l.endswith("\n"):
+                    return l
+            return None
+        wait_for(lambda: line() or not self.p.alive(), timeout, what=f"{self.p.name} answer")
+        l = line()
+        if not l:
+            raise Fail(f"{self.p.name} exited: {self.p.output().strip()[-500:]}")
+        self.seen += self.p.output()[self.seen:].index(l) + len(l)
+        a = json.loads(l)
+        if a.get("what") == "error":
+            raise Fail(f"{self.p.name}: {a['error']}")
+        return a
+
+    def quit(self):
+        if self.p.alive():
+            self.p.write("quit\n")
+
+
+def together(gens, line, timeout):
+    """Sends one command to every generator at once (v2v: both guests send), returns the
+    answers summed port by port, latency from the first that has one."""
+    for g in gens:
+        g.send(line)
+    answers = [g.answer(timeout) for g in gens]
+    out = dict(answers[0])
+    for k in ("offered", "sent", "received"):
+        out[k] = [sum(a[k]) for a in answers]
+    for a in answers:
+        if a["lat_us"]["p50"] >= 0:
+            out["lat_us"], out["cdf"] = a["lat_us"], a["cdf"]
+            break
+    return out
+
+
+class TestpmdGuest(TestpmdShell):
+    """testpmd mac forwarding on its ports (paired: what port 2k receives leaves by 2k+1 and
+    the other way round), each port's --eth-peer the MAC it sends to."""
+
+    def __init__(self, run, switch, ports, size, core, name):
+        peers = [f"--eth-peer={n},{dst}" for n, (_, _, dst) in enumerate(ports)]
+        super().__init__(["--lcores", f"0@{core},1@{core}", "-m", "512",
+                          *vdevs(switch, ports)],
+                         ["--forward-mode=mac", *peers, f"--txpkts={size - 4}",
+                          "--total-num-mbufs=16384", "--burst=32"],
+                         run.prefix("t"), name=name, wrap=wrap(switch))
+        run.procs.append(self.proc)
+        run.prefixes.append(self.prefix)
+
+    def rx_packets(self):
+        out = self.cmd("show port stats all")
+        return sum(int(n) for n in re.findall(r"RX-packets:\s+(\d+)", out))
+
+
+def closed_loop_testpmd(gens, bursts, seconds):
+    """Fills the loop (tx_first: bursts of 32 per port), warms up 1 s, counts what the
+    generators received over `seconds`: frames/s."""
+    for g in gens:
+        g.cmd(f"start tx_first {bursts}")
+    time.sleep(1)
+    t0, n0 = time.monotonic(), sum(g.rx_packets() for g in gens)
+    time.sleep(seconds)
+    t1, n1 = time.monotonic(), sum(g.rx_packets() for g in gens)
+    for g in gens:
+        g.cmd("stop")
+    return (n1 - n0) / (t1 - t0)

@@ -1,0 +1,85 @@
+"""What vsw-bench records about the host, the checks before a run, and the placement probe."""
+import json
+import os
+import platform
+import subprocess
+from pathlib import Path
+
+from benchkit import Fail
+from harness import BUILD
+import ovsdpdk
+
+C2C = BUILD / "bench" / "c2c"
+NEAR_NS = 100   # a cache-line round trip under this: the two CPUs share a cache (DESIGN.md)
+
+
+def _out(argv):
+    try:
+        r = subprocess.run(argv, capture_output=True, text=True, timeout=20)
+        return (r.stdout.strip().splitlines() or [""])[0]
+    except (OSError, subprocess.TimeoutExpired):
+        return ""
+
+
+def _deb(pkg):
+    return _out(["dpkg-query", "-W", "-f=${Version}", pkg]) or None
+
+
+def host(args):
+    cpu = next((l.split(":", 1)[1].strip() for l in Path("/proc/cpuinfo").read_text().splitlines()
+                if l.startswith("model name")), platform.processor())
+    top = Path(__file__).resolve().parents[2]
+    return {
+        "cpu": cpu, "cpus": os.cpu_count(), "kernel": platform.release(),
+        "dpdk": _deb("dpdk"), "qemu": _out(["qemu-system-x86_64", "--version"]) or None,
+        "ovs": _deb("openvswitch-switch-dpdk"),
+        "vswkit": _out(["git", "-C", str(top), "describe", "--always", "--dirty"]) or None,
+        "cores": {"switch": args.switch_core, "guests_and_generator": args.gen_core,
+                  "kernel": "softirq wherever it is raised"},
+        "guests": args.guest,
+        "note": ("guests are processes on net_virtio_user (net_af_packet for the kernel "
+                 "bridge): the figures measure the switches, not an emulator"),
+    }
+
+
+def probe(a, b):
+    """The median core-to-core round trip now, and its label."""
+    r = subprocess.run([str(C2C), str(a), str(b), "20"], capture_output=True, text=True,
+                       timeout=30)
+    if r.returncode:
+        raise Fail(f"c2c probe: {r.stderr.strip() or r.returncode}")
+    ns = json.loads(r.stdout)["rtt_ns"]
+    return {"rtt_ns": ns, "label": "near" if ns < NEAR_NS else "far"}
+
+
+def free_hugepage_bytes():
+    total = 0
+    for d in Path("/sys/kernel/mm/hugepages").glob("hugepages-*kB"):
+        try:
+            total += int((d / "free_hugepages").read_text()) * int(d.name[10:-2]) * 1024
+        except (OSError, ValueError):
+            pass
+    return total
+
+
+def preflight(args, need_bytes):
+    """Everything that would make a run fail half way, as one line each."""
+    free = free_hugepage_bytes()
+    if free < need_bytes:
+        raise Fail(f"{free >> 20} MiB of hugepages free, {need_bytes >> 20} MiB needed: reserve "
+                   f"them with `./vswkit bootstrap` (or echo N > /proc/sys/vm/nr_hugepages)")
+    if not Path("/dev/hugepages").is_dir() or not any(
+            l.split()[1] == "/dev/hugepages" and l.split()[2] == "hugetlbfs"
+            for l in Path("/proc/mounts").read_text().splitlines() if len(l.split()) > 2):
+        raise Fail("no hugetlbfs on /dev/hugepages: mount -t hugetlbfs nodev /dev/hugepages "
+                   "(`./vswkit bootstrap` does it)")
+    if {"ovs", "ovs-flows"} & set(args.switch) and not (ovsdpdk.VSWITCHD.exists()
+                                                        and ovsdpdk.SCHEMA.exists()):
+        raise Fail(f"OVS-DPDK is not installed: {ovsdpdk.INSTALL}")
+    for tool in ("trafgen", "c2c"):
+        if not (BUILD / "bench" / tool).exists():
+            raise Fail(f"{BUILD / 'bench' / tool} is not built: ./vswkit build")
+    for c in (args.switch_core, args.gen_core):
+        if c not in os.sched_getaffinity(0):
+            raise Fail(f"CPU {c} is not one this process may use "
+                       f"(have {sorted(os.sched_getaffinity(0))})")

@@ -1,0 +1,190 @@
+"""vsw-bench (bench/vsw-bench, bench/vswbench/): a quick run's JSON, ratios and charts; every
+topology through every kind of switch; the zero-loss search on a simulated device; bad input
+and failures as one clear line with nothing left running. Figures are not judged here."""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import harness
+
+BENCH = harness.ROOT / "bench"
+VSW_BENCH = BENCH / "vsw-bench"
+sys.path[:0] = [str(BENCH / "vswbench"), str(BENCH)]
+import zeroloss  # noqa: E402
+
+
+def bench(*args, timeout=900, wrap=()):
+    return subprocess.run([*wrap, str(VSW_BENCH), *map(str, args)], capture_output=True,
+                          text=True, timeout=timeout)
+
+
+def names(cmd):
+    return set(subprocess.run(cmd, capture_output=True, text=True).stdout.split())
+
+
+@pytest.fixture
+def leaves_nothing(hugepages):
+    """No DPDK runtime directory, hugepage file, namespace or child process is left."""
+    def state():
+        run_dirs = set(Path("/var/run/dpdk").glob("*")) if Path("/var/run/dpdk").exists() \
+            else set()
+        return run_dirs, set(Path("/dev/hugepages").glob("*")), names(["ip", "netns"])
+    before = state()
+    yield
+    after = state()
+    assert all(a - b == set() for a, b in zip(after, before)), (after, before)
+    kids = subprocess.run(["pgrep", "-P", str(__import__("os").getpid())], capture_output=True,
+                          text=True).stdout.split()
+    assert not kids, f"child processes left: {kids}"
+
+
+def sample_ok(s):
+    assert s["closed"]["mpps"] > 0 and s["closed"]["gbps"] > 0, s
+    assert s["probe"]["rtt_ns"] > 0 and s["probe"]["label"] in ("near", "far"), s
+    assert s["rep"] >= 1 and s["seconds_taken"] > 0 and s["placement"], s
+
+
+def test_quick_run_json_ratios_and_charts(leaves_nothing, tmp_path):
+    r = bench("run", "--quick", "--switch", "vswd", "--switch", "testpmd", "--sizes", "64,imix",
+              "--zero-loss", "--json", tmp_path / "r.json", "--charts", tmp_path / "charts")
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-3000:]
+    res = json.loads((tmp_path / "r.json").read_text())
+    host = res["host"]
+    for k in ("cpu", "kernel", "dpdk", "qemu", "ovs", "cores"):
+        assert host[k], (k, host)
+    assert host["cores"]["switch"] == 1 and host["cores"]["guests_and_generator"] == 0
+    assert res["config"]["switch"] == ["vswd", "testpmd"] and res["config"]["reps"] == 1
+    assert len(res["samples"]) == 4  # 2 sizes x 2 switches
+    for s in res["samples"]:
+        sample_ok(s)
+        zl = s["zero_loss"]
+        assert zl["trials"] and all(0 <= t["loss_pct"] <= 100 for t in zl["trials"]), zl
+        # the rate found is one a trial passed at (or none passed: 0)
+        assert zl["mpps"] == 0 or any(t["mpps"] == zl["mpps"] and t["loss_pct"] == 0
+                                      for t in zl["trials"]), zl
+        if zl["mpps"] > 0:
+            lat = zl["lat_us"]
+            assert 0 < lat["p50"] <= lat["p99"] <= lat["p999"], zl
+            assert len(zl["cdf"]) == 100 and zl["cdf"] == sorted(zl["cdf"])
+        want = "testpmd" if s["size"] == 64 else "trafgen"  # imix: trafgen's mix
+        assert s["closed"]["generator"] == want, s
+    for e in res["summary"]:
+        assert set(e["switches"]) == {"vswd", "testpmd"}, e
+        (rep,) = e["ratios"]["vswd/testpmd"]["per_rep"]
+        # this repetition's two samples; a reference that found no loss-free rate has none
+        v, t = (e["switches"][k]["samples"][0] for k in ("vswd", "testpmd"))
+        assert rep["rep"] == 1 and len(rep["placements"]) == 2, e
+        assert rep["ratio"] == (round(v / t, 3) if t > 0 else None), e
+    pngs = sorted((tmp_path / "charts").glob("*.png"))
+    assert {p.name for p in pngs} >= {"loop-closed.png", "loop-zero_loss.png"}, pngs
+    for p in pngs:
+        assert p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and p.stat().st_size > 2000, p
+    assert "vswd/testpmd" in r.stdout and "loop, zero loss" in r.stdout
+    # the report of that file shows the same table and draws again
+    rep = bench("report", tmp_path / "r.json", "--charts", tmp_path / "again")
+    assert rep.returncode == 0, rep.stderr
+    assert rep.stdout.splitlines()[:6] == r.stdout.splitlines()[:6]
+    assert len(list((tmp_path / "again").glob("*.png"))) == len(pngs)
+
+
+@pytest.mark.parametrize("topology", ["v2v", "pvp"])
+def test_topologies_through_every_kind_of_switch(leaves_nothing, tmp_path, topology):
+    """Every frame in these loops crosses the switch (twice in pvp, through a forwarding
+    guest between): a switch that does not forward shows 0."""
+    r = bench("run", "--quick", "--topology", topology, "--switch", "vswd,ovs,ovs-flows,kernel",
+              "--sizes", "64", "--json", tmp_path / "r.json")
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-3000:]
+    res = json.loads((tmp_path / "r.json").read_text())
+    assert [s["switch"] for s in res["samples"]] == ["vswd", "ovs", "ovs-flows", "kernel"]
+    for s in res["samples"]:
+        sample_ok(s)
+        assert s["topology"] == topology and s["closed"]["generator"] == "trafgen"
+    ratios = res["summary"][0]["ratios"]
+    assert set(ratios) == {"vswd/ovs", "vswd/ovs-flows", "vswd/kernel"}, ratios
+
+
+def simulated(knee, noise_above=0.0):
+    """A device that loses nothing up to knee frames/s and the excess above it."""
+    calls = []
+
+    def trial(rate):
+        calls.append(rate)
+        return (0.0 if rate <= knee else 100.0 * (rate - knee) / rate + noise_above), None
+    return trial, calls
+
+
+@pytest.mark.parametrize("knee", [1.0e6, 3.3e6, 7.77e6, 9.99e6])
+def test_zero_loss_search_finds_the_knee_within_the_resolution(knee):
+    trial, calls = simulated(knee)
+    res = zeroloss.search(trial, 10e6, resolution_pct=1.0, max_trials=20)
+    assert res["rate"] <= knee < res["rate"] + 0.1e6 + 1, res
+    assert not res["bounded"] and len(calls) <= 1 + 7, calls  # log2(100) steps after the top
+    assert all(l == 0 for r, l, _ in res["trials"] if r <= knee)
+
+
+def test_zero_loss_search_stops_at_the_trial_limit_and_at_the_top():
+    trial, calls = simulated(3.3e6)
+    res = zeroloss.search(trial, 10e6, resolution_pct=0.01, max_trials=4)
+    assert res["bounded"] and len(calls) == 4 and res["rate"] <= 3.3e6, res
+    trial, calls = simulated(20e6)  # the device is faster than the generator: one trial
+    res = zeroloss.search(trial, 10e6)
+    assert res["rate"] == 10e6 and calls == [10e6] and not res["bounded"]
+    trial, calls = simulated(0)  # loses at any rate
+    res = zeroloss.search(trial, 10e6, resolution_pct=5)
+    assert res["rate"] == 0 and not res["bounded"]
+    # a tolerance lets a small loss pass
+    trial, _ = simulated(5e6)
+    assert zeroloss.search(trial, 10e6, tolerance_pct=60)["rate"] == 10e6
+
+
+@pytest.mark.parametrize("args,msg", [
+    (["--topology", "ring"], "unknown topology 'ring' (have: loop, v2v, pvp)"),
+    (["--switch", "vswd,vpp"], "unknown switch 'vpp' (have: vswd, ovs, ovs-flows, testpmd, kernel)"),
+    (["--sizes", "64,9000"], "bad frame size 9000"),
+    (["--traffic", "netperf"], "unknown traffic 'netperf'"),
+    (["--switch-core", "0"], "--switch-core and --gen-core must differ"),
+    (["--switch-core", "57"], "CPU 57 is not one this process may use"),
+])
+def test_bad_input_is_one_line(leaves_nothing, args, msg):
+    r = bench("run", "--quick", *args)
+    assert r.returncode == 2 and r.stdout == "", r
+    assert msg in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
+
+
+def test_report_of_a_file_that_is_not_a_result(tmp_path):
+    (tmp_path / "x.json").write_text('{"a": 1}')
+    r = bench("report", tmp_path / "x.json")
+    assert r.returncode == 2 and "not a vsw-bench result" in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1, r.stderr
+
+
+def test_a_switch_that_fails_to_start_shows_its_log(leaves_nothing):
+    r = bench("run", "--quick", "--switch", "vswd", "--vswd-args", "--no-such-option 1")
+    assert r.returncode == 2, r
+    first, *tail = r.stderr.strip().splitlines()
+    assert first.startswith("vsw-bench: vswd did not start"), r.stderr
+    assert "the tail of its log" in r.stderr and any("no-such-option" in l for l in tail), r.stderr
+
+
+def private_mount(path):
+    """Runs vsw-bench in a mount namespace of its own where `path` is an empty tmpfs."""
+    return ["unshare", "-m", "--propagation", "private", "sh", "-c",
+            f'mount -t tmpfs none "{path}" && exec "$0" "$@"']
+
+
+def test_no_hugepages_is_one_line(leaves_nothing):
+    r = bench("run", "--quick", wrap=private_mount("/sys/kernel/mm/hugepages"))
+    assert r.returncode == 2, r
+    assert "MiB of hugepages free" in r.stderr and "./vswkit bootstrap" in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1, r.stderr
+
+
+def test_ovs_not_installed_says_how_to_install_it(leaves_nothing):
+    r = bench("run", "--quick", "--switch", "vswd,ovs",
+              wrap=private_mount("/usr/lib/openvswitch-switch-dpdk"))
+    assert r.returncode == 2, r
+    assert "OVS-DPDK is not installed: DEBIAN_FRONTEND=noninteractive apt-get install" in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1, r.stderr
