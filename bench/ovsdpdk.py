@@ -40,12 +40,13 @@ class OvsDpdk:
     (in_port_name, out_port_name) pairs."""
 
     def __init__(self, core=1, ports=(), client=False, sock_paths=None, flows=None,
-                 socket_mem=1024, main_core=0, maxsleep=0, prefix=None):
+                 socket_mem=1024, main_core=0, maxsleep=0, prefix=None, mac_table=None):
         if not VSWITCHD.exists() or not SCHEMA.exists():
             raise OvsError(f"OVS-DPDK is not installed: {INSTALL}")
         self.core, self.ports, self.client = core, list(ports), client
         self.sock_paths, self.flows = dict(sock_paths or {}), flows
         self.socket_mem, self.main_core, self.maxsleep = socket_mem, main_core, maxsleep
+        self.mac_table = mac_table  # NORMAL's MAC table size (OVS's default: 2048)
         self.tag = f"flovs{uid()}"
         self.prefix = prefix or self.tag
         self.dir = None
@@ -125,7 +126,8 @@ class OvsDpdk:
             raise OvsError("ovs-vswitchd exited: " + (self.log_tail(1) or
                                                      self.vswitchd.output()[-300:]))
         self.vsctl("add-br", self.bridge, "--", "set", "bridge", self.bridge,
-                   "datapath_type=netdev")
+                   "datapath_type=netdev",
+                   *([f"other_config:mac-table-size={self.mac_table}"] if self.mac_table else []))
         for i, name in enumerate(self.ports):
             spec = ["type=dpdkvhostuserclient", f"options:vhost-server-path={self.sock(name)}"] \
                 if self.client else ["type=dpdkvhostuser"]

@@ -15,10 +15,14 @@
  * CDF come back in the answer. Frames are EtherType 0x88b5 (local experimental: no switch reads
  * past the header).
  *
+ * --macs N: each frame's source and destination take bytes 2-3 from a counter that runs
+ * 0..N-1 (N addresses per port for the switch to learn and look up; 1: the ports' own).
+ * A loop's answer has the generator's cycles per frame received (its rounds that moved frames).
+ *
  * --yield: a poll round that found nothing to do calls sched_yield(), so that guests sharing a
  * CPU take turns at once instead of spinning through a scheduler slice each.
  *
- * usage: trafgen EAL-ARGS -- --sizes 64|64,512|imix [--dst PORT=MAC].. [--yield]
+ * usage: trafgen EAL-ARGS -- --sizes 64|64,512|imix [--dst PORT=MAC].. [--macs N] [--yield]
  *                                           (ports with a --dst send)
  *        trafgen EAL-ARGS -- --forward --dst 0=MAC --dst 1=MAC [--yield]  (see forward()) */
 #include <getopt.h>
@@ -57,6 +61,8 @@ static unsigned sizes[MAX_SIZES], nsizes, next_size;
 static uint64_t offered[MAX_PORTS], sent[MAX_PORTS], got[MAX_PORTS];
 static uint64_t hist[NBINS], hz;
 static bool yield; /* --yield: a round that found nothing gives the CPU away */
+static unsigned nmacs = 1, next_mac[MAX_PORTS];
+static uint64_t busy; /* loop: cycles of the rounds that moved frames */
 static volatile bool stop;
 
 /* IMIX as the simple IMIX of RFC 6985's users: 7 x 64, 4 x 570, 1 x 1518 */
@@ -80,7 +86,14 @@ static void stamp(struct rte_mbuf *m, uint16_t port)
 {
 	struct payload *pl = rte_pktmbuf_mtod_offset(m, struct payload *, sizeof(hdr[0]));
 
-	memcpy(rte_pktmbuf_mtod(m, void *), &hdr[port], sizeof(hdr[0]));
+	struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
+
+	memcpy(eth, &hdr[port], sizeof(hdr[0]));
+	if (nmacs > 1) { /* --macs: bytes 2-3 of both addresses count 0..N-1 */
+		unsigned k = next_mac[port]++ % nmacs;
+		eth->src_addr.addr_bytes[2] = eth->dst_addr.addr_bytes[2] = (uint8_t)(k >> 8);
+		eth->src_addr.addr_bytes[3] = eth->dst_addr.addr_bytes[3] = (uint8_t)k;
+	}
 	pl->magic = MAGIC;
 	pl->tsc = rte_get_tsc_cycles();
 }
@@ -123,6 +136,7 @@ static void reset(void)
 	memset(sent, 0, sizeof(sent));
 	memset(got, 0, sizeof(got));
 	memset(hist, 0, sizeof(hist));
+	busy = 0;
 }
 
 static void drain(uint64_t quiet_ms)
@@ -155,6 +169,15 @@ static double pct(double q)
 	return -1;
 }
 
+static uint64_t got_total(void)
+{
+	uint64_t n = 0;
+
+	for (uint16_t p = 0; p < nports; p++)
+		n += got[p];
+	return n;
+}
+
 static void answer(const char *what, double rate, double seconds)
 {
 	printf("{\"what\": \"%s\", \"rate\": %.0f, \"seconds\": %.6f", what, rate, seconds);
@@ -166,6 +189,7 @@ static void answer(const char *what, double rate, double seconds)
 			printf("%s%" PRIu64, p ? ", " : "", vals[k][p]);
 		printf("]");
 	}
+	printf(", \"cycles_per_frame\": %.1f", busy && got_total() ? (double)busy / got_total() : 0.0);
 	printf(", \"lat_us\": {\"p50\": %.2f, \"p99\": %.2f, \"p999\": %.2f}, \"cdf\": [", pct(0.5),
 	       pct(0.99), pct(0.999));
 	/* the CDF at 1..100 percent, for charts */
@@ -269,6 +293,8 @@ static void loop(unsigned inflight, double seconds)
 			sent[p] += k;
 			rte_pktmbuf_free_bulk(rx + k, r - k);
 		}
+		if (seen && counting)
+			busy += rte_get_tsc_cycles() - now;
 		if (yield && !seen)
 			sched_yield();
 	}
@@ -289,8 +315,14 @@ static void forward(void)
 		for (uint16_t p = 0; p < nports; p++) {
 			uint16_t out = p ^ 1, r = rte_eth_rx_burst(p, 0, rx, BURST);
 			seen += r;
-			for (uint16_t i = 0; i < r; i++)
-				memcpy(rte_pktmbuf_mtod(rx[i], void *), &hdr[out], 2 * RTE_ETHER_ADDR_LEN);
+			for (uint16_t i = 0; i < r; i++) {
+				/* new addresses; bytes 2-3 (the --macs counter) kept */
+				struct rte_ether_hdr *eth = rte_pktmbuf_mtod(rx[i], struct rte_ether_hdr *);
+				uint8_t k2 = eth->dst_addr.addr_bytes[2], k3 = eth->dst_addr.addr_bytes[3];
+				memcpy(eth, &hdr[out], 2 * RTE_ETHER_ADDR_LEN);
+				eth->src_addr.addr_bytes[2] = eth->dst_addr.addr_bytes[2] = k2;
+				eth->src_addr.addr_bytes[3] = eth->dst_addr.addr_bytes[3] = k3;
+			}
 			uint16_t k = out < nports ? rte_eth_tx_burst(out, 0, rx, r) : 0;
 			rte_pktmbuf_free_bulk(rx + k, r - k);
 		}
@@ -345,17 +377,20 @@ int main(int argc, char **argv)
 	argc -= n;
 	argv += n;
 	static const struct option lopts[] = {{"sizes", 1, 0, 's'}, {"dst", 1, 0, 'd'},
-					      {"yield", 0, 0, 'y'}, {"forward", 0, 0, 'f'}, {0}};
+					      {"yield", 0, 0, 'y'}, {"forward", 0, 0, 'f'},
+					      {"macs", 1, 0, 'm'}, {0}};
 	bool fwd = false;
 	while ((opt = getopt_long(argc, argv, "", lopts, NULL)) != -1) {
 		if (opt == 'y')
 			yield = true;
 		else if (opt == 'f')
 			fwd = true;
+		else if (opt == 'm' && atoi(optarg) >= 1 && atoi(optarg) <= 65536)
+			nmacs = (unsigned)atoi(optarg);
 		else if ((opt == 's' && parse_sizes(optarg) != 0) ||
 			 (opt == 'd' && parse_dst(optarg) != 0) || (opt != 's' && opt != 'd')) {
 			fprintf(stderr, "trafgen: bad option (--sizes 64..1518[,..]|imix, "
-					"--dst PORT=MAC, --yield, --forward)\n");
+					"--dst PORT=MAC, --macs 1..65536, --yield, --forward)\n");
 			return 1;
 		}
 	}

@@ -32,8 +32,9 @@ def frame_bytes(size):
 
 
 class Sample:
-    def __init__(self, run, switch, topology, size, args):
+    def __init__(self, run, switch, topology, size, macs, args):
         self.run, self.sw, self.topology, self.size, self.args = run, switch, topology, size, args
+        self.macs = macs
         self.names, self.ends, self.fwd = TOPOLOGIES[topology]
 
     def ports(self, pairs):
@@ -48,14 +49,16 @@ class Sample:
     def trafgens(self):
         """loop: one process on its CPU; v2v, pvp: two processes share it (and yield)."""
         return [TrafGen(self.run, self.sw, self.ports(e), str(self.size), self.args.gen_core,
-                        name=f"trafgen{n}", share=self.topology != "loop")
+                        name=f"trafgen{n}", share=self.topology != "loop", macs=self.macs)
                 for n, e in enumerate(self.ends)]
 
     def closed(self):
         """Frames/s the generators received in a closed loop of INFLIGHT frames: testpmd
-        where it can have the CPU to itself (loop, fixed sizes), trafgen otherwise."""
+        where it can have the CPU to itself (loop, fixed sizes, no run with MACs in rotation:
+        MAC counts are compared on one generator), trafgen otherwise."""
         a = self.args
-        if a.traffic == "testpmd" and self.size != "imix" and self.topology == "loop":
+        if a.traffic == "testpmd" and self.size != "imix" and self.topology == "loop" \
+                and max(a.macs) == 1:
             gens = [TestpmdGuest(self.run, self.sw, self.ports(e), self.size, a.gen_core,
                                  f"testpmd-gen{n}") for n, e in enumerate(self.ends)]
             try:
@@ -75,8 +78,8 @@ class Sample:
                 g.quit()
 
     def zero_loss(self, max_rate_hint):
-        """The binary search over trafgen trials; returns (rate, search result, latency of the
-        best passing trial)."""
+        """The binary search over trafgen trials; returns the search's result and the answer
+        of its best passing trial (None if none passed)."""
         a = self.args
         gens = self.trafgens()
         try:
@@ -102,13 +105,15 @@ class Sample:
                 g.quit()
 
     def measure(self):
-        out = {"topology": self.topology, "switch": self.sw.name, "size": self.size}
+        out = {"topology": self.topology, "switch": self.sw.name, "size": self.size,
+               "macs": self.macs}
         self.guests()
         rate, gen, ans = self.closed()
         out["closed"] = {"mpps": rate / 1e6, "gbps": rate * frame_bytes(self.size) * 8 / 1e9,
                          "generator": gen}
         if ans:
             out["closed"]["lat_us"], out["closed"]["cdf"] = ans["lat_us"], ans["cdf"]
+            out["closed"]["gen_cycles_per_frame"] = ans["cycles_per_frame"]
         if self.args.zero_loss:
             res, best = self.zero_loss(rate)
             out["zero_loss"] = {
@@ -118,8 +123,8 @@ class Sample:
                 "trials": [{"mpps": r / 1e6, "loss_pct": round(l, 5)} for r, l, _ in res["trials"]]}
             if best:
                 out["zero_loss"]["lat_us"], out["zero_loss"]["cdf"] = best["lat_us"], best["cdf"]
-        if hasattr(self.sw, "drops"):
-            out["switch_drops"] = self.sw.drops()
+        if hasattr(self.sw, "facts"):
+            out["switch_facts"] = self.sw.facts()
         return out
 
 
@@ -127,13 +132,13 @@ def median(xs):
     return statistics.median(xs) if xs else None
 
 
-def run_sample(run, switch_cls, topology, size, args, work):
+def run_sample(run, switch_cls, topology, size, macs, args, work):
     """Starts the switch, measures, stops everything the sample started."""
     sw = switch_cls(work, args.switch_core, args.gen_core)
     t0 = time.monotonic()
     try:
         sw.start(TOPOLOGIES[topology][0])
-        s = Sample(run, sw, topology, size, args)
+        s = Sample(run, sw, topology, size, macs, args)
         out = s.measure()
     except Fail:
         raise

@@ -2,6 +2,7 @@
 
 usage: vsw-bench run [--topology loop|v2v|pvp]... [--switch vswd|ovs|ovs-flows|testpmd|kernel]...
                      [--guest process] [--traffic testpmd|trafgen] [--sizes 64,512,1518,imix]
+                     [--macs 1,65536]
                      [--reps N] [--seconds S] [--zero-loss [--loss-tolerance PCT]
                      [--resolution PCT] [--max-trials N]] [--switch-core C] [--gen-core C]
                      [--vswd-args ARGS] [--quick] [--json FILE] [--charts DIR]
@@ -19,7 +20,7 @@ from benchkit import Fail, Run
 import cases
 import hostinfo
 import report
-from switches import SWITCHES, VswdSwitch
+from switches import SWITCHES, Switch, VswdSwitch
 
 TOPOLOGIES = list(cases.TOPOLOGIES)
 TRAFFIC = ("testpmd", "trafgen")
@@ -80,6 +81,8 @@ def parser():
     r.add_argument("--guest", default="process")
     r.add_argument("--traffic", default="testpmd")
     r.add_argument("--sizes", default="64,1518")
+    r.add_argument("--macs", default="1",
+                   help="addresses per port in rotation, a list (1: the ports' own)")
     r.add_argument("--reps", type=int, default=3)
     r.add_argument("--seconds", type=float, default=5.0,
                    help="closed-loop count time and zero-loss trial time")
@@ -110,6 +113,12 @@ def check(a):
     if a.traffic not in TRAFFIC:
         die(f"unknown traffic '{a.traffic}' (have: {', '.join(TRAFFIC)})")
     a.sizes = parse_sizes(a.sizes)
+    try:
+        a.macs = [int(x) for x in a.macs.split(",")]
+    except ValueError:
+        a.macs = [0]
+    if not all(1 <= m <= 65536 for m in a.macs):
+        die("bad --macs: numbers 1..65536, comma-separated")
     if a.quick:
         a.reps, a.seconds, a.resolution, a.max_trials = 1, 1.0, 10.0, 6
     if a.reps < 1 or a.seconds <= 0 or not 0 < a.resolution <= 50 or a.max_trials < 1 \
@@ -132,7 +141,9 @@ def run(a):
     check(a)
     hostinfo.preflight(a, need_bytes=2 << 30)
     VswdSwitch.extra = a.vswd_extra
-    points = [(t, s) for t in a.topology for s in a.sizes]
+    # room in every MAC table for every port's addresses (the kernel bridge has no bound)
+    Switch.mac_table = max(8192, 1 << (4 * max(a.macs) - 1).bit_length())
+    points = [(t, s, m) for t in a.topology for s in a.sizes for m in a.macs]
     total = len(points) * a.reps * len(a.switch)
     result = {"config": {k: v for k, v in vars(a).items() if k not in ("cmd", "vswd_extra")},
               "host": hostinfo.host(a), "started": time.strftime("%Y-%m-%d %H:%M:%S"),
@@ -140,18 +151,19 @@ def run(a):
     bench = BenchRun(a)
     n = 0
     try:
-        for topo, size in points:
+        for topo, size, macs in points:
             for rep in range(a.reps):
                 # alternate, and turn the order round every repetition
                 order = a.switch[rep % len(a.switch):] + a.switch[:rep % len(a.switch)]
                 for sw in order:
                     n += 1
                     probe = hostinfo.probe(a.gen_core, a.switch_core)
-                    s = cases.run_sample(bench, SWITCHES[sw], topo, size, a, bench.work)
+                    s = cases.run_sample(bench, SWITCHES[sw], topo, size, macs, a, bench.work)
                     s.update(rep=rep + 1, probe=probe)
                     result["samples"].append(s)
                     zl = (f", zero loss {s['zero_loss']['mpps']:.3f}" if "zero_loss" in s else "")
-                    progress(f"[{n:3d}/{total}] {topo} {size} B {sw:9s} rep {rep + 1}: closed "
+                    mac = f" {macs} MACs" if len(a.macs) > 1 else ""
+                    progress(f"[{n:3d}/{total}] {topo} {size} B{mac} {sw:9s} rep {rep + 1}: closed "
                              f"{s['closed']['mpps']:.3f}{zl} Mpps (c2c {probe['rtt_ns']:.0f} ns, "
                              f"{probe['label']})")
     finally:

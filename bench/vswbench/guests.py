@@ -29,7 +29,7 @@ class TrafGen:
     """trafgen driven by commands on its stdin; each answer is one JSON line."""
 
     def __init__(self, run, switch, ports, sizes, core, name="trafgen", share=False,
-                 forward=False):
+                 forward=False, macs=1):
         """share: another guest polls the same CPU (--yield); forward: a forwarding guest
         (--forward) instead of a generator."""
         self.prefix = run.prefix("g")
@@ -38,6 +38,7 @@ class TrafGen:
                 "--log-level", "notice", *vdevs(switch, ports), "--"]
         argv += ["--forward"] if forward else ["--sizes", sizes]
         argv += ["--yield"] if share else []
+        argv += [f"--macs={macs}"] if macs > 1 else []
         argv += [f"--dst={n}={dst}" for n, (_, _, dst) in enumerate(ports) if dst]
         self.run = run
         self.p = run.proc(argv, name, stdin=True, prefix=self.prefix)
@@ -70,14 +71,18 @@ class TrafGen:
 
 
 def together(gens, line, timeout):
-    """Sends one command to every generator at once (v2v: both guests send), returns the
-    answers summed port by port, latency from the first that has one."""
+    """Sends one command to every generator at once (v2v: both guests send); returns the
+    first answer with each process's counts (summed over its ports) as lists, the cycles per
+    frame over all of them, and the latency of the first that has one."""
     for g in gens:
         g.send(line)
     answers = [g.answer(timeout) for g in gens]
     out = dict(answers[0])
     for k in ("offered", "sent", "received"):
         out[k] = [sum(a[k]) for a in answers]
+    got = sum(out["received"])
+    out["cycles_per_frame"] = sum(a["cycles_per_frame"] * sum(a["received"])
+                                  for a in answers) / got if got else 0.0
     for a in answers:
         if a["lat_us"]["p50"] >= 0:
             out["lat_us"], out["cdf"] = a["lat_us"], a["cdf"]

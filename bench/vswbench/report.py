@@ -9,22 +9,47 @@ MODES = ("closed", "zero_loss")
 REFERENCES = ("ovs", "ovs-flows", "testpmd", "kernel")
 
 
-def order_sizes(sizes):
-    return sorted(sizes, key=lambda s: (s == "imix", s if s != "imix" else 0))
+def size_key(size):
+    return (size == "imix", size if size != "imix" else 0)
+
+
+def rep_ratios(num, den, mode):
+    """a/b of the samples of each repetition (taken back to back, so on the same machine
+    state), with both placements; None where b measured 0. And their medians, over all and
+    over the repetitions whose two samples had the same placement."""
+    per = []
+    for rep in sorted({s["rep"] for s in num} & {s["rep"] for s in den}):
+        a = next(s for s in num if s["rep"] == rep)
+        b = next(s for s in den if s["rep"] == rep)
+        per.append({"rep": rep,
+                    "ratio": round(a[mode]["mpps"] / b[mode]["mpps"], 3)
+                    if b[mode]["mpps"] > 0 else None,
+                    "placements": [a["probe"]["label"], b["probe"]["label"]]})
+    if not per:
+        return None
+    ok = [p["ratio"] for p in per if p["ratio"] is not None]
+    same = [p["ratio"] for p in per if p["ratio"] is not None and len(set(p["placements"])) == 1]
+    return {"per_rep": per, "median": round(statistics.median(ok), 3) if ok else None,
+            "median_same_placement": round(statistics.median(same), 3) if same else None}
 
 
 def summarize(samples, switches):
-    """Per topology, mode and size: each switch's median, min and max (Mpps), and the ratios
-    vswd/reference of each repetition (both taken in the same repetition, so on the same
-    machine state), with the placements the two samples had."""
+    """Per topology, mode, size and MAC count: each switch's median, min and max (Mpps); the
+    ratios vswd/reference per repetition; with several MAC counts, each switch's ratio to its
+    own figure at the fewest MACs."""
     out = []
-    keys = sorted({(s["topology"], m, s["size"]) for s in samples for m in MODES if m in s},
-                  key=lambda k: (k[0], k[1], k[2] == "imix", k[2] if k[2] != "imix" else 0))
-    for topo, mode, size in keys:
-        rows = [s for s in samples if (s["topology"], s["size"]) == (topo, size) and mode in s]
-        entry = {"topology": topo, "mode": mode, "size": size, "switches": {}, "ratios": {}}
+    keys = sorted({(s["topology"], m, s["size"], s.get("macs", 1)) for s in samples
+                   for m in MODES if m in s},
+                  key=lambda k: (k[0], k[1], size_key(k[2]), k[3]))
+    fewest = min((s.get("macs", 1) for s in samples), default=1)
+    for topo, mode, size, macs in keys:
+        def rows(sw, macs=macs):
+            return [s for s in samples if (s["topology"], s["size"], s.get("macs", 1),
+                                           s["switch"]) == (topo, size, macs, sw) and mode in s]
+        entry = {"topology": topo, "mode": mode, "size": size, "macs": macs, "switches": {},
+                 "ratios": {}}
         for sw in switches:
-            xs = [s[mode]["mpps"] for s in rows if s["switch"] == sw]
+            xs = [s[mode]["mpps"] for s in rows(sw)]
             if xs:
                 entry["switches"][sw] = {"median_mpps": round(statistics.median(xs), 4),
                                          "min_mpps": round(min(xs), 4),
@@ -32,50 +57,43 @@ def summarize(samples, switches):
                                          "samples": [round(x, 4) for x in xs]}
         if "vswd" in switches:
             for ref in [r for r in REFERENCES if r in switches]:
-                per = []
-                for rep in sorted({s["rep"] for s in rows}):
-                    a = [s for s in rows if s["rep"] == rep and s["switch"] == "vswd"]
-                    b = [s for s in rows if s["rep"] == rep and s["switch"] == ref]
-                    if a and b:  # no ratio to a reference that measured 0
-                        ref_mpps = b[0][mode]["mpps"]
-                        per.append({"rep": rep,
-                                    "ratio": round(a[0][mode]["mpps"] / ref_mpps, 3)
-                                    if ref_mpps > 0 else None,
-                                    "placements": [a[0]["probe"]["label"],
-                                                   b[0]["probe"]["label"]]})
-                if per:
-                    ok = [p for p in per if p["ratio"] is not None]
-                    same = [p["ratio"] for p in ok if len(set(p["placements"])) == 1]
-                    entry["ratios"][f"vswd/{ref}"] = {
-                        "per_rep": per,
-                        "median": round(statistics.median(p["ratio"] for p in ok), 3)
-                        if ok else None,
-                        "median_same_placement": round(statistics.median(same), 3)
-                        if same else None}
+                r = rep_ratios(rows("vswd"), rows(ref), mode)
+                if r:
+                    entry["ratios"][f"vswd/{ref}"] = r
+        if macs != fewest:
+            entry["vs_fewest_macs"] = {sw: rep_ratios(rows(sw), rows(sw, fewest), mode)
+                                       for sw in switches if rows(sw)}
         out.append(entry)
     return out
 
 
 def table(summary, switches):
-    """Lines for the terminal: one block per topology and mode."""
+    """Lines for the terminal: one block per topology and mode (and MAC count, if several)."""
     lines = []
     refs = [r for r in REFERENCES if r in switches and "vswd" in switches]
-    for topo, mode in sorted({(e["topology"], e["mode"]) for e in summary}):
-        lines.append(f"\n{topo}, {'closed loop' if mode == 'closed' else 'zero loss'} "
-                     f"(Mpps, median [min-max])")
-        head = f"{'size':>5} " + " ".join(f"{s:>22}" for s in switches) + "".join(
-            f" {'vswd/' + r:>13}" for r in refs)
-        lines.append(head)
-        for e in [e for e in summary if (e["topology"], e["mode"]) == (topo, mode)]:
+    blocks = sorted({(e["topology"], e["mode"], e["macs"]) for e in summary})
+    several = len({b[2] for b in blocks}) > 1
+    for topo, mode, macs in blocks:
+        lines.append(f"\n{topo}, {'closed loop' if mode == 'closed' else 'zero loss'}"
+                     + (f", {macs} MAC{'s' if macs > 1 else ''} per port" if several else "")
+                     + " (Mpps, median [min-max])")
+        rows = [e for e in summary if (e["topology"], e["mode"], e["macs"]) == (topo, mode, macs)]
+        extra = [f"{sw}/fewest" for sw in switches] if "vs_fewest_macs" in rows[0] else []
+        lines.append(f"{'size':>5} " + " ".join(f"{s:>22}" for s in switches) + "".join(
+            f" {h:>13}" for h in [f"vswd/{r}" for r in refs] + extra))
+        for e in rows:
             cells = []
             for s in switches:
                 v = e["switches"].get(s)
                 cells.append(f"{v['median_mpps']:7.3f} [{v['min_mpps']:.2f}-{v['max_mpps']:.2f}]"
                              if v else "-")
             ratios = [e["ratios"].get(f"vswd/{r}", {}).get("median") for r in refs]
+            ratios += [(e["vs_fewest_macs"].get(sw) or {}).get("median") for sw in switches] \
+                if extra else []
             lines.append(f"{e['size']:>5} " + " ".join(f"{c:>22}" for c in cells) + "".join(
                 f" {r:13.2f}" if r is not None else f" {'-':>13}" for r in ratios))
-    lines.append("vswd/X: the median of the ratios taken repetition by repetition")
+    lines.append("vswd/X (and X/fewest: against the same switch with the fewest MACs): the "
+                 "median of the ratios taken repetition by repetition")
     return lines
 
 
@@ -93,21 +111,26 @@ def charts(result, outdir):
     switches = result["config"]["switch"]
     written = []
     with tempfile.TemporaryDirectory(prefix="vbchart") as tmp:
-        for topo, mode in sorted({(e["topology"], e["mode"]) for e in result["summary"]}):
-            rows = [e for e in result["summary"] if (e["topology"], e["mode"]) == (topo, mode)]
-            sizes = order_sizes([e["size"] for e in rows])
-            data = Path(tmp) / f"{topo}-{mode}.dat"
+        for topo, mode, macs in sorted({(e["topology"], e["mode"], e["macs"])
+                                        for e in result["summary"]}):
+            rows = [e for e in result["summary"]
+                    if (e["topology"], e["mode"], e["macs"]) == (topo, mode, macs)]
+            sizes = sorted({e["size"] for e in rows}, key=size_key)
+            name = f"{topo}-{mode}" + (f"-{macs}macs" if macs > 1 else "")
+            data = Path(tmp) / f"{name}.dat"
             with open(data, "w") as f:
                 for i, size in enumerate(sizes):
                     e = next(e for e in rows if e["size"] == size)
                     f.write(f"{i} {size} " + " ".join(
                         str(e["switches"].get(s, {}).get("median_mpps", "NaN")) for s in switches)
                         + "\n")
-            png = outdir / f"{topo}-{mode}.png"
+            png = outdir / f"{name}.png"
             plots = ", ".join(f"'{data}' using 1:{3 + k}:xtic(2) with linespoints title '{s}'"
                               for k, s in enumerate(switches))
             _gnuplot(f"set terminal pngcairo size 800,500\nset output '{png}'\n"
-                     f"set title '{topo}, {mode.replace('_', ' ')}: throughput by frame size'\n"
+                     f"set title '{topo}, {mode.replace('_', ' ')}"
+                     + (f", {macs} MACs per port" if macs > 1 else "")
+                     + ": throughput by frame size'\n"
                      "set xlabel 'frame size (bytes)'\nset ylabel 'Mpps'\nset yrange [0:*]\n"
                      "set grid\nset key outside right\n"
                      f"plot {plots}\n")
@@ -116,8 +139,9 @@ def charts(result, outdir):
                 if m in s and s[m].get("cdf") and min(s[m]["cdf"]) >= 0]
         for topo, mode in sorted({(s["topology"], m) for s, m in cdfs}):
             chosen = {}
-            for s, m in cdfs:  # the first size measured, the first repetition of each switch
-                if (s["topology"], m) == (topo, mode) and s["size"] == cdfs[0][0]["size"]:
+            for s, m in cdfs:  # the first size and MAC count, the first repetition of each switch
+                if (s["topology"], m, s["size"], s.get("macs", 1)) == \
+                        (topo, mode, cdfs[0][0]["size"], cdfs[0][0].get("macs", 1)):
                     chosen.setdefault(s["switch"], s[m]["cdf"])
             if not chosen:
                 continue

@@ -24,6 +24,7 @@ def one_line(e):
 class Switch:
     name = None
     netns = None           # the namespace guests must run in (kernel)
+    mac_table = 8192       # MAC table entries the run needs (vswd, OVS NORMAL)
 
     def __init__(self, work, core, main_core):
         self.work, self.core, self.main_core = Path(work), core, main_core
@@ -58,7 +59,8 @@ class VswdSwitch(Switch):
     def start(self, ports):
         self.ports = list(ports)
         self.v = Vswd(self.work, cores=str(self.core), prefix=f"vbv{uid()}",
-                      args=["--pmd-maxsleep", "0", "--mbufs", "32767", *self.extra])
+                      args=["--pmd-maxsleep", "0", "--mbufs", "32767",
+                            "--fdb-size", str(self.mac_table), *self.extra])
         try:
             self.v.start()
             for i, p in enumerate(self.ports):
@@ -71,9 +73,12 @@ class VswdSwitch(Switch):
         for p in self.ports:
             self.v.wait_link(p)
 
-    def drops(self):
-        return {f"{p['name']}.{k}": n for p in self.v.ctl("stats")["ports"]
-                for k, n in p["drops"].items() if n}
+    def facts(self):
+        """What vswd says after the sample: its non-zero drop counters, its FDB's size."""
+        st = self.v.ctl("stats")
+        return {"drops": {f"{p['name']}.{k}": n for p in st["ports"]
+                          for k, n in p["drops"].items() if n},
+                "fdb_entries": st["fdb"]["entries"]}
 
     def log_tail(self, n=8):
         v = getattr(self, "v", None)
@@ -96,7 +101,7 @@ class OvsSwitch(Switch):
             for a, b in zip(self.ports[::2], self.ports[1::2]):
                 flows += [(a, b), (b, a)]
         self.ovs = OvsDpdk(core=self.core, main_core=self.main_core, ports=self.ports,
-                           flows=flows)
+                           flows=flows, mac_table=self.mac_table)
         try:
             self.ovs.start()
         except OvsError as e:
@@ -165,7 +170,6 @@ class KernelSwitch(Switch):
     def start(self, ports):
         self.ports = list(ports)
         self.netns = f"vbk{uid()}"
-        self.tag = self.netns[-6:]
         try:
             subprocess.run(["ip", "netns", "add", self.netns], check=True, capture_output=True)
             subprocess.run(["ip", "netns", "exec", self.netns, "sysctl", "-qw",
@@ -174,22 +178,25 @@ class KernelSwitch(Switch):
             self.ip("link", "add", "br0", "type", "bridge", "stp_state", "0",
                     "forward_delay", "0")
             self.ip("link", "set", "br0", "up")
+            for i in range(len(self.ports)):
+                g, sw = self.veth(i)
+                self.ip("link", "add", g, "type", "veth", "peer", "name", sw)
+                self.ip("link", "set", sw, "master", "br0")
+                self.ip("link", "set", sw, "up")
         except Exception as e:
             self.stop()
             self.fail("the bridge", e)
 
     def veth(self, i):
-        return f"vg{i}{self.tag}", f"vs{i}{self.tag}"
+        return f"vg{i}", f"vs{i}"  # in the bridge's own namespace: no clash
 
     def vdev(self, i, n, mac):
-        """The veth pair for port i is made here: its guest end takes the guest's MAC (what
-        net_af_packet sends from)."""
-        g, s = self.veth(i)
-        self.ip("link", "add", g, "type", "veth", "peer", "name", s)
+        """Port i's veth: its guest end takes the guest's MAC (what net_af_packet sends from;
+        each sample's guests set it again)."""
+        g, _ = self.veth(i)
+        self.ip("link", "set", g, "down")
         self.ip("link", "set", g, "address", mac)
-        self.ip("link", "set", s, "master", "br0")
-        for d in (s, g):
-            self.ip("link", "set", d, "up")
+        self.ip("link", "set", g, "up")
         return f"net_af_packet{n},iface={g},qdisc_bypass=1"
 
     def placement(self):
