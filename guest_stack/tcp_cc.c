@@ -16,12 +16,15 @@ void gs_tcp_cc_init(struct gs_tcp_sock *s)
 	s->recover = s->iss; /* RFC 6582's "recover" starts at the initial sequence number */
 }
 
+/* Byte counting (RFC 3465; Linux counts every segment an ACK covers): one ACK of a TSO segment
+ * or a large receive covers many MSS, and counting it as one would leave slow start and
+ * congestion avoidance crawling. */
 void gs_tcp_cc_ack(struct gs_tcp_sock *s, uint32_t acked)
 {
 	if (s->cwnd < s->ssthresh)
-		s->cwnd += RTE_MIN(acked, (uint32_t)s->mss);
+		s->cwnd += acked;
 	else
-		s->cwnd += RTE_MAX(1u, (uint32_t)s->mss * s->mss / s->cwnd);
+		s->cwnd += RTE_MAX(1u, (uint32_t)((uint64_t)s->mss * acked / s->cwnd));
 	s->cwnd = RTE_MIN(s->cwnd, 1u << 30);
 }
 
@@ -35,20 +38,23 @@ void gs_tcp_cc_rto(struct gs_tcp_sock *s)
 	gs_tcp_sack_clear(s); /* go-back-N resends it all */
 }
 
-/* With SACK: the next hole after what this recovery resent already; false when none. */
+/* With SACK: the next hole after what this recovery resent already; false when none.  A hole
+ * goes as one segment, TSO-sized when it is larger than the MSS (the switch dropped a whole
+ * TSO segment); a wire segment lost after the cut is a hole of one MSS, resent as that. */
 static bool rexmit_hole(struct gs_tcp_sock *s)
 {
 	uint32_t seq, len;
+	uint32_t max = gs_tcp_tso_max(s, gs_tcp_seg_max(s), RTE_MIN(s->snd_wnd, s->cwnd));
 
 	if (!s->sack_ok || !s->nsacked)
 		return false;
-	if (gs_tcp_sack_hole(s, s->rexmit_hi, &seq, &len) < 0) {
+	if (gs_tcp_sack_hole(s, s->rexmit_hi, max, &seq, &len) < 0) {
 		/* Every hole went once. If the peer now holds data sent after the first of
 		 * those resends (two segments beyond it), a resend was lost too: walk the
 		 * holes again, as Linux's lost-retransmit detection, rather than wait for
 		 * the RTO. */
 		if (SEQ_LEQ(s->sacked[2 * s->nsacked - 1], s->rexmit_mark + 2u * s->mss) ||
-		    gs_tcp_sack_hole(s, s->snd_una, &seq, &len) < 0)
+		    gs_tcp_sack_hole(s, s->snd_una, max, &seq, &len) < 0)
 			return false;
 		s->rexmit_mark = s->snd_nxt;
 	}
