@@ -16,7 +16,7 @@
 #define REPLY_MAX 200
 
 enum { O_CLIENT = 256, O_SERVER, O_DST, O_PORT, O_STREAMS, O_SECONDS, O_BYTES, O_SIZE, O_SEED,
-       O_TW, O_CONNS };
+       O_TW, O_CONNS, O_SNDBUF, O_RCVBUF };
 static const struct option opts[] = {
 	{"client", no_argument, NULL, O_CLIENT},	{"server", no_argument, NULL, O_SERVER},
 	{"dst", required_argument, NULL, O_DST},	{"port", required_argument, NULL, O_PORT},
@@ -25,6 +25,8 @@ static const struct option opts[] = {
 	{"seed", required_argument, NULL, O_SEED},
 	{"tcp-time-wait-ms", required_argument, NULL, O_TW},
 	{"connections", required_argument, NULL, O_CONNS},
+	{"tcp-sndbuf", required_argument, NULL, O_SNDBUF},
+	{"tcp-rcvbuf", required_argument, NULL, O_RCVBUF},
 	{NULL, 0, NULL, 0}};
 
 struct stream {
@@ -81,6 +83,12 @@ static int opt(int o, const char *arg, void *ctx)
 	case O_SIZE: p->size = (long)dbl(p, "size", arg, 1, 1 << 20); return 0;
 	case O_SEED: p->seed = (uint32_t)dbl(p, "seed", arg, 1, 4294967295.0); return 0;
 	case O_CONNS: p->conns = (uint64_t)dbl(p, "connections", arg, 1, 1e9); return 0;
+	case O_SNDBUF:
+		p->tcp.sndbuf = (uint32_t)dbl(p, "tcp-sndbuf", arg, 4096, 1 << 30);
+		if (!rte_is_power_of_2(p->tcp.sndbuf))
+			gs_app_die(&p->app, "bad --tcp-sndbuf '%s': want a power of two", arg);
+		return 0;
+	case O_RCVBUF: p->tcp.rcvbuf = (uint32_t)dbl(p, "tcp-rcvbuf", arg, 4096, 1 << 30); return 0;
 	case O_TW:
 		p->tcp.time_wait_us = (uint32_t)dbl(p, "tcp-time-wait-ms", arg, 1, 240000) * 1000;
 		return 0;
@@ -368,7 +376,9 @@ int main(int argc, char **argv)
 			     "  --connections N   connection rate (client): N short connections,\n"
 			     "                    --streams at a time, each writes --bytes (< 200,\n"
 			     "                    default 64), reads the answer to EOF, closes\n"
-			     "  --tcp-time-wait-ms MS   TIME_WAIT length (default 60000)\n"},
+			     "  --tcp-time-wait-ms MS   TIME_WAIT length (default 60000)\n"
+			     "  --tcp-sndbuf BYTES  send buffer per connection, a power of two (256 KiB)\n"
+			     "  --tcp-rcvbuf BYTES  receive window per connection (256 KiB)\n"},
 	    .port = 5201, .streams = 1, .seconds = 5, .size = 65536, .seed = 1};
 	uint64_t total = 0;
 
