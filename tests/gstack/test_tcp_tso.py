@@ -1,10 +1,10 @@
 """TCP segmentation offload between two gs guests through vswd: gs-tcpperf sends 16 MB in
 64 KB writes as TSO segments (chains of many MSS), vswd carries them whole between the two
 vhost ports (both negotiated offloads), and the receiving stack takes them as large chained
-frames.  The server's count and FNV-64 digest must match the stream; the stack's counters and
+frames.  The server's count and CRC32C digest must match the stream; the stack's counters and
 vswd's offload counters show that large frames crossed.  The same under 5% loss on both
 switch ports (a lost frame is a whole TSO segment), and with --no-tso (no large frame)."""
-from tcpkit import stream_fnv64
+from tcpkit import stream_crc32c
 
 SRV_IP, CLI_IP = "10.99.8.2", "10.99.8.3"
 MB = 1 << 20
@@ -26,7 +26,7 @@ def transfer(vswd, guest, nbytes, extra=(), setup=None):
     c, s = cli.result(), srv.result()
     st = c["streams"][0]
     assert st["error"] == "" and st["bytes"] == nbytes, st
-    assert st["reply"] == f"{nbytes} {stream_fnv64(5, nbytes)}", st
+    assert st["reply"] == f"{nbytes} {stream_crc32c(5, nbytes)}", st
     assert s["streams"][0]["bytes"] == nbytes, s["streams"]
     assert c["mbufs_leaked"] == 0 and s["mbufs_leaked"] == 0, (c, s)
     for r in (c, s):
