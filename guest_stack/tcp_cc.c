@@ -67,14 +67,21 @@ static bool rexmit_hole(struct gs_tcp_sock *s)
 	return true;
 }
 
-/* The first unacknowledged segment again, leaving snd_nxt where it is. */
+/* The first unacknowledged segment again, leaving snd_nxt where it is.  With TSO it is the
+ * hole at snd_una (up to the first byte the peer holds), as one segment of up to the TSO size:
+ * a whole TSO segment lost, or a tail of them that no SACK reports, goes back at the pace it
+ * left rather than one MSS a round trip; a lost wire segment is a hole of one MSS. */
 static void rexmit_una(struct gs_tcp_sock *s)
 {
 	uint32_t end = gs_tcp_data_end(s);
 	/* never past what was sent: bytes beyond snd_max would be taken, and the peer's ACK
 	 * of them refused as acknowledging unsent data (RFC 5961), for ever */
 	uint32_t hi = SEQ_LT(s->snd_max, end) ? s->snd_max : end;
-	uint32_t len = RTE_MIN(gs_tcp_seg_max(s), hi - s->snd_una);
+	uint32_t hole = s->nsacked && SEQ_GT(s->sacked[0], s->snd_una) && SEQ_LT(s->sacked[0], hi)
+				? s->sacked[0]
+				: hi;
+	uint32_t max = gs_tcp_tso_max(s, gs_tcp_seg_max(s), RTE_MIN(s->snd_wnd, s->cwnd));
+	uint32_t len = RTE_MIN(max, hole - s->snd_una);
 	uint8_t f = RTE_TCP_ACK_FLAG;
 
 	if (SEQ_GEQ(s->snd_una, hi))
