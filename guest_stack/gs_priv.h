@@ -33,6 +33,9 @@ struct gs_dev_ops {
 	/* takes a prefix of pkts, as rte_eth_tx_burst */
 	uint16_t (*tx)(void *ctx, uint16_t queue, struct rte_mbuf **pkts, uint16_t n);
 	uint64_t (*now_us)(void *ctx);
+	/* a fake device's offloads (RTE_ETH_TX_OFFLOAD_*, RTE_ETH_RX_OFFLOAD_*): none unless a
+	 * test asks; an ethdev's come from rte_eth_dev_info */
+	uint64_t tx_capa, rx_capa;
 };
 /* gs_init without an ethdev: creates the pool and the workers but sets up no port.  The device
  * has as many queues as needed; with mode != single and !soft_rss it is a hardware-RSS device
@@ -180,6 +183,7 @@ struct gs_stack {
 	unsigned int nworkers, ndisp;
 	bool hw_rss;
 	uint64_t tx_ol; /* checksum offloads in use */
+	bool tso, lro;	/* TCP segmentation offload on send, large (chained) frames on receive */
 	unsigned int rx_lcore, tx_lcore;
 	struct gs_worker *w[GS_MAX_WORKERS];
 	struct gs_disp disp[2];
@@ -203,6 +207,12 @@ static inline uint64_t gs_now_us(void)
 /* m->port of a datagram to our own address: it came from no device and its source (us) is
  * legitimate. */
 #define GS_PORT_LOOP (RTE_MBUF_PORT_INVALID - 1)
+
+/* Chains (chain.c): a large received frame is a chain of mbufs. */
+struct rte_mbuf *gs_chain_adj(struct rte_mbuf *m, uint32_t len); /* the new head */
+void gs_chain_trim(struct rte_mbuf *m, uint32_t len);
+/* The first segment of *m as a single mbuf; *m becomes the rest (NULL at the end). */
+struct rte_mbuf *gs_chain_pop(struct rte_mbuf **m);
 
 /* netif internals. */
 enum gs_cls { GS_CLS_DROP, GS_CLS_IP, GS_CLS_ARP };

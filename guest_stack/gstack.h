@@ -34,6 +34,8 @@ struct gs_conf {
 	bool symmetric_rss;	    /* symmetric Toeplitz key: both directions of a flow on one core */
 	bool soft_rss;		    /* use the dispatcher even if the device has enough queues */
 	bool csum_offload;	    /* use the device's checksum offloads when it has them */
+	bool no_tso;		    /* no TCP segmentation offload nor large receive, even when
+				     * the device has them (they are used by default) */
 	unsigned int ring_size;	    /* per-core RX/TX rings (0: 1024) */
 	unsigned int nb_desc;	    /* NIC descriptors per queue (0: 1024) */
 	unsigned int max_sleep_us;  /* idle back-off ceiling (0: 100) */
@@ -63,6 +65,10 @@ void gs_mac(struct rte_ether_addr *mac);
 unsigned int gs_worker_index(const struct gs_worker *w);
 uint32_t gs_ip(void);
 uint16_t gs_mtu(void); /* the device's MTU: the largest IP packet */
+/* TCP segments larger than the MSS go to the device whole (TSO), and come from it whole
+ * (large receive): the device has the offload and gs_conf.no_tso is off. */
+bool gs_tso(void);
+bool gs_lro(void);
 const char *gs_mode_name(enum gs_mode m);
 int gs_mode_parse(const char *s, enum gs_mode *m);
 
@@ -219,7 +225,7 @@ unsigned int gs_tcp_conns(struct gs_worker *w, unsigned int *time_wait);
 	X(tcp_keepalive) X(tcp_no_socket) X(tcp_bad_opt) X(tcp_out_of_window) X(tcp_bad_ack)       \
 	X(tcp_rst_bad) X(tcp_syn_bad) X(tcp_no_ack) X(tcp_backlog_full) X(tcp_table_full)          \
 	X(tcp_ooo_full) X(tcp_rcv_full) X(tcp_bad_flags) X(tcp_closed_data) X(tcp_ka_timeout)      \
-	X(tcp_paws) X(tcp_fw2_timeout)
+	X(tcp_paws) X(tcp_fw2_timeout) X(tcp_tso_tx) X(tcp_lro_rx)
 #define GS_CTR_ENUM(n) GS_C_##n,
 enum gs_ctr { GS_COUNTERS(GS_CTR_ENUM) GS_C_MAX };
 const char *gs_ctr_name(enum gs_ctr c);

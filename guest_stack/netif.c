@@ -33,7 +33,7 @@ static uint64_t tsc_now_us(void *ctx)
 	return rte_get_tsc_cycles() / gs_st.us_cycles;
 }
 
-static const struct gs_dev_ops eth_ops = {eth_rx, eth_tx, tsc_now_us};
+static const struct gs_dev_ops eth_ops = {.rx = eth_rx, .tx = eth_tx, .now_us = tsc_now_us};
 #define GS_TX_LINGER_US 100000
 
 uint64_t gs_time_us(void)
@@ -112,6 +112,20 @@ static void rss_key_check(struct rte_eth_rss_conf *want)
 		       gs_st.conf.dev);
 }
 
+/* TSO needs the TCP checksum offload (virtio's HOST_TSO4 comes with CSUM) and chained mbufs
+ * (a 64 KB segment is a chain of the pool's 2 KB buffers); large receive needs the RX TCP
+ * checksum (GUEST_TSO4 comes with GUEST_CSUM). */
+#define GS_TSO_TX                                                                                  \
+	(RTE_ETH_TX_OFFLOAD_TCP_TSO | RTE_ETH_TX_OFFLOAD_TCP_CKSUM | RTE_ETH_TX_OFFLOAD_MULTI_SEGS)
+#define GS_LRO_RX (RTE_ETH_RX_OFFLOAD_TCP_LRO | RTE_ETH_RX_OFFLOAD_TCP_CKSUM)
+
+/* Both on by default, each only where the device has all it takes. */
+static void offloads_pick(uint64_t tx_capa, uint64_t rx_capa)
+{
+	gs_st.tso = !gs_st.conf.no_tso && (tx_capa & GS_TSO_TX) == GS_TSO_TX;
+	gs_st.lro = !gs_st.conf.no_tso && (rx_capa & GS_LRO_RX) == GS_LRO_RX;
+}
+
 static int port_setup(unsigned int nq, unsigned int nmbufs)
 {
 	struct rte_eth_dev_info info;
@@ -152,6 +166,9 @@ static int port_setup(unsigned int nq, unsigned int nmbufs)
 		pc.txmode.offloads = gs_st.tx_ol;
 		pc.rxmode.offloads = info.rx_offload_capa & RTE_ETH_RX_OFFLOAD_CHECKSUM;
 	}
+	offloads_pick(info.tx_offload_capa, info.rx_offload_capa);
+	pc.txmode.offloads |= gs_st.tso ? GS_TSO_TX : 0;
+	pc.rxmode.offloads |= gs_st.lro ? GS_LRO_RX : 0;
 	if ((rc = rte_eth_dev_configure(port, nq, nq, &pc)) < 0 ||
 	    (rc = rte_eth_dev_adjust_nb_rx_tx_desc(port, &nrx, &ntx)) < 0)
 		return rc;
@@ -172,9 +189,12 @@ static int port_setup(unsigned int nq, unsigned int nmbufs)
 	gs_st.up = true;
 	if (pc.rx_adv_conf.rss_conf.rss_key)
 		rss_key_check(&pc.rx_adv_conf.rss_conf);
-	GS_LOG(INFO, "%s: port %u, %u queue(s), %s, checksums %s, mac " RTE_ETHER_ADDR_PRT_FMT,
+	GS_LOG(INFO,
+	       "%s: port %u, %u queue(s), %s, checksums %s, TSO %s, large receive %s, mac "
+	       RTE_ETHER_ADDR_PRT_FMT,
 	       gs_st.conf.dev, port, nq, gs_st.hw_rss ? "hardware RSS" : "software RSS",
-	       gs_st.tx_ol ? "offloaded" : "in software", RTE_ETHER_ADDR_BYTES(&gs_st.mac));
+	       gs_st.tx_ol ? "offloaded" : "in software", gs_st.tso ? "on" : "off",
+	       gs_st.lro ? "on" : "off", RTE_ETHER_ADDR_BYTES(&gs_st.mac));
 	return 0;
 }
 
@@ -243,6 +263,7 @@ static int fake_setup(unsigned int nmbufs)
 	if (gs_st.hw_rss)
 		gs_st.ndisp = 0;
 	gs_st.mac = gs_st.conf.mac_set ? gs_st.conf.mac : def_mac;
+	offloads_pick(gs_st.dev.tx_capa, gs_st.dev.rx_capa);
 	gs_st.pool = rte_pktmbuf_pool_create("gs_pool", nmbufs, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
 					     (int)rte_socket_id());
 	return gs_st.pool ? 0 : -rte_errno;
@@ -380,6 +401,16 @@ uint16_t gs_mtu(void)
 	if (gs_st.ethdev)
 		rte_eth_dev_get_mtu(gs_st.port, &mtu);
 	return mtu;
+}
+
+bool gs_tso(void)
+{
+	return gs_st.tso;
+}
+
+bool gs_lro(void)
+{
+	return gs_st.lro;
 }
 
 unsigned int gs_worker_index(const struct gs_worker *w)

@@ -11,7 +11,9 @@ int gs_l2_classify(struct rte_mbuf *m, uint64_t *cnt)
 {
 	const struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
 
-	if (m->nb_segs != 1 || rte_pktmbuf_data_len(m) < sizeof(*eth)) {
+	/* a chain (large receive) is fine while its headers are in the first segment: IPv4
+	 * input takes chains for TCP only */
+	if (rte_pktmbuf_data_len(m) < sizeof(*eth)) {
 		cnt[GS_C_rx_malformed]++;
 		return GS_CLS_DROP;
 	}

@@ -47,6 +47,8 @@ bool gs_ctr_is_drop(enum gs_ctr c)
 	case GS_C_tcp_zwp:
 	case GS_C_tcp_tw_recycled:
 	case GS_C_tcp_keepalive:
+	case GS_C_tcp_tso_tx:
+	case GS_C_tcp_lro_rx:
 		return false;
 	default:
 		return c < GS_C_MAX;

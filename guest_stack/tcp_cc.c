@@ -16,12 +16,15 @@ void gs_tcp_cc_init(struct gs_tcp_sock *s)
 	s->recover = s->iss; /* RFC 6582's "recover" starts at the initial sequence number */
 }
 
+/* Byte counting (RFC 3465; Linux counts every segment an ACK covers): one ACK of a TSO segment
+ * or a large receive covers many MSS, and counting it as one would leave slow start and
+ * congestion avoidance crawling. */
 void gs_tcp_cc_ack(struct gs_tcp_sock *s, uint32_t acked)
 {
 	if (s->cwnd < s->ssthresh)
-		s->cwnd += RTE_MIN(acked, (uint32_t)s->mss);
+		s->cwnd += acked;
 	else
-		s->cwnd += RTE_MAX(1u, (uint32_t)s->mss * s->mss / s->cwnd);
+		s->cwnd += RTE_MAX(1u, (uint32_t)((uint64_t)s->mss * acked / s->cwnd));
 	s->cwnd = RTE_MIN(s->cwnd, 1u << 30);
 }
 
@@ -35,20 +38,23 @@ void gs_tcp_cc_rto(struct gs_tcp_sock *s)
 	gs_tcp_sack_clear(s); /* go-back-N resends it all */
 }
 
-/* With SACK: the next hole after what this recovery resent already; false when none. */
+/* With SACK: the next hole after what this recovery resent already; false when none.  A hole
+ * goes as one segment, TSO-sized when it is larger than the MSS (the switch dropped a whole
+ * TSO segment); a wire segment lost after the cut is a hole of one MSS, resent as that. */
 static bool rexmit_hole(struct gs_tcp_sock *s)
 {
 	uint32_t seq, len;
+	uint32_t max = gs_tcp_tso_max(s, gs_tcp_seg_max(s), RTE_MIN(s->snd_wnd, s->cwnd));
 
 	if (!s->sack_ok || !s->nsacked)
 		return false;
-	if (gs_tcp_sack_hole(s, s->rexmit_hi, &seq, &len) < 0) {
+	if (gs_tcp_sack_hole(s, s->rexmit_hi, max, &seq, &len) < 0) {
 		/* Every hole went once. If the peer now holds data sent after the first of
 		 * those resends (two segments beyond it), a resend was lost too: walk the
 		 * holes again, as Linux's lost-retransmit detection, rather than wait for
 		 * the RTO. */
 		if (SEQ_LEQ(s->sacked[2 * s->nsacked - 1], s->rexmit_mark + 2u * s->mss) ||
-		    gs_tcp_sack_hole(s, s->snd_una, &seq, &len) < 0)
+		    gs_tcp_sack_hole(s, s->snd_una, max, &seq, &len) < 0)
 			return false;
 		s->rexmit_mark = s->snd_nxt;
 	}
@@ -61,14 +67,21 @@ static bool rexmit_hole(struct gs_tcp_sock *s)
 	return true;
 }
 
-/* The first unacknowledged segment again, leaving snd_nxt where it is. */
+/* The first unacknowledged segment again, leaving snd_nxt where it is.  With TSO it is the
+ * hole at snd_una (up to the first byte the peer holds), as one segment of up to the TSO size:
+ * a whole TSO segment lost, or a tail of them that no SACK reports, goes back at the pace it
+ * left rather than one MSS a round trip; a lost wire segment is a hole of one MSS. */
 static void rexmit_una(struct gs_tcp_sock *s)
 {
 	uint32_t end = gs_tcp_data_end(s);
 	/* never past what was sent: bytes beyond snd_max would be taken, and the peer's ACK
 	 * of them refused as acknowledging unsent data (RFC 5961), for ever */
 	uint32_t hi = SEQ_LT(s->snd_max, end) ? s->snd_max : end;
-	uint32_t len = RTE_MIN(gs_tcp_seg_max(s), hi - s->snd_una);
+	uint32_t hole = s->nsacked && SEQ_GT(s->sacked[0], s->snd_una) && SEQ_LT(s->sacked[0], hi)
+				? s->sacked[0]
+				: hi;
+	uint32_t max = gs_tcp_tso_max(s, gs_tcp_seg_max(s), RTE_MIN(s->snd_wnd, s->cwnd));
+	uint32_t len = RTE_MIN(max, hole - s->snd_una);
 	uint8_t f = RTE_TCP_ACK_FLAG;
 
 	if (SEQ_GEQ(s->snd_una, hi))

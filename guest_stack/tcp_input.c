@@ -188,15 +188,24 @@ static void fin_received(struct gs_tcp_sock *s)
 	}
 }
 
+/* In-order payload to the receive queue, a chain's segments each in a slot of their own (what
+ * gs_tcp_recv hands out are single mbufs). */
 static bool rxq_put(struct gs_tcp_sock *s, struct rte_mbuf *m)
 {
-	if (s->rxq_tail - s->rxq_head == s->rxq_size) {
+	if (s->rxq_size - (s->rxq_tail - s->rxq_head) < m->nb_segs) {
 		drop_m(s->tw->w, m, GS_C_tcp_rcv_full);
 		return false;
 	}
-	s->rxq[s->rxq_tail++ & (s->rxq_size - 1)] = m;
-	s->rx_bytes += rte_pktmbuf_data_len(m);
-	s->rcv_nxt += rte_pktmbuf_data_len(m);
+	while (m) {
+		struct rte_mbuf *seg = gs_chain_pop(&m);
+		if (!rte_pktmbuf_data_len(seg)) {
+			rte_pktmbuf_free(seg);
+			continue;
+		}
+		s->rxq[s->rxq_tail++ & (s->rxq_size - 1)] = seg;
+		s->rx_bytes += rte_pktmbuf_data_len(seg);
+		s->rcv_nxt += rte_pktmbuf_data_len(seg);
+	}
 	return true;
 }
 
@@ -213,7 +222,7 @@ static void ooo_drain(struct gs_tcp_sock *s)
 			continue;
 		}
 		uint32_t off = s->rcv_nxt - e.seq;
-		rte_pktmbuf_adj(e.m, (uint16_t)off);
+		e.m = gs_chain_adj(e.m, off);
 		if (e.len - off)
 			rxq_put(s, e.m);
 		else
@@ -262,7 +271,7 @@ static void data_input(struct gs_tcp_sock *s, struct seg *g, struct rte_mbuf *m)
 	}
 	if (SEQ_LT(seq, s->rcv_nxt)) { /* the front was here already */
 		uint32_t off = RTE_MIN(s->rcv_nxt - seq, len);
-		rte_pktmbuf_adj(m, (uint16_t)off);
+		m = gs_chain_adj(m, off);
 		seq += off;
 		len -= off;
 		if (!len && !(fin && seq == s->rcv_nxt)) {
@@ -273,13 +282,13 @@ static void data_input(struct gs_tcp_sock *s, struct seg *g, struct rte_mbuf *m)
 	uint32_t wnd = gs_tcp_rcv_wnd(s), off = seq - s->rcv_nxt;
 	if (off + len > wnd) { /* beyond the window: cut (and its FIN with it) */
 		uint32_t cut = off + len - wnd;
-		rte_pktmbuf_trim(m, (uint16_t)cut);
+		gs_chain_trim(m, cut);
 		len -= cut;
 		fin = false;
 		w->c[GS_C_tcp_out_of_window]++;
 	}
 	if (s->user_closed && len) { /* nobody will read it: acknowledged and dropped */
-		rte_pktmbuf_trim(m, (uint16_t)len);
+		gs_chain_trim(m, len);
 		w->c[GS_C_tcp_closed_data]++;
 		if (seq == s->rcv_nxt)
 			s->rcv_nxt += len;
@@ -308,8 +317,9 @@ static void data_input(struct gs_tcp_sock *s, struct seg *g, struct rte_mbuf *m)
 	if (fin && s->rcv_nxt == seq + len && !s->fin_rcvd)
 		fin_received(s); /* ACKed at once */
 	/* at most one ACK per connection per burst, never an ACK of an ACK; delayed unless
-	 * this filled a hole (the sender is recovering: RFC 5681 4.2) */
-	if (len && hole)
+	 * this filled a hole (the sender is recovering: RFC 5681 4.2) or was more than one full
+	 * segment (a large receive: as Linux's "more than one rcv_mss" rule) */
+	if (len && (hole || len > s->mss))
 		gs_tcp_ack_later(s);
 	else if (len)
 		gs_tcp_delack(s);
@@ -484,16 +494,19 @@ static void sync_input(struct gs_tcp_sock *s, struct seg *g, struct rte_mbuf *m)
 
 void gs_tcp_input(struct gs_worker *w, struct rte_mbuf *m, struct rte_ipv4_hdr *ip)
 {
-	uint32_t l4len = rte_pktmbuf_data_len(m) - m->l3_len;
+	uint32_t l4len = rte_pktmbuf_pkt_len(m) - m->l3_len;
+	uint32_t first = rte_pktmbuf_data_len(m) - m->l3_len; /* TCP bytes in the first segment */
 	struct rte_tcp_hdr *th = rte_pktmbuf_mtod_offset(m, struct rte_tcp_hdr *, m->l3_len);
 	enum gs_rx_cksum ck = gs_rx_cksum_l4(m->ol_flags);
 	uint32_t hl = l4len >= sizeof(*th) ? (uint32_t)(th->data_off >> 4) * 4 : 0;
 	struct seg g;
 
-	if (hl < sizeof(*th) || hl > l4len)
+	if (hl < sizeof(*th) || hl > first)
 		return drop_m(w, m, GS_C_rx_malformed);
 	if (ck == GS_RX_CKSUM_BAD ||
-	    (ck == GS_RX_CKSUM_VERIFY && rte_ipv4_udptcp_cksum_verify(ip, th) != 0))
+	    (ck == GS_RX_CKSUM_VERIFY &&
+	     (m->nb_segs > 1 ? rte_ipv4_udptcp_cksum_mbuf_verify(m, ip, m->l3_len)
+			     : rte_ipv4_udptcp_cksum_verify(ip, th)) != 0))
 		return drop_m(w, m, GS_C_rx_bad_cksum);
 	g.flags = th->tcp_flags & 0x3f;
 	if ((g.flags & F(SYN) && g.flags & (F(FIN) | F(RST))) || g.flags == 0)
@@ -501,6 +514,8 @@ void gs_tcp_input(struct gs_worker *w, struct rte_mbuf *m, struct rte_ipv4_hdr *
 	if (gs_tcp_opts_parse(th, hl, &g.o) < 0)
 		return drop_m(w, m, GS_C_tcp_bad_opt);
 	w->c[GS_C_tcp_rx]++;
+	if (m->nb_segs > 1 || (m->ol_flags & RTE_MBUF_F_RX_LRO))
+		w->c[GS_C_tcp_lro_rx]++;
 	g.seq = rte_be_to_cpu_32(th->sent_seq);
 	g.ack = rte_be_to_cpu_32(th->recv_ack);
 	g.wnd = rte_be_to_cpu_16(th->rx_win);

@@ -1,6 +1,6 @@
-/* tcp_output.c: every segment we send is built here: data from the send buffer (copied into a
- * fresh mbuf, so a retransmission is the same code), SYN and SYN-ACK with their options, FIN,
- * pure ACKs (after a burst, one per connection: ACKs are coalesced per burst), RSTs. */
+/* tcp_output.c: every segment we send is built here: data from the send buffer (its payload
+ * from tcp_tso.c: one mbuf, or a TSO chain), SYN and SYN-ACK with their options, FIN, pure ACKs
+ * (after a burst, one per connection: ACKs are coalesced per burst), RSTs. */
 #include <rte_ethdev.h>
 #include "tcp_priv.h"
 
@@ -50,19 +50,11 @@ uint32_t gs_tcp_seg_max(const struct gs_tcp_sock *s)
 	return n ? s->mss - (4u + 8u * n) : s->mss;
 }
 
-static void copy_out(const struct gs_tcp_sock *s, uint32_t off, uint8_t *dst, uint32_t len)
-{
-	uint32_t at = (s->sbuf_head + off) & (s->sbuf_size - 1);
-	uint32_t first = RTE_MIN(len, s->sbuf_size - at);
-
-	memcpy(dst, s->sbuf + at, first);
-	memcpy(dst + first, s->sbuf, len - first);
-}
-
-/* Header and checksum for a segment whose payload (if any) is m's data; takes m. */
+/* Header and checksum for a segment whose payload (if any) is m's data; takes m.  segsz: the
+ * payload of each wire segment of a TSO segment (0: m is one segment). */
 static int xmit(struct gs_worker *w, struct rte_mbuf *m, rte_be32_t dst, uint16_t sport,
 		uint16_t dport, uint32_t seq, uint32_t ack, uint8_t flags, uint16_t wnd,
-		const uint8_t *opts, uint8_t optlen)
+		const uint8_t *opts, uint8_t optlen, uint16_t segsz)
 {
 	uint16_t hl = (uint16_t)(sizeof(struct rte_tcp_hdr) + optlen);
 	struct rte_ipv4_hdr *ip =
@@ -86,7 +78,11 @@ static int xmit(struct gs_worker *w, struct rte_mbuf *m, rte_be32_t dst, uint16_
 		memcpy(th + 1, opts, optlen);
 	gs_ipv4_fill(m, ip, dst, IPPROTO_TCP);
 	m->l4_len = hl;
-	if (gs_st.tx_ol & RTE_ETH_TX_OFFLOAD_TCP_CKSUM) {
+	if (segsz) { /* the pseudo-header sum without the length, as DPDK's TSO wants */
+		m->ol_flags |= RTE_MBUF_F_TX_TCP_SEG | RTE_MBUF_F_TX_TCP_CKSUM;
+		m->tso_segsz = segsz;
+		th->cksum = rte_ipv4_phdr_cksum(ip, m->ol_flags);
+	} else if (gs_st.tx_ol & RTE_ETH_TX_OFFLOAD_TCP_CKSUM) {
 		m->ol_flags |= RTE_MBUF_F_TX_TCP_CKSUM;
 		th->cksum = rte_ipv4_phdr_cksum(ip, m->ol_flags);
 	} else {
@@ -98,40 +94,36 @@ static int xmit(struct gs_worker *w, struct rte_mbuf *m, rte_be32_t dst, uint16_
 		return -ENOBUFS;
 	}
 	w->c[GS_C_tcp_tx]++;
+	if (segsz)
+		w->c[GS_C_tcp_tso_tx]++;
 	if (flags & RTE_TCP_RST_FLAG)
 		w->c[GS_C_tcp_rst_tx]++;
 	return 0;
 }
 
+#define HDR_ROOM (sizeof(struct rte_ipv4_hdr) + sizeof(struct rte_tcp_hdr) + OPT_ROOM)
+
 static struct rte_mbuf *seg_alloc(struct gs_worker *w)
 {
 	struct rte_mbuf *m;
 
-	if (gs_tx_alloc(w, &m, 1, sizeof(struct rte_ipv4_hdr) + sizeof(struct rte_tcp_hdr) +
-				      OPT_ROOM) < 0)
+	if (gs_tx_alloc(w, &m, 1, HDR_ROOM) < 0)
 		return NULL;
 	return m;
 }
 
-/* One segment of connection s: len bytes of the send buffer from seq (SYN and FIN as flags). */
+/* One segment of connection s: len bytes of the send buffer from seq (SYN and FIN as flags).
+ * More than one MSS is a TSO segment (gs_tcp_tso_max said how much). */
 int gs_tcp_send_seg(struct gs_tcp_sock *s, uint32_t seq, uint32_t len, uint8_t flags)
 {
 	struct gs_worker *w = s->tw->w;
-	struct rte_mbuf *m = seg_alloc(w);
+	struct rte_mbuf *m = len ? gs_tcp_payload(s, seq, len, HDR_ROOM) : seg_alloc(w);
 	uint8_t opts[OPT_ROOM];
 	uint8_t optlen = 0;
-	uint16_t wnd;
+	uint16_t wnd, segsz = 0;
 
 	if (!m)
 		return -ENOBUFS;
-	if (len) {
-		uint8_t *p = (uint8_t *)rte_pktmbuf_append(m, (uint16_t)len);
-		if (!p) {
-			rte_pktmbuf_free(m);
-			return -ENOSPC;
-		}
-		copy_out(s, seq - s->sbuf_seq, p, len);
-	}
 	uint32_t rwnd = gs_tcp_rcv_wnd(s);
 	uint32_t ts[2] = {gs_tcp_ts_now(), s->ts_recent};
 	if (flags & RTE_TCP_SYN_FLAG) {
@@ -156,14 +148,20 @@ int gs_tcp_send_seg(struct gs_tcp_sock *s, uint32_t seq, uint32_t len, uint8_t f
 		unsigned int nb = 0;
 		if (s->sack_ok && (flags & RTE_TCP_ACK_FLAG) && !(flags & RTE_TCP_RST_FLAG))
 			nb = sack_blocks(s, blocks, 4);
-		/* never more than the MTU holds (a segment cut before the blocks changed) */
+		/* never more than the MTU holds (a segment cut before the blocks changed); a TSO
+		 * segment's wire segments each carry the options, and their payload is the MSS
+		 * less what the options take beyond the timestamps, as gs_tcp_seg_max */
 		int room = (int)gs_mtu() - 40 - (int)len - (s->ts_ok ? GS_TCP_TS_OPT : 0);
+		if (len > s->mss)
+			room = INT16_MAX;
 		nb = RTE_MIN(nb, room >= 12 ? (unsigned int)(room - 4) / 8 : 0u);
 		optlen = gs_tcp_opts_data(opts, s->ts_ok ? ts : NULL, blocks, nb);
+		if (len > s->mss)
+			segsz = (uint16_t)(s->mss + (s->ts_ok ? GS_TCP_TS_OPT : 0) - optlen);
 	}
 	uint32_t ack = flags & RTE_TCP_ACK_FLAG ? s->rcv_nxt : 0;
 	int rc = xmit(w, m, rte_cpu_to_be_32(s->key.rip), s->key.lport, s->key.rport, seq, ack,
-		      flags, wnd, opts, optlen);
+		      flags, wnd, opts, optlen, segsz);
 	if (rc == 0 && (flags & RTE_TCP_ACK_FLAG)) {
 		s->need_ack = false;
 		gs_tcp_delack_stop(s);
@@ -185,11 +183,11 @@ void gs_tcp_send_rst(struct gs_worker *w, const struct rte_ipv4_hdr *ip,
 	uint16_t sport = rte_be_to_cpu_16(th->dst_port), dport = rte_be_to_cpu_16(th->src_port);
 	if (th->tcp_flags & RTE_TCP_ACK_FLAG)
 		xmit(w, m, ip->src_addr, sport, dport, rte_be_to_cpu_32(th->recv_ack), 0,
-		     RTE_TCP_RST_FLAG, 0, NULL, 0);
+		     RTE_TCP_RST_FLAG, 0, NULL, 0, 0);
 	else
 		xmit(w, m, ip->src_addr, sport, dport, 0,
 		     rte_be_to_cpu_32(th->sent_seq) + seglen, RTE_TCP_RST_FLAG | RTE_TCP_ACK_FLAG,
-		     0, NULL, 0);
+		     0, NULL, 0, 0);
 }
 
 static bool sends_data(uint8_t st)
@@ -223,15 +221,18 @@ void gs_tcp_output(struct gs_tcp_sock *s)
 		uint32_t lt = s->in_recovery ? 0 : RTE_MIN(s->dupacks, 2u) * s->mss;
 		uint32_t wnd = RTE_MIN(s->snd_wnd, s->cwnd + lt);
 		uint32_t max = gs_tcp_seg_max(s); /* what we hold out of order is fixed meanwhile */
+		uint32_t tso = gs_tcp_tso_max(s, max, wnd);
 		while (SEQ_LT(s->snd_nxt, end)) {
 			uint32_t inflight = s->snd_nxt - s->snd_una;
 			if (inflight >= wnd)
 				break;
-			uint32_t len = RTE_MIN(RTE_MIN(max, end - s->snd_nxt), wnd - inflight);
+			uint32_t len = RTE_MIN(RTE_MIN(tso, end - s->snd_nxt), wnd - inflight);
 			/* sender silly window avoidance (RFC 1122 4.2.3.4): a short segment only
 			 * when it is all there is, or nothing is in flight */
 			if (len < max && len < end - s->snd_nxt && inflight)
 				break;
+			if (len > max && len < end - s->snd_nxt)
+				len -= len % max; /* full wire segments; only the end of data is short */
 			uint8_t f = RTE_TCP_ACK_FLAG;
 			bool fin = s->fin_queued && s->snd_nxt + len == end;
 			if (s->snd_nxt + len == end)

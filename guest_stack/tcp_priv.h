@@ -161,6 +161,14 @@ static inline uint32_t gs_tcp_data_end(const struct gs_tcp_sock *s)
 	return s->sbuf_seq + s->sbuf_len;
 }
 
+/* tcp_tso.c */
+/* How much payload one segment may carry: mss (one wire segment's), or with TSO a multiple
+ * of it sized against wnd, what the windows allow. */
+uint32_t gs_tcp_tso_max(const struct gs_tcp_sock *s, uint32_t mss, uint32_t wnd);
+/* len bytes of the send buffer from seq in a fresh mbuf (a chain when they do not fit one)
+ * with hdr bytes of headroom; NULL (counted) when the pool is dry. */
+struct rte_mbuf *gs_tcp_payload(struct gs_tcp_sock *s, uint32_t seq, uint32_t len, uint16_t hdr);
+
 /* tcp_options.c */
 struct gs_tcp_opts {
 	uint16_t mss;
@@ -208,8 +216,9 @@ uint32_t gs_tcp_sack_update(struct gs_tcp_sock *s, const struct gs_tcp_opts *o);
 uint32_t gs_tcp_sack_bytes(const struct gs_tcp_sock *s);
 void gs_tcp_sack_clear(struct gs_tcp_sock *s);
 /* The next hole at or after from (below the highest SACKed byte): 0 and *seq, *len (at most
- * mss), or -ENOENT. */
-int gs_tcp_sack_hole(const struct gs_tcp_sock *s, uint32_t from, uint32_t *seq, uint32_t *len);
+ * max), or -ENOENT. */
+int gs_tcp_sack_hole(const struct gs_tcp_sock *s, uint32_t from, uint32_t max, uint32_t *seq,
+		     uint32_t *len);
 
 /* tcp_api.c */
 void gs_tcp_event(struct gs_tcp_sock *s, uint32_t ev);

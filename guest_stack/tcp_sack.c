@@ -79,7 +79,8 @@ void gs_tcp_sack_clear(struct gs_tcp_sock *s)
 	s->nsacked = 0;
 }
 
-int gs_tcp_sack_hole(const struct gs_tcp_sock *s, uint32_t from, uint32_t *seq, uint32_t *len)
+int gs_tcp_sack_hole(const struct gs_tcp_sock *s, uint32_t from, uint32_t max, uint32_t *seq,
+		     uint32_t *len)
 {
 	uint32_t at = SEQ_LT(from, s->snd_una) ? s->snd_una : from;
 
@@ -92,7 +93,7 @@ int gs_tcp_sack_hole(const struct gs_tcp_sock *s, uint32_t from, uint32_t *seq, 
 			continue;
 		}
 		*seq = at;
-		*len = RTE_MIN(st - at, gs_tcp_seg_max(s));
+		*len = RTE_MIN(st - at, max);
 		return 0;
 	}
 	return -ENOENT; /* nothing is known lost beyond the last SACKed byte */

@@ -25,13 +25,15 @@
 	"  --symmetric       symmetric RSS key (both directions of a flow on one core)\n"         \
 	"  --soft-rss        software RSS even if the device has enough queues\n"                  \
 	"  --csum-offload    use the device's checksum offloads\n"                                 \
+	"  --no-tso          no TCP segmentation offload nor large receive (default: used when\n"  \
+	"                    the device has them)\n"                                               \
 	"  --duration S      stop after S seconds\n"                                               \
 	"  --json            print a JSON summary at exit\n"                                       \
 	"  -h, --help        this text\n"                                                          \
 	"  -- EAL-ARGS       EAL arguments, replacing the defaults of the same kind\n"
 
 enum { O_DEV = 1000, O_IP, O_MAC, O_GW, O_CORES, O_MODE, O_BUSY, O_SLEEP, O_SYM, O_SOFT, O_CSUM,
-       O_DURATION, O_JSON, O_DESC };
+       O_DURATION, O_JSON, O_DESC, O_NOTSO };
 static const struct option common[] = {
 	{"dev", required_argument, NULL, O_DEV},     {"ip", required_argument, NULL, O_IP},
 	{"mac", required_argument, NULL, O_MAC},     {"gw", required_argument, NULL, O_GW},
@@ -40,7 +42,7 @@ static const struct option common[] = {
 	{"symmetric", no_argument, NULL, O_SYM},     {"soft-rss", no_argument, NULL, O_SOFT},
 	{"csum-offload", no_argument, NULL, O_CSUM}, {"duration", required_argument, NULL, O_DURATION},
 	{"json", no_argument, NULL, O_JSON},	     {"help", no_argument, NULL, 'h'},
-	{"nb-desc", required_argument, NULL, O_DESC},
+	{"nb-desc", required_argument, NULL, O_DESC},	     {"no-tso", no_argument, NULL, O_NOTSO},
 };
 
 void gs_app_die(const struct gs_app *a, const char *fmt, ...)
@@ -134,6 +136,9 @@ void gs_app_parse(struct gs_app *a, int argc, char **argv, const struct option *
 			break;
 		case O_CSUM:
 			a->conf.csum_offload = true;
+			break;
+		case O_NOTSO:
+			a->conf.no_tso = true;
 			break;
 		case O_DURATION:
 			a->duration = number(a, "--duration", optarg);

@@ -172,11 +172,29 @@ def rfc5961(host, port, mac):
     return {"survived": survived, "reset": reset, "got": got.decode(errors="replace")}
 
 
-def fnv64(data):
-    h = 0xcbf29ce484222325
+def _crc32c_table():
+    table = []
+    for i in range(256):
+        c = i
+        for _ in range(8):
+            c = (c >> 1) ^ (0x82f63b78 if c & 1 else 0)
+        table.append(c)
+    return table
+
+
+CRC32C = _crc32c_table()
+
+
+def crc32c(data, crc=0xffffffff):
+    """CRC32C (Castagnoli) as gs-tcpperf --server answers it; pass the state on to continue,
+    and invert it at the end (crc32c_final)."""
     for b in data:
-        h = ((h ^ b) * 0x100000001b3) & 0xffffffffffffffff
-    return h
+        crc = CRC32C[(crc ^ b) & 0xff] ^ (crc >> 8)
+    return crc
+
+
+def crc32c_final(crc):
+    return crc ^ 0xffffffff
 
 
 def mangled(host, port, mac, nbytes):
@@ -238,7 +256,7 @@ def mangled(host, port, mac, nbytes):
             break
     sn.stop()
     return {"reply": reply.decode(errors="replace").strip(), "frames": len(frames),
-            "want": f"{nbytes} {fnv64(data):016x}"}
+            "want": f"{nbytes} {crc32c_final(crc32c(data)):08x}"}
 
 
 if __name__ == "__main__":

@@ -32,19 +32,35 @@ def ktcp_bg(ns, *args):
     return ns.popen([harness.PY, str(KTCP), *[str(a) for a in args]], "ktcp")
 
 
-def stream_sha256(seed, nbytes):
-    """The sha256 of gs-tcpperf's first nbytes for --seed (its 64 KiB xorshift32 block,
-    repeated)."""
-    import hashlib
+def stream_block(seed):
+    """gs-tcpperf's 64 KiB block for --seed (xorshift32, the low byte of each step); its stream
+    is the block repeated."""
     x, block = seed, bytearray(65536)
     for i in range(65536):
         x ^= (x << 13) & 0xffffffff
         x ^= x >> 17
         x ^= (x << 5) & 0xffffffff
         block[i] = x & 0xff
-    h = hashlib.sha256()
+    return block
+
+
+def stream_sha256(seed, nbytes):
+    """The sha256 of gs-tcpperf's first nbytes for --seed."""
+    import hashlib
+    block, h = stream_block(seed), hashlib.sha256()
     full, rest = divmod(nbytes, 65536)
     for _ in range(full):
         h.update(block)
     h.update(block[:rest])
     return h.hexdigest()
+
+
+def stream_crc32c(seed, nbytes):
+    """gs-tcpperf --server's digest of a client's first nbytes for --seed, as "BYTES %08x" in
+    its answer."""
+    from ktcp import crc32c, crc32c_final
+    block, crc = stream_block(seed), 0xffffffff
+    full, rest = divmod(nbytes, 65536)
+    for _ in range(full):
+        crc = crc32c(block, crc)
+    return f"{crc32c_final(crc32c(block[:rest], crc)):08x}"

@@ -56,7 +56,7 @@ static inline uint64_t fake_now(void *ctx)
 	return ((struct fakedev *)ctx)->now;
 }
 
-static const struct gs_dev_ops fake_ops = {fake_rx, fake_tx, fake_now};
+static const struct gs_dev_ops fake_ops = {.rx = fake_rx, .tx = fake_tx, .now_us = fake_now};
 
 /* The next frame the stack sent, or NULL. */
 static inline struct rte_mbuf *fake_sent(struct fakedev *d)

@@ -9,114 +9,13 @@
 #include "fakedev.h"
 #include "check.h"
 #include "check_eal.h"
+#include "tcppeer.h"
 
 #define SEC 1000000ULL
 #define MS 1000ULL
 #define PEER_MSS 1000
 #define PEER_WS 3
 #define TW_US (5 * SEC)
-
-static struct fakedev dev;
-static struct gs_worker *w;
-
-struct tseg {
-	uint8_t flags;
-	uint32_t seq, ack, len;
-	uint16_t wnd, sport, dport, mss;
-	int wscale;
-	bool cksum_ok, ts, sack_ok;
-	uint32_t tsval, tsecr, nsack, sack[2]; /* the first SACK block */
-};
-
-static uint32_t be32_at(const uint8_t *p)
-{
-	uint32_t v;
-
-	memcpy(&v, p, 4);
-	return rte_be_to_cpu_32(v);
-}
-
-/* The next TCP segment the stack sent (ARP and the rest skipped and freed). */
-static bool next_tcp(struct tseg *t)
-{
-	struct rte_mbuf *m;
-
-	while ((m = fake_sent(&dev))) {
-		struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
-		struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(eth + 1);
-		if (eth->ether_type != rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4) ||
-		    ip->next_proto_id != IPPROTO_TCP) {
-			rte_pktmbuf_free(m);
-			continue;
-		}
-		struct rte_tcp_hdr *th = (struct rte_tcp_hdr *)(ip + 1);
-		uint32_t hl = (uint32_t)(th->data_off >> 4) * 4;
-		uint8_t *o = (uint8_t *)(th + 1);
-		memset(t, 0, sizeof(*t));
-		t->flags = th->tcp_flags;
-		t->seq = rte_be_to_cpu_32(th->sent_seq);
-		t->ack = rte_be_to_cpu_32(th->recv_ack);
-		t->wnd = rte_be_to_cpu_16(th->rx_win);
-		t->sport = rte_be_to_cpu_16(th->src_port);
-		t->dport = rte_be_to_cpu_16(th->dst_port);
-		t->len = rte_be_to_cpu_16(ip->total_length) - sizeof(*ip) - hl;
-		t->wscale = -1;
-		for (uint32_t i = 0; i + 1 < hl - sizeof(*th);) {
-			if (o[i] == 1) {
-				i++;
-				continue;
-			}
-			if (o[i] == 2)
-				t->mss = (uint16_t)(o[i + 2] << 8 | o[i + 3]);
-			if (o[i] == 3)
-				t->wscale = o[i + 2];
-			if (o[i] == 4)
-				t->sack_ok = true;
-			if (o[i] == 8) {
-				t->ts = true;
-				t->tsval = be32_at(o + i + 2);
-				t->tsecr = be32_at(o + i + 6);
-			}
-			if (o[i] == 5) {
-				t->nsack = (o[i + 1] - 2u) / 8;
-				t->sack[0] = be32_at(o + i + 2);
-				t->sack[1] = be32_at(o + i + 6);
-			}
-			i += o[i + 1] ? o[i + 1] : 1;
-		}
-		t->cksum_ok = rte_ipv4_udptcp_cksum_verify(ip, th) == 0;
-		rte_pktmbuf_free(m);
-		return true;
-	}
-	return false;
-}
-
-/* A segment from the peer with these options (a multiple of 4 bytes). */
-static void peer_tcp_opts(uint16_t sport, uint16_t dport, uint32_t seq, uint32_t ack,
-			  uint8_t flags, uint16_t wnd, const void *data, uint16_t len,
-			  const uint8_t *opts, uint8_t optlen)
-{
-	struct rte_mbuf *m = rte_pktmbuf_alloc(gs_st.pool);
-	struct rte_ipv4_hdr *ip =
-	    peer_ip(m, (uint16_t)(sizeof(struct rte_tcp_hdr) + optlen + len), IPPROTO_TCP);
-	struct rte_tcp_hdr *th = (struct rte_tcp_hdr *)(ip + 1);
-	uint8_t *o = (uint8_t *)(th + 1);
-
-	memset(th, 0, sizeof(*th));
-	th->src_port = rte_cpu_to_be_16(sport);
-	th->dst_port = rte_cpu_to_be_16(dport);
-	th->sent_seq = rte_cpu_to_be_32(seq);
-	th->recv_ack = rte_cpu_to_be_32(ack);
-	th->data_off = (uint8_t)(((sizeof(*th) + optlen) / 4) << 4);
-	th->tcp_flags = flags;
-	th->rx_win = rte_cpu_to_be_16(wnd);
-	memcpy(o, opts, optlen);
-	if (len)
-		memcpy(o + optlen, data, len);
-	th->cksum = rte_ipv4_udptcp_cksum(ip, th);
-	ip->hdr_checksum = rte_ipv4_cksum(ip);
-	peer_put(&dev, 0, m);
-}
 
 /* A segment from the peer; SYNs carry MSS and window scale (no timestamps, no SACK). */
 static void peer_tcp(uint16_t sport, uint16_t dport, uint32_t seq, uint32_t ack, uint8_t flags,
@@ -126,26 +25,6 @@ static void peer_tcp(uint16_t sport, uint16_t dport, uint32_t seq, uint32_t ack,
 
 	peer_tcp_opts(sport, dport, seq, ack, flags, wnd, data, len, syn,
 		      flags & RTE_TCP_SYN_FLAG ? 8 : 0);
-}
-
-/* NOP NOP TS(tsval, tsecr) */
-static void ts_opt(uint8_t *o, uint32_t tsval, uint32_t tsecr)
-{
-	o[0] = 1, o[1] = 1, o[2] = 8, o[3] = 10;
-	tsval = rte_cpu_to_be_32(tsval), tsecr = rte_cpu_to_be_32(tsecr);
-	memcpy(o + 4, &tsval, 4);
-	memcpy(o + 8, &tsecr, 4);
-}
-
-static void first_info(const struct gs_tcp_sock *s, void *arg)
-{
-	gs_tcp_info(s, arg);
-}
-
-static void poll_at(uint64_t t)
-{
-	dev.now = t;
-	gs_poll(w);
 }
 
 static unsigned int drain_count(uint8_t flag_mask, uint32_t *first_seq)
