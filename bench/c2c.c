@@ -16,7 +16,11 @@
 #define ROUNDS 1000 /* round trips per timed batch */
 #define MAX_BATCHES 4096
 
-static _Alignas(64) _Atomic uint64_t line;
+/* the line alone in its cache line: nothing else moves with it */
+static struct {
+	_Alignas(64) _Atomic uint64_t v;
+	char pad[64 - sizeof(uint64_t)];
+} cl;
 static _Atomic int started; /* the responder: 1 pinned, -1 could not pin */
 
 static int pin(int cpu)
@@ -45,11 +49,11 @@ static void *responder(void *arg)
 	}
 	atomic_store(&started, 1);
 	for (;;) {
-		uint64_t v = atomic_load_explicit(&line, memory_order_acquire);
+		uint64_t v = atomic_load_explicit(&cl.v, memory_order_acquire);
 		if (v == UINT64_MAX)
 			return NULL;
 		if (v & 1)
-			atomic_store_explicit(&line, v + 1, memory_order_release);
+			atomic_store_explicit(&cl.v, v + 1, memory_order_release);
 	}
 }
 
@@ -84,15 +88,19 @@ int main(int argc, char **argv)
 	while (n < MAX_BATCHES && now_ns() < end) {
 		uint64_t t0 = now_ns();
 		for (int i = 0; i < ROUNDS; i++) {
-			atomic_store_explicit(&line, ++v, memory_order_release); /* odd: a ping */
-			while (atomic_load_explicit(&line, memory_order_acquire) != v + 1)
+			atomic_store_explicit(&cl.v, ++v, memory_order_release); /* odd: a ping */
+			while (atomic_load_explicit(&cl.v, memory_order_acquire) != v + 1)
 				;
 			v++;
 		}
 		batch[n++] = (double)(now_ns() - t0) / ROUNDS;
 	}
-	atomic_store(&line, UINT64_MAX);
+	atomic_store(&cl.v, UINT64_MAX);
 	pthread_join(t, NULL);
+	if (n == 0) {
+		fprintf(stderr, "c2c: no round trip finished in %g ms (the CPUs are busy)\n", ms);
+		return 1;
+	}
 	qsort(batch, n, sizeof(batch[0]), cmp);
 	printf("{\"cpus\": [%d, %d], \"rtt_ns\": %.1f, \"batches\": %d}\n", a, b, batch[n / 2], n);
 	return 0;

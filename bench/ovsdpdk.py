@@ -89,9 +89,12 @@ class OvsDpdk:
         try:
             self._start(timeout)
         except Exception as e:
+            tail = self.log_tail(8) if self.dir else ""  # before stop() removes the directory
             self.stop()
-            raise OvsError(f"OVS-DPDK did not start: {str(e).splitlines()[0] if str(e) else e!r}"
-                           ) from e
+            err = OvsError(f"OVS-DPDK did not start: "
+                           f"{str(e).splitlines()[0] if str(e) else repr(e)}")
+            err.tail = tail
+            raise err from e
         return self
 
     def _start(self, timeout):
@@ -162,13 +165,17 @@ class OvsDpdk:
         runtime directory, the namespace and the run directory."""
         for proc, ctl in ((self.vswitchd, "ovs-vswitchd.ctl"), (self.db, "ovsdb-server.ctl")):
             if proc and proc.alive():
-                subprocess.run(["ovs-appctl", "-t", str(self.dir / ctl), "exit"],
-                               capture_output=True, timeout=30, env=self.env())
-                try:
+                try:  # each step on its own: the clean-up below must run whatever happens
+                    subprocess.run(["ovs-appctl", "-t", str(self.dir / ctl), "exit"],
+                                   capture_output=True, timeout=30, env=self.env())
                     proc.p.wait(15)
                 except subprocess.TimeoutExpired:
                     pass
-                proc.stop(signal.SIGTERM, timeout=10)
+                try:
+                    proc.stop(signal.SIGTERM, timeout=10)
+                except subprocess.TimeoutExpired:
+                    print(f"ovsdpdk: {proc.name} (pid {proc.pid}) did not go after SIGKILL",
+                          file=sys.stderr)
         self.vswitchd = self.db = None
         dpdk_cleanup(self.prefix)
         if self.netns:

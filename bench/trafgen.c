@@ -2,36 +2,45 @@
  * (net_virtio_user on a switch's vhost-user socket, net_af_packet on a veth of a kernel
  * bridge) and answers commands read from stdin, one JSON line each:
  *
- *   trial RATE SECONDS   open loop: the sending ports (--dst) offer RATE frames/s in all
- *                        (0: as fast as their rings take them) for SECONDS, then everything
- *                        is drained until 50 ms pass without a frame. Loss = offered - received.
- *   loop INFLIGHT SECONDS closed loop: INFLIGHT frames are injected, and each port sends what
- *                        it receives back out of itself to its --dst (the frames bounce through
- *                        the switch, or through a guest that forwards); counted after 1 s.
+ *   drain                 receive and drop until 50 ms pass without a frame (before a command
+ *                         that several generators start together: none of them may still be
+ *                         draining while another sends)
+ *   trial RATE SECONDS    open loop: the sending ports (--dst) offer RATE frames/s in all
+ *                         (0: as fast as their rings take them) for SECONDS, then receive until
+ *                         50 ms pass without a frame. Loss = offered - received; a frame the
+ *                         ring did not take counts as offered (the switch did not keep up).
+ *   loop INFLIGHT SECONDS closed loop: INFLIGHT frames are injected, and each port sends what it
+ *                         receives back out of itself to its --dst (the frames bounce through the
+ *                         switch, or through a guest that forwards); counted after 1 s.
  *   quit
  *
- * Every frame carries its send time (TSC); a receiving port in this process puts one-way
- * latency (a trip through the switch) into a histogram of 100 ns bins: p50/p99/p999 and a
- * CDF come back in the answer. Frames are EtherType 0x88b5 (local experimental: no switch reads
- * past the header).
+ * Only the kit's frames count (EtherType 0x88b5, local experimental, and a magic value): each
+ * carries its send time (TSC) and the port it left by; a receiving port puts the one-way trip
+ * into a histogram of 100 ns bins (p50/p99/p999 and a CDF in the answer, null when empty) and
+ * counts the frames that came back to the port that sent them ("own").
  *
  * --macs N: each frame's source and destination take bytes 2-3 from a counter that runs
  * 0..N-1 (N addresses per port for the switch to learn and look up; 1: the ports' own).
- * A loop's answer has the generator's cycles per frame received (its rounds that moved frames).
+ * A loop's answer has the generator's cycles per frame received: the rounds that moved frames,
+ * less those that took over 50 us (the CPU was taken away: counted as stalls).
  *
  * --yield: a poll round that found nothing to do calls sched_yield(), so that guests sharing a
  * CPU take turns at once instead of spinning through a scheduler slice each.
  *
  * usage: trafgen EAL-ARGS -- --sizes 64|64,512|imix [--dst PORT=MAC].. [--macs N] [--yield]
  *                                           (ports with a --dst send)
- *        trafgen EAL-ARGS -- --forward --dst 0=MAC --dst 1=MAC [--yield]  (see forward()) */
+ *        trafgen EAL-ARGS -- --forward --dst 0=MAC --dst 1=MAC [--yield]  (see forward())
+ * It waits up to 30 s for every port's link before its first line ({"what": "ready"}), and
+ * goes when its parent does. */
 #include <getopt.h>
 #include <inttypes.h>
+#include <math.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 
 #include <rte_cycles.h>
 #include <rte_eal.h>
@@ -44,12 +53,13 @@
 #define MAX_PORTS 8
 #define MAX_SIZES 16
 #define ETHERTYPE 0x88b5
-#define MAGIC 0x76737762u   /* "vswb" */
+#define MAGIC 0x76737762u /* "vswb" */
 #define BIN_NS 100
-#define NBINS 20000         /* 2 ms; slower trips land in the last bin */
+#define NBINS 20000 /* 2 ms; slower trips land in the last bin */
 
 struct payload {
 	uint32_t magic;
+	uint8_t origin; /* the last byte of the sending port's MAC */
 	uint64_t tsc;
 } __attribute__((packed));
 
@@ -58,11 +68,10 @@ static uint16_t nports;
 static bool sends[MAX_PORTS];
 static struct rte_ether_hdr hdr[MAX_PORTS];
 static unsigned sizes[MAX_SIZES], nsizes, next_size;
-static uint64_t offered[MAX_PORTS], sent[MAX_PORTS], got[MAX_PORTS];
-static uint64_t hist[NBINS], hz;
-static bool yield; /* --yield: a round that found nothing gives the CPU away */
+static uint64_t offered[MAX_PORTS], sent[MAX_PORTS], got[MAX_PORTS], own[MAX_PORTS];
+static uint64_t hist[NBINS], hz, cyc_per_bin;
+static bool yield;
 static unsigned nmacs = 1, next_mac[MAX_PORTS];
-static uint64_t busy; /* loop: cycles of the rounds that moved frames */
 static volatile bool stop;
 
 /* IMIX as the simple IMIX of RFC 6985's users: 7 x 64, 4 x 570, 1 x 1518 */
@@ -84,21 +93,21 @@ static int port_up(uint16_t port)
 
 static void stamp(struct rte_mbuf *m, uint16_t port)
 {
-	struct payload *pl = rte_pktmbuf_mtod_offset(m, struct payload *, sizeof(hdr[0]));
-
 	struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
+	struct payload *pl = (struct payload *)(eth + 1);
 
-	memcpy(eth, &hdr[port], sizeof(hdr[0]));
+	memcpy(eth, &hdr[port], sizeof(*eth));
 	if (nmacs > 1) { /* --macs: bytes 2-3 of both addresses count 0..N-1 */
 		unsigned k = next_mac[port]++ % nmacs;
 		eth->src_addr.addr_bytes[2] = eth->dst_addr.addr_bytes[2] = (uint8_t)(k >> 8);
 		eth->src_addr.addr_bytes[3] = eth->dst_addr.addr_bytes[3] = (uint8_t)k;
 	}
 	pl->magic = MAGIC;
+	pl->origin = hdr[port].src_addr.addr_bytes[5];
 	pl->tsc = rte_get_tsc_cycles();
 }
 
-/* Allocates and stamps n new frames of the next sizes for port; returns how many. */
+/* Allocates and stamps up to n new frames of the next sizes for port; returns how many. */
 static unsigned make(uint16_t port, struct rte_mbuf **m, unsigned n)
 {
 	if (rte_pktmbuf_alloc_bulk(pool, m, n) != 0)
@@ -111,10 +120,11 @@ static unsigned make(uint16_t port, struct rte_mbuf **m, unsigned n)
 	return n;
 }
 
-/* Receives a burst on port: counts it, records latencies; returns the frames (not freed). */
-static uint16_t receive(uint16_t port, struct rte_mbuf **rx, uint64_t now)
+/* Receives a burst on port, counts the kit's frames and their trips; returns all frames. */
+static uint16_t receive(uint16_t port, struct rte_mbuf **rx)
 {
 	uint16_t r = rte_eth_rx_burst(port, 0, rx, BURST);
+	uint64_t now = rte_get_tsc_cycles();
 
 	for (uint16_t i = 0; i < r; i++) {
 		const struct payload *pl;
@@ -123,10 +133,12 @@ static uint16_t receive(uint16_t port, struct rte_mbuf **rx, uint64_t now)
 		pl = rte_pktmbuf_mtod_offset(rx[i], const struct payload *, sizeof(hdr[0]));
 		if (pl->magic != MAGIC)
 			continue;
-		uint64_t bin = (now - pl->tsc) * 1000000000ull / hz / BIN_NS;
+		got[port]++;
+		own[port] += pl->origin == hdr[port].src_addr.addr_bytes[5];
+		int64_t d = (int64_t)(now - pl->tsc); /* another port's stamp can be later */
+		uint64_t bin = d > 0 ? (uint64_t)d / cyc_per_bin : 0;
 		hist[bin < NBINS ? bin : NBINS - 1]++;
 	}
-	got[port] += r;
 	return r;
 }
 
@@ -135,66 +147,81 @@ static void reset(void)
 	memset(offered, 0, sizeof(offered));
 	memset(sent, 0, sizeof(sent));
 	memset(got, 0, sizeof(got));
+	memset(own, 0, sizeof(own));
 	memset(hist, 0, sizeof(hist));
-	busy = 0;
 }
 
-static void drain(uint64_t quiet_ms)
+/* Receives and drops until quiet_ms pass without a frame; returns the frames seen. */
+static uint64_t drain(uint64_t quiet_ms)
 {
 	struct rte_mbuf *rx[BURST];
-	uint64_t last = rte_get_tsc_cycles();
+	uint64_t last = rte_get_tsc_cycles(), n = 0;
 
-	while (rte_get_tsc_cycles() - last < quiet_ms * hz / 1000)
+	while (rte_get_tsc_cycles() - last < quiet_ms * hz / 1000) {
+		uint16_t seen = 0;
 		for (uint16_t p = 0; p < nports; p++) {
-			uint16_t r = receive(p, rx, rte_get_tsc_cycles());
+			uint16_t r = receive(p, rx);
 			rte_pktmbuf_free_bulk(rx, r);
-			if (r)
-				last = rte_get_tsc_cycles();
+			seen += r;
 		}
+		if (seen) {
+			n += seen;
+			last = rte_get_tsc_cycles();
+		} else if (yield) {
+			sched_yield();
+		}
+	}
+	return n;
 }
 
-static double pct(double q)
+/* The latency percentile q (0..1] in us, or -1 with no sample. */
+static double pct(double q, uint64_t total)
 {
-	uint64_t n = 0, k = 0;
+	uint64_t k = 0;
 
-	for (unsigned i = 0; i < NBINS; i++)
-		n += hist[i];
-	if (!n)
-		return -1;
-	for (unsigned i = 0; i < NBINS; i++) {
+	for (unsigned i = 0; total && i < NBINS; i++) {
 		k += hist[i];
-		if (k >= q * n)
+		if (k >= q * total)
 			return (i + 0.5) * BIN_NS / 1000.0;
 	}
 	return -1;
 }
 
-static uint64_t got_total(void)
+static void print_us(const char *sep, double us)
 {
-	uint64_t n = 0;
-
-	for (uint16_t p = 0; p < nports; p++)
-		n += got[p];
-	return n;
+	if (us < 0)
+		printf("%snull", sep);
+	else
+		printf("%s%.2f", sep, us);
 }
 
-static void answer(const char *what, double rate, double seconds)
+static void print_list(const char *name, const uint64_t *v)
 {
-	printf("{\"what\": \"%s\", \"rate\": %.0f, \"seconds\": %.6f", what, rate, seconds);
-	const char *names[] = {"offered", "sent", "received"};
-	uint64_t *vals[] = {offered, sent, got};
-	for (int k = 0; k < 3; k++) {
-		printf(", \"%s\": [", names[k]);
-		for (uint16_t p = 0; p < nports; p++)
-			printf("%s%" PRIu64, p ? ", " : "", vals[k][p]);
-		printf("]");
-	}
-	printf(", \"cycles_per_frame\": %.1f", busy && got_total() ? (double)busy / got_total() : 0.0);
-	printf(", \"lat_us\": {\"p50\": %.2f, \"p99\": %.2f, \"p999\": %.2f}, \"cdf\": [", pct(0.5),
-	       pct(0.99), pct(0.999));
-	/* the CDF at 1..100 percent, for charts */
-	for (int q = 1; q <= 100; q++)
-		printf("%s%.2f", q > 1 ? ", " : "", pct(q / 100.0));
+	printf(", \"%s\": [", name);
+	for (uint16_t p = 0; p < nports; p++)
+		printf("%s%" PRIu64, p ? ", " : "", v[p]);
+	printf("]");
+}
+
+/* One answer; extra: more fields, already formatted (", \"k\": v..."). */
+static void answer(const char *what, double rate, double seconds, const char *extra)
+{
+	uint64_t total = 0;
+
+	for (unsigned i = 0; i < NBINS; i++)
+		total += hist[i];
+	printf("{\"what\": \"%s\", \"rate\": %.0f, \"seconds\": %.6f%s", what, rate, seconds, extra);
+	print_list("offered", offered);
+	print_list("sent", sent);
+	print_list("received", got);
+	print_list("own", own);
+	printf(", \"lat_us\": {");
+	print_us("\"p50\": ", pct(0.5, total));
+	print_us(", \"p99\": ", pct(0.99, total));
+	print_us(", \"p999\": ", pct(0.999, total));
+	printf("}, \"cdf\": [");
+	for (int q = 1; q <= 100; q++) /* 1..100 percent, for charts */
+		print_us(q > 1 ? ", " : "", pct(q / 100.0, total));
 	printf("]}\n");
 	fflush(stdout);
 }
@@ -204,14 +231,11 @@ static void trial(double rate, double seconds)
 {
 	struct rte_mbuf *pend[MAX_PORTS][BURST], *rx[BURST];
 	unsigned npend[MAX_PORTS] = {0}, nsend = 0;
-	uint64_t t0, t_end;
 
-	drain(20); /* what an earlier command left in the rings */
 	reset();
 	for (uint16_t p = 0; p < nports; p++)
 		nsend += sends[p];
-	t0 = rte_get_tsc_cycles();
-	t_end = t0 + (uint64_t)(seconds * hz);
+	uint64_t t0 = rte_get_tsc_cycles(), t_end = t0 + (uint64_t)(seconds * hz);
 	for (uint64_t now = t0; now < t_end; now = rte_get_tsc_cycles()) {
 		unsigned made = 0;
 		for (uint16_t p = 0; p < nports; p++) {
@@ -219,7 +243,7 @@ static void trial(double rate, double seconds)
 				continue;
 			if (rate > 0) {
 				/* frames are due by the clock; what the ring does not take was
-				 * offered and is lost (the switch did not keep up) */
+				 * offered and is lost */
 				uint64_t due = (uint64_t)((double)(now - t0) / hz * rate / nsend);
 				uint64_t want = due > offered[p] ? due - offered[p] : 0;
 				npend[p] = want ? make(p, pend[p], want < BURST ? (unsigned)want : BURST) : 0;
@@ -240,7 +264,7 @@ static void trial(double rate, double seconds)
 		}
 		uint16_t seen = 0;
 		for (uint16_t p = 0; p < nports; p++) {
-			uint16_t r = receive(p, rx, now);
+			uint16_t r = receive(p, rx);
 			seen += r;
 			rte_pktmbuf_free_bulk(rx, r);
 		}
@@ -251,37 +275,41 @@ static void trial(double rate, double seconds)
 		rte_pktmbuf_free_bulk(pend[p], npend[p]);
 	if (rate == 0) /* as fast as the rings take them: what they took was offered */
 		memcpy(offered, sent, sizeof(offered));
-	drain(50);
-	answer("trial", rate, seconds);
+	drain(50); /* counted: the trial's frames still on their way */
+	answer("trial", rate, seconds, "");
 }
 
 /* Closed loop: what a port receives goes back out of it, restamped, to its --dst. */
 static void loop(unsigned inflight, double seconds)
 {
 	struct rte_mbuf *rx[BURST];
-	unsigned nsend = 0;
+	unsigned nsend = 0, injected = 0;
+	uint64_t busy = 0, stalls = 0, round_max = hz / 20000; /* 50 us */
 
-	drain(20);
 	for (uint16_t p = 0; p < nports; p++)
 		nsend += sends[p];
 	for (uint16_t p = 0; p < nports && nsend; p++) {
 		for (unsigned left = inflight / nsend; sends[p] && left;) {
 			unsigned n = make(p, rx, left < BURST ? left : BURST);
+			if (n == 0)
+				break; /* no mbufs: fewer in flight, as the answer says */
 			uint16_t k = rte_eth_tx_burst(p, 0, rx, n);
 			rte_pktmbuf_free_bulk(rx + k, n - k);
+			injected += k;
 			left -= n;
 		}
 	}
 	uint64_t t_count = rte_get_tsc_cycles() + hz, t_end = t_count + (uint64_t)(seconds * hz);
-	bool counting = false;
-	for (uint64_t now = rte_get_tsc_cycles(); now < t_end; now = rte_get_tsc_cycles()) {
-		if (!counting && now >= t_count) {
+	uint64_t t_reset = 0, now = rte_get_tsc_cycles();
+	for (; now < t_end; now = rte_get_tsc_cycles()) {
+		if (!t_reset && now >= t_count) {
 			reset();
-			counting = true;
+			busy = stalls = 0;
+			t_reset = now;
 		}
 		uint16_t seen = 0;
 		for (uint16_t p = 0; p < nports; p++) {
-			uint16_t r = receive(p, rx, now);
+			uint16_t r = receive(p, rx);
 			seen += r;
 			if (!sends[p]) {
 				rte_pktmbuf_free_bulk(rx, r);
@@ -293,14 +321,22 @@ static void loop(unsigned inflight, double seconds)
 			sent[p] += k;
 			rte_pktmbuf_free_bulk(rx + k, r - k);
 		}
-		if (seen && counting)
-			busy += rte_get_tsc_cycles() - now;
+		uint64_t took = rte_get_tsc_cycles() - now;
+		if (seen && took < round_max)
+			busy += took;
+		stalls += took >= round_max;
 		if (yield && !seen)
 			sched_yield();
 	}
 	memcpy(offered, sent, sizeof(offered));
-	answer("loop", 0, seconds);
-	drain(50); /* the frames still bouncing */
+	uint64_t n = 0;
+	for (uint16_t p = 0; p < nports; p++)
+		n += got[p];
+	char extra[160];
+	snprintf(extra, sizeof(extra),
+		 ", \"injected\": %u, \"cycles_per_frame\": %.1f, \"stalls\": %" PRIu64, injected,
+		 n ? (double)busy / n : 0.0, stalls);
+	answer("loop", 0, t_reset ? (double)(now - t_reset) / hz : 0, extra);
 }
 
 /* --forward: a guest that forwards (pvp): what port 2k receives leaves by 2k+1 and the other
@@ -344,9 +380,9 @@ static int parse_sizes(const char *s)
 		memcpy(sizes, imix, sizeof(imix));
 		return 0;
 	}
-	for (char *end; *s && nsizes < MAX_SIZES; s = *end ? end + 1 : end) {
+	for (char *end; *s; s = *end ? end + 1 : end) {
 		unsigned long v = strtoul(s, &end, 10);
-		if (end == s || (*end && *end != ',') || v < 64 || v > 1518)
+		if (end == s || (*end && *end != ',') || v < 64 || v > 1518 || nsizes == MAX_SIZES)
 			return -1;
 		sizes[nsizes++] = (unsigned)v;
 	}
@@ -365,34 +401,71 @@ static int parse_dst(const char *s)
 	return 0;
 }
 
+static int parse_args(int argc, char **argv, bool *fwd)
+{
+	static const struct option lopts[] = {{"sizes", 1, 0, 's'}, {"dst", 1, 0, 'd'},
+					      {"yield", 0, 0, 'y'}, {"forward", 0, 0, 'f'},
+					      {"macs", 1, 0, 'm'}, {0}};
+	int opt;
+
+	while ((opt = getopt_long(argc, argv, "", lopts, NULL)) != -1) {
+		switch (opt) {
+		case 's':
+			if (parse_sizes(optarg) != 0)
+				return -1;
+			break;
+		case 'd':
+			if (parse_dst(optarg) != 0)
+				return -1;
+			break;
+		case 'm':
+			if (atoi(optarg) < 1 || atoi(optarg) > 65536)
+				return -1;
+			nmacs = (unsigned)atoi(optarg);
+			break;
+		case 'y':
+			yield = true;
+			break;
+		case 'f':
+			*fwd = true;
+			break;
+		default:
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Until every port's link is up (the switch has taken the port), at most 30 s. */
+static void wait_links(void)
+{
+	for (uint64_t until = rte_get_tsc_cycles() + 30 * hz; rte_get_tsc_cycles() < until;) {
+		uint16_t up = 0;
+		for (uint16_t p = 0; p < nports; p++) {
+			struct rte_eth_link link;
+			up += rte_eth_link_get_nowait(p, &link) == 0 && link.link_status;
+		}
+		if (up == nports)
+			return;
+		rte_delay_ms(10);
+	}
+}
+
 int main(int argc, char **argv)
 {
-	int n = rte_eal_init(argc, argv), opt;
+	int n = rte_eal_init(argc, argv);
+	bool fwd = false;
 	char line[128];
 
+	prctl(PR_SET_PDEATHSIG, SIGTERM); /* a benchmark killed outright takes us with it */
 	if (n < 0) {
 		fprintf(stderr, "trafgen: EAL init failed\n");
 		return 1;
 	}
-	argc -= n;
-	argv += n;
-	static const struct option lopts[] = {{"sizes", 1, 0, 's'}, {"dst", 1, 0, 'd'},
-					      {"yield", 0, 0, 'y'}, {"forward", 0, 0, 'f'},
-					      {"macs", 1, 0, 'm'}, {0}};
-	bool fwd = false;
-	while ((opt = getopt_long(argc, argv, "", lopts, NULL)) != -1) {
-		if (opt == 'y')
-			yield = true;
-		else if (opt == 'f')
-			fwd = true;
-		else if (opt == 'm' && atoi(optarg) >= 1 && atoi(optarg) <= 65536)
-			nmacs = (unsigned)atoi(optarg);
-		else if ((opt == 's' && parse_sizes(optarg) != 0) ||
-			 (opt == 'd' && parse_dst(optarg) != 0) || (opt != 's' && opt != 'd')) {
-			fprintf(stderr, "trafgen: bad option (--sizes 64..1518[,..]|imix, "
-					"--dst PORT=MAC, --macs 1..65536, --yield, --forward)\n");
-			return 1;
-		}
+	if (parse_args(argc - n, argv + n, &fwd) != 0) {
+		fprintf(stderr, "trafgen: bad option (--sizes 64..1518[,..] (16 at most)|imix, "
+				"--dst PORT=MAC, --macs 1..65536, --yield, --forward)\n");
+		return 1;
 	}
 	nports = rte_eth_dev_count_avail();
 	if (nports < 1 || nports > MAX_PORTS || (nsizes == 0 && !fwd)) {
@@ -400,6 +473,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	hz = rte_get_tsc_hz();
+	cyc_per_bin = hz / (1000000000 / BIN_NS);
 	pool = rte_pktmbuf_pool_create("trafgen", 32767, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
 				       rte_socket_id());
 	if (!pool) {
@@ -414,6 +488,7 @@ int main(int argc, char **argv)
 		rte_eth_macaddr_get(p, &hdr[p].src_addr);
 		hdr[p].ether_type = rte_cpu_to_be_16(ETHERTYPE);
 	}
+	wait_links();
 	printf("{\"what\": \"ready\", \"ports\": %u}\n", nports);
 	fflush(stdout);
 	if (fwd) { /* stopped by a signal; commands on stdin are not read */
@@ -423,11 +498,16 @@ int main(int argc, char **argv)
 	}
 	while (!fwd && fgets(line, sizeof(line), stdin)) {
 		double a, b;
-		if (sscanf(line, "trial %lf %lf", &a, &b) == 2 && a >= 0 && b > 0)
+		if (sscanf(line, "trial %lf %lf", &a, &b) == 2 && isfinite(a) && isfinite(b) &&
+		    a >= 0 && b > 0 && b < 3600)
 			trial(a, b);
-		else if (sscanf(line, "loop %lf %lf", &a, &b) == 2 && a >= 1 && b > 0)
+		else if (sscanf(line, "loop %lf %lf", &a, &b) == 2 && isfinite(a) && isfinite(b) &&
+			 a >= 1 && a <= 16384 && b > 0 && b < 3600)
 			loop((unsigned)a, b);
-		else if (strncmp(line, "quit", 4) == 0)
+		else if (strncmp(line, "drain", 5) == 0) {
+			printf("{\"what\": \"drained\", \"frames\": %" PRIu64 "}\n", drain(50));
+			fflush(stdout);
+		} else if (strncmp(line, "quit", 4) == 0)
 			break;
 		else {
 			printf("{\"what\": \"error\", \"error\": \"bad command\"}\n");

@@ -18,6 +18,7 @@ import time
 
 from benchkit import Fail, Run
 import cases
+import harness
 import hostinfo
 import report
 from switches import SWITCHES, Switch, VswdSwitch
@@ -34,7 +35,6 @@ class BenchRun(Run):
         for p in reversed(self.procs):
             self.stop(p, signal.SIGTERM)
         self.procs.clear()
-        import harness
         for pre in self.prefixes:
             harness.dpdk_cleanup(pre)
         self.prefixes.clear()
@@ -60,7 +60,7 @@ def parse_sizes(text):
     out = []
     for x in text.split(","):
         if x == "imix":
-            out.append(x)
+            out += [x] if x not in out else []
             continue
         try:
             n = int(x)
@@ -68,7 +68,7 @@ def parse_sizes(text):
             die(f"bad --sizes '{text}': frame sizes 64..1518 or imix, comma-separated")
         if not 64 <= n <= 1518:
             die(f"bad frame size {n}: 64..1518 (bytes with the FCS, as RFC 2544)")
-        out.append(n)
+        out += [n] if n not in out else []
     return out
 
 
@@ -114,9 +114,9 @@ def check(a):
         die(f"unknown traffic '{a.traffic}' (have: {', '.join(TRAFFIC)})")
     a.sizes = parse_sizes(a.sizes)
     try:
-        a.macs = [int(x) for x in a.macs.split(",")]
+        a.macs = sorted({int(x) for x in a.macs.split(",")})
     except ValueError:
-        a.macs = [0]
+        die("bad --macs: numbers 1..65536, comma-separated")
     if not all(1 <= m <= 65536 for m in a.macs):
         die("bad --macs: numbers 1..65536, comma-separated")
     if a.quick:
@@ -133,6 +133,11 @@ def check(a):
         die(f"bad --vswd-args: {e}")
 
 
+def on_sigterm(*_):
+    """A plain kill must still stop everything (run()'s finally): it exits as Ctrl-C does."""
+    raise KeyboardInterrupt
+
+
 def progress(msg):
     print(msg, file=sys.stderr, flush=True)
 
@@ -140,6 +145,7 @@ def progress(msg):
 def run(a):
     check(a)
     hostinfo.preflight(a, need_bytes=2 << 30)
+    signal.signal(signal.SIGTERM, on_sigterm)
     VswdSwitch.extra = a.vswd_extra
     # room in every MAC table for every port's addresses (the kernel bridge has no bound)
     Switch.mac_table = max(8192, 1 << (4 * max(a.macs) - 1).bit_length())
@@ -161,6 +167,8 @@ def run(a):
                     s = cases.run_sample(bench, SWITCHES[sw], topo, size, macs, a, bench.work)
                     s.update(rep=rep + 1, probe=probe)
                     result["samples"].append(s)
+                    if a.json:  # kept as it goes: a failure later loses no sample
+                        save(result, a.json)
                     zl = (f", zero loss {s['zero_loss']['mpps']:.3f}" if "zero_loss" in s else "")
                     mac = f" {macs} MACs" if len(a.macs) > 1 else ""
                     progress(f"[{n:3d}/{total}] {topo} {size} B{mac} {sw:9s} rep {rep + 1}: closed "
@@ -174,15 +182,23 @@ def run(a):
     show(result, a.json, a.charts)
 
 
+def save(result, path):
+    with open(path + ".tmp", "w") as f:
+        json.dump(result, f, indent=1)
+    os.replace(path + ".tmp", path)
+
+
 def show(result, json_path, charts_dir):
     print("\n".join(report.table(result["summary"], result["config"]["switch"])))
     if json_path:
-        with open(json_path, "w") as f:
-            json.dump(result, f, indent=1)
+        save(result, json_path)
         print(f"vsw-bench: JSON in {json_path}")
     if charts_dir:
-        for png in report.charts(result, charts_dir):
-            print(f"vsw-bench: chart {png}")
+        try:
+            for png in report.charts(result, charts_dir):
+                print(f"vsw-bench: chart {png}")
+        except (OSError, RuntimeError) as e:
+            raise Fail(f"charts: {e}") from e
 
 
 def main(argv=None):
@@ -196,6 +212,8 @@ def main(argv=None):
                 result["summary"], result["config"]["switch"]
             except (OSError, ValueError, KeyError, TypeError) as e:
                 die(f"{a.file}: not a vsw-bench result ({e.__class__.__name__}: {e})")
+            if a.charts:
+                hostinfo.need_gnuplot()
             show(result, None, a.charts)
         else:
             parser().print_help()

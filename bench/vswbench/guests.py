@@ -2,10 +2,11 @@
 net_virtio_user or net_af_packet port each): trafgen (bench/trafgen.c) for open loops at a set
 rate, closed loops of any frame mix and the forwarding guest of pvp; testpmd for closed loops
 by mac forwarding where it has a CPU to itself (a testpmd that shares its CPU with another
-guest spins through its scheduler slices and the loop crawls). Each takes a list of (switch port index, own MAC, MAC it sends
-to) and runs on one CPU."""
+guest spins through its scheduler slices and the loop crawls). Each takes a list of (switch
+port index, own MAC, MAC it sends to) and runs on one CPU."""
 import json
 import re
+import subprocess
 import time
 
 from benchkit import Fail
@@ -58,7 +59,8 @@ class TrafGen:
         wait_for(lambda: line() or not self.p.alive(), timeout, what=f"{self.p.name} answer")
         l = line()
         if not l:
-            raise Fail(f"{self.p.name} exited: {self.p.output().strip()[-500:]}")
+            last = [x for x in self.p.output().splitlines() if x.strip()][-1:] or ["?"]
+            raise Fail(f"{self.p.name} exited {self.p.p.returncode}: {last[0].strip()}")
         self.seen += self.p.output()[self.seen:].index(l) + len(l)
         a = json.loads(l)
         if a.get("what") == "error":
@@ -66,25 +68,39 @@ class TrafGen:
         return a
 
     def quit(self):
+        """Asks it to go and waits (its next run reconnects to the same sockets)."""
         if self.p.alive():
-            self.p.write("quit\n")
+            try:
+                self.p.write("quit\n")
+                self.p.p.wait(30)
+            except (OSError, subprocess.TimeoutExpired):
+                pass
+        self.run.stop(self.p)
 
 
 def together(gens, line, timeout):
-    """Sends one command to every generator at once (v2v: both guests send); returns the
-    first answer with each process's counts (summed over its ports) as lists, the cycles per
-    frame over all of them, and the latency of the first that has one."""
-    for g in gens:
-        g.send(line)
-    answers = [g.answer(timeout) for g in gens]
+    """One command for every generator at once (v2v: both guests send). They drain first,
+    all of them, so that none is still dropping frames while another already sends. Returns
+    the first answer with each process's counts (summed over its ports) as lists ("ports":
+    port by port, all processes in order), the cycles per frame over all of them and the
+    latency of the first that has one."""
+    for cmd in ("drain", line):
+        for g in gens:
+            g.send(cmd)
+        answers = [g.answer(timeout) for g in gens]
     out = dict(answers[0])
-    for k in ("offered", "sent", "received"):
+    out["ports"] = {k: [n for a in answers for n in a[k]]
+                    for k in ("offered", "sent", "received", "own")}
+    for k in ("offered", "sent", "received", "own"):
         out[k] = [sum(a[k]) for a in answers]
-    got = sum(out["received"])
-    out["cycles_per_frame"] = sum(a["cycles_per_frame"] * sum(a["received"])
-                                  for a in answers) / got if got else 0.0
+    if "cycles_per_frame" in out:
+        got = sum(out["received"])
+        out["cycles_per_frame"] = sum(a["cycles_per_frame"] * sum(a["received"])
+                                      for a in answers) / got if got else 0.0
+        out["injected"] = sum(a["injected"] for a in answers)
+        out["stalls"] = sum(a["stalls"] for a in answers)
     for a in answers:
-        if a["lat_us"]["p50"] >= 0:
+        if a["lat_us"]["p50"] is not None:
             out["lat_us"], out["cdf"] = a["lat_us"], a["cdf"]
             break
     return out
@@ -110,8 +126,12 @@ class TestpmdGuest(TestpmdShell):
 
 
 def closed_loop_testpmd(gens, bursts, seconds):
-    """Fills the loop (tx_first: bursts of 32 per port), warms up 1 s, counts what the
+    """Fills the loop (tx_first: bursts of 32 per port) once every port's link is up (a frame
+    sent before the switch has the port is lost to the loop), warms up 1 s, counts what the
     generators received over `seconds`: frames/s."""
+    for g in gens:
+        wait_for(lambda: "Link status: down" not in g.cmd("show port info all"), 30,
+                 interval=0.2, what=f"{g.proc.name}'s links")
     for g in gens:
         g.cmd(f"start tx_first {bursts}")
     time.sleep(1)

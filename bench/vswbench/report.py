@@ -6,6 +6,7 @@ import tempfile
 from pathlib import Path
 
 MODES = ("closed", "zero_loss")
+INFLIGHT = 512  # cases.INFLIGHT
 REFERENCES = ("ovs", "ovs-flows", "testpmd", "kernel")
 
 
@@ -100,7 +101,7 @@ def table(summary, switches):
 def _gnuplot(script):
     r = subprocess.run(["gnuplot"], input=script, capture_output=True, text=True, timeout=60)
     if r.returncode:
-        raise RuntimeError(f"gnuplot: {r.stderr.strip().splitlines()[-1:]}")
+        raise RuntimeError(f"gnuplot: {(r.stderr.strip().splitlines() or ['failed'])[-1]}")
 
 
 def charts(result, outdir):
@@ -136,23 +137,23 @@ def charts(result, outdir):
                      f"plot {plots}\n")
             written.append(png)
         cdfs = [(s, m) for s in result["samples"] for m in MODES
-                if m in s and s[m].get("cdf") and min(s[m]["cdf"]) >= 0]
+                if m in s and s[m].get("cdf") and None not in s[m]["cdf"]]
         for topo, mode in sorted({(s["topology"], m) for s, m in cdfs}):
-            chosen = {}
-            for s, m in cdfs:  # the first size and MAC count, the first repetition of each switch
-                if (s["topology"], m, s["size"], s.get("macs", 1)) == \
-                        (topo, mode, cdfs[0][0]["size"], cdfs[0][0].get("macs", 1)):
-                    chosen.setdefault(s["switch"], s[m]["cdf"])
-            if not chosen:
-                continue
+            mine = [s for s, m in cdfs if (s["topology"], m) == (topo, mode)]
+            chosen = {}  # its first size and MAC count, the first repetition of each switch
+            for s in mine:
+                if (s["size"], s.get("macs", 1)) == (mine[0]["size"], mine[0].get("macs", 1)):
+                    chosen.setdefault(s["switch"], s[mode]["cdf"])
             plots = []
             for sw, cdf in chosen.items():
                 data = Path(tmp) / f"cdf-{topo}-{mode}-{sw}.dat"
                 data.write_text("".join(f"{us} {q / 100}\n" for q, us in enumerate(cdf, 1)))
                 plots.append(f"'{data}' using 1:2 with lines title '{sw}'")
+            what = ("one-way latency at the zero-loss rate" if mode == "zero_loss" else
+                    f"one-way latency in a closed loop of {INFLIGHT} frames (mostly queueing)")
             png = outdir / f"latency-{topo}-{mode}.png"
             _gnuplot(f"set terminal pngcairo size 800,500\nset output '{png}'\n"
-                     f"set title '{topo}, {mode.replace('_', ' ')}: one-way latency CDF'\n"
+                     f"set title '{topo}, {mine[0]['size']} B: {what}'\n"
                      "set xlabel 'us'\nset ylabel 'fraction of frames'\nset logscale x\n"
                      "set grid\nset key bottom right\n"
                      f"plot {', '.join(plots)}\n")

@@ -86,7 +86,10 @@ class VswdSwitch(Switch):
 
     def stop(self):
         if getattr(self, "v", None):
-            self.v.stop()
+            try:
+                self.v.stop()
+            finally:
+                dpdk_cleanup(self.v.prefix)
 
 
 class OvsSwitch(Switch):
@@ -105,12 +108,18 @@ class OvsSwitch(Switch):
         try:
             self.ovs.start()
         except OvsError as e:
-            raise Fail(f"{self.name}: {one_line(e)}"
-                       + (f"\n--- the tail of its log:\n{self.ovs.log_tail(8)}"
-                          if self.ovs.dir else "")) from e
+            tail = getattr(e, "tail", "")
+            raise Fail(f"{self.name} did not start: {one_line(e)}"
+                       + (f"\n--- the tail of its log:\n{tail}" if tail else "")) from e
 
     def sock(self, i):
         return self.ovs.sock(self.ports[i])
+
+    def wait_ready(self):
+        """Until OVS has every vhost-user port up (a frame sent earlier is dropped)."""
+        wait_for(lambda: all(self.ovs.vsctl("get", "Interface", p, "link_state").strip()
+                             == "up" for p in self.ports), 30, interval=0.2,
+                 what="OVS's vhost-user ports up")
 
     def log_tail(self, n=8):
         return self.ovs.log_tail(n) if getattr(self, "ovs", None) and self.ovs.dir else ""
@@ -131,9 +140,12 @@ class TestpmdSwitch(Switch):
     def start(self, ports):
         self.ports = list(ports)
         self.prefix = f"vbt{uid()}"
+        for i in range(len(self.ports)):  # net_vhost does not bind over a stale socket
+            Path(self.sock(i)).unlink(missing_ok=True)
         vdevs = []
         for i in range(len(self.ports)):
             vdevs += ["--vdev", f"net_vhost{i},iface={self.sock(i)},queues=1"]
+        # --stats-period keeps a testpmd whose stdin is not a terminal running
         self.p = Proc(["dpdk-testpmd", "--lcores", f"0@{self.main_core},1@{self.core}",
                        "--no-pci", "--file-prefix", self.prefix, "-m", "1024",
                        "--log-level", "notice", *vdevs, "--", "--forward-mode=io",
@@ -171,7 +183,9 @@ class KernelSwitch(Switch):
         self.ports = list(ports)
         self.netns = f"vbk{uid()}"
         try:
-            subprocess.run(["ip", "netns", "add", self.netns], check=True, capture_output=True)
+            r = subprocess.run(["ip", "netns", "add", self.netns], capture_output=True, text=True)
+            if r.returncode:
+                raise Fail(f"ip netns add {self.netns}: {r.stderr.strip()}")
             subprocess.run(["ip", "netns", "exec", self.netns, "sysctl", "-qw",
                             "net.ipv6.conf.all.disable_ipv6=1",
                             "net.ipv6.conf.default.disable_ipv6=1"], capture_output=True)
