@@ -2,6 +2,7 @@
 topology through every kind of switch; the zero-loss search on a simulated device; bad input
 and failures as one clear line with nothing left running. Figures are not judged here."""
 import json
+import math
 import subprocess
 import sys
 from pathlib import Path
@@ -61,7 +62,8 @@ def leaves_nothing(hugepages):
 
 def sample_ok(s):
     assert s["closed"]["mpps"] > 0 and s["closed"]["gbps"] > 0, s
-    assert s["probe"]["rtt_ns"] > 0 and s["probe"]["label"] in ("near", "far"), s
+    assert s["probe"]["rtt_ns"] > 0, s
+    assert s["probe"]["label"] == f"~{2 ** round(math.log2(s['probe']['rtt_ns']))}ns", s
     assert s["rep"] >= 1 and s["seconds_taken"] > 0 and s["placement"], s
 
 

@@ -209,7 +209,10 @@ def main(argv=None):
         elif a.cmd == "report":
             try:
                 result = json.loads(open(a.file).read())
-                result["summary"], result["config"]["switch"]
+                for s in result["samples"]:  # by today's method: labels, then the summary
+                    s["probe"]["label"] = hostinfo.label(s["probe"]["rtt_ns"])
+                result["summary"] = report.summarize(result["samples"],
+                                                     result["config"]["switch"])
             except (OSError, ValueError, KeyError, TypeError) as e:
                 die(f"{a.file}: not a vsw-bench result ({e.__class__.__name__}: {e})")
             if a.charts:

@@ -1,5 +1,6 @@
 """What vsw-bench records about the host, the checks before a run, and the placement probe."""
 import json
+import math
 import os
 import platform
 import shutil
@@ -11,7 +12,6 @@ from harness import BUILD
 import ovsdpdk
 
 C2C = BUILD / "bench" / "c2c"
-NEAR_NS = 100   # a cache-line round trip under this: the two CPUs share a cache (DESIGN.md)
 
 
 def _out(argv):
@@ -51,8 +51,14 @@ def probe(a, b):
         ns = json.loads(r.stdout)["rtt_ns"] if r.returncode == 0 else None
     except (subprocess.TimeoutExpired, ValueError, KeyError):
         ns = None  # the CPUs were too busy to answer: no label to compare by
-    return {"rtt_ns": ns, "label": "unknown" if ns is None else "near" if ns < NEAR_NS
-            else "far"}
+    return {"rtt_ns": ns, "label": label(ns)}
+
+
+def label(ns):
+    """The placement class of a round trip: the nearest power of two in ns ("~128ns"). These
+    hosts show a few distinct levels (about 40, 100-160, 200 and 400-450 ns): two samples of
+    one class ran with their CPUs equally far apart."""
+    return "unknown" if ns is None or ns <= 0 else f"~{2 ** round(math.log2(ns))}ns"
 
 
 def need_gnuplot():

@@ -93,8 +93,15 @@ def table(summary, switches):
                 if extra else []
             lines.append(f"{e['size']:>5} " + " ".join(f"{c:>22}" for c in cells) + "".join(
                 f" {r:13.2f}" if r is not None else f" {'-':>13}" for r in ratios))
+            same = [e["ratios"].get(f"vswd/{r}", {}).get("median_same_placement")
+                    for r in refs]
+            if refs:
+                lines.append(f"{'':>5} {'(same placement class)':>{23 * len(switches) - 1}}"
+                             + "".join(f" {r:13.2f}" if r is not None else f" {'-':>13}"
+                                       for r in same))
     lines.append("vswd/X (and X/fewest: against the same switch with the fewest MACs): the "
-                 "median of the ratios taken repetition by repetition")
+                 "median of the ratios taken repetition by repetition; (same placement "
+                 "class): of those whose two samples had the same c2c class")
     return lines
 
 
