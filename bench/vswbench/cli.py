@@ -170,7 +170,7 @@ def run(a):
                     if a.json:  # kept as it goes: a failure later loses no sample
                         save(result, a.json)
                     zl = (f", zero loss {s['zero_loss']['mpps']:.3f}" if "zero_loss" in s else "")
-                    mac = f" {macs} MACs" if len(a.macs) > 1 else ""
+                    mac = f" {macs} MAC{'s' if macs > 1 else ''}" if len(a.macs) > 1 else ""
                     progress(f"[{n:3d}/{total}] {topo} {size} B{mac} {sw:9s} rep {rep + 1}: closed "
                              f"{s['closed']['mpps']:.3f}{zl} Mpps (c2c {probe['rtt_ns']:.0f} ns, "
                              f"{probe['label']})")
