@@ -171,8 +171,9 @@ def run(a):
                         save(result, a.json)
                     zl = (f", zero loss {s['zero_loss']['mpps']:.3f}" if "zero_loss" in s else "")
                     mac = f" {macs} MAC{'s' if macs > 1 else ''}" if len(a.macs) > 1 else ""
-                    progress(f"[{n:3d}/{total}] {topo} {size} B{mac} {sw:9s} rep {rep + 1}: closed "
-                             f"{s['closed']['mpps']:.3f}{zl} Mpps (c2c {probe['rtt_ns']:.0f} ns, "
+                    c2c = f"{probe['rtt_ns']:.0f} ns" if probe["rtt_ns"] else "no answer"
+                    progress(f"[{n:3d}/{total}] {topo} {size} B{mac} {sw:9s} rep {rep + 1}: "
+                             f"closed {s['closed']['mpps']:.3f}{zl} Mpps (c2c {c2c}, "
                              f"{probe['label']})")
     finally:
         bench.stop_all()
