@@ -4,7 +4,8 @@
  *
  *   drain                 receive and drop until 50 ms pass without a frame (before a command
  *                         that several generators start together: none of them may still be
- *                         draining while another sends)
+ *                         draining while another sends); 2 s at most, and then every answer
+ *                         says "drain_capped": frames kept coming (going round in a loop)
  *   trial RATE SECONDS    open loop: the sending ports (--dst) offer RATE frames/s in all
  *                         (0: as fast as their rings take them) for SECONDS, then receive until
  *                         50 ms pass without a frame. Loss = offered - received; a frame the
@@ -56,6 +57,7 @@
 #define MAGIC 0x76737762u /* "vswb" */
 #define BIN_NS 100
 #define NBINS 20000 /* 2 ms; slower trips land in the last bin */
+#define DRAIN_MAX_S 2 /* a drain that never gets quiet (frames going round) ends here */
 
 struct payload {
 	uint32_t magic;
@@ -73,6 +75,7 @@ static uint64_t hist[NBINS], hz, cyc_per_bin;
 static bool yield;
 static unsigned nmacs = 1, next_mac[MAX_PORTS];
 static volatile bool stop;
+static bool drain_capped; /* the last drain stopped at DRAIN_MAX_S: frames kept coming */
 
 /* IMIX as the simple IMIX of RFC 6985's users: 7 x 64, 4 x 570, 1 x 1518 */
 static const unsigned imix[] = {64, 570, 64, 64, 570, 64, 1518, 64, 570, 64, 64, 570};
@@ -151,13 +154,19 @@ static void reset(void)
 	memset(hist, 0, sizeof(hist));
 }
 
-/* Receives and drops until quiet_ms pass without a frame; returns the frames seen. */
+/* Receives and drops until quiet_ms pass without a frame, or DRAIN_MAX_S; returns the frames
+ * seen. */
 static uint64_t drain(uint64_t quiet_ms)
 {
 	struct rte_mbuf *rx[BURST];
-	uint64_t last = rte_get_tsc_cycles(), n = 0;
+	uint64_t last = rte_get_tsc_cycles(), n = 0, end = last + DRAIN_MAX_S * hz;
 
+	drain_capped = false;
 	while (rte_get_tsc_cycles() - last < quiet_ms * hz / 1000) {
+		if (rte_get_tsc_cycles() > end) {
+			drain_capped = true;
+			break;
+		}
 		uint16_t seen = 0;
 		for (uint16_t p = 0; p < nports; p++) {
 			uint16_t r = receive(p, rx);
@@ -210,7 +219,8 @@ static void answer(const char *what, double rate, double seconds, const char *ex
 
 	for (unsigned i = 0; i < NBINS; i++)
 		total += hist[i];
-	printf("{\"what\": \"%s\", \"rate\": %.0f, \"seconds\": %.6f%s", what, rate, seconds, extra);
+	printf("{\"what\": \"%s\", \"rate\": %.0f, \"seconds\": %.6f, \"drain_capped\": %s%s", what,
+	       rate, seconds, drain_capped ? "true" : "false", extra);
 	print_list("offered", offered);
 	print_list("sent", sent);
 	print_list("received", got);
@@ -349,18 +359,28 @@ static void forward(void)
 	while (!stop) {
 		uint16_t seen = 0;
 		for (uint16_t p = 0; p < nports; p++) {
-			uint16_t out = p ^ 1, r = rte_eth_rx_burst(p, 0, rx, BURST);
+			struct rte_mbuf *fwd[BURST];
+			uint16_t out = p ^ 1, r = rte_eth_rx_burst(p, 0, rx, BURST), n = 0;
 			seen += r;
 			for (uint16_t i = 0; i < r; i++) {
-				/* new addresses; bytes 2-3 (the --macs counter) kept */
 				struct rte_ether_hdr *eth = rte_pktmbuf_mtod(rx[i], struct rte_ether_hdr *);
+				const struct payload *pl = (const struct payload *)(eth + 1);
+				/* only the kit's frames: anything else (a kernel's IGMP report flooded
+				 * by a bridge) sent on with new addresses would go round for ever */
+				if (rx[i]->data_len < sizeof(*eth) + sizeof(*pl) || pl->magic != MAGIC ||
+				    out >= nports) {
+					rte_pktmbuf_free(rx[i]);
+					continue;
+				}
+				/* new addresses; bytes 2-3 (the --macs counter) kept */
 				uint8_t k2 = eth->dst_addr.addr_bytes[2], k3 = eth->dst_addr.addr_bytes[3];
 				memcpy(eth, &hdr[out], 2 * RTE_ETHER_ADDR_LEN);
 				eth->src_addr.addr_bytes[2] = eth->dst_addr.addr_bytes[2] = k2;
 				eth->src_addr.addr_bytes[3] = eth->dst_addr.addr_bytes[3] = k3;
+				fwd[n++] = rx[i];
 			}
-			uint16_t k = out < nports ? rte_eth_tx_burst(out, 0, rx, r) : 0;
-			rte_pktmbuf_free_bulk(rx + k, r - k);
+			uint16_t k = n ? rte_eth_tx_burst(out, 0, fwd, n) : 0;
+			rte_pktmbuf_free_bulk(fwd + k, n - k);
 		}
 		if (yield && !seen)
 			sched_yield();
@@ -505,7 +525,9 @@ int main(int argc, char **argv)
 			 a >= 1 && a <= 16384 && b > 0 && b < 3600)
 			loop((unsigned)a, b);
 		else if (strncmp(line, "drain", 5) == 0) {
-			printf("{\"what\": \"drained\", \"frames\": %" PRIu64 "}\n", drain(50));
+			uint64_t n = drain(50);
+			printf("{\"what\": \"drained\", \"frames\": %" PRIu64
+			       ", \"drain_capped\": %s}\n", n, drain_capped ? "true" : "false");
 			fflush(stdout);
 		} else if (strncmp(line, "quit", 4) == 0)
 			break;

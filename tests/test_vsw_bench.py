@@ -137,9 +137,11 @@ def test_topologies_through_every_kind_of_switch(leaves_nothing, tmp_path, topol
             # every port got the other's frames, none its own (in v2v two processes, whose
             # trials start together; one still draining would take the other's frames)
             assert all(n > 0 for n in t["received"]) and not any(t["own"]), t
+            assert not t["drain_capped"], t  # no frame kept going round
         if topology != "loop":  # trafgen's closed loop: what went round, and its cost
             c = s["closed"]
             assert c["injected"] == 512 and c["gen_cycles_per_frame"] > 0, s
+            assert not c["drain_capped"], s
             assert not any(c["own"]), s  # pvp: p0's frames reach p1 through the guest
     ratios = res["summary"][0]["ratios"]
     assert set(ratios) == {"vswd/ovs", "vswd/ovs-flows", "vswd/kernel"}, ratios

@@ -116,6 +116,7 @@ class Sample:
                                         "received": ans["ports"]["received"],
                                         "own": ans["ports"]["own"],
                                         "extra_frames": max(0, got - off),
+                                        "drain_capped": ans["drain_capped"],
                                         "generator_bound": ans["generator_bound"]}
             res = zeroloss.search(trial, rate_of(top, "offered"), a.resolution,
                                   a.loss_tolerance, a.max_trials)
@@ -133,7 +134,8 @@ class Sample:
                          "generator": gen}
         if ans:
             # with INFLIGHT frames queued in the loop, this is mostly queueing (Little's law)
-            out["closed"].update(queueing_lat_us=ans["lat_us"], cdf=ans["cdf"],
+            out["closed"].update(drain_capped=ans["drain_capped"],
+                                 queueing_lat_us=ans["lat_us"], cdf=ans["cdf"],
                                  gen_cycles_per_frame=ans["cycles_per_frame"],
                                  gen_stalls=ans["stalls"], injected=ans["injected"],
                                  own=ans["ports"]["own"])

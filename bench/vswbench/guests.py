@@ -84,11 +84,14 @@ def together(gens, line, timeout):
     the first answer with each process's counts (summed over its ports) as lists ("ports":
     port by port, all processes in order), the cycles per frame over all of them and the
     latency of the first that has one."""
+    capped = False
     for cmd in ("drain", line):
         for g in gens:
             g.send(cmd)
         answers = [g.answer(timeout) for g in gens]
+        capped |= any(a["drain_capped"] for a in answers)
     out = dict(answers[0])
+    out["drain_capped"] = capped  # frames kept coming: something loops them
     out["ports"] = {k: [n for a in answers for n in a[k]]
                     for k in ("offered", "sent", "received", "own")}
     for k in ("offered", "sent", "received", "own"):

@@ -207,10 +207,15 @@ class KernelSwitch(Switch):
     def vdev(self, i, n, mac):
         """Port i's veth: its guest end takes the guest's MAC (what net_af_packet sends from;
         each sample's guests set it again)."""
-        g, _ = self.veth(i)
+        g, sw = self.veth(i)
         self.ip("link", "set", g, "down")
         self.ip("link", "set", g, "address", mac)
         self.ip("link", "set", g, "up")
+        # known from the start, as the learning frames make it known to the other switches
+        r = subprocess.run(["bridge", "-n", self.netns, "fdb", "replace", mac, "dev", sw,
+                            "master", "static"], capture_output=True, text=True)
+        if r.returncode:
+            raise Fail(f"bridge fdb replace {mac}: {r.stderr.strip()}")
         return f"net_af_packet{n},iface={g},qdisc_bypass=1"
 
     def placement(self):
