@@ -349,9 +349,9 @@ static void loop(unsigned inflight, double seconds)
 	answer("loop", 0, t_reset ? (double)(now - t_reset) / hz : 0, extra);
 }
 
-/* --forward: a guest that forwards (pvp): what port 2k receives leaves by 2k+1 and the other
- * way round, to the --dst of the port it leaves by, its send time kept (the generator measures
- * the whole trip), until SIGINT/SIGTERM. */
+/* --forward: a guest that forwards (pvp): the kit's frames that port 2k receives leave by 2k+1
+ * and the other way round, to the --dst of the port it leaves by, their send time kept (the
+ * generator measures the whole trip), until SIGINT/SIGTERM; other frames are dropped. */
 static void forward(void)
 {
 	struct rte_mbuf *rx[BURST];

@@ -6,8 +6,9 @@ vdev(i, n, mac) for the guest side of port i, stop() by PID, and log_tail() for 
   ovs        OVS-DPDK 3.1, netdev bridge, NORMAL action (bench/ovsdpdk.py, a private instance)
   ovs-flows  the same with port-to-port flows instead of NORMAL
   testpmd    dpdk-testpmd io-forwarding on net_vhost ports (paired): the upper bound
-  kernel     a Linux bridge with a veth per port in a namespace of its own; the guests attach
-             with net_af_packet (the kernel path for process guests; no vhost-net here)
+  kernel     a Linux bridge with a veth per port in a namespace of its own, each guest's own
+             MAC a static entry; the guests attach with net_af_packet (the kernel path for
+             process guests; no vhost-net here)
 """
 import subprocess
 from pathlib import Path
