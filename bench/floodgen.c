@@ -17,6 +17,8 @@
 #include <rte_ether.h>
 #include <rte_mbuf.h>
 
+#include "benchport.h"
+
 #define BURST 32
 #define RING 1024
 #define MAX_PORTS 17
@@ -28,20 +30,6 @@ static void on_signal(int sig)
 {
 	(void)sig;
 	stop = true;
-}
-
-static int port_up(uint16_t port, struct rte_mempool *pool)
-{
-	struct rte_eth_conf conf = {0};
-	int rc = rte_eth_dev_configure(port, 1, 1, &conf);
-
-	if (rc == 0)
-		rc = rte_eth_rx_queue_setup(port, 0, RING, rte_eth_dev_socket_id(port), NULL, pool);
-	if (rc == 0)
-		rc = rte_eth_tx_queue_setup(port, 0, RING, rte_eth_dev_socket_id(port), NULL);
-	if (rc == 0)
-		rc = rte_eth_dev_start(port);
-	return rc;
 }
 
 int main(int argc, char **argv)
@@ -84,24 +72,14 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	for (uint16_t p = 0; p < nports; p++)
-		if (port_up(p, pool) != 0) {
+		if (bench_port_up(p, pool, RING) != 0) {
 			fprintf(stderr, "floodgen: port %u does not start\n", p);
 			return 1;
 		}
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	/* the clock starts once the switch has taken up every port (at most 30 s) */
-	for (uint64_t until = rte_get_tsc_cycles() + 30 * rte_get_tsc_hz(); !stop;) {
-		uint16_t up = 0;
-		for (uint16_t p = 0; p < nports; p++) {
-			struct rte_eth_link link;
-			if (rte_eth_link_get_nowait(p, &link) == 0 && link.link_status)
-				up++;
-		}
-		if (up == nports || rte_get_tsc_cycles() > until)
-			break;
-		rte_delay_ms(10);
-	}
+	bench_wait_links(nports, 30, &stop);
 
 	struct rte_ether_hdr hdr = {.dst_addr.addr_bytes = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff},
 				    .src_addr.addr_bytes = {0x02, 0, 0, 0, 0xf1, 0},

@@ -49,6 +49,8 @@
 #include <rte_ether.h>
 #include <rte_mbuf.h>
 
+#include "benchport.h"
+
 #define BURST 32
 #define RING 1024
 #define MAX_PORTS 8
@@ -79,20 +81,6 @@ static bool drain_capped; /* the last drain stopped at DRAIN_MAX_S: frames kept 
 
 /* IMIX as the simple IMIX of RFC 6985's users: 7 x 64, 4 x 570, 1 x 1518 */
 static const unsigned imix[] = {64, 570, 64, 64, 570, 64, 1518, 64, 570, 64, 64, 570};
-
-static int port_up(uint16_t port)
-{
-	struct rte_eth_conf conf = {0};
-	int rc = rte_eth_dev_configure(port, 1, 1, &conf);
-
-	if (rc == 0)
-		rc = rte_eth_rx_queue_setup(port, 0, RING, rte_eth_dev_socket_id(port), NULL, pool);
-	if (rc == 0)
-		rc = rte_eth_tx_queue_setup(port, 0, RING, rte_eth_dev_socket_id(port), NULL);
-	if (rc == 0)
-		rc = rte_eth_dev_start(port);
-	return rc;
-}
 
 static void stamp(struct rte_mbuf *m, uint16_t port)
 {
@@ -456,21 +444,6 @@ static int parse_args(int argc, char **argv, bool *fwd)
 	return 0;
 }
 
-/* Until every port's link is up (the switch has taken the port), at most 30 s. */
-static void wait_links(void)
-{
-	for (uint64_t until = rte_get_tsc_cycles() + 30 * hz; rte_get_tsc_cycles() < until;) {
-		uint16_t up = 0;
-		for (uint16_t p = 0; p < nports; p++) {
-			struct rte_eth_link link;
-			up += rte_eth_link_get_nowait(p, &link) == 0 && link.link_status;
-		}
-		if (up == nports)
-			return;
-		rte_delay_ms(10);
-	}
-}
-
 int main(int argc, char **argv)
 {
 	int n = rte_eal_init(argc, argv);
@@ -501,14 +474,14 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	for (uint16_t p = 0; p < nports; p++) {
-		if (port_up(p) != 0) {
+		if (bench_port_up(p, pool, RING) != 0) {
 			fprintf(stderr, "trafgen: port %u does not start\n", p);
 			return 1;
 		}
 		rte_eth_macaddr_get(p, &hdr[p].src_addr);
 		hdr[p].ether_type = rte_cpu_to_be_16(ETHERTYPE);
 	}
-	wait_links();
+	bench_wait_links(nports, 30, &stop);
 	printf("{\"what\": \"ready\", \"ports\": %u}\n", nports);
 	fflush(stdout);
 	if (fwd) { /* stopped by a signal; commands on stdin are not read */
