@@ -77,9 +77,12 @@ class VswdSwitch(Switch):
     def facts(self):
         """What vswd says after the sample: its non-zero drop counters, its FDB's size."""
         st = self.v.ctl("stats")
+        pmd = st["pmds"][0]
         return {"drops": {f"{p['name']}.{k}": n for p in st["ports"]
                           for k, n in p["drops"].items() if n},
-                "fdb_entries": st["fdb"]["entries"]}
+                "fdb_entries": st["fdb"]["entries"],
+                "pmd_busy_pct": round(pmd["busy_pct"], 1),
+                "frames_per_busy_round": round(pmd["packets"] / max(1, pmd["busy_iterations"]), 1)}
 
     def log_tail(self, n=8):
         v = getattr(self, "v", None)
