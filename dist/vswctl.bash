@@ -34,7 +34,7 @@ _vswctl() {
 		vhost) list="path= mode=server mode=client queues= vlan= trunks= native=" ;;
 		dpdk) list="dev= vlan= trunks= native=" ;;
 		tap) list="ip= vlan= trunks= native=" ;;
-		vxlan) list="vni= local= remotes= underlay= dstport= vlan= trunks= native=" ;;
+		vxlan) list="vni= local= remotes= underlay= dstport= udpcsum= vlan= trunks= native=" ;;
 		esac ;;
 	"port del" | "port set" | "fdb show" | "fdb flush" | "stats clear") list=$(_vswctl_ports "$ctl") ;;
 	"port set "?*) list="drop= vlan= trunks= native=" ;;

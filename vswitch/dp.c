@@ -45,7 +45,7 @@ void vsw_dp_publish(void)
 		dp->loss_gen = p->loss_gen;
 		vsw_vlan_dp(p, &t->vlan[idx]);
 		if (p->vx != NULL)
-			t->vxlan[t->n_vxlan++] = p->vx;
+			t->vxlan[t->n_vxlan++] = dp->vx = p->vx;
 		/* PMDs spread over the tx queues the peer uses; fewer queues than PMDs share them */
 		nq = 0;
 		for (uint16_t q = 0; q < p->nb_txq; q++)

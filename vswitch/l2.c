@@ -18,6 +18,8 @@ static inline void tx_flush(struct vsw_pmd *pmd, const struct vsw_dp_table *t, u
 	const struct vsw_dp_port *dp = &t->ports[idx];
 	uint16_t q = dp->txq[pmd->index];
 
+	if (unlikely(dp->vx != NULL) && vsw_vxlan_output(pmd, t, idx))
+		return;
 	if (dp->txq_lock == NULL) {
 		rte_eth_tx_buffer_flush(dp->port_id, q, pmd->txb[idx]);
 		return;
@@ -68,6 +70,13 @@ void vsw_l2_tx(struct vsw_pmd *pmd, const struct vsw_dp_table *t, uint16_t idx, 
 
 void vsw_tx_flush_all(struct vsw_pmd *pmd, const struct vsw_dp_table *t)
 {
+	/* tunnels first: what they encapsulate joins their underlay's buffer, flushed below */
+	for (unsigned j = 0; j < t->n_active && t->n_vxlan != 0; j++) {
+		uint16_t idx = t->active[j];
+
+		if (t->ports[idx].vx != NULL && pmd->txb[idx]->length != 0)
+			tx_flush(pmd, t, idx);
+	}
 	for (unsigned j = 0; j < t->n_active; j++) {
 		uint16_t idx = t->active[j];
 

@@ -1,4 +1,5 @@
-/* Port kind "vxlan": `vni=N local=IP remotes=IP[,IP]... underlay=PORT [dstport=4789]`. The port
+/* Port kind "vxlan": `vni=N local=IP remotes=IP[,IP]... underlay=PORT [dstport=4789]
+ * [udpcsum=on|off]`. The port
  * is a net_ring ethdev over two rings (see vxlan.h); this file checks the settings, makes the
  * rings and the ethdev, and describes the tunnel: its remotes, their MACs, the inner MACs
  * learned behind each and per-remote counters. */
@@ -96,12 +97,19 @@ static int parse(struct vsw_port *p, struct vsw_vxlan *vx, int argc, char **argv
 			if (parse_num("dstport", v, 1, 65535, &x, err, errlen) != 0)
 				return -EINVAL;
 			vx->dstport = (uint16_t)x;
+		} else if (vsw_kv(argv[i], "udpcsum", &v)) {
+			if (strcmp(v, "on") != 0 && strcmp(v, "off") != 0) {
+				snprintf(err, errlen, "bad udpcsum '%s': on or off", v);
+				return -EINVAL;
+			}
+			vx->udpcsum = strcmp(v, "on") == 0;
 		} else if (vsw_kv(argv[i], "underlay", &v)) {
 			under = v;
 		} else {
 			snprintf(
 			    err, errlen,
-			    "unknown vxlan option '%s' (vni, local, remotes, underlay, dstport)",
+			    "unknown vxlan option '%s' (vni, local, remotes, underlay, dstport, "
+			    "udpcsum)",
 			    argv[i]);
 			return -EINVAL;
 		}
@@ -260,6 +268,7 @@ static void vxlan_describe(const struct vsw_port *p, json_t *o)
 	json_object_set_new(o, "local", ip_json(vx->local));
 	json_object_set_new(o, "underlay", json_string(vsw.ports[vx->underlay].name));
 	json_object_set_new(o, "dstport", json_integer(vx->dstport));
+	json_object_set_new(o, "udpcsum", json_string(vx->udpcsum ? "on" : "off"));
 	json_object_set_new(o, "remotes", rs);
 	json_object_set_new(o, "vxlan_drops",
 			    json_pack("{s:I, s:I, s:I, s:I}", "malformed", (json_int_t)d.malformed,

@@ -18,6 +18,7 @@ static void usage(FILE *f)
 		   "  port add NAME dpdk dev=PCI-ADDRESS-OR-VDEV-SPEC\n"
 		   "  port add NAME tap [ip=CIDR]\n"
 		   "  port add NAME vxlan vni=N local=IP remotes=IP[,IP]... underlay=PORT [dstport=4789]\n"
+		   "      [udpcsum=on|off]\n"
 		   "    ... [vlan=ID | trunks=ID[,ID|A-B]... [native=ID]]   on any port add: access\n"
 		   "        port (untagged in VLAN ID) or trunk (those VLANs tagged, native untagged)\n"
 		   "  port del NAME\n"

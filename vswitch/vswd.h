@@ -66,6 +66,7 @@ struct vsw_dp_port {
 	uint64_t loss_thresh; /* loss injection (loss.c): 0 off, 2^32 every frame */
 	uint32_t loss_seed, loss_gen;
 	bool underlay; /* some vxlan port's underlay: its input is looked at first (vxlan.c) */
+	struct vsw_vxlan *vx; /* a vxlan port's tunnel: frames sent to it are encapsulated */
 };
 
 struct vsw_dp_rxq {
@@ -306,7 +307,11 @@ static inline bool vsw_vlan_member(const struct vsw_dp_table *t, uint16_t out, u
  * of the burst; returns the frames left for switching, compacted. */
 uint16_t vsw_vxlan_underlay_input(struct vsw_pmd *pmd, const struct vsw_dp_table *t, uint16_t in,
 				  struct rte_mbuf **pkts, uint16_t n, uint64_t now);
-/* Encapsulates what the switch sent to vxlan ports, resolves remotes; returns frames sent. */
+/* Encapsulates the frames in vxlan port idx's tx buffer onto its underlay's, at once; false
+ * (nothing done) while a capture watches the port: then they go by its ring, where the capture
+ * sees them, and vsw_vxlan_poll encapsulates them. */
+bool vsw_vxlan_output(struct vsw_pmd *pmd, const struct vsw_dp_table *t, uint16_t idx);
+/* Encapsulates what reached vxlan ports' rings, resolves remotes; returns frames sent. */
 unsigned vsw_vxlan_poll(struct vsw_pmd *pmd, const struct vsw_dp_table *t, uint64_t now);
 void vsw_l2_tx(struct vsw_pmd *pmd, const struct vsw_dp_table *t, uint16_t idx, struct rte_mbuf *m);
 

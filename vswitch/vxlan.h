@@ -54,6 +54,7 @@ struct vsw_vxlan {
 	uint32_t vni;			 /* 24 bits */
 	uint32_t local;			 /* network order */
 	uint16_t dstport;		 /* host order */
+	bool udpcsum; /* outer UDP checksum computed; else 0, as RFC 7348 advises for IPv4 */
 	struct rte_ether_addr local_mac; /* the underlay port's */
 	unsigned n_remotes;
 	struct vx_remote r[VX_MAX_REMOTES];

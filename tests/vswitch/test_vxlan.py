@@ -1,8 +1,10 @@
 """VXLAN ports (RFC 7348, flood and learn) against Linux's vxlan device in a namespace: the
 underlay is an af_packet port to that namespace, which holds the remote VTEP."""
-from scapy.layers.inet import IP, UDP
+import pytest
+from scapy.layers.inet import ICMP, IP, UDP
 from scapy.layers.l2 import Ether
 from scapy.layers.vxlan import VXLAN
+from scapy.utils import rdpcap
 
 from harness import wait_for
 
@@ -27,9 +29,9 @@ def linux_vtep(netns, vswd, vni=42):
     return u
 
 
-def tunnel(vswd, vni=42):
+def tunnel(vswd, *extra, vni=42):
     return vswd.ctl("port", "add", "vx", "vxlan", f"vni={vni}", f"local={LOCAL}",
-                    f"remotes={REMOTE}", "underlay=u", "vlan=10")
+                    f"remotes={REMOTE}", "underlay=u", "vlan=10", *extra)
 
 
 def guest(netns, vswd, ip):
@@ -39,10 +41,14 @@ def guest(netns, vswd, ip):
     return g
 
 
-def test_ping_over_vxlan_with_linux_and_the_wire_is_valid_vxlan(vswd, netns):
+@pytest.mark.parametrize("udpcsum", [None, "on"])
+def test_ping_over_vxlan_with_linux_and_the_wire_is_valid_vxlan(vswd, netns, udpcsum):
+    """By default the outer UDP checksum is 0 (RFC 7348, as Linux and OVS send it); with
+    udpcsum=on it is computed in full. Linux takes both."""
     u = linux_vtep(netns, vswd)
-    p = tunnel(vswd)
+    p = tunnel(vswd, *([f"udpcsum={udpcsum}"] if udpcsum else []))
     assert (p["kind"], p["vni"], p["local"], p["underlay"]) == ("vxlan", 42, LOCAL, "u")
+    assert p["udpcsum"] == (udpcsum or "off")
     g = guest(netns, vswd, "10.90.0.1/24")
     dump = u.popen(["tcpdump", "-vv", "-n", "-l", "-Q", "in", "-i", "eth0", "-c", "4",
                     "udp port 4789"], "tcpdump")
@@ -55,6 +61,7 @@ def test_ping_over_vxlan_with_linux_and_the_wire_is_valid_vxlan(vswd, netns):
     out = dump.output()
     assert out.count("VXLAN, flags [I] (0x08), vni 42") >= 4, out
     assert "bad" not in out, out                          # IP and UDP checksums verified
+    assert out.count("[udp sum ok]" if udpcsum else "[no cksum]") >= 4, out
     ports = [int(x) for x in __import__("re").findall(rf"{LOCAL}\.(\d+) > {REMOTE}\.4789", out)]
     assert ports and all(49152 <= x <= 65535 for x in ports), out
     vx = vswd.port("vx")
@@ -68,6 +75,25 @@ def test_ping_over_vxlan_with_linux_and_the_wire_is_valid_vxlan(vswd, netns):
     (tel,) = vswd.telemetry("/vswkit/ports", timeout=30)
     assert (tel["vx"]["vni"], tel["vx"]["remotes_0_ip"]) == (42, REMOTE)
     assert tel["vx"]["remotes_0_tx_packets"] >= 4
+    vswd.ctl("port", "del", "vx")
+
+
+def test_a_capture_on_the_tunnel_port_sees_both_directions(vswd, netns, tmp_path):
+    """Frames cross a tunnel inline (encapsulated and decapsulated in the PMD loop, never
+    through the tunnel's ethdev); while dumpcap watches the tunnel's ethdev they take its
+    rings, so that the capture sees them, and the ping still gets through."""
+    linux_vtep(netns, vswd)
+    port = tunnel(vswd)["ethdev"]
+    g = guest(netns, vswd, "10.90.0.1/24")
+    assert ping(g, "10.90.0.2", count=1)                 # ARP resolved on both sides
+    out = tmp_path / "vx.pcapng"
+    ok = []
+    vswd.capture(str(port), 4, out, lambda: ok.append(ping(g, "10.90.0.2", count=2)),
+                 timeout=30, bpf="icmp")
+    assert ok == [True]
+    kinds = sorted(Ether(bytes(p))[ICMP].type for p in rdpcap(str(out)))
+    assert kinds == [0, 0, 8, 8], kinds                   # replies in, requests out
+    assert vswd.port("vx")["vxlan_drops"]["rx_full"] == 0
     vswd.ctl("port", "del", "vx")
 
 
@@ -110,6 +136,7 @@ def test_bad_vxlan_settings_are_one_line_errors(vswd, netns):
         ([*base, "dstport=0"], "bad dstport= '0'"),
         (base[:3], "vxlan port needs vni=N"),
         ([*base, "colour=red"], "unknown vxlan option 'colour=red'"),
+        ([*base, "udpcsum=yes"], "bad udpcsum 'yes': on or off"),
     ]
     for words, msg in cases:
         err = vswd.ctl_fail("port", "add", "vx", "vxlan", *words)
