@@ -45,6 +45,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 		json_decref(out);
 	}
 	pmd = &vsw.pmds[0];
+	pmd->mc = vsw_mac_cache_create(vsw.cfg.fdb_size, SOCKET_ID_ANY);
+	if (pmd->mc == NULL)
+		exit(1);
 	for (unsigned idx = 0; idx < VSW_MAX_PORTS; idx++) { /* as fwd.c's pmd_init */
 		pmd->txb[idx] = rte_zmalloc("fz_txb", RTE_ETH_TX_BUFFER_SIZE(VSW_BURST), 0);
 		if (pmd->txb[idx] == NULL)

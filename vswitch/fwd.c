@@ -24,6 +24,9 @@ static int pmd_init(struct vsw_pmd *pmd)
 		rte_eth_tx_buffer_set_err_callback(b, vsw_tx_unsent, &pmd->port[idx]);
 		pmd->txb[idx] = b;
 	}
+	pmd->mc = vsw_mac_cache_create(vsw.cfg.fdb_size, (int)rte_socket_id());
+	if (pmd->mc == NULL)
+		return -1;
 	prctl(PR_SET_TIMERSLACK, 1UL); /* a 2 us sleep should not become 50 us */
 	rte_rcu_qsbr_thread_register(vsw.qsbr, pmd->index);
 	rte_rcu_qsbr_thread_online(vsw.qsbr, pmd->index);
@@ -36,6 +39,8 @@ static void pmd_fini(struct vsw_pmd *pmd)
 	rte_rcu_qsbr_thread_unregister(vsw.qsbr, pmd->index);
 	for (unsigned idx = 0; idx < VSW_MAX_PORTS; idx++)
 		rte_free(pmd->txb[idx]);
+	vsw_mac_cache_free(pmd->mc);
+	pmd->mc = NULL;
 }
 
 int vsw_pmd_main(void *arg)

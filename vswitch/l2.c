@@ -270,7 +270,7 @@ static unsigned learn(struct vsw_pmd *pmd, uint16_t in, const struct rte_ether_a
 		learned[0] = VSW_LEARN_OK; /* known here, and refreshed this second already */
 		return 1;
 	}
-	vsw_fdb_learn(vsw.fdb, uniq, u, in, now, learned);
+	vsw_mac_cache_learn(pmd->mc, vsw.fdb, uniq, u, in, now, gen, learned);
 	if (u == 1 && learned[0] == VSW_LEARN_OK) {
 		c->src = uniq[0].mac;
 		c->src_vlan = uniq[0].vlan;
@@ -294,7 +294,7 @@ static unsigned lookup(struct vsw_pmd *pmd, uint16_t in, const struct rte_ether_
 		out[0] = c->dst_port;
 		return 1;
 	}
-	vsw_fdb_lookup(vsw.fdb, uniq, u, out);
+	vsw_mac_cache_lookup(pmd->mc, vsw.fdb, uniq, u, gen, out);
 	if (u == 1) {
 		c->dst = uniq[0].mac;
 		c->dst_vlan = uniq[0].vlan;

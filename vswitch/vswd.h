@@ -16,6 +16,7 @@
 #include <rte_spinlock.h>
 
 #include "fdb.h"
+#include "maccache.h"
 
 #define VSW_MAX_PORTS RTE_MAX_ETHPORTS /* every port is an ethdev: 32 in Debian's DPDK */
 #define VSW_MAX_PMDS 16
@@ -120,6 +121,7 @@ struct vsw_loss_rng {
 struct vsw_pmd {
 	unsigned lcore, index;
 	struct vsw_l2_cache l2c[VSW_MAX_PORTS]; /* by ingress port */
+	struct vsw_mac_cache *mc; /* bursts of many addresses (maccache.h) */
 	struct rte_eth_dev_tx_buffer *txb[VSW_MAX_PORTS];
 	struct vsw_port_counters port[VSW_MAX_PORTS];
 	struct vsw_loss_rng loss[VSW_MAX_PORTS]; /* by ingress port */
