@@ -188,7 +188,7 @@ struct gs_stack {
 	struct gs_worker *w[GS_MAX_WORKERS];
 	struct gs_disp disp[2];
 	volatile bool stop, disp_stop;
-	uint64_t us_cycles; /* TSC cycles per microsecond */
+	uint64_t us_mult; /* microseconds per TSC cycle, times 2^32 */
 	uint8_t steer_udp[65536]; /* UDP destination port -> worker + 1 (0: hash) */
 };
 extern struct gs_stack gs_st;

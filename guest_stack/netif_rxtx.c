@@ -2,6 +2,7 @@
  * IP, ARP handled here), and on the way out add the Ethernet header of the ARP-resolved next hop
  * and send to the NIC queue (direct) or to the worker's TX ring (dispatcher modes). */
 #include <rte_arp.h>
+#include <rte_prefetch.h>
 #include "gs_priv.h"
 
 #define GS_TICK_US 10000
@@ -112,6 +113,15 @@ uint16_t gs_rx_burst(struct gs_worker *w, struct rte_mbuf **pkts, uint16_t n)
 						      NULL);
 	}
 	nb += out;
+	/* Each frame's first two cache lines (its headers; a UDP payload's own header crosses
+	 * into the second) were written by the peer's core: every one is a miss, so start them
+	 * all before the first is read. */
+	for (uint16_t i = out; i < nb; i++) {
+		const char *d = rte_pktmbuf_mtod(pkts[i], const char *);
+
+		rte_prefetch0(d);
+		rte_prefetch0(d + RTE_CACHE_LINE_SIZE);
+	}
 	for (uint16_t i = out; i < nb; i++) {
 		struct rte_mbuf *m = pkts[i];
 		int cls = w->direct ? gs_l2_classify(m, w->c)

@@ -208,12 +208,17 @@ void gs_app_start(struct gs_app *a)
 	}
 }
 
-/* Called once per loop iteration by every tool: a multiply and a compare, no division. */
+/* Called once per loop iteration by every tool. It reads the clock once every 64 calls: a
+ * read (rdtsc) costs about 25 ns on these VMs, a tenth of a small RPC's round on one core. */
 bool gs_app_go(const struct gs_app *a, uint64_t start_tsc)
 {
-	return gs_running() &&
-	       (a->duration <= 0 ||
-		rte_get_tsc_cycles() - start_tsc < (uint64_t)(a->duration * (double)rte_get_tsc_hz()));
+	static __thread unsigned int calls;
+
+	if (!gs_running())
+		return false;
+	if (a->duration <= 0 || (++calls & 63) != 0)
+		return true;
+	return rte_get_tsc_cycles() - start_tsc < (uint64_t)(a->duration * (double)rte_get_tsc_hz());
 }
 
 double gs_app_seconds(uint64_t tsc)

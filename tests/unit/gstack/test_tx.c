@@ -33,14 +33,13 @@ static const struct gs_arp_ops ops = {request, send_held, drop};
 static uint64_t now_us(void *ctx)
 {
 	(void)ctx;
-	return rte_get_tsc_cycles() / gs_st.us_cycles;
+	return rte_get_tsc_cycles() / (rte_get_tsc_hz() / 1000000);
 }
 
 static void setup(void)
 {
 	static void *full[3];
 
-	gs_st.us_cycles = rte_get_tsc_hz() / 1000000;
 	gs_st.dev.now_us = now_us;
 	gs_st.ip = RTE_IPV4(10, 0, 0, 1);
 	gs_st.ip_be = rte_cpu_to_be_32(gs_st.ip);
