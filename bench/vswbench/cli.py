@@ -1,14 +1,21 @@
 """vsw-bench: how fast guests talk through a switch, side by side with the references.
 
-usage: vsw-bench run [--topology loop|v2v|pvp]... [--switch vswd|ovs|ovs-flows|testpmd|kernel]...
-                     [--guest process] [--traffic testpmd|trafgen] [--sizes 64,512,1518,imix]
-                     [--macs 1,65536]
+usage: vsw-bench run [--topology loop|v2v|pvp]... [--switch vswd|ovs|ovs-flows|testpmd|kernel|
+                                                         vswd-vlan|vswd-vxlan|vhostlib]...
+                     [--guest process] [--traffic testpmd|trafgen|udp] [--sizes 64,512,1518,imix]
+                     [--macs 1,65536] [--flows N] [--recv-core C]
                      [--reps N] [--seconds S] [--zero-loss [--loss-tolerance PCT]
                      [--resolution PCT] [--max-trials N]] [--switch-core C] [--gen-core C]
                      [--vswd-args ARGS] [--quick] [--json FILE] [--charts DIR]
        vsw-bench report FILE.json [--charts DIR]
+
+Variants in the loop topology: vswd-vlan (with its baseline vswd-loop), vswd-vxlan (against
+vswd), vhostlib (io-forwarding on the rte_vhost library).
+--traffic udp: a UDP sender guest and a receiver guest (v2v): gs-udpperf on the DPDK
+switches, the kernel's UDP (bench/kudp) on the kernel bridge; --sizes are UDP payload bytes.
 """
 import argparse
+import contextlib
 import json
 import os
 import shlex
@@ -21,14 +28,17 @@ import cases
 import harness
 import hostinfo
 import report
-from switches import SWITCHES, Switch, VswdSwitch
+from switches import SWITCHES, TAG, VARIANTS
 
 TOPOLOGIES = list(cases.TOPOLOGIES)
-TRAFFIC = ("testpmd", "trafgen")
+TRAFFIC = ("testpmd", "trafgen", "udp")
 
 
 class BenchRun(Run):
-    NAME, TAG, DEBUG = "vsw-bench", "vb", "VSWBENCH_DEBUG"
+    NAME, TAG, DEBUG = "vsw-bench", TAG, "VSWBENCH_DEBUG"
+
+    def warn(self, msg):
+        print(f"  {msg}", file=sys.stderr, flush=True)
 
     def stop_all(self):
         """Everything the last sample started goes (the switch stops on its own)."""
@@ -56,17 +66,23 @@ def parse_list(value, choices, what):
     return out
 
 
-def parse_sizes(text):
+def parse_sizes(text, udp=False):
+    """Frame sizes (with the FCS, as RFC 2544) or imix; with --traffic udp, UDP payloads."""
     out = []
     for x in text.split(","):
-        if x == "imix":
+        if x == "imix" and not udp:
             out += [x] if x not in out else []
             continue
         try:
             n = int(x)
         except ValueError:
-            die(f"bad --sizes '{text}': frame sizes 64..1518 or imix, comma-separated")
-        if not 64 <= n <= 1518:
+            die(f"bad --sizes '{text}': " + ("UDP payload sizes 24..1472, comma-separated"
+                                             if udp else "frame sizes 64..1518 or imix, "
+                                             "comma-separated"))
+        if udp and not 24 <= n <= 1472:
+            die(f"bad UDP payload size {n}: 24..1472 (with --traffic udp, --sizes are UDP "
+                f"payloads: gs-udpperf's header to a 1518-byte frame)")
+        if not udp and not 64 <= n <= 1518:
             die(f"bad frame size {n}: 64..1518 (bytes with the FCS, as RFC 2544)")
         out += [n] if n not in out else []
     return out
@@ -76,13 +92,22 @@ def parser():
     ap = argparse.ArgumentParser(prog="vsw-bench", description=__doc__.split("\n\n")[0])
     sub = ap.add_subparsers(dest="cmd")
     r = sub.add_parser("run", help="measure")
-    r.add_argument("--topology", action="append", default=[])
-    r.add_argument("--switch", action="append", default=[])
+    r.add_argument("--topology", action="append", default=[],
+                   help=f"{', '.join(TOPOLOGIES)} (loop; v2v with --traffic udp)")
+    r.add_argument("--switch", action="append", default=[],
+                   help=f"{', '.join(SWITCHES)} (vswd,testpmd)")
     r.add_argument("--guest", default="process")
-    r.add_argument("--traffic", default="testpmd")
-    r.add_argument("--sizes", default="64,1518")
+    r.add_argument("--traffic", default="testpmd",
+                   help=f"{', '.join(TRAFFIC)} (testpmd: its closed loop where it can, trafgen "
+                   f"elsewhere; udp: gs-udpperf, or kudp through the kernel bridge)")
+    r.add_argument("--sizes", help="frame sizes (64,1518); with --traffic udp, UDP payloads "
+                   "(64,1472)")
     r.add_argument("--macs", default="1",
                    help="addresses per port in rotation, a list (1: the ports' own)")
+    r.add_argument("--flows", type=int, default=4,
+                   help="--traffic udp: flows (destination ports) the sender spreads over (4)")
+    r.add_argument("--recv-core", type=int,
+                   help="--traffic udp: the receiver's CPU (default: --switch-core)")
     r.add_argument("--reps", type=int, default=3)
     r.add_argument("--seconds", type=float, default=5.0,
                    help="closed-loop count time and zero-loss trial time")
@@ -105,14 +130,38 @@ def parser():
 
 
 def check(a):
-    a.topology = parse_list(a.topology or ["loop"], TOPOLOGIES, "topology")
+    if a.traffic not in TRAFFIC:
+        die(f"unknown traffic '{a.traffic}' (have: {', '.join(TRAFFIC)})")
+    udp = a.traffic == "udp"
+    a.topology = parse_list(a.topology or ["v2v" if udp else "loop"], TOPOLOGIES, "topology")
     a.switch = parse_list(a.switch or ["vswd", "testpmd"], list(SWITCHES), "switch")
     if a.guest != "process":
         die(f"--guest {a.guest}: only process guests are measured so far (VMs under TCG "
             f"measure the emulator; see the README's known limits)")
-    if a.traffic not in TRAFFIC:
-        die(f"unknown traffic '{a.traffic}' (have: {', '.join(TRAFFIC)})")
-    a.sizes = parse_sizes(a.sizes)
+    if udp:
+        if a.topology != ["v2v"]:
+            die(f"--traffic udp runs in the v2v topology only (a sender guest and a receiver "
+                f"guest), not {','.join(t for t in a.topology if t != 'v2v')}")
+        if a.zero_loss:
+            die("--traffic udp has no --zero-loss: the UDP sender sends as fast as it can and "
+                "the figure is what the receiver got (zero loss is trafgen's search)")
+        if a.macs != "1":
+            die("--traffic udp has no --macs: each guest has its own address (trafgen rotates "
+                "MACs)")
+        if not 1 <= a.flows <= 1024:
+            die(f"bad --flows {a.flows}: 1..1024")
+    a.sizes = parse_sizes(a.sizes or ("64,1472" if udp else "64,1518"), udp)
+    for sw in list(a.switch):
+        c = SWITCHES[sw]
+        if c.loop_only and a.topology != ["loop"]:
+            die(f"--switch {sw} runs in the loop topology only"
+                + (" (and --traffic udp in v2v only)" if udp else ""))
+        if c.testpmd_only and (a.traffic != "testpmd" or "imix" in a.sizes or a.macs != "1"
+                               or a.zero_loss):
+            die(f"--switch {sw} is measured by testpmd's closed loop only (--traffic testpmd, "
+                f"no imix, no --macs, no --zero-loss): its generator cannot tag")
+        if sw in VARIANTS and VARIANTS[sw][1] not in a.switch:  # its baseline, just before
+            a.switch.insert(a.switch.index(sw), VARIANTS[sw][1])
     try:
         a.macs = sorted({int(x) for x in a.macs.split(",")})
     except ValueError:
@@ -127,6 +176,10 @@ def check(a):
             "--loss-tolerance in [0, 100)")
     if a.switch_core == a.gen_core:
         die("--switch-core and --gen-core must differ (the switch busy-polls its CPU)")
+    if a.recv_core is None:
+        a.recv_core = a.switch_core
+    # room in every MAC table for every port's addresses (the kernel bridge has no bound)
+    a.mac_table = max(8192, 1 << (4 * max(a.macs) - 1).bit_length())
     try:
         a.vswd_extra = shlex.split(a.vswd_args)
     except ValueError as e:
@@ -142,13 +195,11 @@ def progress(msg):
     print(msg, file=sys.stderr, flush=True)
 
 
-def run(a):
+def measure(a):
+    """The run: every sample, then the summary (the result as the JSON has it)."""
     check(a)
     hostinfo.preflight(a, need_bytes=2 << 30)
     signal.signal(signal.SIGTERM, on_sigterm)
-    VswdSwitch.extra = a.vswd_extra
-    # room in every MAC table for every port's addresses (the kernel bridge has no bound)
-    Switch.mac_table = max(8192, 1 << (4 * max(a.macs) - 1).bit_length())
     points = [(t, s, m) for t in a.topology for s in a.sizes for m in a.macs]
     total = len(points) * a.reps * len(a.switch)
     result = {"config": {k: v for k, v in vars(a).items() if k not in ("cmd", "vswd_extra")},
@@ -169,18 +220,44 @@ def run(a):
                     result["samples"].append(s)
                     if a.json:  # kept as it goes: a failure later loses no sample
                         save(result, a.json)
-                    zl = (f", zero loss {s['zero_loss']['mpps']:.3f}" if "zero_loss" in s else "")
-                    mac = f" {macs} MAC{'s' if macs > 1 else ''}" if len(a.macs) > 1 else ""
-                    c2c = f"{probe['rtt_ns']:.0f} ns" if probe["rtt_ns"] else "no answer"
-                    progress(f"[{n:3d}/{total}] {topo} {size} B{mac} {sw:9s} rep {rep + 1}: "
-                             f"closed {s['closed']['mpps']:.3f}{zl} Mpps (c2c {c2c}, "
-                             f"{probe['label']})")
+                    progress(f"[{n:3d}/{total}] " + progress_line(s, len(a.macs) > 1))
     finally:
         bench.stop_all()
         bench.close()
     result["summary"] = report.summarize(result["samples"], a.switch)
     result["finished"] = time.strftime("%Y-%m-%d %H:%M:%S")
-    show(result, a.json, a.charts)
+    if a.json:
+        save(result, a.json)
+    return result
+
+
+def run(a):
+    show(measure(a), a.json, a.charts)
+
+
+def collect(argv):
+    """For the benchmarks that vsw-bench took over (bench/loop, bench/udp): the result of
+    `vsw-bench run ARGV`, no table; errors as the command's own, one line."""
+    a = parser().parse_args(["run", *argv])
+    with one_line_errors():
+        return measure(a)
+
+
+def progress_line(s, macs):
+    """What one sample measured, for the progress on stderr."""
+    size = f"{s['size']} B" + (" payload" if s.get("size_is") == "udp_payload" else "")
+    mac = f" {s['macs']} MAC{'s' if s['macs'] > 1 else ''}" if macs else ""
+    if "udp" in s:
+        u = s["udp"]
+        what = (f"{u['generator']} {u['mpps']:.3f} Mpps received ({u['sent_mpps']:.3f} Mpps "
+                f"sent, {u['received']}/{u['sent']})")
+    else:
+        zl = f", zero loss {s['zero_loss']['mpps']:.3f}" if "zero_loss" in s else ""
+        what = f"closed {s['closed']['mpps']:.3f}{zl} Mpps"
+    p = s["probe"]
+    c2c = f"{p['rtt_ns']:.0f} ns" if p["rtt_ns"] else "no answer"
+    return (f"{s['topology']} {size}{mac} {s['switch']:9s} rep {s['rep']}: {what} "
+            f"(c2c {c2c}, {p['label']})")
 
 
 def save(result, path):
@@ -202,9 +279,19 @@ def show(result, json_path, charts_dir):
             raise Fail(f"charts: {e}") from e
 
 
+@contextlib.contextmanager
+def one_line_errors():
+    try:
+        yield
+    except Fail as e:
+        die(str(e))
+    except KeyboardInterrupt:
+        die("interrupted; everything it started is stopped")
+
+
 def main(argv=None):
     a = parser().parse_args(argv)
-    try:
+    with one_line_errors():
         if a.cmd == "run":
             run(a)
         elif a.cmd == "report":
@@ -222,10 +309,6 @@ def main(argv=None):
         else:
             parser().print_help()
             sys.exit(2)
-    except Fail as e:
-        die(str(e))
-    except KeyboardInterrupt:
-        die("interrupted; everything it started is stopped")
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ import re
 import subprocess
 import time
 
-from benchkit import Fail
+from benchkit import Fail, last_json
 from harness import BUILD, TestpmdShell, wait_for
 
 TRAFGEN = BUILD / "bench" / "trafgen"
@@ -110,15 +110,17 @@ def together(gens, line, timeout):
 
 
 class TestpmdGuest(TestpmdShell):
-    """testpmd mac forwarding on its ports (paired: what port 2k receives leaves by 2k+1 and
-    the other way round), each port's --eth-peer the MAC it sends to."""
+    """testpmd mac forwarding on its ports, each port's --eth-peer the MAC it sends to;
+    topology paired (what port 2k receives leaves by 2k+1 and the other way round) or loop
+    (what a port receives leaves by the same port)."""
 
-    def __init__(self, run, switch, ports, size, core, name):
+    def __init__(self, run, switch, ports, size, core, name, topology="paired"):
         peers = [f"--eth-peer={n},{dst}" for n, (_, _, dst) in enumerate(ports)]
         super().__init__(["--lcores", f"0@{core},1@{core}", "-m", "512",
                           *vdevs(switch, ports)],
                          ["--forward-mode=mac", *peers, f"--txpkts={size - 4}",
-                          "--total-num-mbufs=16384", "--burst=32"],
+                          "--total-num-mbufs=16384", "--burst=32",
+                          *([f"--port-topology={topology}"] if topology != "paired" else [])],
                          run.prefix("t"), name=name, wrap=wrap(switch))
         run.procs.append(self.proc)
         run.prefixes.append(self.prefix)
@@ -128,19 +130,101 @@ class TestpmdGuest(TestpmdShell):
         return sum(int(n) for n in re.findall(r"RX-packets:\s+(\d+)", out))
 
 
-def closed_loop_testpmd(gens, bursts, seconds):
+def closed_loop_testpmd(gens, switch, bursts, seconds):
     """Fills the loop (tx_first: bursts of 32 per port) once every port's link is up (a frame
     sent before the switch has the port is lost to the loop), warms up 1 s, counts what the
-    generators received over `seconds`: frames/s."""
+    generators received over `seconds`: frames/s, and what the switch lost meanwhile."""
     for g in gens:
         wait_for(lambda: "Link status: down" not in g.cmd("show port info all"), 30,
                  interval=0.2, what=f"{g.proc.name}'s links")
+    switch.mark()
     for g in gens:
         g.cmd(f"start tx_first {bursts}")
     time.sleep(1)
     t0, n0 = time.monotonic(), sum(g.rx_packets() for g in gens)
     time.sleep(seconds)
     t1, n1 = time.monotonic(), sum(g.rx_packets() for g in gens)
+    lost = switch.lost(bursts)
     for g in gens:
         g.cmd("stop")
-    return (n1 - n0) / (t1 - t0)
+    return (n1 - n0) / (t1 - t0), lost
+
+
+# --traffic udp: a sender guest and a receiver guest (g0 -> g1 of v2v), the guest stack's
+# gs-udpperf on the switch's ports, or the kernel's UDP (bench/kudp, sendmmsg/recvmmsg) in
+# namespaces on the kernel bridge's veths
+UDPPERF = BUILD / "guest_stack" / "apps" / "gs-udpperf"
+KUDP = BUILD / "bench" / "kudp"
+UDP_IPS = ("10.98.0.1", "10.98.0.2")  # sender, receiver
+UDP_PORT = 9000                       # flow f goes to UDP_PORT + f
+# the receiver's virtio ring, the most virtio allows: deep enough to ride out the time slices
+# of the switch that shares its CPU (by default it runs on the switch's CPU, as the sender's
+# own CPU is busy sending)
+RECV_RING = 32768
+
+
+def udp_frame_bytes(payload):
+    """The Ethernet frame (with its FCS) that carries a UDP payload of that size."""
+    return payload + 8 + 20 + 14 + 4
+
+
+def _finish(run, tx, rx, seconds):
+    """Waits for the sender, then for the receiver's idle exit (SIGINT if it got nothing:
+    it prints its summary all the same); returns both last JSON lines."""
+    try:
+        tx.wait(seconds + 60)
+    except subprocess.TimeoutExpired:
+        raise Fail(f"{tx.name} still sending {seconds + 60:.0f} s after it should have stopped")
+    try:
+        rx.wait(5)
+    except subprocess.TimeoutExpired:
+        run.stop(rx)
+    return last_json(tx), last_json(rx)
+
+
+def udp_gs(run, switch, macs, size, a):
+    """gs-udpperf --recv on switch port 1 (--recv-core), then gs-udpperf --send on port 0
+    (--gen-core, busy-polling, as fast as it can for --seconds over --flows flows)."""
+    pre_rx, pre_tx = run.prefix("u"), run.prefix("u")
+    rx = run.proc([UDPPERF, "--recv", "--dev", switch.vdev(1, 0, macs[1], RECV_RING),
+                   "--ip", f"{UDP_IPS[1]}/24", "--cores", str(a.recv_core), "--mode", "single",
+                   "--idle-exit", "1", "--duration", str(a.seconds + 60),
+                   "--nb-desc", str(RECV_RING), "--port", str(UDP_PORT), "--json",
+                   "--", "-m", str(256 + RECV_RING // 64), "--file-prefix", pre_rx],
+                  "gs-udpperf-recv", prefix=pre_rx)
+    switch.wait_ready([1])
+    if not rx.alive():
+        raise Fail(f"{rx.name} exited {rx.p.returncode}: {tail_line(rx)}")
+    tx = run.proc([UDPPERF, "--send", "--dev", switch.vdev(0, 0, macs[0]),
+                   "--ip", f"{UDP_IPS[0]}/24", "--cores", str(a.gen_core), "--mode", "single",
+                   "--dst", UDP_IPS[1], "--port", str(UDP_PORT), "--size", str(size),
+                   "--flows", str(a.flows), "--duration", str(a.seconds), "--busy-poll",
+                   "--json", "--", "--file-prefix", pre_tx], "gs-udpperf-send", prefix=pre_tx)
+    s, r = _finish(run, tx, rx, a.seconds)
+    if s.get("arp_error", 0) < 0 or tx.p.returncode:
+        raise Fail(f"{tx.name} exited {tx.p.returncode}: {tail_line(tx)}")
+    return {"generator": "gs-udpperf", "sent": s["sent"], "received": r["received"],
+            "send_seconds": s["seconds"], "lat_us": r["latency_us"]}
+
+
+def udp_kernel(run, switch, size, a):
+    """kudp recv in port 1's namespace (--recv-core), then kudp send in port 0's (--gen-core),
+    through the kernel bridge."""
+    ns = [switch.kernel_guest(i, f"{ip}/24") for i, ip in enumerate(UDP_IPS)]
+    rx = run.proc(["ip", "netns", "exec", ns[1], "taskset", "-c", str(a.recv_core), KUDP,
+                   "recv", str(UDP_PORT), str(a.flows), "1", str(a.seconds + 60)], "kudp-recv")
+    wait_for(lambda: not rx.alive() or "ready" in rx.output(), 30, what="kudp recv")
+    if not rx.alive():
+        raise Fail(f"{rx.name} exited {rx.p.returncode}: {tail_line(rx)}")
+    tx = run.proc(["ip", "netns", "exec", ns[0], "taskset", "-c", str(a.gen_core), KUDP,
+                   "send", UDP_IPS[1], str(UDP_PORT), str(size), str(a.seconds),
+                   str(a.flows)], "kudp-send")
+    s, r = _finish(run, tx, rx, a.seconds)
+    if tx.p.returncode:
+        raise Fail(f"{tx.name} exited {tx.p.returncode}: {tail_line(tx)}")
+    return {"generator": "kudp", "sent": s["pkts"], "received": r.get("pkts", 0),
+            "send_seconds": s["seconds"]}
+
+
+def tail_line(p):
+    return ([x.strip() for x in p.output().splitlines() if x.strip()][-1:] or ["?"])[0]
