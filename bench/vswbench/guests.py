@@ -121,9 +121,13 @@ class TestpmdGuest(TestpmdShell):
                          ["--forward-mode=mac", *peers, f"--txpkts={size - 4}",
                           "--total-num-mbufs=16384", "--burst=32",
                           *([f"--port-topology={topology}"] if topology != "paired" else [])],
-                         run.prefix("t"), name=name, wrap=wrap(switch))
-        run.procs.append(self.proc)
+                         run.prefix("t"), name=name, wrap=wrap(switch), wait=False)
+        run.procs.append(self.proc)  # the run stops it and removes its files, whatever happens
         run.prefixes.append(self.prefix)
+        try:
+            self.prompt()
+        except RuntimeError:
+            raise Fail(f"{name} exited {self.proc.p.returncode}: {tail_line(self.proc)}")
 
     def rx_packets(self):
         out = self.cmd("show port stats all")
@@ -227,4 +231,8 @@ def udp_kernel(run, switch, size, a):
 
 
 def tail_line(p):
-    return ([x.strip() for x in p.output().splitlines() if x.strip()][-1:] or ["?"])[0]
+    """The line of a process's output that says best why it went: its last error, or its
+    last line."""
+    lines = [x.strip() for x in p.output().splitlines() if x.strip()]
+    errors = [x for x in lines if any(w in x.lower() for w in ("error", "cannot", "fail"))]
+    return (errors[-1:] or lines[-1:] or ["?"])[0]
