@@ -206,6 +206,30 @@ def test_udp_traffic_through_every_kind_of_switch(leaves_nothing, tmp_path):
     assert "gs-udpperf" in r.stderr and "kudp" in r.stderr  # the progress lines
 
 
+def test_rpc_traffic_through_vswd_testpmd_and_the_kernel(leaves_nothing, tmp_path):
+    """rpc-bench between two guests through the DPDK switches, kudp_rr (the kernel's UDP
+    request/response) through the kernel bridge: requests answered per second, with their
+    latency; every request checked (rpc-bench fails on a bad answer)."""
+    r = bench("run", "--quick", "--traffic", "rpc", "--switch", "vswd,testpmd,kernel",
+              "--concurrency", "4", "--json", tmp_path / "r.json")
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-3000:]
+    res = json.loads((tmp_path / "r.json").read_text())
+    assert res["config"]["sizes"] == [32] and res["config"]["recv_core"] == 0
+    assert res["host"]["cores"]["rpc_server"] == 0
+    assert [s["switch"] for s in res["samples"]] == ["vswd", "testpmd", "kernel"]
+    for s in res["samples"]:
+        assert s["topology"] == "v2v" and s["size_is"] == "rpc_message", s
+        rpc = s["rpc"]
+        assert rpc["generator"] == ("kudp_rr" if s["switch"] == "kernel" else "rpc-bench"), s
+        assert rpc["completed"] > 0 and rpc["concurrency"] == 4, rpc
+        assert rpc["mpps"] == pytest.approx(rpc["completed"] / rpc["seconds"] / 1e6, rel=0.05)
+        assert 0 < rpc["lat_us"]["p50"] <= rpc["lat_us"]["p99"], rpc
+        assert "RPC client on CPU 0, server on 0" in s["placement"], s
+    (e,) = res["summary"]
+    assert e["mode"] == "rpc" and set(e["ratios"]) == {"vswd/testpmd", "vswd/kernel"}, e
+    assert "v2v, RPC requests answered per second (M)" in r.stdout
+
+
 def test_loop_variants_vlan_vxlan_and_the_vhost_library(leaves_nothing, tmp_path):
     """bench/loop's modes as switches: each variant brings its baseline (vswd-vlan the plain
     vswd with the generator in the same loop topology, vswd-vxlan plain vswd), keeps every
@@ -279,6 +303,8 @@ def test_zero_loss_search_stops_at_the_trial_limit_and_at_the_top():
     (["--traffic", "udp", "--topology", "loop"], "--traffic udp runs in the v2v topology only"),
     (["--traffic", "udp", "--zero-loss"], "--traffic udp has no --zero-loss"),
     (["--traffic", "udp", "--sizes", "1500"], "bad UDP payload size 1500: 24..1472"),
+    (["--traffic", "rpc", "--topology", "pvp"], "--traffic rpc runs in the v2v topology only"),
+    (["--traffic", "rpc", "--macs", "1,16"], "--traffic rpc has no --macs"),
     (["--traffic", "udp", "--switch", "vswd-vxlan"],
      "--switch vswd-vxlan runs in the loop topology only (and --traffic udp in v2v only)"),
     (["--switch", "vswd-vlan", "--traffic", "trafgen"],

@@ -12,8 +12,8 @@ import time
 from collections import namedtuple
 
 from benchkit import Fail
-from guests import (TestpmdGuest, TrafGen, closed_loop_testpmd, together, udp_frame_bytes,
-                    udp_gs, udp_kernel)
+from guests import (TestpmdGuest, TrafGen, closed_loop_testpmd, rpc_gs, rpc_kernel, together,
+                    udp_frame_bytes, udp_gs, udp_kernel)
 from switches import one_line
 import zeroloss
 
@@ -152,12 +152,24 @@ class Sample:
                 "sent_mpps": u["sent"] / secs / 1e6 if secs > 0 else 0.0,
                 "send_seconds": round(secs, 3), "frame_bytes": frame, "flows": a.flows, **u}
 
+    def rpc(self):
+        """--traffic rpc: the client (g0) keeps --concurrency requests of --sizes bytes (answers
+        as big) in flight to the server (g1) for --seconds; the figure is the requests answered
+        per second ("mpps": millions), with their latency. rpc-bench on the DPDK switches,
+        kudp_rr (the kernel's UDP request/response) on the kernel bridge."""
+        a = self.args
+        if self.sw.name == "kernel":
+            r = rpc_kernel(self.run, self.sw, self.size, a)
+        else:
+            r = rpc_gs(self.run, self.sw, [MAC[p] for p in self.topo.ports], self.size, a)
+        return {"mpps": r.pop("rps") / 1e6, "concurrency": a.concurrency, **r}
+
     def measure(self):
         out = {"topology": self.topology, "switch": self.sw.name, "size": self.size,
                "macs": self.macs}
-        if self.args.traffic == "udp":
-            out["size_is"] = "udp_payload"
-            out["udp"] = self.udp()
+        if self.args.traffic in ("udp", "rpc"):
+            out["size_is"] = "udp_payload" if self.args.traffic == "udp" else "rpc_message"
+            out[self.args.traffic] = self.udp() if self.args.traffic == "udp" else self.rpc()
             if hasattr(self.sw, "facts"):
                 out["switch_facts"] = self.sw.facts()
             return out
@@ -213,6 +225,7 @@ def run_sample(run, switch_cls, topology, size, macs, args, work):
         sw.stop()
     out["seconds_taken"] = round(time.monotonic() - t0, 1)
     out["placement"] = sw.placement()
-    if args.traffic == "udp":
-        out["placement"] += f"; UDP sender on CPU {args.gen_core}, receiver on {args.recv_core}"
+    if args.traffic in ("udp", "rpc"):
+        who = ("UDP sender", "receiver") if args.traffic == "udp" else ("RPC client", "server")
+        out["placement"] += f"; {who[0]} on CPU {args.gen_core}, {who[1]} on {args.recv_core}"
     return out

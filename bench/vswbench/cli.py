@@ -2,8 +2,8 @@
 
 usage: vsw-bench run [--topology loop|v2v|pvp]... [--switch vswd|ovs|ovs-flows|testpmd|kernel|
                                                          vswd-vlan|vswd-vxlan|vhostlib]...
-                     [--guest process] [--traffic testpmd|trafgen|udp] [--sizes 64,512,1518,imix]
-                     [--macs 1,65536] [--flows N] [--recv-core C]
+                     [--guest process] [--traffic testpmd|trafgen|udp|rpc] [--sizes 64,512,1518,imix]
+                     [--macs 1,65536] [--flows N] [--concurrency N] [--recv-core C]
                      [--reps N] [--seconds S] [--zero-loss [--loss-tolerance PCT]
                      [--resolution PCT] [--max-trials N]] [--switch-core C] [--gen-core C]
                      [--vswd-args ARGS] [--quick] [--json FILE] [--charts DIR]
@@ -13,6 +13,9 @@ Variants in the loop topology: vswd-vlan (with its baseline vswd-loop), vswd-vxl
 vswd), vhostlib (io-forwarding on the rte_vhost library).
 --traffic udp: a UDP sender guest and a receiver guest (v2v): gs-udpperf on the DPDK
 switches, the kernel's UDP (bench/kudp) on the kernel bridge; --sizes are UDP payload bytes.
+--traffic rpc: a client guest and a server guest (v2v): rpc-bench on the DPDK switches,
+kudp_rr (the kernel's UDP request/response) on the kernel bridge; --sizes are the request's
+and the answer's bytes, --concurrency requests in flight.
 """
 import argparse
 import contextlib
@@ -31,7 +34,10 @@ import report
 from switches import SWITCHES, TAG, VARIANTS
 
 TOPOLOGIES = list(cases.TOPOLOGIES)
-TRAFFIC = ("testpmd", "trafgen", "udp")
+TRAFFIC = ("testpmd", "trafgen", "udp", "rpc")
+# --sizes of the guest-to-guest traffic: what they mean, their bounds, the default
+GUEST_SIZES = {"udp": ("UDP payload", 24, 1472, "64,1472"),
+               "rpc": ("RPC request and answer", 16, 1400, "32")}
 
 
 class BenchRun(Run):
@@ -66,24 +72,24 @@ def parse_list(value, choices, what):
     return out
 
 
-def parse_sizes(text, udp=False):
-    """Frame sizes (with the FCS, as RFC 2544) or imix; with --traffic udp, UDP payloads."""
+def parse_sizes(text, traffic):
+    """Frame sizes (with the FCS, as RFC 2544) or imix; with --traffic udp or rpc, what their
+    guests send (GUEST_SIZES)."""
     out = []
+    what, lo, hi, _ = GUEST_SIZES.get(traffic, ("frame", 64, 1518, ""))
     for x in text.split(","):
-        if x == "imix" and not udp:
+        if x == "imix" and traffic not in GUEST_SIZES:
             out += [x] if x not in out else []
             continue
         try:
             n = int(x)
         except ValueError:
-            die(f"bad --sizes '{text}': " + ("UDP payload sizes 24..1472, comma-separated"
-                                             if udp else "frame sizes 64..1518 or imix, "
-                                             "comma-separated"))
-        if udp and not 24 <= n <= 1472:
-            die(f"bad UDP payload size {n}: 24..1472 (with --traffic udp, --sizes are UDP "
-                f"payloads: gs-udpperf's header to a 1518-byte frame)")
-        if not udp and not 64 <= n <= 1518:
-            die(f"bad frame size {n}: 64..1518 (bytes with the FCS, as RFC 2544)")
+            die(f"bad --sizes '{text}': {what} sizes {lo}..{hi}"
+                + ("" if traffic in GUEST_SIZES else " or imix") + ", comma-separated")
+        if not lo <= n <= hi:
+            die(f"bad {what} size {n}: {lo}..{hi}" + (
+                f" (with --traffic {traffic}, --sizes are {what} bytes)" if traffic in GUEST_SIZES
+                else " (bytes with the FCS, as RFC 2544)"))
         out += [n] if n not in out else []
     return out
 
@@ -101,13 +107,16 @@ def parser():
                    help=f"{', '.join(TRAFFIC)} (testpmd: its closed loop where it can, trafgen "
                    f"elsewhere; udp: gs-udpperf, or kudp through the kernel bridge)")
     r.add_argument("--sizes", help="frame sizes (64,1518); with --traffic udp, UDP payloads "
-                   "(64,1472)")
+                   "(64,1472); with --traffic rpc, requests and answers (32)")
     r.add_argument("--macs", default="1",
                    help="addresses per port in rotation, a list (1: the ports' own)")
     r.add_argument("--flows", type=int, default=4,
                    help="--traffic udp: flows (destination ports) the sender spreads over (4)")
     r.add_argument("--recv-core", type=int,
-                   help="--traffic udp: the receiver's CPU (default: --switch-core)")
+                   help="--traffic udp: the receiver's CPU (default: --switch-core); rpc: the "
+                   "server's (default: --gen-core)")
+    r.add_argument("--concurrency", type=int, default=16,
+                   help="--traffic rpc: requests in flight (16)")
     r.add_argument("--reps", type=int, default=3)
     r.add_argument("--seconds", type=float, default=5.0,
                    help="closed-loop count time and zero-loss trial time")
@@ -132,30 +141,38 @@ def parser():
 def check(a):
     if a.traffic not in TRAFFIC:
         die(f"unknown traffic '{a.traffic}' (have: {', '.join(TRAFFIC)})")
-    udp = a.traffic == "udp"
+    udp = a.traffic in GUEST_SIZES  # udp, rpc: two guests, v2v
     a.topology = parse_list(a.topology or ["v2v" if udp else "loop"], TOPOLOGIES, "topology")
     a.switch = parse_list(a.switch or ["vswd", "testpmd"], list(SWITCHES), "switch")
     if a.guest != "process":
         die(f"--guest {a.guest}: only process guests are measured so far (VMs under TCG "
             f"measure the emulator; see the README's known limits)")
     if udp:
+        t = a.traffic
         if a.topology != ["v2v"]:
-            die(f"--traffic udp runs in the v2v topology only (a sender guest and a receiver "
-                f"guest), not {','.join(t for t in a.topology if t != 'v2v')}")
+            die(f"--traffic {t} runs in the v2v topology only (a "
+                f"{'sender' if t == 'udp' else 'client'} guest and a "
+                f"{'receiver' if t == 'udp' else 'server'} guest), not "
+                f"{','.join(x for x in a.topology if x != 'v2v')}")
         if a.zero_loss:
-            die("--traffic udp has no --zero-loss: the UDP sender sends as fast as it can and "
-                "the figure is what the receiver got (zero loss is trafgen's search)")
+            die(f"--traffic {t} has no --zero-loss: "
+                + ("the UDP sender sends as fast as it can and the figure is what the receiver "
+                   "got" if t == "udp" else "the figure is the request rate at --concurrency")
+                + " (zero loss is trafgen's search)")
         if a.macs != "1":
-            die("--traffic udp has no --macs: each guest has its own address (trafgen rotates "
-                "MACs)")
+            die(f"--traffic {t} has no --macs: each guest has its own address (trafgen "
+                f"rotates MACs)")
         if not 1 <= a.flows <= 1024:
             die(f"bad --flows {a.flows}: 1..1024")
-    a.sizes = parse_sizes(a.sizes or ("64,1472" if udp else "64,1518"), udp)
+        if not 1 <= a.concurrency <= 256:
+            die(f"bad --concurrency {a.concurrency}: 1..256")
+    a.sizes = parse_sizes(a.sizes or (GUEST_SIZES[a.traffic][3] if udp else "64,1518"),
+                          a.traffic)
     for sw in list(a.switch):
         c = SWITCHES[sw]
         if c.loop_only and a.topology != ["loop"]:
             die(f"--switch {sw} runs in the loop topology only"
-                + (" (and --traffic udp in v2v only)" if udp else ""))
+                + (f" (and --traffic {a.traffic} in v2v only)" if udp else ""))
         if c.testpmd_only and (a.traffic != "testpmd" or "imix" in a.sizes or a.macs != "1"
                                or a.zero_loss):
             die(f"--switch {sw} is measured by testpmd's closed loop only (--traffic testpmd, "
@@ -177,7 +194,10 @@ def check(a):
     if a.switch_core == a.gen_core:
         die("--switch-core and --gen-core must differ (the switch busy-polls its CPU)")
     if a.recv_core is None:
-        a.recv_core = a.switch_core
+        # the UDP receiver shares the switch's CPU (the sender's is busy sending, and its deep
+        # ring rides out the switch's time slices); an RPC server and client take turns on
+        # the guests' CPU (a server beside a busy-polling switch waits for its time slices)
+        a.recv_core = a.gen_core if a.traffic == "rpc" else a.switch_core
     # room in every MAC table for every port's addresses (the kernel bridge has no bound)
     a.mac_table = max(8192, 1 << (4 * max(a.macs) - 1).bit_length())
     try:
@@ -245,12 +265,17 @@ def collect(argv):
 
 def progress_line(s, macs):
     """What one sample measured, for the progress on stderr."""
-    size = f"{s['size']} B" + (" payload" if s.get("size_is") == "udp_payload" else "")
+    size = f"{s['size']} B" + {"udp_payload": " payload", "rpc_message": " RPC"}.get(
+        s.get("size_is"), "")
     mac = f" {s['macs']} MAC{'s' if s['macs'] > 1 else ''}" if macs else ""
     if "udp" in s:
         u = s["udp"]
         what = (f"{u['generator']} {u['mpps']:.3f} Mpps received ({u['sent_mpps']:.3f} Mpps "
                 f"sent, {u['received']}/{u['sent']})")
+    elif "rpc" in s:
+        r = s["rpc"]
+        what = (f"{r['generator']} {r['mpps']:.3f} M requests/s at c={r['concurrency']}, p50 "
+                f"{r['lat_us']['p50']:.1f} us, p99 {r['lat_us']['p99']:.1f} us")
     else:
         zl = f", zero loss {s['zero_loss']['mpps']:.3f}" if "zero_loss" in s else ""
         what = f"closed {s['closed']['mpps']:.3f}{zl} Mpps"

@@ -6,6 +6,7 @@ guest spins through its scheduler slices and the loop crawls). Each takes a list
 port index, own MAC, MAC it sends to) and runs on one CPU."""
 import json
 import re
+import signal
 import subprocess
 import time
 
@@ -236,3 +237,71 @@ def tail_line(p):
     lines = [x.strip() for x in p.output().splitlines() if x.strip()]
     errors = [x for x in lines if any(w in x.lower() for w in ("error", "cannot", "fail"))]
     return (errors[-1:] or lines[-1:] or ["?"])[0]
+
+
+# --traffic rpc: a client guest and a server guest (g0 -> g1 of v2v), the RPC engine's
+# rpc-bench on the switch's ports, or the kernel's UDP request/response (bench/kudp_rr) in
+# namespaces on the kernel bridge's veths
+RPCB = BUILD / "guest_stack" / "apps" / "rpc-bench"
+KUDP_RR = BUILD / "bench" / "kudp_rr"
+RPC_PORT = 9700
+
+
+def rpc_gs(run, switch, macs, size, a):
+    """rpc-bench --server on switch port 1 (--recv-core, with its idle back-off), then
+    rpc-bench --client on port 0 (--gen-core; busy-polling if it has its CPU to itself) with
+    --concurrency requests of `size` bytes in flight, answers as big, for --seconds."""
+    pre_s, pre_c = run.prefix("r"), run.prefix("r")
+    srv = run.proc([RPCB, "--server", "--dev", switch.vdev(1, 0, macs[1]),
+                    "--ip", f"{UDP_IPS[1]}/24", "--cores", str(a.recv_core), "--mode", "single",
+                    "--json", "--", "--file-prefix", pre_s], "rpc-bench-server", prefix=pre_s)
+    switch.wait_ready([1])
+    if not srv.alive():
+        raise Fail(f"{srv.name} exited {srv.p.returncode}: {tail_line(srv)}")
+    cli = run.proc([RPCB, "--client", "--dev", switch.vdev(0, 0, macs[0]),
+                    "--ip", f"{UDP_IPS[0]}/24", "--cores", str(a.gen_core), "--mode", "single",
+                    *(["--busy-poll"] if a.recv_core != a.gen_core else []),
+                    "--server-ip", UDP_IPS[1], "--size", str(size),
+                    "--resp-size", str(size), "--concurrency", str(a.concurrency),
+                    "--duration", str(a.seconds), "--json", "--", "--file-prefix", pre_c],
+                   "rpc-bench-client", prefix=pre_c)
+    try:
+        rc = cli.wait(a.seconds + 60)
+    except subprocess.TimeoutExpired:
+        raise Fail(f"{cli.name} still running {a.seconds + 60:.0f} s after its --duration")
+    r = last_json(cli)
+    # --duration fails the requests still in flight when time is up (ECONNRESET) and then
+    # exits 1: that alone is no error
+    cut_short = r.get("failed", 0) <= a.concurrency and \
+        r.get("error") in (None, "Connection reset by peer")
+    if r.get("bad_responses") or not r.get("completed") or not (rc == 0 or cut_short):
+        raise Fail(f"{cli.name} exited {rc}: completed {r.get('completed')}, failed "
+                   f"{r.get('failed')}, bad {r.get('bad_responses')}, error {r.get('error')!r}")
+    return {"generator": "rpc-bench", "rps": r["rps"], "completed": r["completed"],
+            "seconds": r["seconds"], "retransmits": r["retransmits"],
+            "lat_us": {"p50": r["p50_us"], "p99": r["p99_us"], "p999": r["p999_us"]}}
+
+
+def rpc_kernel(run, switch, size, a):
+    """kudp_rr's echo server in port 1's namespace (--recv-core), its client in port 0's
+    (--gen-core), through the kernel bridge; blocking sockets."""
+    ns = [switch.kernel_guest(i, f"{ip}/24") for i, ip in enumerate(UDP_IPS)]
+    srv = run.proc(["ip", "netns", "exec", ns[1], "taskset", "-c", str(a.recv_core), KUDP_RR,
+                    "server", str(RPC_PORT), str(a.seconds + 120)], "kudp_rr-server")
+    wait_for(lambda: not srv.alive() or "ready" in srv.output(), 30, what="kudp_rr server")
+    if not srv.alive():
+        raise Fail(f"{srv.name} exited {srv.p.returncode}: {tail_line(srv)}")
+    cli = run.proc(["ip", "netns", "exec", ns[0], "taskset", "-c", str(a.gen_core), KUDP_RR,
+                    "client", UDP_IPS[1], str(RPC_PORT), str(size), str(a.concurrency),
+                    str(a.seconds)], "kudp_rr-client")
+    try:
+        rc = cli.wait(a.seconds + 60)
+    except subprocess.TimeoutExpired:
+        raise Fail(f"{cli.name} still running {a.seconds + 60:.0f} s after its time")
+    r = last_json(cli)
+    if rc or not r.get("completed"):
+        raise Fail(f"{cli.name} exited {rc}: {tail_line(cli)}")
+    run.stop(srv, signal.SIGTERM)
+    return {"generator": "kudp_rr", "rps": r["rps"], "completed": r["completed"],
+            "seconds": r["seconds"], "lost": r["lost"],
+            "lat_us": {"p50": r["p50_us"], "p99": r["p99_us"], "p999": r["p999_us"]}}

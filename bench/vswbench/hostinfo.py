@@ -37,7 +37,8 @@ def host(args):
         "vswkit": _out(["git", "-C", str(top), "describe", "--always", "--dirty"]) or None,
         "cores": {"switch": args.switch_core, "guests_and_generator": args.gen_core,
                   "kernel": "softirq wherever it is raised",
-                  **({"udp_receiver": args.recv_core} if args.traffic == "udp" else {})},
+                  **({"udp_receiver": args.recv_core} if args.traffic == "udp" else {}),
+                  **({"rpc_server": args.recv_core} if args.traffic == "rpc" else {})},
         "guests": args.guest,
         "note": ("guests are processes on net_virtio_user (net_af_packet for the kernel "
                  "bridge): the figures measure the switches, not an emulator"),
@@ -97,6 +98,8 @@ def preflight(args, need_bytes):
     tools = [BUILD / "bench" / t for t in ("trafgen", "c2c")]
     if args.traffic == "udp":
         tools += [BUILD / "guest_stack" / "apps" / "gs-udpperf", BUILD / "bench" / "kudp"]
+    if args.traffic == "rpc":
+        tools += [BUILD / "guest_stack" / "apps" / "rpc-bench", BUILD / "bench" / "kudp_rr"]
     for tool in tools:
         if not tool.exists():
             raise Fail(f"{tool} is not built: ./vswkit build")

@@ -7,10 +7,12 @@ from pathlib import Path
 
 from switches import VARIANTS
 
-MODES = ("closed", "zero_loss", "udp")
+MODES = ("closed", "zero_loss", "udp", "rpc")
 TITLES = {"closed": "closed loop", "zero_loss": "zero loss",
-          "udp": "UDP received per second of sending, size: the UDP payload"}
+          "udp": "UDP received per second of sending, size: the UDP payload",
+          "rpc": "RPC requests answered per second (M), size: the request and the answer"}
 INFLIGHT = 512  # cases.INFLIGHT
+XLABEL = {"udp": "UDP payload", "rpc": "RPC message"}
 REFERENCES = ("ovs", "ovs-flows", "testpmd", "kernel", "vhostlib")
 
 
@@ -152,9 +154,10 @@ def charts(result, outdir):
             _gnuplot(f"set terminal pngcairo size 800,500\nset output '{png}'\n"
                      f"set title '{topo}, {mode.replace('_', ' ')}"
                      + (f", {macs} MACs per port" if macs > 1 else "")
-                     + f": throughput by {'UDP payload' if mode == 'udp' else 'frame'} size'\n"
-                     f"set xlabel '{'UDP payload' if mode == 'udp' else 'frame'} size (bytes)'\n"
-                     "set ylabel 'Mpps'\nset yrange [0:*]\n"
+                     + f": throughput by {XLABEL.get(mode, 'frame')} size'\n"
+                     f"set xlabel '{XLABEL.get(mode, 'frame')} size (bytes)'\n"
+                     f"set ylabel '{'M requests/s' if mode == 'rpc' else 'Mpps'}'\n"
+                     "set yrange [0:*]\n"
                      "set grid\nset key outside right\n"
                      f"plot {plots}\n")
             written.append(png)
