@@ -136,7 +136,7 @@ class Sample:
                 g.quit()
 
     def udp(self):
-        """--traffic udp: the sender (g0) sends 64-byte (--sizes) UDP payloads as fast as it
+        """--traffic udp: the sender (g0) sends UDP payloads of the sample's size as fast as it
         can for --seconds over --flows flows to the receiver (g1); the figure is what the
         receiver got per second of sending. The guest stack's gs-udpperf on the DPDK switches,
         the kernel's UDP (kudp) in namespaces on the kernel bridge's veths."""

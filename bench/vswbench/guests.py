@@ -173,18 +173,38 @@ def udp_frame_bytes(payload):
     return payload + 8 + 20 + 14 + 4
 
 
+def wait_done(p, seconds):
+    """Waits for a process that runs for `seconds`; returns its exit code."""
+    try:
+        return p.wait(seconds + 60)
+    except subprocess.TimeoutExpired:
+        raise Fail(f"{p.name} still running {seconds + 60:.0f} s after its {seconds:g} s")
+
+
 def _finish(run, tx, rx, seconds):
     """Waits for the sender, then for the receiver's idle exit (SIGINT if it got nothing:
     it prints its summary all the same); returns both last JSON lines."""
-    try:
-        tx.wait(seconds + 60)
-    except subprocess.TimeoutExpired:
-        raise Fail(f"{tx.name} still sending {seconds + 60:.0f} s after it should have stopped")
+    wait_done(tx, seconds)
     try:
         rx.wait(5)
     except subprocess.TimeoutExpired:
         run.stop(rx)
     return last_json(tx), last_json(rx)
+
+
+def kernel_guests(run, switch, a, server, client):
+    """The kernel's side of --traffic udp and rpc: port 1's and port 0's veths in namespaces
+    of their own (UDP_IPS), the server (argv, name) started in port 1's on --recv-core and,
+    once it says it is ready, the client in port 0's on --gen-core; returns both."""
+    ns = [switch.kernel_guest(i, f"{ip}/24") for i, ip in enumerate(UDP_IPS)]
+    srv = run.proc(["ip", "netns", "exec", ns[1], "taskset", "-c", str(a.recv_core),
+                    *server[0]], server[1])
+    wait_for(lambda: not srv.alive() or "ready" in srv.output(), 30, what=server[1])
+    if not srv.alive():
+        raise Fail(f"{srv.name} exited {srv.p.returncode}: {tail_line(srv)}")
+    cli = run.proc(["ip", "netns", "exec", ns[0], "taskset", "-c", str(a.gen_core),
+                    *client[0]], client[1])
+    return srv, cli
 
 
 def udp_gs(run, switch, macs, size, a):
@@ -215,15 +235,10 @@ def udp_gs(run, switch, macs, size, a):
 def udp_kernel(run, switch, size, a):
     """kudp recv in port 1's namespace (--recv-core), then kudp send in port 0's (--gen-core),
     through the kernel bridge."""
-    ns = [switch.kernel_guest(i, f"{ip}/24") for i, ip in enumerate(UDP_IPS)]
-    rx = run.proc(["ip", "netns", "exec", ns[1], "taskset", "-c", str(a.recv_core), KUDP,
-                   "recv", str(UDP_PORT), str(a.flows), "1", str(a.seconds + 60)], "kudp-recv")
-    wait_for(lambda: not rx.alive() or "ready" in rx.output(), 30, what="kudp recv")
-    if not rx.alive():
-        raise Fail(f"{rx.name} exited {rx.p.returncode}: {tail_line(rx)}")
-    tx = run.proc(["ip", "netns", "exec", ns[0], "taskset", "-c", str(a.gen_core), KUDP,
-                   "send", UDP_IPS[1], str(UDP_PORT), str(size), str(a.seconds),
-                   str(a.flows)], "kudp-send")
+    rx, tx = kernel_guests(
+        run, switch, a,
+        ([KUDP, "recv", UDP_PORT, a.flows, 1, a.seconds + 60], "kudp-recv"),
+        ([KUDP, "send", UDP_IPS[1], UDP_PORT, size, a.seconds, a.flows], "kudp-send"))
     s, r = _finish(run, tx, rx, a.seconds)
     if tx.p.returncode:
         raise Fail(f"{tx.name} exited {tx.p.returncode}: {tail_line(tx)}")
@@ -265,10 +280,7 @@ def rpc_gs(run, switch, macs, size, a):
                     "--resp-size", str(size), "--concurrency", str(a.concurrency),
                     "--duration", str(a.seconds), "--json", "--", "--file-prefix", pre_c],
                    "rpc-bench-client", prefix=pre_c)
-    try:
-        rc = cli.wait(a.seconds + 60)
-    except subprocess.TimeoutExpired:
-        raise Fail(f"{cli.name} still running {a.seconds + 60:.0f} s after its --duration")
+    rc = wait_done(cli, a.seconds)
     r = last_json(cli)
     # --duration fails the requests still in flight when time is up (ECONNRESET) and then
     # exits 1: that alone is no error
@@ -285,19 +297,11 @@ def rpc_gs(run, switch, macs, size, a):
 def rpc_kernel(run, switch, size, a):
     """kudp_rr's echo server in port 1's namespace (--recv-core), its client in port 0's
     (--gen-core), through the kernel bridge; blocking sockets."""
-    ns = [switch.kernel_guest(i, f"{ip}/24") for i, ip in enumerate(UDP_IPS)]
-    srv = run.proc(["ip", "netns", "exec", ns[1], "taskset", "-c", str(a.recv_core), KUDP_RR,
-                    "server", str(RPC_PORT), str(a.seconds + 120)], "kudp_rr-server")
-    wait_for(lambda: not srv.alive() or "ready" in srv.output(), 30, what="kudp_rr server")
-    if not srv.alive():
-        raise Fail(f"{srv.name} exited {srv.p.returncode}: {tail_line(srv)}")
-    cli = run.proc(["ip", "netns", "exec", ns[0], "taskset", "-c", str(a.gen_core), KUDP_RR,
-                    "client", UDP_IPS[1], str(RPC_PORT), str(size), str(a.concurrency),
-                    str(a.seconds)], "kudp_rr-client")
-    try:
-        rc = cli.wait(a.seconds + 60)
-    except subprocess.TimeoutExpired:
-        raise Fail(f"{cli.name} still running {a.seconds + 60:.0f} s after its time")
+    srv, cli = kernel_guests(
+        run, switch, a, ([KUDP_RR, "server", RPC_PORT, a.seconds + 120], "kudp_rr-server"),
+        ([KUDP_RR, "client", UDP_IPS[1], RPC_PORT, size, a.concurrency, a.seconds],
+         "kudp_rr-client"))
+    rc = wait_done(cli, a.seconds)
     r = last_json(cli)
     if rc or not r.get("completed"):
         raise Fail(f"{cli.name} exited {rc}: {tail_line(cli)}")
