@@ -3,7 +3,10 @@ net_virtio_user or net_af_packet port each): trafgen (bench/trafgen.c) for open 
 rate, closed loops of any frame mix and the forwarding guest of pvp; testpmd for closed loops
 by mac forwarding where it has a CPU to itself (a testpmd that shares its CPU with another
 guest spins through its scheduler slices and the loop crawls). Each takes a list of (switch
-port index, own MAC, MAC it sends to) and runs on one CPU."""
+port index, own MAC, MAC it sends to) and runs on one CPU.
+The guest-to-guest traffic (--traffic udp, rpc): a sender or client on port 0 and a receiver
+or server on port 1, the guest stack's tools (gs-udpperf, rpc-bench) on the DPDK switches and
+the kernel's (kudp, kudp_rr) in namespaces on the kernel bridge's veths."""
 import json
 import re
 import signal
