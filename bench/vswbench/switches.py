@@ -38,8 +38,9 @@ class Switch:
     netns = None           # the namespace guests must run in (kernel)
     loop_only = False      # a variant measured in the loop topology only
     testpmd_only = False   # ... and by testpmd's closed loop only (fixed sizes, one MAC)
-    gen_topology = "paired"  # testpmd's --port-topology in the loop (loop: back out of the
-    fill_factor = 1        # port it came in by); bursts it injects per port, times the usual
+    gen_topology = "paired"  # testpmd's --port-topology in a closed loop (loop: a frame
+                             # goes back out of the port it came in by)
+    fill_factor = 1        # the bursts each of its ports injects, times the usual
 
     def __init__(self, work, core, main_core, mac_table=8192, vswd_args=()):
         """mac_table: the MAC table entries the run needs (vswd, OVS NORMAL); vswd_args: more
