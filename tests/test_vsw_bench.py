@@ -3,6 +3,7 @@ topology through every kind of switch; the zero-loss search on a simulated devic
 and failures as one clear line with nothing left running. Figures are not judged here."""
 import json
 import math
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -26,20 +27,22 @@ def names(cmd):
     return set(subprocess.run(cmd, capture_output=True, text=True).stdout.split())
 
 
-OURS = ("vb", "flovs")  # vsw-bench's prefixes: its DPDK files, namespaces (OVS's: flovs)
+# vsw-bench's prefix (VSWBENCH_TAG): its DPDK files, namespaces, OVS run directories
+OURS = os.environ.get("VSWBENCH_TAG", "vb")
 
 
 def our_processes():
     """Processes of vsw-bench's: a DPDK file prefix or an OVS run directory of its own (once
     vsw-bench has exited, what it left is no child of ours: found by command line)."""
-    found = []
+    found, tag, tmp = [], OURS.encode(), b"/tmp/" + OURS.encode()
     for d in Path("/proc").iterdir():
         try:
             argv = (d / "cmdline").read_bytes().split(b"\0")
         except OSError:
             continue
-        if any(a.startswith(b"/tmp/flovs") or b"=/tmp/flovs" in a for a in argv) or any(
-                a == b"--file-prefix" and b.startswith(b"vb") for a, b in zip(argv, argv[1:])):
+        if any(a.startswith(tmp) or b"=" + tmp in a or a.startswith(b"--file-prefix=" + tag)
+               or b"unix:" + tmp in a for a in argv) or any(
+                a == b"--file-prefix" and b.startswith(tag) for a, b in zip(argv, argv[1:])):
             found.append(f"{d.name}: {b' '.join(argv)[:120]}")
     return found
 
@@ -166,6 +169,94 @@ def test_macs_in_rotation_are_learned_and_compared_with_the_fewest(leaves_nothin
     assert "65536" not in r.stdout and "4096 MACs per port" in r.stdout
 
 
+def test_udp_traffic_through_every_kind_of_switch(leaves_nothing, tmp_path):
+    """gs-udpperf between two guests through each DPDK switch, the kernel's UDP (kudp) between
+    two namespaces through the kernel bridge: what the receiver got per second of sending,
+    sizes meaning the UDP payload."""
+    r = bench("run", "--quick", "--traffic", "udp", "--switch", "vswd,ovs,ovs-flows,testpmd,kernel",
+              "--sizes", "64", "--flows", "2", "--json", tmp_path / "r.json")
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-3000:]
+    res = json.loads((tmp_path / "r.json").read_text())
+    assert res["config"]["topology"] == ["v2v"] and res["config"]["recv_core"] == 1
+    assert res["host"]["cores"]["udp_receiver"] == 1
+    assert [s["switch"] for s in res["samples"]] == ["vswd", "ovs", "ovs-flows", "testpmd",
+                                                     "kernel"]
+    for s in res["samples"]:
+        assert s["probe"]["rtt_ns"] > 0 and s["seconds_taken"] > 0, s
+        assert s["topology"] == "v2v" and s["size"] == 64 and s["size_is"] == "udp_payload", s
+        assert "closed" not in s and "zero_loss" not in s, s
+        u = s["udp"]
+        assert u["generator"] == ("kudp" if s["switch"] == "kernel" else "gs-udpperf"), s
+        # nothing arrives that was not sent; the rate is per second of sending
+        assert 0 < u["received"] <= u["sent"], u
+        assert u["mpps"] == pytest.approx(u["received"] / u["send_seconds"] / 1e6, rel=2e-3), u
+        assert u["sent_mpps"] >= u["mpps"] > 0 and u["flows"] == 2, u
+        assert u["frame_bytes"] == 64 + 46, u  # UDP, IPv4 and Ethernet headers and the FCS
+        assert u["gbps"] == pytest.approx(u["mpps"] * 110 * 8 / 1e3, rel=1e-6), u
+        if s["switch"] != "kernel":  # gs-udpperf's receiver times each datagram
+            assert 0 < u["lat_us"]["p50"] <= u["lat_us"]["p99"], u
+        assert "receiver on 1" in s["placement"], s
+    (e,) = res["summary"]
+    assert e["mode"] == "udp" and set(e["ratios"]) == {"vswd/ovs", "vswd/ovs-flows",
+                                                      "vswd/testpmd", "vswd/kernel"}, e
+    (rep,) = e["ratios"]["vswd/kernel"]["per_rep"]
+    v, k = (e["switches"][sw]["samples"][0] for sw in ("vswd", "kernel"))
+    assert rep["ratio"] == pytest.approx(v / k, abs=2e-3), e
+    assert "v2v, UDP received per second of sending, size: the UDP payload" in r.stdout
+    assert "gs-udpperf" in r.stderr and "kudp" in r.stderr  # the progress lines
+
+
+def test_rpc_traffic_through_vswd_testpmd_and_the_kernel(leaves_nothing, tmp_path):
+    """rpc-bench between two guests through the DPDK switches, kudp_rr (the kernel's UDP
+    request/response) through the kernel bridge: requests answered per second, with their
+    latency; every request checked (rpc-bench fails on a bad answer)."""
+    r = bench("run", "--quick", "--traffic", "rpc", "--switch", "vswd,testpmd,kernel",
+              "--concurrency", "4", "--json", tmp_path / "r.json")
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-3000:]
+    res = json.loads((tmp_path / "r.json").read_text())
+    assert res["config"]["sizes"] == [32] and res["config"]["recv_core"] == 0
+    assert res["host"]["cores"]["rpc_server"] == 0
+    assert [s["switch"] for s in res["samples"]] == ["vswd", "testpmd", "kernel"]
+    for s in res["samples"]:
+        assert s["topology"] == "v2v" and s["size_is"] == "rpc_message", s
+        rpc = s["rpc"]
+        assert rpc["generator"] == ("kudp_rr" if s["switch"] == "kernel" else "rpc-bench"), s
+        assert rpc["completed"] > 0 and rpc["concurrency"] == 4, rpc
+        assert rpc["mpps"] == pytest.approx(rpc["completed"] / rpc["seconds"] / 1e6, rel=0.05)
+        assert 0 < rpc["lat_us"]["p50"] <= rpc["lat_us"]["p99"], rpc
+        assert "RPC client on CPU 0, server on 0" in s["placement"], s
+    (e,) = res["summary"]
+    assert e["mode"] == "rpc" and set(e["ratios"]) == {"vswd/testpmd", "vswd/kernel"}, e
+    assert "v2v, RPC requests answered per second (M)" in r.stdout
+
+
+def test_loop_variants_vlan_vxlan_and_the_vhost_library(leaves_nothing, tmp_path):
+    """bench/loop's modes as switches: each variant brings its baseline (vswd-vlan the plain
+    vswd with the generator in the same loop topology, vswd-vxlan plain vswd), keeps every
+    frame of the loop (a tagged frame of 1518 bytes too) and has its ratio per repetition."""
+    r = bench("run", "--quick", "--switch", "vswd-vlan,vswd-vxlan,vhostlib", "--sizes", "1518",
+              "--json", tmp_path / "r.json")
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-3000:]
+    assert "lost frames" not in r.stderr, r.stderr
+    res = json.loads((tmp_path / "r.json").read_text())
+    order = ["vswd-loop", "vswd-vlan", "vswd", "vswd-vxlan", "vhostlib"]
+    assert res["config"]["switch"] == order
+    assert [s["switch"] for s in res["samples"]] == order
+    for s in res["samples"]:
+        sample_ok(s)
+        assert s["closed"]["generator"] == "testpmd" and s["closed"]["lost"] == {}, s
+    vxlan = next(s for s in res["samples"] if s["switch"] == "vswd-vxlan")
+    assert vxlan["switch_facts"]["fdb_entries"] >= 4, vxlan  # both guests', in two VLANs
+    (e,) = res["summary"]
+    assert set(e["ratios"]) == {"vlan/plain", "vxlan/plain", "vswd/vhostlib"}, e
+    for name, (a, b) in {"vlan/plain": ("vswd-vlan", "vswd-loop"),
+                         "vxlan/plain": ("vswd-vxlan", "vswd")}.items():
+        (rep,) = e["ratios"][name]["per_rep"]
+        x, y = (e["switches"][sw]["samples"][0] for sw in (a, b))
+        assert rep["ratio"] == pytest.approx(x / y, abs=2e-3), e
+    assert "vlan/plain" in r.stdout and "vxlan/plain" in r.stdout
+
+
 def simulated(knee, noise_above=0.0):
     """A device that loses nothing up to knee frames/s and the excess above it."""
     calls = []
@@ -202,12 +293,23 @@ def test_zero_loss_search_stops_at_the_trial_limit_and_at_the_top():
 
 @pytest.mark.parametrize("args,msg", [
     (["--topology", "ring"], "unknown topology 'ring' (have: loop, v2v, pvp)"),
-    (["--switch", "vswd,vpp"], "unknown switch 'vpp' (have: vswd, ovs, ovs-flows, testpmd, kernel)"),
+    (["--switch", "vswd,vpp"], "unknown switch 'vpp' (have: vswd, ovs, ovs-flows, testpmd, kernel, vswd-loop, "
+                                    "vswd-vlan, vswd-vxlan, vhostlib)"),
     (["--sizes", "64,9000"], "bad frame size 9000"),
     (["--traffic", "netperf"], "unknown traffic 'netperf'"),
     (["--switch-core", "0"], "--switch-core and --gen-core must differ"),
     (["--switch-core", "57"], "CPU 57 is not one this process may use"),
     (["--macs", "1,70000"], "bad --macs: numbers 1..65536"),
+    (["--traffic", "udp", "--topology", "loop"], "--traffic udp runs in the v2v topology only"),
+    (["--traffic", "udp", "--zero-loss"], "--traffic udp has no --zero-loss"),
+    (["--traffic", "udp", "--sizes", "1500"], "bad UDP payload size 1500: 24..1472"),
+    (["--traffic", "rpc", "--topology", "pvp"], "--traffic rpc runs in the v2v topology only"),
+    (["--traffic", "rpc", "--macs", "1,16"], "--traffic rpc has no --macs"),
+    (["--traffic", "udp", "--switch", "vswd-vxlan"],
+     "--switch vswd-vxlan runs in the loop topology only (and --traffic udp in v2v only)"),
+    (["--switch", "vswd-vlan", "--traffic", "trafgen"],
+     "--switch vswd-vlan is measured by testpmd's closed loop only"),
+    (["--switch", "vhostlib", "--topology", "pvp"], "--switch vhostlib runs in the loop topology"),
 ])
 def test_bad_input_is_one_line(leaves_nothing, args, msg):
     r = bench("run", "--quick", *args)
@@ -230,10 +332,29 @@ def test_a_switch_that_fails_to_start_shows_its_log(leaves_nothing):
     assert "the tail of its log" in r.stderr and any("no-such-option" in l for l in tail), r.stderr
 
 
-def private_mount(path):
-    """Runs vsw-bench in a mount namespace of its own where `path` is an empty tmpfs."""
+def test_ovs_that_fails_to_start_shows_its_log(leaves_nothing, tmp_path):
+    """OVS-DPDK that fails half way through its start (ovsdb-server and ovs-vswitchd up, the
+    bridge made, then ovs-ofctl fails: a stand-in bound over it in a mount namespace of the
+    run's own): one line, the tail of ovs-vswitchd's log, and nothing of it left (processes,
+    run directory, namespace, DPDK files)."""
+    fake = tmp_path / "ovs-ofctl"
+    fake.write_text("#!/bin/sh\necho 'ovs-ofctl: injected failure' >&2\nexit 1\n")
+    fake.chmod(0o755)
+    r = bench("run", "--quick", "--switch", "ovs", "--sizes", "64",
+              wrap=private_mount("/usr/bin/ovs-ofctl", f"--bind {fake}"))
+    assert r.returncode == 2, r
+    first, *tail = r.stderr.strip().splitlines()
+    assert first == ("vsw-bench: ovs did not start: OVS-DPDK did not start: ovs-ofctl "
+                     "mod-port flbr failed: ovs-ofctl: injected failure"), r.stderr
+    assert tail[0] == "--- the tail of its log:" and len(tail) > 1, r.stderr
+    assert any("bridge flbr" in l for l in tail), r.stderr  # ovs-vswitchd had made it
+
+
+def private_mount(path, what="-t tmpfs none"):
+    """Runs vsw-bench in a mount namespace of its own where `path` is an empty tmpfs (or
+    what `mount WHAT` mounts)."""
     return ["unshare", "-m", "--propagation", "private", "sh", "-c",
-            f'mount -t tmpfs none "{path}" && exec "$0" "$@"']
+            f'mount {what} "{path}" && exec "$0" "$@"']
 
 
 def test_no_hugepages_is_one_line(leaves_nothing):

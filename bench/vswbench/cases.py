@@ -1,6 +1,7 @@
 """One sample: a topology through one switch at one frame size and MAC count, measured
-closed-loop and, when asked, zero-loss. Guests are processes on --gen-core; the switch polls
---switch-core.
+closed-loop and, when asked, zero-loss; or, with --traffic udp, one UDP sender guest and one
+receiver guest (v2v). Guests are processes on --gen-core (the UDP receiver on --recv-core);
+the switch polls --switch-core.
 
   loop  one generator with two ports on the switch; each port sends to the other
   v2v   two guests, one port each, sending to each other
@@ -11,7 +12,8 @@ import time
 from collections import namedtuple
 
 from benchkit import Fail
-from guests import TestpmdGuest, TrafGen, closed_loop_testpmd, together
+from guests import (TestpmdGuest, TrafGen, closed_loop_testpmd, rpc_gs, rpc_kernel, together,
+                    udp_frame_bytes, udp_gs, udp_kernel)
 from switches import one_line
 import zeroloss
 
@@ -76,11 +78,19 @@ class Sample:
         if a.traffic == "testpmd" and self.size != "imix" and self.topology == "loop" \
                 and max(a.macs) == 1:
             gens = [TestpmdGuest(self.run, self.sw, self.ports(e), self.size, a.gen_core,
-                                 f"testpmd-gen{n}") for n, e in enumerate(self.topo.generators)]
+                                 f"testpmd-gen{n}", self.sw.gen_topology)
+                    for n, e in enumerate(self.topo.generators)]
             try:
                 self.sw.wait_ready()
                 bursts = INFLIGHT // 32 // sum(len(e) for e in self.topo.generators)
-                return closed_loop_testpmd(gens, bursts, a.seconds), "testpmd", None
+                rate, lost = closed_loop_testpmd(gens, self.sw, bursts * self.sw.fill_factor,
+                                                 a.seconds)
+                if lost:
+                    self.lost = lost
+                    self.run.warn(f"warning: {self.sw.name} lost frames (the loop ran with "
+                                  f"fewer in flight): "
+                                  + " ".join(f"{k}={n}" for k, n in lost.items()))
+                return rate, "testpmd", None
             finally:
                 for g in gens:
                     g.stop()
@@ -125,13 +135,50 @@ class Sample:
             for g in gens:
                 g.quit()
 
+    def udp(self):
+        """--traffic udp: the sender (g0) sends UDP payloads of the sample's size as fast as it
+        can for --seconds over --flows flows to the receiver (g1); the figure is what the
+        receiver got per second of sending. The guest stack's gs-udpperf on the DPDK switches,
+        the kernel's UDP (kudp) in namespaces on the kernel bridge's veths."""
+        a = self.args
+        if self.sw.name == "kernel":
+            u = udp_kernel(self.run, self.sw, self.size, a)
+        else:
+            u = udp_gs(self.run, self.sw, [MAC[p] for p in self.topo.ports], self.size, a)
+        secs = u.pop("send_seconds")
+        rate = u["received"] / secs if secs > 0 else 0.0
+        frame = udp_frame_bytes(self.size)
+        return {"mpps": rate / 1e6, "gbps": rate * frame * 8 / 1e9,
+                "sent_mpps": u["sent"] / secs / 1e6 if secs > 0 else 0.0,
+                "send_seconds": round(secs, 3), "frame_bytes": frame, "flows": a.flows, **u}
+
+    def rpc(self):
+        """--traffic rpc: the client (g0) keeps --concurrency requests of --sizes bytes (answers
+        as big) in flight to the server (g1) for --seconds; the figure is the requests answered
+        per second ("mpps": millions), with their latency. rpc-bench on the DPDK switches,
+        kudp_rr (the kernel's UDP request/response) on the kernel bridge."""
+        a = self.args
+        if self.sw.name == "kernel":
+            r = rpc_kernel(self.run, self.sw, self.size, a)
+        else:
+            r = rpc_gs(self.run, self.sw, [MAC[p] for p in self.topo.ports], self.size, a)
+        return {"mpps": r.pop("rps") / 1e6, "concurrency": a.concurrency, **r}
+
     def measure(self):
         out = {"topology": self.topology, "switch": self.sw.name, "size": self.size,
                "macs": self.macs}
+        if self.args.traffic in ("udp", "rpc"):
+            out["size_is"] = "udp_payload" if self.args.traffic == "udp" else "rpc_message"
+            out[self.args.traffic] = self.udp() if self.args.traffic == "udp" else self.rpc()
+            if hasattr(self.sw, "facts"):
+                out["switch_facts"] = self.sw.facts()
+            return out
         self.guests()
         rate, gen, ans = self.closed()
         out["closed"] = {"mpps": rate / 1e6, "gbps": rate * frame_bytes(self.size) * 8 / 1e9,
                          "generator": gen}
+        if gen == "testpmd":
+            out["closed"]["lost"] = getattr(self, "lost", {})
         if ans:
             # with INFLIGHT frames queued in the loop, this is mostly queueing (Little's law)
             out["closed"].update(drain_capped=ans["drain_capped"],
@@ -159,7 +206,8 @@ class Sample:
 def run_sample(run, switch_cls, topology, size, macs, args, work):
     """Starts the switch, measures, stops everything the sample started (the switch last,
     whatever happens before)."""
-    sw = switch_cls(work, args.switch_core, args.gen_core)
+    sw = switch_cls(work, args.switch_core, args.gen_core, mac_table=args.mac_table,
+                    vswd_args=args.vswd_extra)
     t0 = time.monotonic()
     try:
         try:
@@ -177,4 +225,7 @@ def run_sample(run, switch_cls, topology, size, macs, args, work):
         sw.stop()
     out["seconds_taken"] = round(time.monotonic() - t0, 1)
     out["placement"] = sw.placement()
+    if args.traffic in ("udp", "rpc"):
+        who = ("UDP sender", "receiver") if args.traffic == "udp" else ("RPC client", "server")
+        out["placement"] += f"; {who[0]} on CPU {args.gen_core}, {who[1]} on {args.recv_core}"
     return out

@@ -1,14 +1,24 @@
 """vsw-bench: how fast guests talk through a switch, side by side with the references.
 
-usage: vsw-bench run [--topology loop|v2v|pvp]... [--switch vswd|ovs|ovs-flows|testpmd|kernel]...
-                     [--guest process] [--traffic testpmd|trafgen] [--sizes 64,512,1518,imix]
-                     [--macs 1,65536]
+usage: vsw-bench run [--topology loop|v2v|pvp]... [--switch vswd|ovs|ovs-flows|testpmd|kernel|
+                                                         vswd-vlan|vswd-vxlan|vhostlib]...
+                     [--guest process] [--traffic testpmd|trafgen|udp|rpc] [--sizes 64,512,1518,imix]
+                     [--macs 1,65536] [--flows N] [--concurrency N] [--recv-core C]
                      [--reps N] [--seconds S] [--zero-loss [--loss-tolerance PCT]
                      [--resolution PCT] [--max-trials N]] [--switch-core C] [--gen-core C]
                      [--vswd-args ARGS] [--quick] [--json FILE] [--charts DIR]
        vsw-bench report FILE.json [--charts DIR]
+
+Variants in the loop topology: vswd-vlan (with its baseline vswd-loop), vswd-vxlan (against
+vswd), vhostlib (io-forwarding on the rte_vhost library).
+--traffic udp: a UDP sender guest and a receiver guest (v2v): gs-udpperf on the DPDK
+switches, the kernel's UDP (bench/kudp) on the kernel bridge; --sizes are UDP payload bytes.
+--traffic rpc: a client guest and a server guest (v2v): rpc-bench on the DPDK switches,
+kudp_rr (the kernel's UDP request/response) on the kernel bridge; --sizes are the request's
+and the answer's bytes, --concurrency requests in flight.
 """
 import argparse
+import contextlib
 import json
 import os
 import shlex
@@ -21,14 +31,20 @@ import cases
 import harness
 import hostinfo
 import report
-from switches import SWITCHES, Switch, VswdSwitch
+from switches import SWITCHES, TAG, VARIANTS
 
 TOPOLOGIES = list(cases.TOPOLOGIES)
-TRAFFIC = ("testpmd", "trafgen")
+TRAFFIC = ("testpmd", "trafgen", "udp", "rpc")
+# --sizes of the guest-to-guest traffic: what they mean, their bounds, the default
+GUEST_SIZES = {"udp": ("UDP payload", 24, 1472, "64,1472"),
+               "rpc": ("RPC request and answer", 16, 1400, "32")}
 
 
 class BenchRun(Run):
-    NAME, TAG, DEBUG = "vsw-bench", "vb", "VSWBENCH_DEBUG"
+    NAME, TAG, DEBUG = "vsw-bench", TAG, "VSWBENCH_DEBUG"
+
+    def warn(self, msg):
+        print(f"  {msg}", file=sys.stderr, flush=True)
 
     def stop_all(self):
         """Everything the last sample started goes (the switch stops on its own)."""
@@ -56,18 +72,24 @@ def parse_list(value, choices, what):
     return out
 
 
-def parse_sizes(text):
+def parse_sizes(text, traffic):
+    """Frame sizes (with the FCS, as RFC 2544) or imix; with --traffic udp or rpc, what their
+    guests send (GUEST_SIZES)."""
     out = []
+    what, lo, hi, _ = GUEST_SIZES.get(traffic, ("frame", 64, 1518, ""))
     for x in text.split(","):
-        if x == "imix":
+        if x == "imix" and traffic not in GUEST_SIZES:
             out += [x] if x not in out else []
             continue
         try:
             n = int(x)
         except ValueError:
-            die(f"bad --sizes '{text}': frame sizes 64..1518 or imix, comma-separated")
-        if not 64 <= n <= 1518:
-            die(f"bad frame size {n}: 64..1518 (bytes with the FCS, as RFC 2544)")
+            die(f"bad --sizes '{text}': {what} sizes {lo}..{hi}"
+                + ("" if traffic in GUEST_SIZES else " or imix") + ", comma-separated")
+        if not lo <= n <= hi:
+            die(f"bad {what} size {n}: {lo}..{hi}" + (
+                f" (with --traffic {traffic}, --sizes are {what} bytes)" if traffic in GUEST_SIZES
+                else " (bytes with the FCS, as RFC 2544)"))
         out += [n] if n not in out else []
     return out
 
@@ -76,13 +98,25 @@ def parser():
     ap = argparse.ArgumentParser(prog="vsw-bench", description=__doc__.split("\n\n")[0])
     sub = ap.add_subparsers(dest="cmd")
     r = sub.add_parser("run", help="measure")
-    r.add_argument("--topology", action="append", default=[])
-    r.add_argument("--switch", action="append", default=[])
+    r.add_argument("--topology", action="append", default=[],
+                   help=f"{', '.join(TOPOLOGIES)} (loop; v2v with --traffic udp)")
+    r.add_argument("--switch", action="append", default=[],
+                   help=f"{', '.join(SWITCHES)} (vswd,testpmd)")
     r.add_argument("--guest", default="process")
-    r.add_argument("--traffic", default="testpmd")
-    r.add_argument("--sizes", default="64,1518")
+    r.add_argument("--traffic", default="testpmd",
+                   help=f"{', '.join(TRAFFIC)} (testpmd: its closed loop where it can, trafgen "
+                   f"elsewhere; udp: gs-udpperf, or kudp through the kernel bridge)")
+    r.add_argument("--sizes", help="frame sizes (64,1518); with --traffic udp, UDP payloads "
+                   "(64,1472); with --traffic rpc, requests and answers (32)")
     r.add_argument("--macs", default="1",
                    help="addresses per port in rotation, a list (1: the ports' own)")
+    r.add_argument("--flows", type=int, default=4,
+                   help="--traffic udp: flows (destination ports) the sender spreads over (4)")
+    r.add_argument("--recv-core", type=int,
+                   help="--traffic udp: the receiver's CPU (default: --switch-core); rpc: the "
+                   "server's (default: --gen-core)")
+    r.add_argument("--concurrency", type=int, default=16,
+                   help="--traffic rpc: requests in flight (16)")
     r.add_argument("--reps", type=int, default=3)
     r.add_argument("--seconds", type=float, default=5.0,
                    help="closed-loop count time and zero-loss trial time")
@@ -105,14 +139,46 @@ def parser():
 
 
 def check(a):
-    a.topology = parse_list(a.topology or ["loop"], TOPOLOGIES, "topology")
+    if a.traffic not in TRAFFIC:
+        die(f"unknown traffic '{a.traffic}' (have: {', '.join(TRAFFIC)})")
+    udp = a.traffic in GUEST_SIZES  # udp, rpc: two guests, v2v
+    a.topology = parse_list(a.topology or ["v2v" if udp else "loop"], TOPOLOGIES, "topology")
     a.switch = parse_list(a.switch or ["vswd", "testpmd"], list(SWITCHES), "switch")
     if a.guest != "process":
         die(f"--guest {a.guest}: only process guests are measured so far (VMs under TCG "
             f"measure the emulator; see the README's known limits)")
-    if a.traffic not in TRAFFIC:
-        die(f"unknown traffic '{a.traffic}' (have: {', '.join(TRAFFIC)})")
-    a.sizes = parse_sizes(a.sizes)
+    if udp:
+        t = a.traffic
+        if a.topology != ["v2v"]:
+            die(f"--traffic {t} runs in the v2v topology only (a "
+                f"{'sender' if t == 'udp' else 'client'} guest and a "
+                f"{'receiver' if t == 'udp' else 'server'} guest), not "
+                f"{','.join(x for x in a.topology if x != 'v2v')}")
+        if a.zero_loss:
+            die(f"--traffic {t} has no --zero-loss: "
+                + ("the UDP sender sends as fast as it can and the figure is what the receiver "
+                   "got" if t == "udp" else "the figure is the request rate at --concurrency")
+                + " (zero loss is trafgen's search)")
+        if a.macs != "1":
+            die(f"--traffic {t} has no --macs: each guest has its own address (trafgen "
+                f"rotates MACs)")
+        if not 1 <= a.flows <= 1024:
+            die(f"bad --flows {a.flows}: 1..1024")
+        if not 1 <= a.concurrency <= 256:
+            die(f"bad --concurrency {a.concurrency}: 1..256")
+    a.sizes = parse_sizes(a.sizes or (GUEST_SIZES[a.traffic][3] if udp else "64,1518"),
+                          a.traffic)
+    for sw in list(a.switch):
+        c = SWITCHES[sw]
+        if c.loop_only and a.topology != ["loop"]:
+            die(f"--switch {sw} runs in the loop topology only"
+                + (f" (and --traffic {a.traffic} in v2v only)" if udp else ""))
+        if c.testpmd_only and (a.traffic != "testpmd" or "imix" in a.sizes or a.macs != "1"
+                               or a.zero_loss):
+            die(f"--switch {sw} is measured by testpmd's closed loop only (--traffic testpmd, "
+                f"no imix, no --macs, no --zero-loss): its generator cannot tag")
+        if sw in VARIANTS and VARIANTS[sw][1] not in a.switch:  # its baseline, just before
+            a.switch.insert(a.switch.index(sw), VARIANTS[sw][1])
     try:
         a.macs = sorted({int(x) for x in a.macs.split(",")})
     except ValueError:
@@ -127,6 +193,13 @@ def check(a):
             "--loss-tolerance in [0, 100)")
     if a.switch_core == a.gen_core:
         die("--switch-core and --gen-core must differ (the switch busy-polls its CPU)")
+    if a.recv_core is None:
+        # the UDP receiver shares the switch's CPU (the sender's is busy sending, and its deep
+        # ring rides out the switch's time slices); an RPC server and client take turns on
+        # the guests' CPU (a server beside a busy-polling switch waits for its time slices)
+        a.recv_core = a.gen_core if a.traffic == "rpc" else a.switch_core
+    # room in every MAC table for every port's addresses (the kernel bridge has no bound)
+    a.mac_table = max(8192, 1 << (4 * max(a.macs) - 1).bit_length())
     try:
         a.vswd_extra = shlex.split(a.vswd_args)
     except ValueError as e:
@@ -142,13 +215,11 @@ def progress(msg):
     print(msg, file=sys.stderr, flush=True)
 
 
-def run(a):
+def measure(a):
+    """The run: every sample, then the summary (the result as the JSON has it)."""
     check(a)
     hostinfo.preflight(a, need_bytes=2 << 30)
     signal.signal(signal.SIGTERM, on_sigterm)
-    VswdSwitch.extra = a.vswd_extra
-    # room in every MAC table for every port's addresses (the kernel bridge has no bound)
-    Switch.mac_table = max(8192, 1 << (4 * max(a.macs) - 1).bit_length())
     points = [(t, s, m) for t in a.topology for s in a.sizes for m in a.macs]
     total = len(points) * a.reps * len(a.switch)
     result = {"config": {k: v for k, v in vars(a).items() if k not in ("cmd", "vswd_extra")},
@@ -169,18 +240,49 @@ def run(a):
                     result["samples"].append(s)
                     if a.json:  # kept as it goes: a failure later loses no sample
                         save(result, a.json)
-                    zl = (f", zero loss {s['zero_loss']['mpps']:.3f}" if "zero_loss" in s else "")
-                    mac = f" {macs} MAC{'s' if macs > 1 else ''}" if len(a.macs) > 1 else ""
-                    c2c = f"{probe['rtt_ns']:.0f} ns" if probe["rtt_ns"] else "no answer"
-                    progress(f"[{n:3d}/{total}] {topo} {size} B{mac} {sw:9s} rep {rep + 1}: "
-                             f"closed {s['closed']['mpps']:.3f}{zl} Mpps (c2c {c2c}, "
-                             f"{probe['label']})")
+                    progress(f"[{n:3d}/{total}] " + progress_line(s, len(a.macs) > 1))
     finally:
         bench.stop_all()
         bench.close()
     result["summary"] = report.summarize(result["samples"], a.switch)
     result["finished"] = time.strftime("%Y-%m-%d %H:%M:%S")
-    show(result, a.json, a.charts)
+    if a.json:
+        save(result, a.json)
+    return result
+
+
+def run(a):
+    show(measure(a), a.json, a.charts)
+
+
+def collect(argv):
+    """For the benchmarks that vsw-bench took over (bench/loop, bench/udp): the result of
+    `vsw-bench run ARGV`, no table; errors as the command's own, one line."""
+    a = parser().parse_args(["run", *argv])
+    with one_line_errors():
+        return measure(a)
+
+
+def progress_line(s, macs):
+    """What one sample measured, for the progress on stderr."""
+    size = f"{s['size']} B" + {"udp_payload": " payload", "rpc_message": " RPC"}.get(
+        s.get("size_is"), "")
+    mac = f" {s['macs']} MAC{'s' if s['macs'] > 1 else ''}" if macs else ""
+    if "udp" in s:
+        u = s["udp"]
+        what = (f"{u['generator']} {u['mpps']:.3f} Mpps received ({u['sent_mpps']:.3f} Mpps "
+                f"sent, {u['received']}/{u['sent']})")
+    elif "rpc" in s:
+        r = s["rpc"]
+        what = (f"{r['generator']} {r['mpps']:.3f} M requests/s at c={r['concurrency']}, p50 "
+                f"{r['lat_us']['p50']:.1f} us, p99 {r['lat_us']['p99']:.1f} us")
+    else:
+        zl = f", zero loss {s['zero_loss']['mpps']:.3f}" if "zero_loss" in s else ""
+        what = f"closed {s['closed']['mpps']:.3f}{zl} Mpps"
+    p = s["probe"]
+    c2c = f"{p['rtt_ns']:.0f} ns" if p["rtt_ns"] else "no answer"
+    return (f"{s['topology']} {size}{mac} {s['switch']:9s} rep {s['rep']}: {what} "
+            f"(c2c {c2c}, {p['label']})")
 
 
 def save(result, path):
@@ -202,9 +304,19 @@ def show(result, json_path, charts_dir):
             raise Fail(f"charts: {e}") from e
 
 
+@contextlib.contextmanager
+def one_line_errors():
+    try:
+        yield
+    except Fail as e:
+        die(str(e))
+    except KeyboardInterrupt:
+        die("interrupted; everything it started is stopped")
+
+
 def main(argv=None):
     a = parser().parse_args(argv)
-    try:
+    with one_line_errors():
         if a.cmd == "run":
             run(a)
         elif a.cmd == "report":
@@ -222,10 +334,6 @@ def main(argv=None):
         else:
             parser().print_help()
             sys.exit(2)
-    except Fail as e:
-        die(str(e))
-    except KeyboardInterrupt:
-        die("interrupted; everything it started is stopped")
 
 
 if __name__ == "__main__":

@@ -36,7 +36,9 @@ def host(args):
         "ovs": _deb("openvswitch-switch-dpdk"),
         "vswkit": _out(["git", "-C", str(top), "describe", "--always", "--dirty"]) or None,
         "cores": {"switch": args.switch_core, "guests_and_generator": args.gen_core,
-                  "kernel": "softirq wherever it is raised"},
+                  "kernel": "softirq wherever it is raised",
+                  **({"udp_receiver": args.recv_core} if args.traffic == "udp" else {}),
+                  **({"rpc_server": args.recv_core} if args.traffic == "rpc" else {})},
         "guests": args.guest,
         "note": ("guests are processes on net_virtio_user (net_af_packet for the kernel "
                  "bridge): the figures measure the switches, not an emulator"),
@@ -93,10 +95,15 @@ def preflight(args, need_bytes):
         raise Fail(f"OVS-DPDK is not installed: {ovsdpdk.INSTALL}")
     if args.charts:
         need_gnuplot()
-    for tool in ("trafgen", "c2c"):
-        if not (BUILD / "bench" / tool).exists():
-            raise Fail(f"{BUILD / 'bench' / tool} is not built: ./vswkit build")
-    for c in (args.switch_core, args.gen_core):
+    tools = [BUILD / "bench" / t for t in ("trafgen", "c2c")]
+    if args.traffic == "udp":
+        tools += [BUILD / "guest_stack" / "apps" / "gs-udpperf", BUILD / "bench" / "kudp"]
+    if args.traffic == "rpc":
+        tools += [BUILD / "guest_stack" / "apps" / "rpc-bench", BUILD / "bench" / "kudp_rr"]
+    for tool in tools:
+        if not tool.exists():
+            raise Fail(f"{tool} is not built: ./vswkit build")
+    for c in (args.switch_core, args.gen_core, args.recv_core):
         if c not in os.sched_getaffinity(0):
             raise Fail(f"CPU {c} is not one this process may use "
                        f"(have {sorted(os.sched_getaffinity(0))})")

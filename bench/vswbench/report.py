@@ -5,9 +5,21 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-MODES = ("closed", "zero_loss")
+from switches import VARIANTS
+
+MODES = ("closed", "zero_loss", "udp", "rpc")
+TITLES = {"closed": "closed loop", "zero_loss": "zero loss",
+          "udp": "UDP received per second of sending, size: the UDP payload",
+          "rpc": "RPC requests answered per second (M), size: the request and the answer"}
 INFLIGHT = 512  # cases.INFLIGHT
-REFERENCES = ("ovs", "ovs-flows", "testpmd", "kernel")
+XLABEL = {"udp": "UDP payload", "rpc": "RPC message"}
+REFERENCES = ("ovs", "ovs-flows", "testpmd", "kernel", "vhostlib")
+
+
+def ratio_names(switches):
+    """The ratios a run with these switches has: vswd/reference, variant/plain."""
+    out = [f"vswd/{r}" for r in REFERENCES if r in switches and "vswd" in switches]
+    return out + [n for v, (n, base) in VARIANTS.items() if v in switches and base in switches]
 
 
 def size_key(size):
@@ -61,6 +73,11 @@ def summarize(samples, switches):
                 r = rep_ratios(rows("vswd"), rows(ref), mode)
                 if r:
                     entry["ratios"][f"vswd/{ref}"] = r
+        for var, (name, base) in VARIANTS.items():
+            if var in switches and base in switches:
+                r = rep_ratios(rows(var), rows(base), mode)
+                if r:
+                    entry["ratios"][name] = r
         if macs != fewest:
             entry["vs_fewest_macs"] = {sw: rep_ratios(rows(sw), rows(sw, fewest), mode)
                                        for sw in switches if rows(sw)}
@@ -71,37 +88,36 @@ def summarize(samples, switches):
 def table(summary, switches):
     """Lines for the terminal: one block per topology and mode (and MAC count, if several)."""
     lines = []
-    refs = [r for r in REFERENCES if r in switches and "vswd" in switches]
+    names = ratio_names(switches)
     blocks = sorted({(e["topology"], e["mode"], e["macs"]) for e in summary})
     several = len({b[2] for b in blocks}) > 1
     for topo, mode, macs in blocks:
-        lines.append(f"\n{topo}, {'closed loop' if mode == 'closed' else 'zero loss'}"
+        lines.append(f"\n{topo}, {TITLES[mode]}"
                      + (f", {macs} MAC{'s' if macs > 1 else ''} per port" if several else "")
                      + " (Mpps, median [min-max])")
         rows = [e for e in summary if (e["topology"], e["mode"], e["macs"]) == (topo, mode, macs)]
         extra = [f"{sw}/fewest" for sw in switches] if "vs_fewest_macs" in rows[0] else []
         lines.append(f"{'size':>5} " + " ".join(f"{s:>22}" for s in switches) + "".join(
-            f" {h:>13}" for h in [f"vswd/{r}" for r in refs] + extra))
+            f" {h:>13}" for h in names + extra))
         for e in rows:
             cells = []
             for s in switches:
                 v = e["switches"].get(s)
                 cells.append(f"{v['median_mpps']:7.3f} [{v['min_mpps']:.2f}-{v['max_mpps']:.2f}]"
                              if v else "-")
-            ratios = [e["ratios"].get(f"vswd/{r}", {}).get("median") for r in refs]
+            ratios = [e["ratios"].get(n, {}).get("median") for n in names]
             ratios += [(e["vs_fewest_macs"].get(sw) or {}).get("median") for sw in switches] \
                 if extra else []
             lines.append(f"{e['size']:>5} " + " ".join(f"{c:>22}" for c in cells) + "".join(
                 f" {r:13.2f}" if r is not None else f" {'-':>13}" for r in ratios))
-            same = [e["ratios"].get(f"vswd/{r}", {}).get("median_same_placement")
-                    for r in refs]
-            if refs:
+            same = [e["ratios"].get(n, {}).get("median_same_placement") for n in names]
+            if names:
                 lines.append(f"{'':>5} {'(same placement class)':>{23 * len(switches) - 1}}"
                              + "".join(f" {r:13.2f}" if r is not None else f" {'-':>13}"
                                        for r in same))
-    lines.append("vswd/X (and X/fewest: against the same switch with the fewest MACs): the "
-                 "median of the ratios taken repetition by repetition; (same placement "
-                 "class): of those whose two samples had the same c2c class")
+    lines.append("vswd/X, variant/plain (and X/fewest: against the same switch with the fewest "
+                 "MACs): the median of the ratios taken repetition by repetition; (same "
+                 "placement class): of those whose two samples had the same c2c class")
     return lines
 
 
@@ -138,8 +154,10 @@ def charts(result, outdir):
             _gnuplot(f"set terminal pngcairo size 800,500\nset output '{png}'\n"
                      f"set title '{topo}, {mode.replace('_', ' ')}"
                      + (f", {macs} MACs per port" if macs > 1 else "")
-                     + ": throughput by frame size'\n"
-                     "set xlabel 'frame size (bytes)'\nset ylabel 'Mpps'\nset yrange [0:*]\n"
+                     + f": throughput by {XLABEL.get(mode, 'frame')} size'\n"
+                     f"set xlabel '{XLABEL.get(mode, 'frame')} size (bytes)'\n"
+                     f"set ylabel '{'M requests/s' if mode == 'rpc' else 'Mpps'}'\n"
+                     "set yrange [0:*]\n"
                      "set grid\nset key outside right\n"
                      f"plot {plots}\n")
             written.append(png)

@@ -1,6 +1,7 @@
 """The switches vsw-bench compares, behind one interface: start() with the ports a topology
 needs (in pairs: port 2k and 2k+1 are what port-to-port flows and io-forwarding connect),
-vdev(i, n, mac) for the guest side of port i, stop() by PID, and log_tail() for errors.
+vdev(i, n, mac) for the guest side of port i (kernel_guest(i, ip) for a kernel socket's side:
+the kernel bridge only), stop() by PID, and log_tail() for errors.
 
   vswd       vswd, learning on, one PMD busy-polling (--pmd-maxsleep 0)
   ovs        OVS-DPDK 3.1, netdev bridge, NORMAL action (bench/ovsdpdk.py, a private instance)
@@ -8,14 +9,24 @@ vdev(i, n, mac) for the guest side of port i, stop() by PID, and log_tail() for 
   testpmd    dpdk-testpmd io-forwarding on net_vhost ports (paired): the upper bound
   kernel     a Linux bridge with a veth per port in a namespace of its own, each guest's own
              MAC a static entry; the guests attach with net_af_packet (the kernel path for
-             process guests; no vhost-net here)
+             process guests; no vhost-net here), or kernel sockets in namespaces on the veths
+Variants, in the loop topology only (what bench/loop measured):
+  vswd-loop  plain vswd, testpmd's closed loop in loop topology: vswd-vlan's baseline
+  vswd-vlan  an access port and a trunk (VswdVlanSwitch)
+  vswd-vxlan two tunnels over a loopback underlay inside one vswd (VswdVxlanSwitch)
+  vhostlib   bench/vhostlib-fwd, io-forwarding on rte_vhost without the PMD
 """
+import os
 import subprocess
 from pathlib import Path
 
 from benchkit import Fail
-from harness import Proc, Vswd, dpdk_cleanup, uid, wait_for
+from harness import BUILD, Proc, Vswd, dpdk_cleanup, uid, wait_for
 from ovsdpdk import OvsDpdk, OvsError
+
+
+# every name a run makes (DPDK file prefixes, namespaces, run directories) starts with it
+TAG = os.environ.get("VSWBENCH_TAG", "vb")
 
 
 def one_line(e):
@@ -25,26 +36,45 @@ def one_line(e):
 class Switch:
     name = None
     netns = None           # the namespace guests must run in (kernel)
-    mac_table = 8192       # MAC table entries the run needs (vswd, OVS NORMAL)
+    loop_only = False      # a variant measured in the loop topology only
+    testpmd_only = False   # ... and by testpmd's closed loop only (fixed sizes, one MAC)
+    gen_topology = "paired"  # testpmd's --port-topology in a closed loop (loop: a frame
+                             # goes back out of the port it came in by)
+    fill_factor = 1        # the bursts each of its ports injects, times the usual
 
-    def __init__(self, work, core, main_core):
+    def __init__(self, work, core, main_core, mac_table=8192, vswd_args=()):
+        """mac_table: the MAC table entries the run needs (vswd, OVS NORMAL); vswd_args: more
+        vswd options (--vswd-args)."""
         self.work, self.core, self.main_core = Path(work), core, main_core
+        self.mac_table, self.vswd_args = mac_table, list(vswd_args)
         self.ports = []
 
     def sock(self, i):
         return self.work / f"{self.ports[i]}.sock"
 
-    def vdev(self, i, n, mac):
+    def vdev(self, i, n, mac, queue_size=1024):
         """The vdev a guest opens as its n-th port to reach switch port i."""
-        return f"net_virtio_user{n},path={self.sock(i)},mac={mac},queue_size=1024"
+        return f"net_virtio_user{n},path={self.sock(i)},mac={mac},queue_size={queue_size}"
+
+    def kernel_guest(self, i, ip):
+        raise Fail(f"{self.name} has no kernel guests")
 
     def fail(self, what, e):
         tail = self.log_tail()
         raise Fail(f"{self.name} did not start: {what}: {one_line(e)}"
                    + (f"\n--- the tail of its log:\n{tail}" if tail else ""))
 
-    def wait_ready(self):
-        """Once the guests are up: until the switch sees every port's link."""
+    def wait_ready(self, ports=None):
+        """Once the guests are up: until the switch sees the link of every port (of those
+        indices)."""
+
+    def mark(self):
+        """Just before a closed loop is filled: what lost() counts from."""
+
+    def lost(self, fill_bursts):
+        """The frames the switch lost since mark() (a closed loop loses none once filled:
+        each one lost runs the loop with one fewer in flight), by port and cause."""
+        return {}
 
     def log_tail(self, n=8):
         return ""
@@ -55,24 +85,61 @@ class Switch:
 
 class VswdSwitch(Switch):
     name = "vswd"
-    extra = []             # --vswd-args
+
+    port_args = ()         # per port: more `port add` arguments (VLANs)
+    DROPS = ("tx_full", "no_mbuf", "malformed", "vlan", "no_copy", "port_down", "no_egress")
 
     def start(self, ports):
         self.ports = list(ports)
-        self.v = Vswd(self.work, cores=str(self.core), prefix=f"vbv{uid()}",
+        self.v = Vswd(self.work, cores=str(self.core), prefix=f"{TAG}v{uid()}",
                       args=["--pmd-maxsleep", "0", "--mbufs", "32767",
-                            "--fdb-size", str(self.mac_table), *self.extra])
+                            "--fdb-size", str(self.mac_table), *self.vswd_args])
         try:
             self.v.start()
             for i, p in enumerate(self.ports):
-                self.v.ctl("port", "add", p, "vhost", f"path={self.sock(i)}")
+                self.v.ctl("port", "add", p, "vhost", f"path={self.sock(i)}",
+                           *self.port_args[i:i + 1])
+            self.setup()
         except Exception as e:
             self.stop()
             self.fail("vswd", e)
 
-    def wait_ready(self):
-        for p in self.ports:
-            self.v.wait_link(p)
+    def setup(self):
+        """More ports, once the guests' are there."""
+
+    def drops(self):
+        """Every frame vswd dropped, by port and cause, the tunnels' unresolved frames and
+        decapsulation drops included."""
+        lost = {}
+        for p in self.v.ctl("stats")["ports"]:
+            for k in self.DROPS:
+                if p["drops"].get(k, 0):
+                    lost[f"{p['name']}.{k}"] = p["drops"][k]
+        for p in self.v.ctl("port", "list"):
+            for r in p.get("remotes", []):
+                if r["unresolved"]:
+                    lost[f"{p['name']}.unresolved"] = r["unresolved"]
+            for k, n in p.get("vxlan_drops", {}).items():
+                if n:
+                    lost[f"{p['name']}.{k}"] = n
+        return lost
+
+    def mark(self):
+        self.dropped0 = self.drops()  # e.g. ARP sent before both tunnels were up
+
+    def expected_drops(self, fill_bursts):
+        """Frames of the fill dropped by design."""
+        return {}
+
+    def lost(self, fill_bursts):
+        now, before = self.drops(), getattr(self, "dropped0", {})
+        for k, n in self.expected_drops(fill_bursts).items():
+            now[k] = now.get(k, 0) - n
+        return {k: n - before.get(k, 0) for k, n in now.items() if n - before.get(k, 0)}
+
+    def wait_ready(self, ports=None):
+        for i in range(len(self.ports)) if ports is None else ports:
+            self.v.wait_link(self.ports[i])
 
     def facts(self):
         """What vswd says after the sample: its non-zero drop counters, its FDB's size."""
@@ -96,6 +163,52 @@ class VswdSwitch(Switch):
                 dpdk_cleanup(self.v.prefix)
 
 
+class VswdLoopSwitch(VswdSwitch):
+    """vswd-vlan's baseline: plain L2, the generator in loop topology as for VLANs."""
+    name = "vswd-loop"
+    loop_only = testpmd_only = True
+    gen_topology = "loop"
+
+
+class VswdVlanSwitch(VswdLoopSwitch):
+    """Port 0 an access port in VLAN 10, port 1 a trunk carrying VLAN 10 tagged. The generator
+    cannot tag (testpmd's tx_vlan set does nothing on virtio_user: the PMD inserts tags only in
+    tx_prepare, which mac forwarding never calls), so it runs in loop topology (what port N
+    receives goes back out of port N): port 1 returns the tagged frames it gets as they are,
+    port 0 the untagged ones, and the generator does no VLAN work. Port 1's injected frames
+    are untagged and dropped by the trunk, so both inject twice as many bursts."""
+    name = "vswd-vlan"
+    VLAN = 10
+    port_args = (f"vlan={VLAN}", f"trunks={VLAN}")
+    fill_factor = 2
+
+    def expected_drops(self, fill_bursts):
+        return {f"{self.ports[1]}.vlan": fill_bursts * 32}
+
+
+class VswdVxlanSwitch(VswdSwitch):
+    """Encapsulation and decapsulation inside the one vswd: port 0 and tunnel vxA (local
+    10.99.0.1) in VLAN 10, port 1 and tunnel vxB (local 10.99.0.2) in VLAN 20, both tunnels
+    over one underlay port u (VLAN 30), a net_ring device that receives what it sends: vxA's
+    packets come back on u and vxB decapsulates them, and the other way round. No third
+    process, no kernel."""
+    name = "vswd-vxlan"
+    loop_only = True
+    VLAN, VTEP_A, VTEP_B = 10, "10.99.0.1", "10.99.0.2"
+    port_args = (f"vlan={VLAN}", f"vlan={VLAN + 10}")
+
+    def setup(self):
+        v, a, b = self.v, self.VTEP_A, self.VTEP_B
+        v.ctl("port", "add", "u", "dpdk", f"dev=net_ring_{TAG}u", f"vlan={self.VLAN + 20}")
+        v.ctl("port", "add", "vxA", "vxlan", "vni=42", f"local={a}", f"remotes={b}",
+              "underlay=u", f"vlan={self.VLAN}")
+        v.ctl("port", "add", "vxB", "vxlan", "vni=42", f"local={b}", f"remotes={a}",
+              "underlay=u", f"vlan={self.VLAN + 10}")
+        # every frame must find its remote's MAC: one dropped stays missing from the loop
+        wait_for(lambda: all(v.port(p)["remotes"][0]["mac"] for p in ("vxA", "vxB")), 30,
+                 what="the tunnels to resolve each other by ARP")
+
+
 class OvsSwitch(Switch):
     name = "ovs"
     flows = False
@@ -108,7 +221,8 @@ class OvsSwitch(Switch):
             for a, b in zip(self.ports[::2], self.ports[1::2]):
                 flows += [(a, b), (b, a)]
         self.ovs = OvsDpdk(core=self.core, main_core=self.main_core, ports=self.ports,
-                           flows=flows, mac_table=self.mac_table)
+                           flows=flows, mac_table=self.mac_table, prefix=f"{TAG}o{uid()}")
+        self.ovs.tag = self.ovs.prefix  # its run directory and namespace: the run's names too
         try:
             self.ovs.start()
         except OvsError as e:
@@ -119,10 +233,11 @@ class OvsSwitch(Switch):
     def sock(self, i):
         return self.ovs.sock(self.ports[i])
 
-    def wait_ready(self):
-        """Until OVS has every vhost-user port up (a frame sent earlier is dropped)."""
+    def wait_ready(self, ports=None):
+        """Until OVS has the vhost-user ports up (a frame sent earlier is dropped)."""
+        names = self.ports if ports is None else [self.ports[i] for i in ports]
         wait_for(lambda: all(self.ovs.vsctl("get", "Interface", p, "link_state").strip()
-                             == "up" for p in self.ports), 30, interval=0.2,
+                             == "up" for p in names), 30, interval=0.2,
                  what="OVS's vhost-user ports up")
 
     def log_tail(self, n=8):
@@ -140,29 +255,34 @@ class OvsFlowsSwitch(OvsSwitch):
 
 class TestpmdSwitch(Switch):
     name = "testpmd"
+    program = "dpdk-testpmd"
 
-    def start(self, ports):
-        self.ports = list(ports)
-        self.prefix = f"vbt{uid()}"
-        for i in range(len(self.ports)):  # net_vhost does not bind over a stale socket
-            Path(self.sock(i)).unlink(missing_ok=True)
+    def argv(self):
         vdevs = []
         for i in range(len(self.ports)):
             vdevs += ["--vdev", f"net_vhost{i},iface={self.sock(i)},queues=1"]
         # --stats-period keeps a testpmd whose stdin is not a terminal running
-        self.p = Proc(["dpdk-testpmd", "--lcores", f"0@{self.main_core},1@{self.core}",
-                       "--no-pci", "--file-prefix", self.prefix, "-m", "1024",
-                       "--log-level", "notice", *vdevs, "--", "--forward-mode=io",
-                       "--nb-cores=1", "--auto-start", "--stats-period", "1000",
-                       "--total-num-mbufs=32767"], "testpmd-io")
+        return [*self.eal(), *vdevs, "--", "--forward-mode=io", "--nb-cores=1", "--auto-start",
+                "--stats-period", "1000", "--total-num-mbufs=32767"]
+
+    def eal(self):
+        return [self.program, "--lcores", f"0@{self.main_core},1@{self.core}", "--no-pci",
+                "--file-prefix", self.prefix, "-m", "1024", "--log-level", "notice"]
+
+    def start(self, ports):
+        self.ports = list(ports)
+        self.prefix = f"{TAG}t{uid()}"
+        for i in range(len(self.ports)):  # net_vhost does not bind over a stale socket
+            Path(self.sock(i)).unlink(missing_ok=True)
+        self.p = Proc(self.argv(), self.name)
         try:
             wait_for(lambda: all(Path(self.sock(i)).exists() for i in range(len(self.ports)))
-                     or not self.p.alive(), 60, what="testpmd's vhost-user sockets")
+                     or not self.p.alive(), 60, what=f"{self.name}'s vhost-user sockets")
             if not self.p.alive():
                 raise Fail(f"exited with {self.p.p.returncode}")
         except Exception as e:
             self.stop()
-            self.fail("dpdk-testpmd", e)
+            self.fail(Path(self.program).name, e)
 
     def log_tail(self, n=8):
         p = getattr(self, "p", None)
@@ -175,6 +295,17 @@ class TestpmdSwitch(Switch):
             dpdk_cleanup(self.prefix)
 
 
+class VhostlibSwitch(TestpmdSwitch):
+    """bench/vhostlib-fwd: io-forwarding between two sockets on the rte_vhost library itself,
+    without the net_vhost PMD (the yardstick for the vhost backend choice)."""
+    name = "vhostlib"
+    loop_only = True
+    program = str(BUILD / "bench" / "vhostlib-fwd")
+
+    def argv(self):
+        return [*self.eal(), "--", *(str(self.sock(i)) for i in range(len(self.ports)))]
+
+
 class KernelSwitch(Switch):
     name = "kernel"
 
@@ -185,7 +316,8 @@ class KernelSwitch(Switch):
 
     def start(self, ports):
         self.ports = list(ports)
-        self.netns = f"vbk{uid()}"
+        self.netns = f"{TAG}k{uid()}"
+        self.guest_ns = []
         try:
             r = subprocess.run(["ip", "netns", "add", self.netns], capture_output=True, text=True)
             if r.returncode:
@@ -222,13 +354,36 @@ class KernelSwitch(Switch):
             raise Fail(f"bridge fdb replace {mac}: {r.stderr.strip()}")
         return f"net_af_packet{n},iface={g},qdisc_bypass=1"
 
+    def kernel_guest(self, i, ip):
+        """Port i's veth moves into a namespace of its own with address ip (a guest whose
+        stack is the kernel's, e.g. kudp): returns the namespace."""
+        ns = f"{self.netns}g{i}"
+        r = subprocess.run(["ip", "netns", "add", ns], capture_output=True, text=True)
+        if r.returncode:
+            raise Fail(f"ip netns add {ns}: {r.stderr.strip()}")
+        self.guest_ns.append(ns)
+        g, _ = self.veth(i)
+        self.ip("link", "set", g, "netns", ns)
+        for cmd in (["sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1",
+                     "net.ipv6.conf.default.disable_ipv6=1"],
+                    ["ip", "addr", "add", ip, "dev", g], ["ip", "link", "set", g, "up"],
+                    ["ip", "link", "set", "lo", "up"]):
+            r = subprocess.run(["ip", "netns", "exec", ns, *cmd], capture_output=True, text=True)
+            if r.returncode:
+                raise Fail(f"{' '.join(cmd)} in {ns}: {r.stderr.strip()}")
+        return ns
+
     def placement(self):
         return "bridge in softirq wherever it is raised"
 
     def stop(self):
-        if self.netns:
-            subprocess.run(["ip", "netns", "del", self.netns], capture_output=True)
+        for ns in getattr(self, "guest_ns", []) + ([self.netns] if self.netns else []):
+            subprocess.run(["ip", "netns", "del", ns], capture_output=True)
 
 
 SWITCHES = {c.name: c for c in (VswdSwitch, OvsSwitch, OvsFlowsSwitch, TestpmdSwitch,
-                                KernelSwitch)}
+                                KernelSwitch, VswdLoopSwitch, VswdVlanSwitch, VswdVxlanSwitch,
+                                VhostlibSwitch)}
+# variants measured against plain L2: the name of the ratio, and the baseline (added to a run
+# that has the variant)
+VARIANTS = {"vswd-vlan": ("vlan/plain", "vswd-loop"), "vswd-vxlan": ("vxlan/plain", "vswd")}
