@@ -8,6 +8,7 @@
  *                     [--mbufs N]
  *   tsoflow EAL... -- --duplex --dst MAC --sizes B,B,... --frames N --rounds R
  *                     [--offloads on|off] [--mtu N] [--mbufs N] [--seconds S]
+ *                     [--configure-after MS] [--follow]
  *
  * Sender: frames of --size payload bytes (default 64000) from one stream; with offloads (the
  * default) as single TSO frames with the MSS (--mss, default 1448) for the peer to cut (or, if
@@ -21,8 +22,10 @@
  * Duplex (vswd's feature matrix, tests/vswitch/test_virtio_features.py): two guests each send
  * R rounds of N frames to the other, whole frames of the --sizes (Ethernet bytes, cycled) with
  * no TSO, and check what the peer sends, frame lengths and order too. Each starts on SIGUSR1
- * (once the test saw both links up) and stays until SIGTERM after printing (closing the port
- * would drop what still sits in its ring).
+ * (once the test saw both links up; one that came early waits for its port) and stays until
+ * SIGTERM after printing (closing the port would drop what still sits in its ring).
+ * --configure-after: print "probed" and wait MS ms before configuring the port. --follow: send
+ * each round only once the peer's same round has arrived (the peer leads).
  * All modes print one JSON object. */
 #include <errno.h>
 #include <getopt.h>
@@ -51,9 +54,9 @@
 
 static volatile bool stop, go;
 static struct {
-	bool tx, duplex, offloads, ipv6;
+	bool tx, duplex, follow, offloads, ipv6;
 	struct rte_ether_addr dst;
-	unsigned size, mss, seconds, gap_us, mbufs, mtu, rounds, nsizes;
+	unsigned size, mss, seconds, gap_us, mbufs, mtu, rounds, nsizes, settle_ms;
 	unsigned sizes[MAX_SIZES];
 	uint64_t frames, expect;
 	const char *bad;
@@ -105,7 +108,8 @@ static void parse(int argc, char **argv)
 		{"seconds", 1, 0, 'S'}, {"offloads", 1, 0, 'o'}, {"bad", 1, 0, 'b'},
 		{"expect", 1, 0, 'e'}, {"gap", 1, 0, 'g'}, {"ipv6", 0, 0, '6'},
 		{"mbufs", 1, 0, 'M'}, {"duplex", 0, 0, 'D'}, {"sizes", 1, 0, 'z'},
-		{"rounds", 1, 0, 'R'}, {"mtu", 1, 0, 'u'}, {0, 0, 0, 0}};
+		{"rounds", 1, 0, 'R'}, {"mtu", 1, 0, 'u'}, {"configure-after", 1, 0, 'A'},
+		{"follow", 0, 0, 'F'}, {0, 0, 0, 0}};
 	bool mode = false;
 	int c;
 
@@ -117,6 +121,8 @@ static void parse(int argc, char **argv)
 		case 'z': parse_sizes(optarg); break;
 		case 'R': opt.rounds = (unsigned)strtoul(optarg, NULL, 0); break;
 		case 'u': opt.mtu = (unsigned)strtoul(optarg, NULL, 0); break;
+		case 'A': opt.settle_ms = (unsigned)strtoul(optarg, NULL, 0); break;
+		case 'F': opt.follow = true; break;
 		case 'd':
 			if (rte_ether_unformat_addr(optarg, &opt.dst) != 0)
 				die("bad --dst: a MAC address");
@@ -542,7 +548,7 @@ static void run_duplex(uint16_t port, struct rte_mempool *pool)
 	fflush(stdout);
 	while (!stop && (sent < total || t.payload < opt.rounds * round) &&
 	       rte_rdtsc() - last < (t0 ? idle : 120 * hz)) {
-		uint64_t may = go ? RTE_MIN(total, (t.payload / round + 1) * opt.frames) : 0;
+		uint64_t may = go ? RTE_MIN(total, (t.payload / round + !opt.follow) * opt.frames) : 0;
 		bool busy = false;
 
 		if (k == n && sent < may) { /* the next frames, within what the peer allows */
@@ -601,6 +607,13 @@ int main(int argc, char **argv)
 	if (rte_eth_dev_count_avail() < 1)
 		die("no port: give a --vdev net_virtio_user0,path=...");
 	signal(SIGUSR1, on_signal);
+	if (opt.settle_ms) {
+		/* an application that sets other things up before its port: the driver has come
+		 * up with its default features (no offloads) and renegotiates on configure */
+		printf("probed\n");
+		fflush(stdout);
+		rte_delay_us_sleep(opt.settle_ms * 1000u);
+	}
 	/* The driver frees what it sent only once most of its ring is used: room for a ring and
 	 * more (a duplex guest's sender takes its own pool of --mbufs). */
 	scatter = rx_scatter(0);
