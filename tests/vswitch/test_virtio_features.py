@@ -106,6 +106,8 @@ def test_guests_exchange_every_frame_size_intact(vswd_factory, ga, gb):
     negotiated_as_asked(v, "a", ga)
     negotiated_as_asked(v, "b", gb)
     exchange(v, a, b)
+    a.stop()
+    b.stop()
 
 
 def test_offloads_follow_a_guest_that_renegotiates(vswd_factory):
@@ -126,10 +128,13 @@ def test_offloads_follow_a_guest_that_renegotiates(vswd_factory):
     v.wait_link("b")
     exchange(v, a, b)                             # a sends once it has configured its port
     negotiated_as_asked(v, "a", g)
+    a.stop()
+    b.stop()
 
 
 def exchange(v, a, b):
-    """Both guests send (SIGUSR1) and check what they get; the counts, everywhere."""
+    """Both guests send (SIGUSR1) and check what they get; the counts, everywhere. The guests
+    stay up (closing a port drops what its ring still holds): the caller stops them."""
     v.ctl("stats", "clear")
     for g in (a, b):
         os.kill(g.proc.pid, signal.SIGUSR1)
@@ -160,5 +165,3 @@ def exchange(v, a, b):
         assert ol["rx_tso"] == ol["tx_tso"] == ol["gso_frames"] == 0, p
     assert not balanced(st)
     wait_for(lambda: v.in_use() == v.baseline, 10, what="mempool back at baseline")
-    a.stop()
-    b.stop()
