@@ -10,8 +10,10 @@ buffers, in-order, packed ring and checksum offload).
 
 Each combination of mrg_rxbuf, in_order, packed_vq and checksum offload (16) runs with both
 guests alike; two more pair each feature with its opposite (checksums then filled by vswd,
-one guest scattering 2 KB pieces and the other not, packed ring against split). The rings
-(256 slots) wrap several times in every run."""
+one guest scattering 2 KB pieces and the other not, packed ring against split), two the
+driver's vectorized paths. The rings (256 slots) wrap several times in every run. A last test
+has a guest renegotiate its features as a DPDK application does when it configures its port:
+vswd must follow at once."""
 import itertools
 import json
 import os
