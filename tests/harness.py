@@ -63,15 +63,19 @@ def dpdk_cleanup(prefix):
     shutil.rmtree(f"/var/run/dpdk/{prefix}", ignore_errors=True)
 
 
-def virtio_user(program, sock, mac, app_args, name, core=0, mem=256, queue_size=256, tag="vu"):
+def virtio_user(program, sock, mac, app_args, name, core=0, mem=256, queue_size=256, tag="vu",
+                devargs="", eal=()):
     """A DPDK program on one net_virtio_user port at sock (a process acting as a guest): its
-    Proc, with .prefix (removed by dpdk_cleanup, and at the end of the session)."""
+    Proc, with .prefix (removed by dpdk_cleanup, and at the end of the session). devargs: more
+    net_virtio_user arguments (e.g. mrg_rxbuf=0,packed_vq=1); eal: more EAL arguments."""
     prefix = f"{tag}{uid()}"
     PREFIXES.append(prefix)
     vdev = f"net_virtio_user0,path={sock},mac={mac},queue_size={queue_size}"
+    if devargs:
+        vdev += f",{devargs}"
     p = Proc([program, "--lcores", f"0@{core}", "-m", str(mem), "--no-pci",
               "--single-file-segments", "--file-prefix", prefix, "--log-level", "notice",
-              "--vdev", vdev, "--", *app_args], name)
+              "--vdev", vdev, *eal, "--", *app_args], name)
     p.prefix = prefix
     return p
 

@@ -22,7 +22,7 @@
 
 #include "vswd.h"
 
-struct vsw_switch vsw = {.lock = PTHREAD_MUTEX_INITIALIZER};
+struct vsw_switch vsw = {.lock = PTHREAD_MUTEX_INITIALIZER, .link_lock = PTHREAD_MUTEX_INITIALIZER};
 int vsw_logtype;
 
 static char file_prefix[64] = "vswd";

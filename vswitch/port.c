@@ -147,6 +147,45 @@ fail:
 	return rc < 0 ? rc : -EIO;
 }
 
+static bool link_up(const struct vsw_port *p)
+{
+	struct rte_eth_link link;
+
+	return rte_eth_link_get_nowait(p->port_id, &link) == 0 && link.link_status;
+}
+
+/* One port's link and what its peer takes, as the device says now. The control thread's
+ * 100 ms tick calls this for every port (not every PMD has link interrupts); a device that
+ * reports link changes (net_vhost, from its vhost-user thread, as a guest's driver starts or
+ * stops) calls it at once for its port. A guest that renegotiated its features (a DPDK guest
+ * does when its application configures its port) is then sent to as it negotiated last from
+ * its first frame, not until the next tick: partial checksums only to a guest that takes
+ * them. link_lock keeps a tick and an event from writing one port's state out of order. */
+static void refresh_link(unsigned i)
+{
+	struct vsw_port *p = &vsw.ports[i];
+	uint8_t up, caps;
+
+	pthread_mutex_lock(&vsw.link_lock);
+	up = p->used && link_up(p);
+	caps = up && p->ops->tx_caps != NULL ? p->ops->tx_caps(p) : 0;
+	/* a guest that comes back may have negotiated other offloads: before link up */
+	if (caps != vsw.tx_caps[i])
+		__atomic_store_n(&vsw.tx_caps[i], caps, __ATOMIC_RELAXED);
+	if (up != vsw.link_up[i]) {
+		__atomic_store_n(&vsw.link_up[i], up, __ATOMIC_RELEASE);
+		VSW_LOG(INFO, "port %s link %s\n", p->name, up ? "up" : "down");
+	}
+	pthread_mutex_unlock(&vsw.link_lock);
+}
+
+static int on_link_event(uint16_t port_id, enum rte_eth_event_type type, void *idx, void *out)
+{
+	(void)port_id, (void)type, (void)out;
+	refresh_link((unsigned)(uintptr_t)idx);
+	return 0;
+}
+
 int vsw_port_add(const char *name, const char *kind, int argc, char **argv, char *err, size_t el)
 {
 	const struct vsw_port_ops *ops = port_kind(kind);
@@ -194,6 +233,11 @@ int vsw_port_add(const char *name, const char *kind, int argc, char **argv, char
 	p->vlan = vlan;
 	p->used = true;
 	vsw_dp_publish();
+	/* from here on a link event may come (and refresh_link reads p) until vsw_port_del;
+	 * without it the tick still follows the link */
+	if (rte_eth_dev_callback_register(p->port_id, RTE_ETH_EVENT_INTR_LSC, on_link_event,
+					  (void *)(uintptr_t)vsw_port_index(p)) != 0)
+		VSW_LOG(WARNING, "port %s: link events not followed, only ticks\n", name);
 	vsw_ports_poll_link();
 	VSW_LOG(INFO, "port %s (%s) added as ethdev %u\n", name, kind, p->port_id);
 	return 0;
@@ -214,6 +258,10 @@ int vsw_port_del(const char *name, char *err, size_t errlen)
 			 name, vsw_vxlan_user((uint16_t)idx)->name);
 		return -EBUSY;
 	}
+	/* no link event writes this port's state once it goes; one that runs now finishes */
+	while (rte_eth_dev_callback_unregister(p->port_id, RTE_ETH_EVENT_INTR_LSC, on_link_event,
+					       (void *)(uintptr_t)idx) == -EAGAIN)
+		rte_delay_us_sleep(100);
 	p->used = false;
 	vsw_dp_publish(); /* returns after every PMD has left the old table */
 	__atomic_store_n(&vsw.link_up[idx], 0, __ATOMIC_RELAXED);
@@ -242,31 +290,14 @@ void vsw_port_del_all(void)
 			vsw_port_del(vsw.ports[i].name, err, sizeof(err));
 }
 
-static bool link_up(const struct vsw_port *p)
-{
-	struct rte_eth_link link;
-
-	return rte_eth_link_get_nowait(p->port_id, &link) == 0 && link.link_status;
-}
-
-/* The control thread polls links and queue states (every 100 ms) rather than relying on
- * interrupts, which not every PMD has. */
 void vsw_ports_poll_link(void)
 {
 	bool republish = false;
 
 	for (unsigned i = 0; i < VSW_MAX_PORTS; i++) {
 		struct vsw_port *p = &vsw.ports[i];
-		uint8_t up = p->used && link_up(p);
-		uint8_t caps = up && p->ops->tx_caps != NULL ? p->ops->tx_caps(p) : 0;
 
-		/* a guest that comes back may have negotiated other offloads: before link up */
-		if (caps != vsw.tx_caps[i])
-			__atomic_store_n(&vsw.tx_caps[i], caps, __ATOMIC_RELAXED);
-		if (up != vsw.link_up[i]) {
-			__atomic_store_n(&vsw.link_up[i], up, __ATOMIC_RELEASE);
-			VSW_LOG(INFO, "port %s link %s\n", p->name, up ? "up" : "down");
-		}
+		refresh_link(i);
 		if (p->used && p->ops->poll_txqs != NULL && p->ops->poll_txqs(p))
 			republish = true;
 	}

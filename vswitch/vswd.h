@@ -206,6 +206,7 @@ struct vsw_switch {
 	uint32_t max_frame;
 	struct rte_mempool *indirect; /* payload references of segments cut here (offload.c) */
 	uint8_t tx_caps[VSW_MAX_PORTS]; /* VSW_OL_*: what each port's peer takes, by control */
+	pthread_mutex_t link_lock;      /* link_up and tx_caps: the tick vs link events (port.c) */
 	volatile bool stop;
 	bool closed; /* under lock: the switch is being torn down, telemetry answers nothing */
 };
