@@ -170,14 +170,10 @@ void vsw_mac_cache_lookup(struct vsw_mac_cache *c, struct vsw_fdb *fdb,
 	vsw_fdb_lookup(fdb, miss, m, found);
 	for (unsigned k = 0; k < m; k++) {
 		unsigned i = at[k];
-		struct entry *e;
 
 		out[i] = found[k];
-		if (found[k] == VSW_FDB_NO_PORT)
-			continue; /* unknown: flooded; a learn will change the generation anyway */
-		e = slot(c, s[i], w[i], g);
-		if (e->key == w[i] && e->gen == g && e->port == found[k])
-			continue;
-		*e = (struct entry){.key = w[i], .gen = g, .port = found[k]};
+		if (found[k] != VSW_FDB_NO_PORT) /* unknown: flooded; its learning moves gen */
+			*slot(c, s[i], w[i], g) =
+			    (struct entry){.key = w[i], .gen = g, .port = found[k]};
 	}
 }
