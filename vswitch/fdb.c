@@ -11,7 +11,6 @@
 #include <rte_hash.h>
 #include <rte_hash_crc.h>
 #include <rte_malloc.h>
-#include <rte_prefetch.h>
 
 #include "fdb.h"
 
@@ -27,28 +26,11 @@ _Static_assert(sizeof(struct vsw_fdb_key) == 8, "the hash reads a key as 8 bytes
 #endif
 enum { FDB_HOOK_LOOKED_UP, FDB_HOOK_ADDED, FDB_HOOK_CLAIMED };
 
-/* 16 bytes: four to a cache line. With many MACs every lookup misses on its slot, and a
- * smaller table evicts less of what the vhost rings need (and fewer TLB entries). */
 struct fdb_slot {
 	struct vsw_fdb_key key;    /* written before the slot's word is claimed */
 	uint16_t word;             /* atomic: port | STATIC_BIT, or VSW_FDB_NO_PORT */
-	uint32_t seen;             /* atomic, relaxed: seconds, as secs() keeps them */
+	uint64_t seen;             /* atomic, relaxed: seconds */
 };
-_Static_assert(sizeof(struct fdb_slot) == 16, "four slots to a cache line");
-
-/* The callers' clock in 32 bits (136 years of seconds); ages are differences within it. */
-static uint32_t secs(uint64_t now)
-{
-	return (uint32_t)now;
-}
-
-/* Seconds from seen to now; 0 if seen is later (a clock set back, in tests). */
-static uint32_t age_of(uint32_t seen, uint64_t now)
-{
-	int32_t d = (int32_t)(secs(now) - seen);
-
-	return d < 0 ? 0 : (uint32_t)d;
-}
 
 struct vsw_fdb {
 	struct rte_hash *h;
@@ -136,17 +118,6 @@ static uint32_t key_hash(const void *key, uint32_t len, uint32_t init)
 	return rte_hash_crc_8byte(k, init);
 }
 
-/* Two keys equal (0) or not, as one 8-byte compare: rte_hash calls memcmp for 8-byte keys. */
-static int key_cmp(const void *a, const void *b, size_t len)
-{
-	uint64_t x, y;
-
-	(void)len;
-	memcpy(&x, a, sizeof(x));
-	memcpy(&y, b, sizeof(y));
-	return x != y;
-}
-
 struct vsw_fdb *vsw_fdb_create(const char *name, const struct vsw_fdb_params *p)
 {
 	struct rte_hash_parameters hp = {
@@ -170,7 +141,6 @@ struct vsw_fdb *vsw_fdb_create(const char *name, const struct vsw_fdb_params *p)
 	fdb->h = rte_hash_create(&hp);
 	if (fdb->h == NULL)
 		goto fail;
-	rte_hash_set_cmp_func(fdb->h, key_cmp);
 	if (p->qsbr != NULL) {
 		struct rte_hash_rcu_config rc = {.v = p->qsbr, .mode = RTE_HASH_QSBR_MODE_DQ};
 		if (rte_hash_rcu_qsbr_add(fdb->h, &rc) != 0)
@@ -210,13 +180,13 @@ static enum vsw_learn_result refresh(struct vsw_fdb *fdb, struct fdb_slot *s, ui
 	if (word_static(old))
 		return VSW_LEARN_OK;
 	if (old == port) {
-		if (__atomic_load_n(&s->seen, __ATOMIC_RELAXED) != secs(now))
-			__atomic_store_n(&s->seen, secs(now), __ATOMIC_RELAXED);
+		if (__atomic_load_n(&s->seen, __ATOMIC_RELAXED) != now)
+			__atomic_store_n(&s->seen, now, __ATOMIC_RELAXED);
 		return VSW_LEARN_OK;
 	}
 	if (!reserve(&fdb->learned[port], fdb->port_limit))
 		return VSW_LEARN_LIMIT;
-	__atomic_store_n(&s->seen, secs(now), __ATOMIC_RELAXED);
+	__atomic_store_n(&s->seen, now, __ATOMIC_RELAXED);
 	if (!word_cas(s, old, port)) {
 		add_u32(&fdb->learned[port], -1);
 		return VSW_LEARN_OK; /* lost a race with another learner or the control thread */
@@ -250,7 +220,7 @@ static enum vsw_learn_result insert(struct vsw_fdb *fdb, const struct vsw_fdb_ke
 	FDB_HOOK(FDB_HOOK_ADDED, fdb, key, pos);
 	s = &fdb->slots[pos];
 	s->key = *key; /* the same key as any owner of this position */
-	__atomic_store_n(&s->seen, secs(now), __ATOMIC_RELAXED);
+	__atomic_store_n(&s->seen, now, __ATOMIC_RELAXED);
 	if (!word_cas(s, VSW_FDB_NO_PORT, port)) {
 		uncount(fdb, port); /* another learner, or a static add, got it first */
 		return VSW_LEARN_OK;
@@ -279,14 +249,6 @@ static void key_ptrs(const struct vsw_fdb_key *keys, unsigned k, const void **kp
 		kp[i] = &keys[i];
 }
 
-/* With many MACs each slot is a cache miss: start them all before the first is read. */
-static void prefetch_slots(const struct vsw_fdb *fdb, const int32_t *pos, unsigned k)
-{
-	for (unsigned i = 0; i < k; i++)
-		if (pos[i] >= 0)
-			rte_prefetch0(&fdb->slots[pos[i]]);
-}
-
 void vsw_fdb_learn(struct vsw_fdb *fdb, const struct vsw_fdb_key *keys, unsigned n,
 		   uint16_t port, uint64_t now, enum vsw_learn_result *results)
 {
@@ -298,7 +260,6 @@ void vsw_fdb_learn(struct vsw_fdb *fdb, const struct vsw_fdb_key *keys, unsigned
 
 		key_ptrs(keys, k, kp);
 		rte_hash_lookup_bulk(fdb->h, kp, k, pos);
-		prefetch_slots(fdb, pos, k);
 		for (unsigned i = 0; i < k; i++) {
 			enum vsw_learn_result r;
 			uint16_t old = VSW_FDB_NO_PORT;
@@ -331,7 +292,6 @@ void vsw_fdb_lookup(struct vsw_fdb *fdb, const struct vsw_fdb_key *keys, unsigne
 
 		key_ptrs(keys, k, kp);
 		rte_hash_lookup_bulk(fdb->h, kp, k, pos);
-		prefetch_slots(fdb, pos, k);
 		for (unsigned i = 0; i < k; i++)
 			out[i] = pos[i] >= 0 ? word_port(slot_word(&fdb->slots[pos[i]]))
 					     : VSW_FDB_NO_PORT;
@@ -436,9 +396,9 @@ unsigned vsw_fdb_age(struct vsw_fdb *fdb, uint64_t now)
 	for (uint32_t i = 0; i < fdb->nb_slots; i++) {
 		struct fdb_slot *s = &fdb->slots[i];
 		uint16_t w = slot_word(s);
-		uint32_t seen = __atomic_load_n(&s->seen, __ATOMIC_RELAXED);
+		uint64_t seen = __atomic_load_n(&s->seen, __ATOMIC_RELAXED);
 
-		if (w == VSW_FDB_NO_PORT || word_static(w) || age_of(seen, now) < fdb->aging_s)
+		if (w == VSW_FDB_NO_PORT || word_static(w) || now < seen + fdb->aging_s)
 			continue;
 		remove_slot(fdb, s);
 		n++;
@@ -507,7 +467,7 @@ int vsw_fdb_walk(struct vsw_fdb *fdb, uint16_t port, uint64_t now,
 	for (uint32_t i = 0; i < fdb->nb_slots; i++) {
 		const struct fdb_slot *s = &fdb->slots[i];
 		uint16_t w = slot_word(s);
-		uint32_t seen = __atomic_load_n(&s->seen, __ATOMIC_RELAXED);
+		uint64_t seen = __atomic_load_n(&s->seen, __ATOMIC_RELAXED);
 		struct vsw_fdb_entry e;
 		int rc;
 
@@ -516,7 +476,7 @@ int vsw_fdb_walk(struct vsw_fdb *fdb, uint16_t port, uint64_t now,
 		e = (struct vsw_fdb_entry){.mac = s->key.mac, .vlan = s->key.vlan,
 					   .port = word_port(w),
 					   .is_static = word_static(w),
-					   .age_s = word_static(w) ? 0 : age_of(seen, now)};
+					   .age_s = word_static(w) || now < seen ? 0 : now - seen};
 		rc = fn(&e, arg);
 		if (rc != 0)
 			return rc;
