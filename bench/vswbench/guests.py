@@ -63,8 +63,7 @@ class TrafGen:
         wait_for(lambda: line() or not self.p.alive(), timeout, what=f"{self.p.name} answer")
         l = line()
         if not l:
-            last = [x for x in self.p.output().splitlines() if x.strip()][-1:] or ["?"]
-            raise Fail(f"{self.p.name} exited {self.p.p.returncode}: {last[0].strip()}")
+            raise exited(self.p)
         self.seen += self.p.output()[self.seen:].index(l) + len(l)
         a = json.loads(l)
         if a.get("what") == "error":
@@ -131,7 +130,7 @@ class TestpmdGuest(TestpmdShell):
         try:
             self.prompt()
         except RuntimeError:
-            raise Fail(f"{name} exited {self.proc.p.returncode}: {tail_line(self.proc)}")
+            raise exited(self.proc)
 
     def rx_packets(self):
         out = self.cmd("show port stats all")
@@ -204,7 +203,7 @@ def kernel_guests(run, switch, a, server, client):
                     *server[0]], server[1])
     wait_for(lambda: not srv.alive() or "ready" in srv.output(), 30, what=server[1])
     if not srv.alive():
-        raise Fail(f"{srv.name} exited {srv.p.returncode}: {tail_line(srv)}")
+        raise exited(srv)
     cli = run.proc(["ip", "netns", "exec", ns[0], "taskset", "-c", str(a.gen_core),
                     *client[0]], client[1])
     return srv, cli
@@ -222,7 +221,7 @@ def udp_gs(run, switch, macs, size, a):
                   "gs-udpperf-recv", prefix=pre_rx)
     switch.wait_ready([1])
     if not rx.alive():
-        raise Fail(f"{rx.name} exited {rx.p.returncode}: {tail_line(rx)}")
+        raise exited(rx)
     tx = run.proc([UDPPERF, "--send", "--dev", switch.vdev(0, 0, macs[0]),
                    "--ip", f"{UDP_IPS[0]}/24", "--cores", str(a.gen_core), "--mode", "single",
                    "--dst", UDP_IPS[1], "--port", str(UDP_PORT), "--size", str(size),
@@ -230,7 +229,7 @@ def udp_gs(run, switch, macs, size, a):
                    "--json", "--", "--file-prefix", pre_tx], "gs-udpperf-send", prefix=pre_tx)
     s, r = _finish(run, tx, rx, a.seconds)
     if s.get("arp_error", 0) < 0 or tx.p.returncode:
-        raise Fail(f"{tx.name} exited {tx.p.returncode}: {tail_line(tx)}")
+        raise exited(tx)
     return {"generator": "gs-udpperf", "sent": s["sent"], "received": r["received"],
             "send_seconds": s["seconds"], "lat_us": r["latency_us"]}
 
@@ -244,7 +243,7 @@ def udp_kernel(run, switch, size, a):
         ([KUDP, "send", UDP_IPS[1], UDP_PORT, size, a.seconds, a.flows], "kudp-send"))
     s, r = _finish(run, tx, rx, a.seconds)
     if tx.p.returncode:
-        raise Fail(f"{tx.name} exited {tx.p.returncode}: {tail_line(tx)}")
+        raise exited(tx)
     return {"generator": "kudp", "sent": s["pkts"], "received": r.get("pkts", 0),
             "send_seconds": s["seconds"]}
 
@@ -255,6 +254,12 @@ def tail_line(p):
     lines = [x.strip() for x in p.output().splitlines() if x.strip()]
     errors = [x for x in lines if any(w in x.lower() for w in ("error", "cannot", "fail"))]
     return (errors[-1:] or lines[-1:] or ["?"])[0]
+
+
+def exited(p, rc=None):
+    """The Fail for a guest process that went (or ended badly) with exit code rc (default:
+    its own), with the line that says why."""
+    return Fail(f"{p.name} exited {p.p.returncode if rc is None else rc}: {tail_line(p)}")
 
 
 # --traffic rpc: a client guest and a server guest (g0 -> g1 of v2v), the RPC engine's
@@ -275,7 +280,7 @@ def rpc_gs(run, switch, macs, size, a):
                     "--json", "--", "--file-prefix", pre_s], "rpc-bench-server", prefix=pre_s)
     switch.wait_ready([1])
     if not srv.alive():
-        raise Fail(f"{srv.name} exited {srv.p.returncode}: {tail_line(srv)}")
+        raise exited(srv)
     cli = run.proc([RPCB, "--client", "--dev", switch.vdev(0, 0, macs[0]),
                     "--ip", f"{UDP_IPS[0]}/24", "--cores", str(a.gen_core), "--mode", "single",
                     *(["--busy-poll"] if a.recv_core != a.gen_core else []),
@@ -307,7 +312,7 @@ def rpc_kernel(run, switch, size, a):
     rc = wait_done(cli, a.seconds)
     r = last_json(cli)
     if rc or not r.get("completed"):
-        raise Fail(f"{cli.name} exited {rc}: {tail_line(cli)}")
+        raise exited(cli, rc)
     run.stop(srv, signal.SIGTERM)
     return {"generator": "kudp_rr", "rps": r["rps"], "completed": r["completed"],
             "seconds": r["seconds"], "lost": r["lost"],
