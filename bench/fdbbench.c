@@ -1,7 +1,7 @@
 /* fdbbench: the MAC table's cost per frame on its own, as vswd's PMD pays it for a burst of
- * one port's frames: learn the bursts' source keys, look up their destination keys. Two ports,
- * each with --macs addresses that the frames take in rotation (as vsw-bench --macs does), so
- * with many MACs every key is a cache miss. Prints one JSON line: ns per frame (the best of
+ * one port's frames when its MAC cache (maccache.c) misses: learn the bursts' source keys,
+ * look up their destination keys. Two ports, each with --macs addresses that the frames take
+ * in rotation (as vsw-bench --macs does), so with many MACs every key is a cache miss. Prints one JSON line: ns per frame (the best of
  * --rounds rounds: the least disturbed by other work on the CPU) and the table's size.
  *
  *   fdbbench EAL-ARGS -- [--macs N] [--size ENTRIES] [--frames N] [--rounds N]
