@@ -2,7 +2,8 @@
  * stands in front of its classifier: (VLAN, MAC) -> port, trusted only while the FDB's
  * generation is the one it was filled under (any learn of a new MAC, move or removal starts
  * it afresh). A hit costs one CRC and one cache line (a set of 4 entries), where the FDB's
- * lock-free hash costs 11-18 ns a key (bench/fdbbench) and three cache lines. One PMD's alone: no locks. */
+ * lock-free hash costs 11-18 ns a key (bench/fdbbench) and three cache lines. One PMD's
+ * alone: no locks. */
 #ifndef VSW_MACCACHE_H
 #define VSW_MACCACHE_H
 
