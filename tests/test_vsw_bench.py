@@ -35,13 +35,14 @@ def our_processes():
     """Processes of vsw-bench's: a DPDK file prefix or an OVS run directory of its own (once
     vsw-bench has exited, what it left is no child of ours: found by command line)."""
     found, tag, tmp = [], OURS.encode(), b"/tmp/" + OURS.encode()
+    vms = b"/run/vswkit/" + tag  # --guest vm: QEMU's run directories
     for d in Path("/proc").iterdir():
         try:
             argv = (d / "cmdline").read_bytes().split(b"\0")
         except OSError:
             continue
         if any(a.startswith(tmp) or b"=" + tmp in a or a.startswith(b"--file-prefix=" + tag)
-               or b"unix:" + tmp in a for a in argv) or any(
+               or b"unix:" + tmp in a or vms in a for a in argv) or any(
                 a == b"--file-prefix" and b.startswith(tag) for a, b in zip(argv, argv[1:])):
             found.append(f"{d.name}: {b' '.join(argv)[:120]}")
     return found
@@ -49,13 +50,13 @@ def our_processes():
 
 @pytest.fixture
 def leaves_nothing(hugepages):
-    """No process, DPDK runtime directory, hugepage file, namespace or temporary directory of
-    vsw-bench's is left (others' are not ours to judge: a test elsewhere may be running)."""
+    """No process, DPDK runtime directory, hugepage file, namespace, VM run directory or
+    temporary directory of vsw-bench's is left (others' are not ours to judge: a test elsewhere may be running)."""
     def state():
         run_dirs = set(Path("/var/run/dpdk").glob("*")) if Path("/var/run/dpdk").exists() \
             else set()
         files = {p.name for p in run_dirs | set(Path("/dev/hugepages").glob("*"))
-                 | set(Path("/tmp").glob("*"))}
+                 | set(Path("/tmp").glob("*")) | set(Path("/run/vswkit").glob("*"))}
         return {n for n in files | names(["ip", "netns"]) if n.startswith(OURS)}
     before = state()
     yield
@@ -230,6 +231,83 @@ def test_rpc_traffic_through_vswd_testpmd_and_the_kernel(leaves_nothing, tmp_pat
     assert "v2v, RPC requests answered per second (M)" in r.stdout
 
 
+@pytest.fixture(scope="module")
+def test_image():
+    sys.path.insert(0, str(harness.ROOT / "tests" / "vm"))
+    from vmguest import build_image
+    return build_image("test")
+
+
+def vm_samples_ok(res, switches, mode, size_is):
+    """What every --guest vm sample and the run's host record must show."""
+    host = res["host"]
+    assert host["guests"] == "vm" and host["accel"] in ("tcg", "kvm"), host
+    assert ("under TCG" in host["note"]) == (host["accel"] == "tcg"), host
+    assert host["vhost_net"] == Path("/dev/vhost-net").exists(), host
+    assert [s["switch"] for s in res["samples"]] == switches
+    for s in res["samples"]:
+        assert s["guest"] == "vm" and s["topology"] == "v2v" and s["size_is"] == size_is, s
+        assert s[mode]["boot_seconds"] > 0 and s["probe"]["rtt_ns"] > 0, s
+        assert "VM on CPU 0" in s["placement"] and "VM on 0" in s["placement"], s
+    (e,) = res["summary"]
+    assert e["mode"] == mode and set(e["switches"]) == set(switches), e
+    return e
+
+
+@pytest.mark.vm
+def test_iperf3_between_vms_through_vswd_and_the_kernel(leaves_nothing, test_image, tmp_path):
+    """--guest vm --traffic iperf3: two test-image VMs' kernel TCP through vswd (vhost-user)
+    and through the kernel bridge (TAPs); the guests' TSO shows what each path offered."""
+    r = bench("run", "--guest", "vm", "--traffic", "iperf3", "--switch", "vswd,kernel",
+              "--quick", "--json", tmp_path / "r.json", "--charts", tmp_path / "charts")
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-3000:]
+    res = json.loads((tmp_path / "r.json").read_text())
+    assert res["config"]["sizes"] == [131072] and res["config"]["recv_core"] == 0
+    assert res["host"]["cores"]["iperf3_server"] == 0
+    e = vm_samples_ok(res, ["vswd", "kernel"], "iperf3", "tcp_write")
+    for s in res["samples"]:
+        i = s["iperf3"]
+        assert i["generator"] == "iperf3" and i["write_bytes"] == 131072, i
+        assert i["bytes"] > 0 and i["seconds"] > 0, i
+        assert i["gbps"] == pytest.approx(i["bytes"] * 8 / i["seconds"] / 1e9, rel=0.02), i
+        # vswd offers TSO (offloads=on, its default), as a TAP does
+        assert i["tso"] == "on", s
+    assert "TAPs" in res["samples"][1]["placement"]
+    assert e["unit"] == "Gbit/s", e
+    (rep,) = e["ratios"]["vswd/kernel"]["per_rep"]
+    v, k = (e["switches"][sw]["samples"][0] for sw in ("vswd", "kernel"))
+    assert rep["ratio"] == pytest.approx(v / k, rel=2e-3), e
+    assert "TCP goodput between VMs (iperf3)" in r.stdout and "(Gbit/s," in r.stdout
+    png = tmp_path / "charts" / "v2v-iperf3.png"
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", png
+
+
+@pytest.mark.vm
+def test_udp_and_rpc_between_vms(leaves_nothing, test_image, tmp_path):
+    """--guest vm with the guest stack in the VMs (DPDK's virtio PMD on uio_pci_generic):
+    gs-udpperf through vswd and OVS, rpc-bench through testpmd, and the VMs' kernel UDP
+    request/response (kudp_rr) through the kernel bridge."""
+    r = bench("run", "--guest", "vm", "--traffic", "udp", "--switch", "vswd,ovs", "--sizes",
+              "64", "--quick", "--json", tmp_path / "u.json")
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-3000:]
+    res = json.loads((tmp_path / "u.json").read_text())
+    vm_samples_ok(res, ["vswd", "ovs"], "udp", "udp_payload")
+    for s in res["samples"]:
+        u = s["udp"]
+        assert u["generator"] == "gs-udpperf" and 0 < u["received"] <= u["sent"], u
+        assert u["mpps"] == pytest.approx(u["received"] / u["send_seconds"] / 1e6, rel=2e-3), u
+    r = bench("run", "--guest", "vm", "--traffic", "rpc", "--switch", "testpmd,kernel",
+              "--concurrency", "4", "--quick", "--json", tmp_path / "r.json")
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-3000:]
+    res = json.loads((tmp_path / "r.json").read_text())
+    vm_samples_ok(res, ["testpmd", "kernel"], "rpc", "rpc_message")
+    for s in res["samples"]:
+        rpc = s["rpc"]
+        assert rpc["generator"] == ("kudp_rr" if s["switch"] == "kernel" else "rpc-bench"), s
+        assert rpc["completed"] > 0 and rpc["concurrency"] == 4, rpc
+        assert 0 < rpc["lat_us"]["p50"] <= rpc["lat_us"]["p99"], rpc
+
+
 def test_loop_variants_vlan_vxlan_and_the_vhost_library(leaves_nothing, tmp_path):
     """bench/loop's modes as switches: each variant brings its baseline (vswd-vlan the plain
     vswd with the generator in the same loop topology, vswd-vxlan plain vswd), keeps every
@@ -310,11 +388,29 @@ def test_zero_loss_search_stops_at_the_trial_limit_and_at_the_top():
     (["--switch", "vswd-vlan", "--traffic", "trafgen"],
      "--switch vswd-vlan is measured by testpmd's closed loop only"),
     (["--switch", "vhostlib", "--topology", "pvp"], "--switch vhostlib runs in the loop topology"),
+    (["--guest", "container"], "unknown guest 'container' (have: process, vm)"),
+    (["--guest", "vm"], "--guest vm runs --traffic udp, rpc or iperf3 (between two VMs, v2v)"),
+    (["--traffic", "iperf3"], "--traffic iperf3 runs in kernel guests: --guest vm"),
+    (["--guest", "vm", "--traffic", "udp", "--switch", "vswd,vhostlib"],
+     "--switch vhostlib has no VM guests (--guest vm: vswd, ovs, ovs-flows, testpmd, kernel)"),
+    (["--guest", "vm", "--traffic", "iperf3", "--zero-loss"],
+     "--traffic iperf3 has no --zero-loss: TCP does not lose what it delivers"),
+    (["--guest", "vm", "--traffic", "iperf3", "--sizes", "100"],
+     "bad iperf3 write size 100: 1024..1048576"),
 ])
 def test_bad_input_is_one_line(leaves_nothing, args, msg):
     r = bench("run", "--quick", *args)
     assert r.returncode == 2 and r.stdout == "", r
     assert msg in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
+
+
+def test_vm_guests_without_the_test_image_is_one_line(leaves_nothing, tmp_path):
+    r = subprocess.run([str(VSW_BENCH), "run", "--guest", "vm", "--traffic", "iperf3"],
+                       capture_output=True, text=True, timeout=60,
+                       env=dict(os.environ, VSWKIT_BUILD=str(tmp_path)))
+    assert r.returncode == 2 and r.stdout == "", r
+    assert r.stderr.strip() == (f"vsw-bench: --guest vm needs the test image ({tmp_path}/images/"
+                                f"test is missing): ./vswkit image test"), r.stderr
 
 
 def test_report_of_a_file_that_is_not_a_result(tmp_path):

@@ -1,7 +1,7 @@
 """One sample: a topology through one switch at one frame size and MAC count, measured
-closed-loop and, when asked, zero-loss; or, with --traffic udp, one UDP sender guest and one
-receiver guest (v2v). Guests are processes on --gen-core (the UDP receiver on --recv-core);
-the switch polls --switch-core.
+closed-loop and, when asked, zero-loss; or, with --traffic udp, rpc or iperf3, a sender (client)
+guest and a receiver (server) guest (v2v). Guests are processes on --gen-core (the receiver on
+--recv-core), or with --guest vm VMs (vms.py); the switch polls --switch-core.
 
   loop  one generator with two ports on the switch; each port sends to the other
   v2v   two guests, one port each, sending to each other
@@ -15,6 +15,7 @@ from benchkit import Fail
 from guests import (TestpmdGuest, TrafGen, closed_loop_testpmd, rpc_gs, rpc_kernel, together,
                     udp_frame_bytes, udp_gs, udp_kernel)
 from switches import one_line
+import vms
 import zeroloss
 
 MAC = {p: f"02:00:00:00:b1:{i:02x}" for i, p in enumerate(("p0", "p1", "g0", "g1"))}
@@ -29,6 +30,8 @@ TOPOLOGIES = {
     "pvp": Topology(["p0", "g0", "p1", "g1"], [[("p0", "g0"), ("p1", "g1")]],
                     [("g0", "p0"), ("g1", "p1")]),
 }
+# traffic between two guests (v2v), and what its --sizes are
+GUEST_TRAFFIC = {"udp": "udp_payload", "rpc": "rpc_message", "iperf3": "tcp_write"}
 IMIX_MEAN = (7 * 64 + 4 * 570 + 1518) / 12
 INFLIGHT = 512
 
@@ -167,9 +170,15 @@ class Sample:
     def measure(self):
         out = {"topology": self.topology, "switch": self.sw.name, "size": self.size,
                "macs": self.macs}
-        if self.args.traffic in ("udp", "rpc"):
-            out["size_is"] = "udp_payload" if self.args.traffic == "udp" else "rpc_message"
-            out[self.args.traffic] = self.udp() if self.args.traffic == "udp" else self.rpc()
+        t = self.args.traffic
+        if t in GUEST_TRAFFIC:
+            out["size_is"] = GUEST_TRAFFIC[t]
+            if self.args.guest == "vm":
+                out["guest"] = "vm"
+                out[t] = vms.measure(self.run, self.sw, self.size,
+                                     [MAC[p] for p in self.topo.ports], self.args)
+            else:
+                out[t] = self.udp() if t == "udp" else self.rpc()
             if hasattr(self.sw, "facts"):
                 out["switch_facts"] = self.sw.facts()
             return out
@@ -207,7 +216,7 @@ def run_sample(run, switch_cls, topology, size, macs, args, work):
     """Starts the switch, measures, stops everything the sample started (the switch last,
     whatever happens before)."""
     sw = switch_cls(work, args.switch_core, args.gen_core, mac_table=args.mac_table,
-                    vswd_args=args.vswd_extra)
+                    vswd_args=args.vswd_extra, vms=args.guest == "vm")
     t0 = time.monotonic()
     try:
         try:
@@ -225,7 +234,10 @@ def run_sample(run, switch_cls, topology, size, macs, args, work):
         sw.stop()
     out["seconds_taken"] = round(time.monotonic() - t0, 1)
     out["placement"] = sw.placement()
-    if args.traffic in ("udp", "rpc"):
-        who = ("UDP sender", "receiver") if args.traffic == "udp" else ("RPC client", "server")
-        out["placement"] += f"; {who[0]} on CPU {args.gen_core}, {who[1]} on {args.recv_core}"
+    if args.traffic in GUEST_TRAFFIC:
+        who = {"udp": ("UDP sender", "receiver"), "rpc": ("RPC client", "server"),
+               "iperf3": ("iperf3 client", "server")}[args.traffic]
+        vm = " VM" if args.guest == "vm" else ""
+        out["placement"] += (f"; {who[0]}{vm} on CPU {args.gen_core}, {who[1]}{vm} on "
+                             f"{args.recv_core}")
     return out

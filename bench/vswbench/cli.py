@@ -2,7 +2,8 @@
 
 usage: vsw-bench run [--topology loop|v2v|pvp]... [--switch vswd|ovs|ovs-flows|testpmd|kernel|
                                                          vswd-vlan|vswd-vxlan|vhostlib]...
-                     [--guest process] [--traffic testpmd|trafgen|udp|rpc] [--sizes 64,512,1518,imix]
+                     [--guest process|vm] [--traffic testpmd|trafgen|udp|rpc|iperf3]
+                     [--sizes 64,512,1518,imix]
                      [--macs 1,65536] [--flows N] [--concurrency N] [--recv-core C]
                      [--reps N] [--seconds S] [--zero-loss [--loss-tolerance PCT]
                      [--resolution PCT] [--max-trials N]] [--switch-core C] [--gen-core C]
@@ -16,6 +17,9 @@ switches, the kernel's UDP (bench/kudp) on the kernel bridge; --sizes are UDP pa
 --traffic rpc: a client guest and a server guest (v2v): rpc-bench on the DPDK switches,
 kudp_rr (the kernel's UDP request/response) on the kernel bridge; --sizes are the request's
 and the answer's bytes, --concurrency requests in flight.
+--guest vm: the two guests of v2v are test-image VMs (./vswkit image test), with --traffic udp,
+rpc or iperf3 (the VMs' kernel TCP; --sizes are iperf3's write length). Under TCG (no KVM) the
+figures measure the emulator more than the switch, and the result says so.
 """
 import argparse
 import contextlib
@@ -32,22 +36,31 @@ import harness
 import hostinfo
 import report
 from switches import SWITCHES, TAG, VARIANTS
+import vms
 
 TOPOLOGIES = list(cases.TOPOLOGIES)
-TRAFFIC = ("testpmd", "trafgen", "udp", "rpc")
+VM_SWITCHES = ("vswd", "ovs", "ovs-flows", "testpmd", "kernel")
+TRAFFIC = ("testpmd", "trafgen", "udp", "rpc", "iperf3")
+GUESTS = ("process", "vm")
 # --sizes of the guest-to-guest traffic: what they mean, their bounds, the default
 GUEST_SIZES = {"udp": ("UDP payload", 24, 1472, "64,1472"),
-               "rpc": ("RPC request and answer", 16, 1400, "32")}
+               "rpc": ("RPC request and answer", 16, 1400, "32"),
+               "iperf3": ("iperf3 write", 1024, 1 << 20, "131072")}
 
 
 class BenchRun(Run):
     NAME, TAG, DEBUG = "vsw-bench", TAG, "VSWBENCH_DEBUG"
+
+    def __init__(self, args):
+        super().__init__(args)
+        self.vms = vms.Vms(self.tag)  # --guest vm: the sample's VMs
 
     def warn(self, msg):
         print(f"  {msg}", file=sys.stderr, flush=True)
 
     def stop_all(self):
         """Everything the last sample started goes (the switch stops on its own)."""
+        self.vms.stop_all()
         for p in reversed(self.procs):
             self.stop(p, signal.SIGTERM)
         self.procs.clear()
@@ -102,7 +115,8 @@ def parser():
                    help=f"{', '.join(TOPOLOGIES)} (loop; v2v with --traffic udp)")
     r.add_argument("--switch", action="append", default=[],
                    help=f"{', '.join(SWITCHES)} (vswd,testpmd)")
-    r.add_argument("--guest", default="process")
+    r.add_argument("--guest", default="process",
+                   help="process (net_virtio_user) or vm (test-image VMs, v2v: udp, rpc, iperf3)")
     r.add_argument("--traffic", default="testpmd",
                    help=f"{', '.join(TRAFFIC)} (testpmd: its closed loop where it can, trafgen "
                    f"elsewhere; udp: gs-udpperf, or kudp through the kernel bridge)")
@@ -141,12 +155,21 @@ def parser():
 def check(a):
     if a.traffic not in TRAFFIC:
         die(f"unknown traffic '{a.traffic}' (have: {', '.join(TRAFFIC)})")
-    udp = a.traffic in GUEST_SIZES  # udp, rpc: two guests, v2v
+    udp = a.traffic in GUEST_SIZES  # udp, rpc, iperf3: two guests, v2v
     a.topology = parse_list(a.topology or ["v2v" if udp else "loop"], TOPOLOGIES, "topology")
     a.switch = parse_list(a.switch or ["vswd", "testpmd"], list(SWITCHES), "switch")
-    if a.guest != "process":
-        die(f"--guest {a.guest}: only process guests are measured so far (VMs under TCG "
-            f"measure the emulator; see the README's known limits)")
+    if a.guest not in GUESTS:
+        die(f"unknown guest '{a.guest}' (have: {', '.join(GUESTS)})")
+    if a.guest == "vm" and not udp:
+        die("--guest vm runs --traffic udp, rpc or iperf3 (between two VMs, v2v)")
+    if a.traffic == "iperf3" and a.guest != "vm":
+        die("--traffic iperf3 runs in kernel guests: --guest vm")
+    if a.guest == "vm":
+        bad = [sw for sw in a.switch if sw not in VM_SWITCHES]
+        if bad:
+            die(f"--switch {bad[0]} has no VM guests (--guest vm: {', '.join(VM_SWITCHES)})")
+        if vms.image_missing():
+            die(vms.image_missing())
     if udp:
         t = a.traffic
         if a.topology != ["v2v"]:
@@ -155,9 +178,11 @@ def check(a):
                 f"{'receiver' if t == 'udp' else 'server'} guest), not "
                 f"{','.join(x for x in a.topology if x != 'v2v')}")
         if a.zero_loss:
-            die(f"--traffic {t} has no --zero-loss: "
-                + ("the UDP sender sends as fast as it can and the figure is what the receiver "
-                   "got" if t == "udp" else "the figure is the request rate at --concurrency")
+            die(f"--traffic {t} has no --zero-loss: " + {
+                "udp": "the UDP sender sends as fast as it can and the figure is what the "
+                       "receiver got",
+                "rpc": "the figure is the request rate at --concurrency",
+                "iperf3": "TCP does not lose what it delivers"}[t]
                 + " (zero loss is trafgen's search)")
         if a.macs != "1":
             die(f"--traffic {t} has no --macs: each guest has its own address (trafgen "
@@ -196,8 +221,9 @@ def check(a):
     if a.recv_core is None:
         # the UDP receiver shares the switch's CPU (the sender's is busy sending, and its deep
         # ring rides out the switch's time slices); an RPC server and client take turns on
-        # the guests' CPU (a server beside a busy-polling switch waits for its time slices)
-        a.recv_core = a.gen_core if a.traffic == "rpc" else a.switch_core
+        # the guests' CPU (a server beside a busy-polling switch waits for its time slices), as
+        # two VMs do (a vCPU beside a busy-polling switch gets half of its CPU at best)
+        a.recv_core = a.gen_core if a.traffic == "rpc" or a.guest == "vm" else a.switch_core
     # room in every MAC table for every port's addresses (the kernel bridge has no bound)
     a.mac_table = max(8192, 1 << (4 * max(a.macs) - 1).bit_length())
     try:
@@ -265,9 +291,10 @@ def collect(argv):
 
 def progress_line(s, macs):
     """What one sample measured, for the progress on stderr."""
-    size = f"{s['size']} B" + {"udp_payload": " payload", "rpc_message": " RPC"}.get(
-        s.get("size_is"), "")
+    size = f"{s['size']} B" + {"udp_payload": " payload", "rpc_message": " RPC",
+                               "tcp_write": " writes"}.get(s.get("size_is"), "")
     mac = f" {s['macs']} MAC{'s' if s['macs'] > 1 else ''}" if macs else ""
+    mode = next((m for m in ("udp", "rpc", "iperf3") if m in s), None)
     if "udp" in s:
         u = s["udp"]
         what = (f"{u['generator']} {u['mpps']:.3f} Mpps received ({u['sent_mpps']:.3f} Mpps "
@@ -276,13 +303,18 @@ def progress_line(s, macs):
         r = s["rpc"]
         what = (f"{r['generator']} {r['mpps']:.3f} M requests/s at c={r['concurrency']}, p50 "
                 f"{r['lat_us']['p50']:.1f} us, p99 {r['lat_us']['p99']:.1f} us")
+    elif "iperf3" in s:
+        r = s["iperf3"]
+        what = (f"iperf3 {r['gbps']:.3f} Gbit/s ({r['retransmits']} retransmits, TSO "
+                f"{r['tso']})")
     else:
         zl = f", zero loss {s['zero_loss']['mpps']:.3f}" if "zero_loss" in s else ""
         what = f"closed {s['closed']['mpps']:.3f}{zl} Mpps"
     p = s["probe"]
     c2c = f"{p['rtt_ns']:.0f} ns" if p["rtt_ns"] else "no answer"
+    vm = f", VMs booted in {s[mode]['boot_seconds']:.0f} s" if s.get("guest") == "vm" else ""
     return (f"{s['topology']} {size}{mac} {s['switch']:9s} rep {s['rep']}: {what} "
-            f"(c2c {c2c}, {p['label']})")
+            f"(c2c {c2c}, {p['label']}{vm})")
 
 
 def save(result, path):

@@ -289,13 +289,18 @@ def rpc_gs(run, switch, macs, size, a):
                     "--duration", str(a.seconds), "--json", "--", "--file-prefix", pre_c],
                    "rpc-bench-client", prefix=pre_c)
     rc = wait_done(cli, a.seconds)
-    r = last_json(cli)
+    return rpc_result(last_json(cli), rc, a.concurrency, cli.name)
+
+
+def rpc_result(r, rc, concurrency, name):
+    """What vsw-bench keeps of rpc-bench --client's JSON line r (it exited with rc), or the
+    Fail that says why the run went wrong."""
     # --duration fails the requests still in flight when time is up (ECONNRESET) and then
     # exits 1: that alone is no error
-    cut_short = r.get("failed", 0) <= a.concurrency and \
+    cut_short = r.get("failed", 0) <= concurrency and \
         r.get("error") in (None, "Connection reset by peer")
     if r.get("bad_responses") or not r.get("completed") or not (rc == 0 or cut_short):
-        raise Fail(f"{cli.name} exited {rc}: completed {r.get('completed')}, failed "
+        raise Fail(f"{name} exited {rc}: completed {r.get('completed')}, failed "
                    f"{r.get('failed')}, bad {r.get('bad_responses')}, error {r.get('error')!r}")
     return {"generator": "rpc-bench", "rps": r["rps"], "completed": r["completed"],
             "seconds": r["seconds"], "retransmits": r["retransmits"],

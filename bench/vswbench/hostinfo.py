@@ -5,11 +5,15 @@ import os
 import platform
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 from benchkit import Fail
-from harness import BUILD
+from harness import BUILD, ROOT
 import ovsdpdk
+
+sys.path.insert(0, str(ROOT / "images"))
+from vswvm.accel import choose_accel  # noqa: E402
 
 C2C = BUILD / "bench" / "c2c"
 
@@ -38,11 +42,24 @@ def host(args):
         "cores": {"switch": args.switch_core, "guests_and_generator": args.gen_core,
                   "kernel": "softirq wherever it is raised",
                   **({"udp_receiver": args.recv_core} if args.traffic == "udp" else {}),
-                  **({"rpc_server": args.recv_core} if args.traffic == "rpc" else {})},
+                  **({"rpc_server": args.recv_core} if args.traffic == "rpc" else {}),
+                  **({"iperf3_server": args.recv_core} if args.traffic == "iperf3" else {})},
         "guests": args.guest,
-        "note": ("guests are processes on net_virtio_user (net_af_packet for the kernel "
-                 "bridge): the figures measure the switches, not an emulator"),
+        **guest_note(args.guest),
     }
+
+
+def guest_note(guest):
+    """What the guests were, and so what the figures measure."""
+    if guest != "vm":
+        return {"note": "guests are processes on net_virtio_user (net_af_packet for the kernel "
+                        "bridge): the figures measure the switches, not an emulator"}
+    kvm = choose_accel("auto", RuntimeError) == "kvm"
+    return {"accel": "kvm" if kvm else "tcg",
+            "vhost_net": Path("/dev/vhost-net").exists(),
+            "note": "guests are test-image VMs under KVM" if kvm else
+                    "guests are test-image VMs under TCG (no KVM here): the figures measure "
+                    "QEMU's emulation of the guests more than the switches"}
 
 
 def probe(a, b):

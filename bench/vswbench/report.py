@@ -7,13 +7,31 @@ from pathlib import Path
 
 from switches import VARIANTS
 
-MODES = ("closed", "zero_loss", "udp", "rpc")
+MODES = ("closed", "zero_loss", "udp", "rpc", "iperf3")
 TITLES = {"closed": "closed loop", "zero_loss": "zero loss",
           "udp": "UDP received per second of sending, size: the UDP payload",
-          "rpc": "RPC requests answered per second (M), size: the request and the answer"}
+          "rpc": "RPC requests answered per second (M), size: the request and the answer",
+          "iperf3": "TCP goodput between VMs (iperf3), size: iperf3's write length"}
 INFLIGHT = 512  # cases.INFLIGHT
-XLABEL = {"udp": "UDP payload", "rpc": "RPC message"}
+XLABEL = {"udp": "UDP payload", "rpc": "RPC message", "iperf3": "TCP write"}
+# a mode's figure: its key in a sample and its unit (Mpps unless said here)
+FIGURE = {"rpc": ("mpps", "M requests/s"), "iperf3": ("gbps", "Gbit/s")}
+
+
+def figure(mode):
+    return FIGURE.get(mode, ("mpps", "Mpps"))
 REFERENCES = ("ovs", "ovs-flows", "testpmd", "kernel", "vhostlib")
+
+
+def num(x, places):
+    """x with `places` decimals, or as many significant digits where it is smaller than 1 (VMs
+    under TCG make figures of a few thousandths)."""
+    return f"{x:.{places}f}" if x >= 1 or x == 0 else f"{x:.{places}g}"
+
+
+def sig(x):
+    """x to 4 decimals, or 4 significant digits below 1."""
+    return round(x, 4) if x >= 1 else float(f"{x:.4g}")
 
 
 def ratio_names(switches):
@@ -30,13 +48,12 @@ def rep_ratios(num, den, mode):
     """a/b of the samples of each repetition (taken back to back, so on the same machine
     state), with both placements; None where b measured 0. And their medians, over all and
     over the repetitions whose two samples had the same placement."""
-    per = []
+    per, key = [], figure(mode)[0]
     for rep in sorted({s["rep"] for s in num} & {s["rep"] for s in den}):
         a = next(s for s in num if s["rep"] == rep)
         b = next(s for s in den if s["rep"] == rep)
         per.append({"rep": rep,
-                    "ratio": round(a[mode]["mpps"] / b[mode]["mpps"], 3)
-                    if b[mode]["mpps"] > 0 else None,
+                    "ratio": round(a[mode][key] / b[mode][key], 3) if b[mode][key] > 0 else None,
                     "placements": [a["probe"]["label"], b["probe"]["label"]]})
     if not per:
         return None
@@ -47,7 +64,8 @@ def rep_ratios(num, den, mode):
 
 
 def summarize(samples, switches):
-    """Per topology, mode, size and MAC count: each switch's median, min and max (Mpps); the
+    """Per topology, mode, size and MAC count: each switch's median, min and max (in the mode's
+    unit: Mpps, M requests/s, Gbit/s); the
     ratios vswd/reference per repetition; with several MAC counts, each switch's ratio to its
     own figure at the fewest MACs."""
     out = []
@@ -59,15 +77,15 @@ def summarize(samples, switches):
         def rows(sw, macs=macs):
             return [s for s in samples if (s["topology"], s["size"], s.get("macs", 1),
                                            s["switch"]) == (topo, size, macs, sw) and mode in s]
-        entry = {"topology": topo, "mode": mode, "size": size, "macs": macs, "switches": {},
-                 "ratios": {}}
+        key, unit = figure(mode)
+        entry = {"topology": topo, "mode": mode, "size": size, "macs": macs, "unit": unit,
+                 "switches": {}, "ratios": {}}
         for sw in switches:
-            xs = [s[mode]["mpps"] for s in rows(sw)]
+            xs = [s[mode][key] for s in rows(sw)]
             if xs:
-                entry["switches"][sw] = {"median_mpps": round(statistics.median(xs), 4),
-                                         "min_mpps": round(min(xs), 4),
-                                         "max_mpps": round(max(xs), 4),
-                                         "samples": [round(x, 4) for x in xs]}
+                entry["switches"][sw] = {"median": sig(statistics.median(xs)),
+                                         "min": sig(min(xs)), "max": sig(max(xs)),
+                                         "samples": [sig(x) for x in xs]}
         if "vswd" in switches:
             for ref in [r for r in REFERENCES if r in switches]:
                 r = rep_ratios(rows("vswd"), rows(ref), mode)
@@ -94,7 +112,7 @@ def table(summary, switches):
     for topo, mode, macs in blocks:
         lines.append(f"\n{topo}, {TITLES[mode]}"
                      + (f", {macs} MAC{'s' if macs > 1 else ''} per port" if several else "")
-                     + " (Mpps, median [min-max])")
+                     + f" ({figure(mode)[1]}, median [min-max])")
         rows = [e for e in summary if (e["topology"], e["mode"], e["macs"]) == (topo, mode, macs)]
         extra = [f"{sw}/fewest" for sw in switches] if "vs_fewest_macs" in rows[0] else []
         lines.append(f"{'size':>5} " + " ".join(f"{s:>22}" for s in switches) + "".join(
@@ -103,7 +121,7 @@ def table(summary, switches):
             cells = []
             for s in switches:
                 v = e["switches"].get(s)
-                cells.append(f"{v['median_mpps']:7.3f} [{v['min_mpps']:.2f}-{v['max_mpps']:.2f}]"
+                cells.append(f"{num(v['median'], 3)} [{num(v['min'], 2)}-{num(v['max'], 2)}]"
                              if v else "-")
             ratios = [e["ratios"].get(n, {}).get("median") for n in names]
             ratios += [(e["vs_fewest_macs"].get(sw) or {}).get("median") for sw in switches] \
@@ -146,7 +164,7 @@ def charts(result, outdir):
                 for i, size in enumerate(sizes):
                     e = next(e for e in rows if e["size"] == size)
                     f.write(f"{i} {size} " + " ".join(
-                        str(e["switches"].get(s, {}).get("median_mpps", "NaN")) for s in switches)
+                        str(e["switches"].get(s, {}).get("median", "NaN")) for s in switches)
                         + "\n")
             png = outdir / f"{name}.png"
             plots = ", ".join(f"'{data}' using 1:{3 + k}:xtic(2) with linespoints title '{s}'"
@@ -156,7 +174,7 @@ def charts(result, outdir):
                      + (f", {macs} MACs per port" if macs > 1 else "")
                      + f": throughput by {XLABEL.get(mode, 'frame')} size'\n"
                      f"set xlabel '{XLABEL.get(mode, 'frame')} size (bytes)'\n"
-                     f"set ylabel '{'M requests/s' if mode == 'rpc' else 'Mpps'}'\n"
+                     f"set ylabel '{figure(mode)[1]}'\n"
                      "set yrange [0:*]\n"
                      "set grid\nset key outside right\n"
                      f"plot {plots}\n")

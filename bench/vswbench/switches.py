@@ -1,7 +1,7 @@
 """The switches vsw-bench compares, behind one interface: start() with the ports a topology
 needs (in pairs: port 2k and 2k+1 are what port-to-port flows and io-forwarding connect),
 vdev(i, n, mac) for the guest side of port i (kernel_guest(i, ip) for a kernel socket's side:
-the kernel bridge only), stop() by PID, and log_tail() for errors.
+the kernel bridge only; vm_nic(i, mac) for a VM's), stop() by PID, and log_tail() for errors.
 
   vswd       vswd, learning on, one PMD busy-polling (--pmd-maxsleep 0)
   ovs        OVS-DPDK 3.1, netdev bridge, NORMAL action (bench/ovsdpdk.py, a private instance)
@@ -9,7 +9,8 @@ the kernel bridge only), stop() by PID, and log_tail() for errors.
   testpmd    dpdk-testpmd io-forwarding on net_vhost ports (paired): the upper bound
   kernel     a Linux bridge with a veth per port in a namespace of its own, each guest's own
              MAC a static entry; the guests attach with net_af_packet (the kernel path for
-             process guests; no vhost-net here), or kernel sockets in namespaces on the veths
+             process guests; no vhost-net here), or kernel sockets in namespaces on the veths;
+             VMs attach by a TAP per port (vhost-net where the host has it)
 Variants, in the loop topology only (what bench/loop measured):
   vswd-loop  plain vswd, testpmd's closed loop in loop topology: vswd-vlan's baseline
   vswd-vlan  an access port and a trunk (VswdVlanSwitch)
@@ -42,11 +43,11 @@ class Switch:
                              # goes back out of the port it came in by)
     fill_factor = 1        # the bursts each of its ports injects, times the usual
 
-    def __init__(self, work, core, main_core, mac_table=8192, vswd_args=()):
+    def __init__(self, work, core, main_core, mac_table=8192, vswd_args=(), vms=False):
         """mac_table: the MAC table entries the run needs (vswd, OVS NORMAL); vswd_args: more
-        vswd options (--vswd-args)."""
+        vswd options (--vswd-args); vms: the guests are VMs (vm_nic)."""
         self.work, self.core, self.main_core = Path(work), core, main_core
-        self.mac_table, self.vswd_args = mac_table, list(vswd_args)
+        self.mac_table, self.vswd_args, self.vms = mac_table, list(vswd_args), vms
         self.ports = []
 
     def sock(self, i):
@@ -58,6 +59,15 @@ class Switch:
 
     def kernel_guest(self, i, ip):
         raise Fail(f"{self.name} has no kernel guests")
+
+    vm_netns = None  # the namespace a VM's QEMU runs in (the kernel bridge's, for its TAPs)
+
+    def vm_nic(self, i, mac):
+        """vsw-vm start's options for a VM's NIC on port i."""
+        return ["--nic", f"vhost={self.sock(i)},mac={mac}"]
+
+    def vm_started(self, i):
+        """Once the VM on port i runs."""
 
     def fail(self, what, e):
         tail = self.log_tail()
@@ -328,7 +338,7 @@ class KernelSwitch(Switch):
             self.ip("link", "add", "br0", "type", "bridge", "stp_state", "0",
                     "forward_delay", "0")
             self.ip("link", "set", "br0", "up")
-            for i in range(len(self.ports)):
+            for i in range(len(self.ports) if not self.vms else 0):  # VMs: TAPs (vm_nic)
                 g, sw = self.veth(i)
                 self.ip("link", "add", g, "type", "veth", "peer", "name", sw)
                 self.ip("link", "set", sw, "master", "br0")
@@ -373,7 +383,28 @@ class KernelSwitch(Switch):
                 raise Fail(f"{' '.join(cmd)} in {ns}: {r.stderr.strip()}")
         return ns
 
+    @property
+    def vm_netns(self):
+        return self.netns
+
+    def tap(self, i):
+        return f"vbt{i}"
+
+    def vm_nic(self, i, mac):
+        """A virtio-net NIC on a TAP that QEMU makes in the bridge's namespace, served by the
+        kernel's vhost-net where the host has it (QEMU's own virtio back end otherwise)."""
+        vhost = ",vhost=on" if Path("/dev/vhost-net").exists() else ""
+        return ["--emulated-nic", f"virtio-net-pci,tap={self.tap(i)}{vhost},mac={mac}"]
+
+    def vm_started(self, i):
+        self.ip("link", "set", self.tap(i), "master", "br0")
+        self.ip("link", "set", self.tap(i), "up")
+
     def placement(self):
+        if self.vms:
+            return ("bridge in softirq wherever it is raised; VMs on TAPs, "
+                    + ("vhost-net" if Path("/dev/vhost-net").exists()
+                       else "no vhost-net on this host (QEMU's virtio back end)"))
         return "bridge in softirq wherever it is raised"
 
     def stop(self):

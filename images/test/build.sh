@@ -2,7 +2,8 @@
 # images/test/build.sh OUTDIR: the test image, a Debian kernel and an initramfs that boots in
 # seconds under TCG. The initramfs holds busybox, the kernel modules a guest or a host-in-a-VM
 # needs (virtio, uio_pci_generic, vfio-pci, e1000e, tun, 8021q), the kit's binaries with their shared
-# libraries and DPDK drivers, a python3 with the stdlib vsw-host uses, and init (images/test/init).
+# libraries and DPDK drivers, iperf3 and ethtool, a python3 with the stdlib vsw-host uses, and init
+# (images/test/init) with its helpers vsw-gs and vsw-hugepages.
 # Everything comes from Debian's archive and this build; rebuilt only when an input changed.
 set -euo pipefail
 
@@ -19,11 +20,12 @@ MODULES=(virtio_net virtio_pci uio_pci_generic vfio-pci vfio_iommu_type1 e1000e 
 # DPDK drivers loaded from the plugin directory: bus, mempool, the NICs a VM can have, vswd's kinds.
 PMDS=(bus_pci bus_vdev mempool_ring net_virtio net_e1000 net_vhost net_tap net_af_packet net_ring)
 BINS=(vswitch/vswd vswitch/vswctl guest_stack/apps/gs-echo guest_stack/apps/gs-ping
-	guest_stack/apps/gs-udpperf guest_stack/apps/rpc-bench)
+	guest_stack/apps/gs-udpperf guest_stack/apps/rpc-bench bench/kudp bench/kudp_rr)
 PMDDIR=$(ls -d /usr/lib/x86_64-linux-gnu/dpdk/pmds-* 2>/dev/null | head -1)
 [ -n "$PMDDIR" ] || die "DPDK's driver directory is missing (run ./vswkit bootstrap)"
 for b in "${BINS[@]}"; do [ -x "$BUILD/$b" ] || die "$BUILD/$b is missing (run ./vswkit build)"; done
 command -v busybox >/dev/null || die "busybox is missing (apt install busybox-static)"
+command -v iperf3 >/dev/null || die "iperf3 is missing (apt install iperf3)"
 
 KPKG=$(apt-cache depends linux-image-amd64 2>/dev/null | awk '/Depends: linux-image-/{print $2; exit}')
 [ -n "$KPKG" ] || die "cannot tell the current Debian kernel package (apt-cache depends linux-image-amd64)"
@@ -33,8 +35,8 @@ KVER=${KPKG#linux-image-}
 mkdir -p "$OUT/cache"
 stamp=$( {
 	echo "$KPKG"
-	sha256sum "$HERE/build.sh" "$HERE/init" "${BINS[@]/#/$BUILD/}" "$TOP/provisioning/vsw-host" \
-		/usr/sbin/ethtool \
+	sha256sum "$HERE/build.sh" "$HERE/init" "$HERE/vsw-gs" "$HERE/vsw-hugepages" \
+		"${BINS[@]/#/$BUILD/}" "$TOP/provisioning/vsw-host" /usr/sbin/ethtool /usr/bin/iperf3 \
 		"$TOP"/provisioning/vswhost/*.py "$(command -v busybox)" | cut -d' ' -f1
 } | sha256sum | cut -d' ' -f1)
 if [ -f "$OUT/stamp" ] && [ "$(cat "$OUT/stamp")" = "$stamp" ] && [ -f "$OUT/initrd.img" ]; then
@@ -65,6 +67,7 @@ for applet in $(busybox --list); do
 	[ -e "$R/bin/$applet" ] || ln -s busybox "$R/bin/$applet"
 done
 install -m 755 "$HERE/init" "$R/init"
+install -m 755 "$HERE/vsw-gs" "$HERE/vsw-hugepages" "$R/usr/local/bin/"
 printf 'root:x:0:0:root:/root:/bin/sh\n' >"$R/etc/passwd"
 printf 'root:x:0:\n' >"$R/etc/group"
 
@@ -115,6 +118,9 @@ copy_path /usr/lib/x86_64-linux-gnu/libgcc_s.so.1
 # ethtool: which offloads a kernel guest's virtio NIC negotiated (busybox has none)
 copy_path /usr/sbin/ethtool
 copy_libs /usr/sbin/ethtool
+# iperf3: kernel guests' TCP in vsw-bench --guest vm --traffic iperf3
+copy_path /usr/bin/iperf3
+copy_libs /usr/bin/iperf3
 
 # 4. python3 and the part of its stdlib vsw-host uses (whole packages where it imports them).
 copy_path /usr/bin/python3.11

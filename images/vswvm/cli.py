@@ -13,7 +13,7 @@ from .spec import VmError
 
 USAGE = """\
 vsw-vm start NAME [--image test|box|FILE] [--nic vhost=SOCK[,mode=server|client][,mac=MAC][,queues=N]]...
-                  [--nic user] [--pci HOST-PCI-ADDR]... [--viommu] [--emulated-nic MODEL[,tap=IF][,mac=MAC]]...
+                  [--nic user] [--pci HOST-PCI-ADDR]... [--viommu] [--emulated-nic MODEL[,tap=IF[,vhost=on]][,mac=MAC]]...
                   [--mem MB] [--cpus N] [--cmdline ARGS] [--accel auto|kvm|tcg] [--wait-boot S]
 vsw-vm stop NAME... | stop --all
 vsw-vm list [--json]
@@ -32,7 +32,8 @@ def _start_options(p):
                         "side, as in vswctl: server = vswd owns the socket) or user")
     p.add_argument("--pci", action="append", metavar="ADDR", help="host device on vfio-pci")
     p.add_argument("--viommu", action="store_true", help="q35 with an emulated Intel IOMMU")
-    p.add_argument("--emulated-nic", action="append", metavar="MODEL[,tap=IF][,mac=MAC]")
+    p.add_argument("--emulated-nic", action="append", metavar="MODEL[,tap=IF[,vhost=on]][,mac=MAC]",
+                   help="a NIC QEMU emulates; vhost=on: the kernel's vhost-net serves its TAP")
     p.add_argument("--mem", type=int, default=512, help="MB (default 512)")
     p.add_argument("--cpus", type=int, default=1)
     p.add_argument("--cmdline", help="more kernel arguments (test image: vsw.role=... etc.)")

@@ -73,6 +73,8 @@ def domain(spec, rundir):
             if n.tap:
                 _sub(itf, "target", dev=n.tap, managed="no")
             _sub(itf, "model", type=n.model)
+            if n.vhost_net:
+                _sub(itf, "driver", name="vhost")
     for addr in spec.pci:
         hd = _sub(dev, "hostdev", mode="subsystem", type="pci", managed="yes")
         src = _sub(hd, "source")

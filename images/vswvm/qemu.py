@@ -44,7 +44,8 @@ def argv(spec, rundir, ssh_port=None, overlay=None):
                   "-device", f"virtio-net-pci,netdev=net{i},id=nic{i},mac={n.mac},romfile="]
         else:
             if n.tap:
-                a += ["-netdev", f"tap,id=net{i},ifname={n.tap},script=no,downscript=no"]
+                a += ["-netdev", f"tap,id=net{i},ifname={n.tap},script=no,downscript=no"
+                                 + (",vhost=on" if n.vhost_net else "")]
             a += ["-device", f"{n.model},id=nic{i},mac={n.mac},romfile="
                              + (f",netdev=net{i}" if n.tap else "")]
     for i, addr in enumerate(spec.pci):

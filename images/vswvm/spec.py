@@ -43,6 +43,7 @@ class Nic:
     queues: int = 1
     model: str = "virtio-net-pci"
     tap: str = None  # emulated NIC: a host TAP interface of this name
+    vhost_net: bool = False  # ... served by the kernel's vhost-net
 
 
 @dataclass
@@ -156,9 +157,10 @@ def nic(text, name, index):
 
 
 def emulated(text, name, index):
-    """--emulated-nic MODEL[,tap=IFNAME][,mac=MAC]: a NIC QEMU emulates (e1000e, e1000...)."""
+    """--emulated-nic MODEL[,tap=IFNAME[,vhost=on|off]][,mac=MAC]: a NIC QEMU emulates (e1000e,
+    virtio-net-pci...); vhost=on has the kernel's vhost-net serve a virtio NIC's TAP."""
     o = _opts(text, "model")
-    unknown = set(o) - {"model", "tap", "mac"}
+    unknown = set(o) - {"model", "tap", "mac", "vhost"}
     if unknown:
         raise VmError(f"--emulated-nic {text}: unknown option {sorted(unknown)[0]}")
     if not re.match(r"^[a-z0-9-]+$", o["model"]):
@@ -169,7 +171,15 @@ def emulated(text, name, index):
     tap = o.get("tap")
     if tap is not None and not re.match(r"^[A-Za-z0-9_.-]{1,15}$", tap):
         raise VmError(f"--emulated-nic {text}: bad interface name '{tap}'")
-    return Nic("emulated", mac, model=o["model"], tap=tap)
+    vhost = o.get("vhost", "off")
+    if vhost not in ("on", "off"):
+        raise VmError(f"--emulated-nic {text}: vhost must be on or off")
+    if vhost == "on":
+        if tap is None or not o["model"].startswith("virtio-net"):
+            raise VmError(f"--emulated-nic {text}: vhost=on needs tap= and a virtio-net model")
+        if not os.path.exists("/dev/vhost-net"):
+            raise VmError(f"--emulated-nic {text}: /dev/vhost-net is missing (modprobe vhost_net)")
+    return Nic("emulated", mac, model=o["model"], tap=tap, vhost_net=vhost == "on")
 
 
 def pci(addr):
