@@ -256,24 +256,25 @@ def vm_samples_ok(res, switches, mode, size_is):
 
 @pytest.mark.vm
 def test_iperf3_between_vms_through_vswd_and_the_kernel(leaves_nothing, test_image, tmp_path):
-    """--guest vm --traffic iperf3: two test-image VMs' kernel TCP through vswd (vhost-user)
-    and through the kernel bridge (TAPs); the guests' TSO shows what each path offered."""
-    r = bench("run", "--guest", "vm", "--traffic", "iperf3", "--switch", "vswd,kernel",
+    """--guest vm --traffic iperf3: two test-image VMs' kernel TCP through vswd (vhost-user),
+    through vswd with offloads=off, and through the kernel bridge (TAPs); the guests' TSO
+    shows what each path offered."""
+    r = bench("run", "--guest", "vm", "--traffic", "iperf3", "--switch", "vswd,vswd-nooff,kernel",
               "--quick", "--json", tmp_path / "r.json", "--charts", tmp_path / "charts")
     assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-3000:]
     res = json.loads((tmp_path / "r.json").read_text())
     assert res["config"]["sizes"] == [131072] and res["config"]["recv_core"] == 0
     assert res["host"]["cores"]["iperf3_server"] == 0
-    e = vm_samples_ok(res, ["vswd", "kernel"], "iperf3", "tcp_write")
+    e = vm_samples_ok(res, ["vswd", "vswd-nooff", "kernel"], "iperf3", "tcp_write")
     for s in res["samples"]:
         i = s["iperf3"]
         assert i["generator"] == "iperf3" and i["write_bytes"] == 131072, i
         assert i["bytes"] > 0 and i["seconds"] > 0, i
         assert i["gbps"] == pytest.approx(i["bytes"] * 8 / i["seconds"] / 1e9, rel=0.02), i
-        # vswd offers TSO (offloads=on, its default), as a TAP does
-        assert i["tso"] == "on", s
-    assert "TAPs" in res["samples"][1]["placement"]
-    assert e["unit"] == "Gbit/s", e
+        # vswd offers TSO (offloads=on, its default), as a TAP does; offloads=off does not
+        assert i["tso"] == ("off" if s["switch"] == "vswd-nooff" else "on"), s
+    assert "TAPs" in res["samples"][2]["placement"]
+    assert e["unit"] == "Gbit/s" and set(e["ratios"]) == {"vswd/kernel", "vswd/vswd-nooff"}, e
     (rep,) = e["ratios"]["vswd/kernel"]["per_rep"]
     v, k = (e["switches"][sw]["samples"][0] for sw in ("vswd", "kernel"))
     assert rep["ratio"] == pytest.approx(v / k, rel=2e-3), e
@@ -371,8 +372,8 @@ def test_zero_loss_search_stops_at_the_trial_limit_and_at_the_top():
 
 @pytest.mark.parametrize("args,msg", [
     (["--topology", "ring"], "unknown topology 'ring' (have: loop, v2v, pvp)"),
-    (["--switch", "vswd,vpp"], "unknown switch 'vpp' (have: vswd, ovs, ovs-flows, testpmd, kernel, vswd-loop, "
-                                    "vswd-vlan, vswd-vxlan, vhostlib)"),
+    (["--switch", "vswd,vpp"], "unknown switch 'vpp' (have: vswd, ovs, ovs-flows, testpmd, "
+                               "kernel, vswd-nooff, vswd-loop, vswd-vlan, vswd-vxlan, vhostlib)"),
     (["--sizes", "64,9000"], "bad frame size 9000"),
     (["--traffic", "netperf"], "unknown traffic 'netperf'"),
     (["--switch-core", "0"], "--switch-core and --gen-core must differ"),
@@ -392,7 +393,8 @@ def test_zero_loss_search_stops_at_the_trial_limit_and_at_the_top():
     (["--guest", "vm"], "--guest vm runs --traffic udp, rpc or iperf3 (between two VMs, v2v)"),
     (["--traffic", "iperf3"], "--traffic iperf3 runs in kernel guests: --guest vm"),
     (["--guest", "vm", "--traffic", "udp", "--switch", "vswd,vhostlib"],
-     "--switch vhostlib has no VM guests (--guest vm: vswd, ovs, ovs-flows, testpmd, kernel)"),
+     "--switch vhostlib has no VM guests (--guest vm: vswd, ovs, ovs-flows, testpmd, kernel, "
+     "vswd-nooff)"),
     (["--guest", "vm", "--traffic", "iperf3", "--zero-loss"],
      "--traffic iperf3 has no --zero-loss: TCP does not lose what it delivers"),
     (["--guest", "vm", "--traffic", "iperf3", "--sizes", "100"],

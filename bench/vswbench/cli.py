@@ -1,7 +1,7 @@
 """vsw-bench: how fast guests talk through a switch, side by side with the references.
 
 usage: vsw-bench run [--topology loop|v2v|pvp]... [--switch vswd|ovs|ovs-flows|testpmd|kernel|
-                                                         vswd-vlan|vswd-vxlan|vhostlib]...
+                                                vswd-nooff|vswd-vlan|vswd-vxlan|vhostlib]...
                      [--guest process|vm] [--traffic testpmd|trafgen|udp|rpc|iperf3]
                      [--sizes 64,512,1518,imix]
                      [--macs 1,65536] [--flows N] [--concurrency N] [--recv-core C]
@@ -39,7 +39,7 @@ from switches import SWITCHES, TAG, VARIANTS
 import vms
 
 TOPOLOGIES = list(cases.TOPOLOGIES)
-VM_SWITCHES = ("vswd", "ovs", "ovs-flows", "testpmd", "kernel")
+VM_SWITCHES = ("vswd", "ovs", "ovs-flows", "testpmd", "kernel", "vswd-nooff")
 TRAFFIC = ("testpmd", "trafgen", "udp", "rpc", "iperf3")
 GUESTS = ("process", "vm")
 # --sizes of the guest-to-guest traffic: what they mean, their bounds, the default

@@ -20,7 +20,7 @@ FIGURE = {"rpc": ("mpps", "M requests/s"), "iperf3": ("gbps", "Gbit/s")}
 
 def figure(mode):
     return FIGURE.get(mode, ("mpps", "Mpps"))
-REFERENCES = ("ovs", "ovs-flows", "testpmd", "kernel", "vhostlib")
+REFERENCES = ("ovs", "ovs-flows", "testpmd", "kernel", "vhostlib", "vswd-nooff")
 
 
 def num(x, places):

@@ -4,6 +4,7 @@ vdev(i, n, mac) for the guest side of port i (kernel_guest(i, ip) for a kernel s
 the kernel bridge only; vm_nic(i, mac) for a VM's), stop() by PID, and log_tail() for errors.
 
   vswd       vswd, learning on, one PMD busy-polling (--pmd-maxsleep 0)
+  vswd-nooff the same with offloads=off on its ports (what the offloads give: vswd/vswd-nooff)
   ovs        OVS-DPDK 3.1, netdev bridge, NORMAL action (bench/ovsdpdk.py, a private instance)
   ovs-flows  the same with port-to-port flows instead of NORMAL
   testpmd    dpdk-testpmd io-forwarding on net_vhost ports (paired): the upper bound
@@ -171,6 +172,14 @@ class VswdSwitch(Switch):
                 self.v.stop()
             finally:
                 dpdk_cleanup(self.v.prefix)
+
+
+class VswdNoOffloadSwitch(VswdSwitch):
+    """vswd with offloads=off on its ports: the guests get no checksum or segmentation offload
+    (as from OVS-DPDK 3.1 by default), so a kernel guest's TCP sends MSS-sized frames.
+    vswd/vswd-nooff is what the offloads give."""
+    name = "vswd-nooff"
+    port_args = ("offloads=off", "offloads=off", "offloads=off", "offloads=off")
 
 
 class VswdLoopSwitch(VswdSwitch):
@@ -413,8 +422,8 @@ class KernelSwitch(Switch):
 
 
 SWITCHES = {c.name: c for c in (VswdSwitch, OvsSwitch, OvsFlowsSwitch, TestpmdSwitch,
-                                KernelSwitch, VswdLoopSwitch, VswdVlanSwitch, VswdVxlanSwitch,
-                                VhostlibSwitch)}
+                                KernelSwitch, VswdNoOffloadSwitch, VswdLoopSwitch,
+                                VswdVlanSwitch, VswdVxlanSwitch, VhostlibSwitch)}
 # variants measured against plain L2: the name of the ratio, and the baseline (added to a run
 # that has the variant)
 VARIANTS = {"vswd-vlan": ("vlan/plain", "vswd-loop"), "vswd-vxlan": ("vxlan/plain", "vswd")}
