@@ -12,7 +12,8 @@
  *                         ring did not take counts as offered (the switch did not keep up).
  *   loop INFLIGHT SECONDS closed loop: INFLIGHT frames are injected, and each port sends what it
  *                         receives back out of itself to its --dst (the frames bounce through the
- *                         switch, or through a guest that forwards); counted after 1 s.
+ *                         switch, or through a guest that forwards); counted after 1 s. Then it
+ *                         drains: "in_flight_at_end" is what was still going round.
  *   quit
  *
  * Only the kit's frames count (EtherType 0x88b5, local experimental, and a magic value): each
@@ -330,10 +331,13 @@ static void loop(unsigned inflight, double seconds)
 	uint64_t n = 0;
 	for (uint16_t p = 0; p < nports; p++)
 		n += got[p];
-	char extra[160];
+	/* what is still going round: with no loss, every frame injected (over all generators
+	 * of the loop, whose drains overlap) */
+	uint64_t left = drain(50);
+	char extra[200];
 	snprintf(extra, sizeof(extra),
-		 ", \"injected\": %u, \"cycles_per_frame\": %.1f, \"stalls\": %" PRIu64, injected,
-		 n ? (double)busy / n : 0.0, stalls);
+		 ", \"injected\": %u, \"in_flight_at_end\": %" PRIu64 ", \"cycles_per_frame\": %.1f"
+		 ", \"stalls\": %" PRIu64, injected, left, n ? (double)busy / n : 0.0, stalls);
 	answer("loop", 0, t_reset ? (double)(now - t_reset) / hz : 0, extra);
 }
 

@@ -194,7 +194,12 @@ class Sample:
                                  queueing_lat_us=ans["lat_us"], cdf=ans["cdf"],
                                  gen_cycles_per_frame=ans["cycles_per_frame"],
                                  gen_stalls=ans["stalls"], injected=ans["injected"],
+                                 lost_in_loop=ans["injected"] - ans["in_flight_at_end"],
                                  own=ans["ports"]["own"])
+            if out["closed"]["lost_in_loop"]:
+                self.run.warn(f"warning: {self.sw.name}'s closed loop ended with "
+                              f"{ans['in_flight_at_end']} of {ans['injected']} frames in "
+                              f"flight (it ran with fewer for part of the time)")
         if self.args.zero_loss:
             res, best = self.zero_loss()
             found = rate_of(best, "offered") if best else 0.0

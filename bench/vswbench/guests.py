@@ -104,6 +104,7 @@ def together(gens, line, timeout):
         out["cycles_per_frame"] = sum(a["cycles_per_frame"] * sum(a["received"])
                                       for a in answers) / got if got else 0.0
         out["injected"] = sum(a["injected"] for a in answers)
+        out["in_flight_at_end"] = sum(a["in_flight_at_end"] for a in answers)
         out["stalls"] = sum(a["stalls"] for a in answers)
     for a in answers:
         if a["lat_us"]["p50"] is not None:
