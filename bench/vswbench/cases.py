@@ -198,8 +198,10 @@ class Sample:
                                  own=ans["ports"]["own"])
             if out["closed"]["lost_in_loop"]:
                 self.run.warn(f"warning: {self.sw.name}'s closed loop ended with "
-                              f"{ans['in_flight_at_end']} of {ans['injected']} frames in "
-                              f"flight (it ran with fewer for part of the time)")
+                              f"{ans['in_flight_at_end']} of its {ans['injected']} frames in "
+                              f"flight (" + ("it ran with fewer for part of the time)"
+                                             if out["closed"]["lost_in_loop"] > 0 else
+                                             "more: the switch duplicated frames)"))
         if self.args.zero_loss:
             res, best = self.zero_loss()
             found = rate_of(best, "offered") if best else 0.0

@@ -86,8 +86,8 @@ def parse_list(value, choices, what):
 
 
 def parse_sizes(text, traffic):
-    """Frame sizes (with the FCS, as RFC 2544) or imix; with --traffic udp or rpc, what their
-    guests send (GUEST_SIZES)."""
+    """Frame sizes (with the FCS, as RFC 2544) or imix; with --traffic udp, rpc or iperf3, what
+    their guests send (GUEST_SIZES)."""
     out = []
     what, lo, hi, _ = GUEST_SIZES.get(traffic, ("frame", 64, 1518, ""))
     for x in text.split(","):
@@ -112,16 +112,18 @@ def parser():
     sub = ap.add_subparsers(dest="cmd")
     r = sub.add_parser("run", help="measure")
     r.add_argument("--topology", action="append", default=[],
-                   help=f"{', '.join(TOPOLOGIES)} (loop; v2v with --traffic udp)")
+                   help=f"{', '.join(TOPOLOGIES)} (loop; v2v with --traffic udp, rpc, iperf3)")
     r.add_argument("--switch", action="append", default=[],
                    help=f"{', '.join(SWITCHES)} (vswd,testpmd)")
     r.add_argument("--guest", default="process",
                    help="process (net_virtio_user) or vm (test-image VMs, v2v: udp, rpc, iperf3)")
     r.add_argument("--traffic", default="testpmd",
                    help=f"{', '.join(TRAFFIC)} (testpmd: its closed loop where it can, trafgen "
-                   f"elsewhere; udp: gs-udpperf, or kudp through the kernel bridge)")
+                   f"elsewhere; udp: gs-udpperf, or kudp through the kernel bridge; iperf3: "
+                   f"kernel TCP between VMs)")
     r.add_argument("--sizes", help="frame sizes (64,1518); with --traffic udp, UDP payloads "
-                   "(64,1472); with --traffic rpc, requests and answers (32)")
+                   "(64,1472); with --traffic rpc, requests and answers (32); with --traffic "
+                   "iperf3, its write length (131072)")
     r.add_argument("--macs", default="1",
                    help="addresses per port in rotation, a list (1: the ports' own)")
     r.add_argument("--flows", type=int, default=4,
@@ -168,8 +170,6 @@ def check(a):
         bad = [sw for sw in a.switch if sw not in VM_SWITCHES]
         if bad:
             die(f"--switch {bad[0]} has no VM guests (--guest vm: {', '.join(VM_SWITCHES)})")
-        if vms.image_missing():
-            die(vms.image_missing())
     if udp:
         t = a.traffic
         if a.topology != ["v2v"]:
@@ -218,6 +218,8 @@ def check(a):
             "--loss-tolerance in [0, 100)")
     if a.switch_core == a.gen_core:
         die("--switch-core and --gen-core must differ (the switch busy-polls its CPU)")
+    if a.guest == "vm" and vms.image_missing():
+        die(vms.image_missing())
     if a.recv_core is None:
         # the UDP receiver shares the switch's CPU (the sender's is busy sending, and its deep
         # ring rides out the switch's time slices); an RPC server and client take turns on
@@ -305,7 +307,7 @@ def progress_line(s, macs):
                 f"{r['lat_us']['p50']:.1f} us, p99 {r['lat_us']['p99']:.1f} us")
     elif "iperf3" in s:
         r = s["iperf3"]
-        what = (f"iperf3 {r['gbps']:.3f} Gbit/s ({r['retransmits']} retransmits, TSO "
+        what = (f"iperf3 {r['gbps']:.3f} Gbit/s ({r['retransmits'] or 0} retransmits, TSO "
                 f"{r['tso']})")
     else:
         zl = f", zero loss {s['zero_loss']['mpps']:.3f}" if "zero_loss" in s else ""

@@ -20,6 +20,8 @@ FIGURE = {"rpc": ("mpps", "M requests/s"), "iperf3": ("gbps", "Gbit/s")}
 
 def figure(mode):
     return FIGURE.get(mode, ("mpps", "Mpps"))
+
+
 REFERENCES = ("ovs", "ovs-flows", "testpmd", "kernel", "vhostlib", "vswd-nooff")
 
 

@@ -406,6 +406,10 @@ class KernelSwitch(Switch):
         return ["--emulated-nic", f"virtio-net-pci,tap={self.tap(i)}{vhost},mac={mac}"]
 
     def vm_started(self, i):
+        # QEMU makes the TAP after its QMP socket, which is what vsw-vm start waits for
+        wait_for(lambda: subprocess.run(["ip", "-n", self.netns, "link", "show", self.tap(i)],
+                                        capture_output=True).returncode == 0, 30,
+                 what=f"QEMU's TAP {self.tap(i)}")
         self.ip("link", "set", self.tap(i), "master", "br0")
         self.ip("link", "set", self.tap(i), "up")
 

@@ -13,6 +13,7 @@ import json
 import math
 import os
 import re
+import socket
 import subprocess
 import time
 from pathlib import Path
@@ -64,14 +65,48 @@ class Vms:
     def lines(self, name, what):
         return re.findall(rf"^VSW {re.escape(what)} ?(.*?)\r?$", self.log(name), re.M)
 
+    def alive(self, name):
+        try:
+            os.kill(json.loads((self.dir / name / "vm.json").read_text())["pid"], 0)
+            return True
+        except (OSError, ValueError, KeyError):
+            return False
+
+    def poke(self, name):
+        """An empty line on the console: the emulated UART sometimes holds the last bytes of
+        output until its next interrupt (images/vswvm/console.py)."""
+        s = socket.socket(socket.AF_UNIX)
+        try:
+            s.connect(str(self.dir / name / "console.sock"))
+            s.sendall(b"\n")
+        except OSError:
+            pass
+        finally:
+            s.close()
+
     def wait_line(self, name, what, timeout):
-        """The first 'VSW what ...' line of the VM's console; a 'VSW error' line fails."""
+        """The first 'VSW what ...' line of the VM's console; a 'VSW error' line, or QEMU gone,
+        fails."""
+        last = [time.monotonic()]
+
         def seen():
             err = self.lines(name, "error")
             if err:
                 raise Fail(f"VM {name}: {err[0]}")
-            return self.lines(name, what)
+            found = self.lines(name, what)
+            if not found and not self.alive(name):
+                raise Fail(f"VM {name} stopped: {one_line(self.tail(name, 1))}")
+            if not found and time.monotonic() - last[0] > 2:
+                self.poke(name)
+                last[0] = time.monotonic()
+            return found
         return wait_for(seen, timeout, interval=0.3, what=f"'VSW {what}' on {name}'s console")[0]
+
+    def tail(self, name, n=15):
+        """The last n lines of the VM's console (and of QEMU's log, if it went)."""
+        qemu = self.dir / name / "qemu.log"
+        text = self.log(name) + (qemu.read_text(errors="replace") if qemu.exists() else "")
+        return "\n".join(l.rstrip("\r") for l in text.splitlines()[-n:])
 
     def console(self, name, cmd, timeout=60):
         """A command on the VM's console: its output; a failure raises Fail."""
@@ -81,6 +116,7 @@ class Vms:
         return r.stdout
 
     def stop_all(self):
+        """Stops every VM of the run (their run directories go with them)."""
         if self.started:
             self.vswvm("stop", "--all")
             try:
@@ -92,8 +128,11 @@ class Vms:
 
 def reach(vms, name, ip):
     """Until ip answers g0's kernel ping (the receiver is up), at most a minute."""
-    vms.console(name, f"i=0; until ping -c 1 -W 1 {ip} >/dev/null 2>&1; do i=$((i + 1)); "
-                      f"[ $i -lt 60 ] || exit 1; done", timeout=90)
+    try:  # a subshell: an exit must not end the console's shell
+        vms.console(name, f"(i=0; until ping -c 1 -W 1 {ip} >/dev/null 2>&1; do i=$((i + 1)); "
+                          f"[ $i -lt 60 ] || exit 1; done)", timeout=90)
+    except Fail:
+        raise Fail(f"{ip} does not answer {name}'s ping: the receiving guest is not up") from None
 
 
 def json_of(text, what):
@@ -155,11 +194,17 @@ class VmSample:
             rc, snd = self.gs_end(0, "gs-udpperf", s + 120)
             if rc or snd.get("arp_error", 0) < 0:
                 raise Fail(f"gs-udpperf --send in {self.names[0]} exited {rc}")
-            _, rcv = self.gs_end(1, "gs-udpperf", 60)
+            try:
+                _, rcv = self.gs_end(1, "gs-udpperf", 10)
+            except TimeoutError:  # its idle exit waits for a first datagram: on SIGINT it
+                self.vms.console(self.names[1],  # reports all the same
+                                 "kill -INT $(cat /run/gs-udpperf.pid) 2>/dev/null; true")
+                _, rcv = self.gs_end(1, "gs-udpperf", 60)
             u = {"generator": "gs-udpperf", "sent": snd["sent"], "received": rcv["received"],
                  "send_seconds": snd["seconds"]}
         else:
-            self.kernel_server(f"kudp recv {UDP_PORT} {a.flows} 2 {s + 120:.0f}", "/tmp/kudp")
+            # it ends 2 s after the last datagram, or at most 30 s after the sender should
+            self.kernel_server(f"kudp recv {UDP_PORT} {a.flows} 2 {s + 30}", "/tmp/kudp")
             snd = json_of(self.vms.console(
                 self.names[0], f"kudp send {UDP_IPS[1]} {UDP_PORT} {self.size} {s} {a.flows}",
                 timeout=s + 60), "kudp send")
@@ -202,7 +247,10 @@ class VmSample:
 
     def iperf3(self):
         s = self.secs
-        self.vms.console(self.names[1], f"iperf3 -s -D -1 -p {IPERF_PORT}")
+        # -D returns before the server listens: wait for it
+        self.vms.console(self.names[1], f"iperf3 -s -D -1 -p {IPERF_PORT}; (i=0; until netstat "
+                                        f"-ltn | grep -q ':{IPERF_PORT} '; do i=$((i + 1)); "
+                                        f"[ $i -lt 100 ] || exit 1; sleep 0.1; done)")
         reach(self.vms, self.names[0], UDP_IPS[1])
         out = self.vms.console(self.names[0], f"iperf3 -c {UDP_IPS[1]} -p {IPERF_PORT} -t {s} "
                                               f"-i 0 -J -l {self.size}", timeout=s + 60)
@@ -230,8 +278,13 @@ def measure(run, sw, size, macs, a):
     """The sample's traffic between two VMs: (mode, result)."""
     v = VmSample(run, sw, size, a)
     t0 = time.monotonic()
-    v.boot(macs)
-    boot_s = round(time.monotonic() - t0, 1)
-    out = getattr(v, a.traffic)()
+    try:
+        v.boot(macs)
+        boot_s = round(time.monotonic() - t0, 1)
+        out = getattr(v, a.traffic)()
+    except (Fail, TimeoutError) as e:  # the VMs' consoles say more than the switch's log
+        raise Fail(f"{sw.name}, {a.traffic} between VMs: {one_line(e)}" + "".join(
+            f"\n--- the tail of VM {n}'s console:\n{run.vms.tail(n)}" for n in v.names
+            if run.vms.log(n))) from e
     out["boot_seconds"] = boot_s
     return out
