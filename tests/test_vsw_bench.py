@@ -281,6 +281,8 @@ def test_iperf3_between_vms_through_vswd_and_the_kernel(leaves_nothing, test_ima
     v, k = (e["switches"][sw]["samples"][0] for sw in ("vswd", "kernel"))
     assert rep["ratio"] == pytest.approx(v / k, rel=2e-3), e
     assert "TCP goodput between VMs (iperf3)" in r.stdout and "(Gbit/s," in r.stdout
+    if res["host"]["accel"] == "tcg":
+        assert f"note: {res['host']['note']}" in r.stdout
     png = tmp_path / "charts" / "v2v-iperf3.png"
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", png
 

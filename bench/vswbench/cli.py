@@ -327,6 +327,8 @@ def save(result, path):
 
 def show(result, json_path, charts_dir):
     print("\n".join(report.table(result["summary"], result["config"]["switch"])))
+    if result["host"].get("accel") == "tcg":  # VMs under TCG: say what the figures are
+        print(f"note: {result['host']['note']}")
     if json_path:
         save(result, json_path)
         print(f"vsw-bench: JSON in {json_path}")
