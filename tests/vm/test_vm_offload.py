@@ -66,9 +66,12 @@ def test_kernel_guests_tcp_with_and_without_offloads(vswd, vm):
     a, b, c = (vswd.stats(name) for name, _ in VMS)
     # vo1's TCP handed its NIC large frames (to both receivers)
     assert a["offload"]["rx_tso"] > 0, a
-    # to vo2 they crossed whole: what vo1's NIC sent is what vo2's NIC received
-    assert b["offload"]["tx_tso"] > 0, b
-    assert b["offload"]["gso_frames"] == 0 and b["drops"]["tx_full"] == 0, b
+    # to vo2 they crossed whole: what vo1's NIC sent is what vo2's NIC received. A frame vo2's
+    # buffers could not hold would be refused every time (tx_full); one refused now and then
+    # is vo2's ring full while its vCPU waits for the host's CPU (TCG, three VMs and vswd on
+    # two CPUs: one in a CI run), TCP's to send again, as the md5 above shows
+    assert b["offload"]["tx_tso"] > 0 and b["offload"]["gso_frames"] == 0, b
+    assert b["drops"]["tx_full"] * 20 < b["offload"]["tx_tso"], b
     # for vo3 vswd cut them, checksums and all
     assert c["offload"]["gso_frames"] > 0, c
     assert c["offload"]["tx_tso"] == 0 and c["offload"]["tx_csum"] == 0, c
