@@ -13,7 +13,7 @@ from collections import namedtuple
 
 from benchkit import Fail
 from guests import (TestpmdGuest, TrafGen, closed_loop_testpmd, rpc_gs, rpc_kernel, together,
-                    udp_frame_bytes, udp_gs, udp_kernel)
+                    udp_gs, udp_kernel, udp_result)
 from switches import one_line
 import vms
 import zeroloss
@@ -148,12 +148,7 @@ class Sample:
             u = udp_kernel(self.run, self.sw, self.size, a)
         else:
             u = udp_gs(self.run, self.sw, [MAC[p] for p in self.topo.ports], self.size, a)
-        secs = u.pop("send_seconds")
-        rate = u["received"] / secs if secs > 0 else 0.0
-        frame = udp_frame_bytes(self.size)
-        return {"mpps": rate / 1e6, "gbps": rate * frame * 8 / 1e9,
-                "sent_mpps": u["sent"] / secs / 1e6 if secs > 0 else 0.0,
-                "send_seconds": round(secs, 3), "frame_bytes": frame, "flows": a.flows, **u}
+        return udp_result(u, self.size, a.flows)
 
     def rpc(self):
         """--traffic rpc: the client (g0) keeps --concurrency requests of --sizes bytes (answers

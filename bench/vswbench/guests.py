@@ -176,6 +176,17 @@ def udp_frame_bytes(payload):
     return payload + 8 + 20 + 14 + 4
 
 
+def udp_result(u, size, flows):
+    """A UDP sample's figures from what its sender sent and its receiver got (u: generator,
+    sent, received, send_seconds, ...): datagrams received per second of sending."""
+    secs = u.pop("send_seconds")
+    rate = u["received"] / secs if secs > 0 else 0.0
+    frame = udp_frame_bytes(size)
+    return {"mpps": rate / 1e6, "gbps": rate * frame * 8 / 1e9,
+            "sent_mpps": u["sent"] / secs / 1e6 if secs > 0 else 0.0,
+            "send_seconds": round(secs, 3), "frame_bytes": frame, "flows": flows, **u}
+
+
 def wait_done(p, seconds):
     """Waits for a process that runs for `seconds`; returns its exit code."""
     try:
@@ -320,6 +331,11 @@ def rpc_kernel(run, switch, size, a):
     if rc or not r.get("completed"):
         raise exited(cli, rc)
     run.stop(srv, signal.SIGTERM)
+    return kudp_rr_result(r)
+
+
+def kudp_rr_result(r):
+    """What vsw-bench keeps of kudp_rr client's JSON line r."""
     return {"generator": "kudp_rr", "rps": r["rps"], "completed": r["completed"],
             "seconds": r["seconds"], "lost": r["lost"],
             "lat_us": {"p50": r["p50_us"], "p99": r["p99_us"], "p999": r["p999_us"]}}

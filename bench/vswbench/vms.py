@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 from benchkit import Fail
-from guests import UDP_IPS, UDP_PORT, RPC_PORT, rpc_result, udp_frame_bytes
+from guests import UDP_IPS, UDP_PORT, RPC_PORT, kudp_rr_result, rpc_result, udp_result
 from harness import BUILD, PY, ROOT, uid, wait_for
 from switches import TAG, one_line
 
@@ -212,12 +212,7 @@ class VmSample:
                            what=f"kudp recv in {self.names[1]} to end")
             u = {"generator": "kudp", "sent": snd["pkts"], "received": rcv["pkts"],
                  "send_seconds": snd["seconds"]}
-        secs = u.pop("send_seconds")
-        rate = u["received"] / secs if secs > 0 else 0.0
-        frame = udp_frame_bytes(self.size)
-        return {"mpps": rate / 1e6, "gbps": rate * frame * 8 / 1e9,
-                "sent_mpps": u["sent"] / secs / 1e6 if secs > 0 else 0.0,
-                "send_seconds": round(secs, 3), "frame_bytes": frame, "flows": a.flows, **u}
+        return udp_result(u, self.size, a.flows)
 
     def kudp_received(self):
         out = self.vms.console(self.names[1], "cat /tmp/kudp")
@@ -240,9 +235,7 @@ class VmSample:
                                f"{a.concurrency} {s}", timeout=s + 60), "kudp_rr client")
             if not r.get("completed"):
                 raise Fail(f"kudp_rr client in {self.names[0]}: nothing completed")
-            r = {"generator": "kudp_rr", "rps": r["rps"], "completed": r["completed"],
-                 "seconds": r["seconds"], "lost": r["lost"],
-                 "lat_us": {"p50": r["p50_us"], "p99": r["p99_us"], "p999": r["p999_us"]}}
+            r = kudp_rr_result(r)
         return {"mpps": r.pop("rps") / 1e6, "concurrency": a.concurrency, **r}
 
     def iperf3(self):
