@@ -283,6 +283,12 @@ static int eal_args(char **out, int max, char **extra, int n_extra)
 		snprintf(level, sizeof(level), "--log-level=%s", log_level);
 		out[n++] = level;
 	}
+#if defined(__SANITIZE_ADDRESS__)
+	/* ASan's shadow covers the EAL's usual base (4 GiB), so the hugepage memory would land
+	 * among the libraries, where a secondary (dpdk-dumpcap) may have its own and cannot map
+	 * it: 32 TiB is in ASan's high memory, far from both. EAL-ARGS may say otherwise. */
+	out[n++] = "--base-virtaddr=0x200000000000";
+#endif
 	for (int i = 0; i < n_extra && n < max - 1; i++)
 		out[n++] = extra[i];
 	out[n] = NULL;
@@ -355,34 +361,54 @@ static void remove_runtime_files(void)
 	}
 }
 
+/* Exits at once, removing what is safe to remove from a signal handler (our control socket,
+ * hugepage and runtime files: mappings outlive their files); msg goes to stderr first. */
+static void exit_now(const char *msg, size_t len, int code)
+{
+	char prefix[80];
+	size_t n = strlen(file_prefix);
+
+	if (write(STDERR_FILENO, msg, len) < 0) {
+		/* nothing to do about it */
+	}
+	if (owned_ctl[0] != '\0')
+		unlink(owned_ctl);
+	if (eal_ready && n + 5 < sizeof(prefix)) {
+		memcpy(prefix, file_prefix, n);
+		memcpy(prefix + n, "map_", 5);
+		for (unsigned d = 0; d < n_huge_dirs; d++)
+			remove_in(huge_dirs[d], prefix);
+	}
+	if (runtime_dir[0] != '\0') {
+		remove_in(runtime_dir, "");
+		rmdir(runtime_dir);
+	}
+	_exit(code);
+}
+
 /* SIGINT, SIGTERM, SIGHUP: the first asks for a clean stop; a second one while stopping exits
- * at once, removing what is safe to remove from a handler (our control socket, hugepage and
- * runtime files: mappings outlive their files). */
+ * at once. */
 static void on_signal(int sig)
 {
-	if (vsw.stop) {
-		static const char msg[] = "vswd: second signal: exiting at once\n";
-		char prefix[80];
-		size_t n = strlen(file_prefix);
+	static const char msg[] = "vswd: second signal: exiting at once\n";
 
-		if (write(STDERR_FILENO, msg, sizeof(msg) - 1) < 0) {
-			/* nothing to do about it */
-		}
-		if (owned_ctl[0] != '\0')
-			unlink(owned_ctl);
-		if (eal_ready && n + 5 < sizeof(prefix)) {
-			memcpy(prefix, file_prefix, n);
-			memcpy(prefix + n, "map_", 5);
-			for (unsigned d = 0; d < n_huge_dirs; d++)
-				remove_in(huge_dirs[d], prefix);
-		}
-		if (runtime_dir[0] != '\0') {
-			remove_in(runtime_dir, "");
-			rmdir(runtime_dir);
-		}
-		_exit(128 + sig);
-	}
+	if (vsw.stop)
+		exit_now(msg, sizeof(msg) - 1, 128 + sig);
 	vsw.stop = true;
+}
+
+/* The stop's watchdog. A DPDK secondary process (dpdk-dumpcap, dpdk-proc-info) that died in
+ * its start-up or while holding a lock of the shared memory config leaves that lock taken for
+ * good, and the EAL's cleanup would wait on it forever; a stop that hangs like that exits. */
+#define STOP_TIMEOUT_S 10
+
+static void on_stop_timeout(int sig)
+{
+	static const char msg[] = "vswd: stop stuck for " RTE_STR(STOP_TIMEOUT_S) " s (a DPDK lock "
+				  "held by a secondary process that died?): exiting at once\n";
+
+	(void)sig;
+	exit_now(msg, sizeof(msg) - 1, 1);
 }
 
 static void install_signals(void)
@@ -548,6 +574,8 @@ int main(int argc, char **argv)
 		vsw_ctl_poll(next_tick > t ? (int)((next_tick - t) * 1000 / hz) + 1 : 0);
 	}
 	VSW_LOG(NOTICE, "stopping\n");
+	signal(SIGALRM, on_stop_timeout);
+	alarm(STOP_TIMEOUT_S);
 	vsw_ctl_close();
 	owned_ctl[0] = '\0';
 	RTE_LCORE_FOREACH_WORKER(lcore) {

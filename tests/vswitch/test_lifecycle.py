@@ -1,13 +1,14 @@
-"""vswd's life: a clean stop on SIGINT/SIGTERM/SIGHUP (also during start-up), several PMD
-cores, the CPUs it is allowed."""
+"""vswd's life: a clean stop on SIGINT/SIGTERM/SIGHUP (also during start-up), a stop that
+cannot hang, several PMD cores, the CPUs it is allowed."""
 import os
 import re
 import signal
+import subprocess
 from pathlib import Path
 
 import pytest
 
-from harness import Proc, Vswd, uid, wait_for
+from harness import BUILD, Proc, Vswd, uid, wait_for
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP])
@@ -69,6 +70,22 @@ def test_second_signal_exits_at_once_and_leaves_nothing(hugepages, tmp_path):
     rc = v.proc.wait(60)
     assert rc in (0, 128 + signal.SIGTERM), v.proc.output()
     leaves_nothing(v)
+
+
+def test_a_secondary_dead_with_a_dpdk_lock_does_not_hang_the_stop(hugepages, tmp_path):
+    """A secondary (as dpdk-dumpcap that could not map vswd's memory) died holding the shared
+    memory lock: the EAL's cleanup would wait for ever; the stop's watchdog exits within its
+    10 s, says why in one line, and leaves nothing."""
+    v = Vswd(tmp_path).start()
+    v.ctl("port", "add", "p", "vhost", f"path={tmp_path / 'p.sock'}")
+    r = subprocess.run([str(BUILD / "tests" / "tools" / "dead_secondary"), "--file-prefix",
+                        v.prefix], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    rc = v.proc.stop(timeout=60)  # a SIGKILL after 60 s would give -9
+    assert rc == 1, v.proc.output()
+    assert "vswd: stop stuck for 10 s" in v.proc.output()
+    leaves_nothing(v)
+    assert not (tmp_path / "p.sock").exists()
 
 
 def thread_cpus(pid):
