@@ -248,8 +248,20 @@ class Vswd:
     def port(self, name):
         return next(p for p in self.ctl("port", "list") if p["name"] == name)
 
-    def wait_link(self, name, state="up", timeout=60):
-        wait_for(lambda: self.port(name)["link"] == state, timeout, what=f"{name} link {state}")
+    def wait_link(self, name, state="up", timeout=60, guest=None):
+        """Waits for port name's link to be state; guest (the Proc on its other end) may not
+        exit first, and what it and vswd said is in the error if the link does not come."""
+        def done():
+            if self.port(name)["link"] == state:
+                return True
+            assert guest is None or guest.alive(), \
+                f"{name}: its guest exited before the link was {state}:\n{guest.output()[-2000:]}"
+            return False
+        try:
+            wait_for(done, timeout, what=f"{name} link {state}")
+        except TimeoutError as e:
+            said = f"\nits guest said:\n{guest.output()[-2000:]}" if guest else ""
+            raise TimeoutError(f"{e}{said}\nvswd said:\n{self.proc.output()[-2000:]}") from None
 
     def fdb(self, port=None):
         return {e["mac"].lower(): e for e in (self.ctl("fdb", "show", port) if port

@@ -40,7 +40,7 @@ def receiver(vswd, name, mac, offloads, expect, *args):
     vswd.ctl("port", "add", name, "vhost", f"path={name}.sock")
     f = Flow(vswd.workdir / f"{name}.sock", mac, "--rx", "--offloads", offloads,
              "--expect", str(expect), "--seconds", "20", *args)
-    vswd.wait_link(name)
+    vswd.wait_link(name, guest=f.proc)
     return f
 
 
