@@ -209,16 +209,20 @@ static char *lcores_arg(void)
 	for (unsigned c = 0; c < ncpu; c++)
 		if (CPU_ISSET_S(c, setsize, set))
 			last = c, any = true;
-	if (!any)
+	if (!any) {
+		CPU_FREE(set); /* every exit frees it: a leak report under LSan otherwise */
 		die("no CPU in this process's affinity that DPDK can use");
+	}
 	if (vsw.cfg.n_pmds == 0) {
 		vsw.cfg.n_pmds = 1;
 		vsw.cfg.pmd_cpus[0] = last;
 	}
 	for (unsigned i = 0; i < vsw.cfg.n_pmds; i++)
-		if (vsw.cfg.pmd_cpus[i] >= ncpu || !CPU_ISSET_S(vsw.cfg.pmd_cpus[i], setsize, set))
+		if (vsw.cfg.pmd_cpus[i] >= ncpu || !CPU_ISSET_S(vsw.cfg.pmd_cpus[i], setsize, set)) {
+			CPU_FREE(set);
 			die("bad --cores: CPU %u is not one this process may run on (see taskset -p %d)",
 			    vsw.cfg.pmd_cpus[i], (int)getpid());
+		}
 	for (unsigned c = 0; c < ncpu; c++) {
 		bool pmd = false;
 
@@ -235,8 +239,10 @@ static char *lcores_arg(void)
 		for (unsigned i = 0; i < vsw.cfg.n_pmds; i++)
 			CPU_SET_S(vsw.cfg.pmd_cpus[i], setsize, set);
 	f = open_memstream(&out, &len);
-	if (f == NULL)
+	if (f == NULL) {
+		CPU_FREE(set);
 		die("out of memory");
+	}
 	fputs("0@(", f);
 	any = false;
 	for (unsigned c = 0; c < ncpu; c = lo + 1) {
@@ -254,9 +260,9 @@ static char *lcores_arg(void)
 	fputc(')', f);
 	for (unsigned i = 0; i < vsw.cfg.n_pmds; i++)
 		fprintf(f, ",%u@%u", i + 1, vsw.cfg.pmd_cpus[i]);
+	CPU_FREE(set);
 	if (fclose(f) != 0 || out == NULL)
 		die("out of memory");
-	CPU_FREE(set);
 	return out;
 }
 
