@@ -353,32 +353,13 @@ static void remove_in(const char *dir, const char *prefix)
 	close(fd);
 }
 
-/* Hugepage files and the runtime directory of our file prefix: nothing stays behind. */
+/* Hugepage files (once the EAL is up: the prefix is ours) and the runtime directory of our
+ * file prefix: nothing stays behind. Async-signal-safe, for exit_now() too. */
 static void remove_runtime_files(void)
-{
-	char prefix[80];
-
-	snprintf(prefix, sizeof(prefix), "%smap_", file_prefix);
-	for (unsigned d = 0; d < n_huge_dirs; d++)
-		remove_in(huge_dirs[d], prefix);
-	if (runtime_dir[0] != '\0') {
-		remove_in(runtime_dir, "");
-		rmdir(runtime_dir);
-	}
-}
-
-/* Exits at once, removing what is safe to remove from a signal handler (our control socket,
- * hugepage and runtime files: mappings outlive their files); msg goes to stderr first. */
-static void exit_now(const char *msg, size_t len, int code)
 {
 	char prefix[80];
 	size_t n = strlen(file_prefix);
 
-	if (write(STDERR_FILENO, msg, len) < 0) {
-		/* nothing to do about it */
-	}
-	if (owned_ctl[0] != '\0')
-		unlink(owned_ctl);
 	if (eal_ready && n + 5 < sizeof(prefix)) {
 		memcpy(prefix, file_prefix, n);
 		memcpy(prefix + n, "map_", 5);
@@ -389,6 +370,18 @@ static void exit_now(const char *msg, size_t len, int code)
 		remove_in(runtime_dir, "");
 		rmdir(runtime_dir);
 	}
+}
+
+/* Exits at once, removing what is safe to remove from a signal handler (our control socket,
+ * hugepage and runtime files: mappings outlive their files); msg goes to stderr first. */
+static void exit_now(const char *msg, size_t len, int code)
+{
+	if (write(STDERR_FILENO, msg, len) < 0) {
+		/* nothing to do about it */
+	}
+	if (owned_ctl[0] != '\0')
+		unlink(owned_ctl);
+	remove_runtime_files();
 	_exit(code);
 }
 
