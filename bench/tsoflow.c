@@ -3,9 +3,9 @@
  * what arrives. For vswd's offload tests and bench/tso.
  *
  *   tsoflow EAL... -- --tx --dst MAC [--size B] [--mss N] [--frames N | --seconds S]
- *                     [--gap US] [--offloads on|off] [--bad mss|len] [--ipv6]
+ *                     [--gap US] [--offloads on|off] [--bad mss|len] [--ipv6] [--vlan VID]
  *   tsoflow EAL... -- --rx [--offloads on|off] [--expect BYTES] [--seconds S] [--ipv6]
- *                     [--mbufs N]
+ *                     [--mbufs N] [--vlan VID]
  *   tsoflow EAL... -- --duplex --dst MAC --sizes B,B,... --frames N --rounds R
  *                     [--offloads on|off] [--mtu N] [--mbufs N] [--seconds S]
  *                     [--configure-after MS] [--follow]
@@ -18,7 +18,8 @@
  * (8) or an IP length past the data. Receiver: checks each frame's IPv4 checksum, its TCP
  * checksum (unless the device says the data is valid and the sum partial) and every payload
  * byte against the stream's pattern, until --expect payload bytes or --seconds without one
- * once the stream has begun.
+ * once the stream has begun. --vlan: the sender tags its frames with VID in their data (a
+ * guest on a trunk); the receiver takes only frames so tagged, and counts others as bad_vlan.
  * Duplex (vswd's feature matrix, tests/vswitch/test_virtio_features.py): two guests each send
  * R rounds of N frames to the other, whole frames of the --sizes (Ethernet bytes, cycled) with
  * no TSO, and check what the peer sends, frame lengths and order too. Each starts on SIGUSR1
@@ -56,7 +57,7 @@ static volatile bool stop, go;
 static struct {
 	bool tx, duplex, follow, offloads, ipv6;
 	struct rte_ether_addr dst;
-	unsigned size, mss, seconds, gap_us, mbufs, mtu, rounds, nsizes, settle_ms;
+	unsigned size, mss, seconds, gap_us, mbufs, mtu, rounds, nsizes, settle_ms, vlan;
 	unsigned sizes[MAX_SIZES];
 	uint64_t frames, expect;
 	const char *bad;
@@ -109,7 +110,7 @@ static void parse(int argc, char **argv)
 		{"expect", 1, 0, 'e'}, {"gap", 1, 0, 'g'}, {"ipv6", 0, 0, '6'},
 		{"mbufs", 1, 0, 'M'}, {"duplex", 0, 0, 'D'}, {"sizes", 1, 0, 'z'},
 		{"rounds", 1, 0, 'R'}, {"mtu", 1, 0, 'u'}, {"configure-after", 1, 0, 'A'},
-		{"follow", 0, 0, 'F'}, {0, 0, 0, 0}};
+		{"follow", 0, 0, 'F'}, {"vlan", 1, 0, 'V'}, {0, 0, 0, 0}};
 	bool mode = false;
 	int c;
 
@@ -123,6 +124,11 @@ static void parse(int argc, char **argv)
 		case 'u': opt.mtu = (unsigned)strtoul(optarg, NULL, 0); break;
 		case 'A': opt.settle_ms = (unsigned)strtoul(optarg, NULL, 0); break;
 		case 'F': opt.follow = true; break;
+		case 'V':
+			opt.vlan = (unsigned)strtoul(optarg, NULL, 0);
+			if (opt.vlan < 1 || opt.vlan > 4094)
+				die("bad --vlan: 1 to 4094");
+			break;
 		case 'd':
 			if (rte_ether_unformat_addr(optarg, &opt.dst) != 0)
 				die("bad --dst: a MAC address");
@@ -155,6 +161,8 @@ static void parse(int argc, char **argv)
 		die("--duplex needs --dst, --sizes, --frames (a round) and --rounds");
 	if (opt.ipv6 && opt.nsizes)
 		die("--sizes sends IPv4");
+	if (opt.vlan && opt.duplex)
+		die("--vlan is for --tx and --rx");
 	if (opt.mtu != 0 && (opt.mtu < 68 || opt.mtu > 9600))
 		die("--mtu 68 to 9600");
 	if (opt.size < 1 || opt.size > MAX_SIZE || opt.mss < 8 || opt.mss > 9000)
@@ -318,6 +326,9 @@ static struct rte_mbuf *make(struct rte_mempool *pool, const struct rte_ether_ad
 		tcp->cksum = opt.ipv6 ? rte_ipv6_udptcp_cksum_mbuf(m, ip, RTE_ETHER_HDR_LEN + L3LEN)
 				      : rte_ipv4_udptcp_cksum_mbuf(m, ip, RTE_ETHER_HDR_LEN + L3LEN);
 	}
+	m->vlan_tci = (uint16_t)opt.vlan;
+	if (opt.vlan && rte_vlan_insert(&m) != 0) /* l2_len grows by the tag */
+		die("no room for the VLAN tag");
 	return m;
 }
 
@@ -385,7 +396,7 @@ static void run_tx(uint16_t port, struct rte_mempool *pool)
 
 struct rx_tally {
 	uint64_t frames, bytes, payload, large, partial, lro, bad_ip, bad_tcp, bad_data, max_len;
-	uint64_t bad_len, out_of_order, other, next;
+	uint64_t bad_len, out_of_order, other, bad_vlan, next;
 };
 
 /* A partial checksum (the sender's, passed on by the switch) must hold the pseudo-header sum
@@ -405,6 +416,17 @@ static bool length_ok(const struct rte_mbuf *m, const void *ip)
 			       : rte_be_to_cpu_16(((const struct rte_ipv4_hdr *)ip)->total_length);
 
 	return m->pkt_len == RTE_ETHER_HDR_LEN + l3;
+}
+
+/* With --vlan: whether m came tagged with it; the tag is taken off. */
+static bool vlan_ok(struct rte_mbuf *m)
+{
+	const struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
+	const struct rte_vlan_hdr *vh = (const void *)(eth + 1);
+
+	return m->data_len >= RTE_ETHER_HDR_LEN + sizeof(*vh) &&
+	       eth->ether_type == RTE_BE16(RTE_ETHER_TYPE_VLAN) &&
+	       (rte_be_to_cpu_16(vh->vlan_tci) & 0xfff) == opt.vlan && rte_vlan_strip(m) == 0;
 }
 
 static void check(struct rte_mbuf *m, struct rx_tally *t)
@@ -472,8 +494,12 @@ static uint16_t receive(uint16_t port, struct rx_tally *t)
 	struct rte_mbuf *pkts[BURST];
 	uint16_t n = rte_eth_rx_burst(port, 0, pkts, BURST);
 
-	for (uint16_t i = 0; i < n; i++)
-		check(pkts[i], t);
+	for (uint16_t i = 0; i < n; i++) {
+		if (opt.vlan && !vlan_ok(pkts[i]))
+			t->bad_vlan++;
+		else
+			check(pkts[i], t);
+	}
 	if (n > 0)
 		rte_pktmbuf_free_bulk(pkts, n);
 	return n;
@@ -486,9 +512,10 @@ static void print_tally(const struct rx_tally *t, double secs)
 	       ", \"large\": %" PRIu64 ", \"lro\": %" PRIu64 ", \"partial_csum\": %" PRIu64
 	       ", \"bad_ip_csum\": %" PRIu64 ", \"bad_tcp_csum\": %" PRIu64 ", \"bad_data\": %" PRIu64
 	       ", \"bad_len\": %" PRIu64 ", \"out_of_order\": %" PRIu64 ", \"other\": %" PRIu64
-	       ", \"max_len\": %" PRIu64 ", \"seconds\": %.3f, \"gbps\": %.3f",
+	       ", \"bad_vlan\": %" PRIu64 ", \"max_len\": %" PRIu64
+	       ", \"seconds\": %.3f, \"gbps\": %.3f",
 	       t->frames, t->bytes, t->payload, t->large, t->lro, t->partial, t->bad_ip, t->bad_tcp,
-	       t->bad_data, t->bad_len, t->out_of_order, t->other, t->max_len, secs,
+	       t->bad_data, t->bad_len, t->out_of_order, t->other, t->bad_vlan, t->max_len, secs,
 	       secs > 0 ? (double)t->payload * 8 / secs / 1e9 : 0.0);
 }
 

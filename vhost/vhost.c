@@ -61,9 +61,11 @@ int vhp_create(const char *name, const struct vhp_params *p, uint16_t *port_id, 
 	}
 	snprintf(dev, sizeof(dev), "net_vhost_%s", name);
 	/* Without client=1 rte_vhost listens; with it rte_vhost connects and reconnects. tso=1
-	 * keeps the host TSO features net_vhost would otherwise turn off. */
-	snprintf(args, sizeof(args), "%s,iface=%s,queues=%u,client=%d,tso=%d", dev, p->path,
-		 p->queues, p->client ? 1 : 0, p->offloads ? 1 : 0);
+	 * keeps the host TSO features net_vhost would otherwise turn off; ext-buffer=1 dequeues a
+	 * frame larger than an mbuf (a 64 KB TSO frame) into one external buffer instead of a
+	 * chain of 32 mbufs (rte_malloc'd; a chain again when that fails). */
+	snprintf(args, sizeof(args), "%s,iface=%s,queues=%u,client=%d,tso=%d,ext-buffer=%d", dev,
+		 p->path, p->queues, p->client ? 1 : 0, p->offloads ? 1 : 0, p->offloads ? 1 : 0);
 	rc = rte_dev_probe(args);
 	if (rc != 0) {
 		snprintf(err, errlen, "cannot create vhost port on %s: %s", p->path,

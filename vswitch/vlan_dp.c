@@ -81,16 +81,33 @@ unsigned vsw_vlan_input(struct vsw_pmd *pmd, const struct vsw_dp_table *t, uint1
 	return k;
 }
 
+/* rte_vlan_insert, which refuses any mbuf that is not direct, also for a frame in an external
+ * buffer (net_vhost's large frames) that no other mbuf shares: its data is as writable. */
+static int vlan_insert(struct rte_mbuf **m)
+{
+	struct rte_mbuf *mb = *m;
+	int rc;
+
+	if (!RTE_MBUF_HAS_EXTBUF(mb) || RTE_MBUF_CLONED(mb) ||
+	    rte_mbuf_ext_refcnt_read(mb->shinfo) != 1)
+		return rte_vlan_insert(m);
+	mb->ol_flags &= ~RTE_MBUF_F_EXTERNAL;
+	rc = rte_vlan_insert(m);
+	mb->ol_flags |= RTE_MBUF_F_EXTERNAL;
+	return rc;
+}
+
 /* Tags one frame that only this port will send (reference count 1). A frame with checksum or
  * segmentation offload gets its tag in its data: segments cut from it (offload.c) copy its
- * headers, and its header lengths grow with the tag (rte_vlan_insert). */
+ * headers, and its header lengths grow with the tag (rte_vlan_insert). So does a frame in an
+ * external buffer: a PMD's software tagging (net_vhost's) would refuse it. */
 static inline int tag_one(const struct vsw_dp_vlan *pv, struct rte_mbuf **m)
 {
-	if (pv->tx_offload && likely(vsw_ol_need(*m) == 0)) {
+	if (pv->tx_offload && likely(vsw_ol_need(*m) == 0 && RTE_MBUF_DIRECT(*m))) {
 		(*m)->ol_flags |= RTE_MBUF_F_TX_VLAN;
 		return 0;
 	}
-	return rte_vlan_insert(m);
+	return vlan_insert(m);
 }
 
 unsigned vsw_vlan_output(struct vsw_pmd *pmd, const struct vsw_dp_table *t, uint16_t out,
@@ -142,7 +159,7 @@ unsigned vsw_vlan_flood(struct vsw_pmd *pmd, const struct vsw_dp_table *t, uint1
 		/* the tagged group's frame: the original itself when nobody wants it untagged */
 		if (nu > 0)
 			c = rte_pktmbuf_copy(m, vsw.pool, 0, UINT32_MAX);
-		if (c == NULL || rte_vlan_insert(&c) != 0) {
+		if (c == NULL || vlan_insert(&c) != 0) {
 			if (c != NULL && c != m)
 				rte_pktmbuf_free(c);
 			for (unsigned i = 0; i < nt; i++)

@@ -218,7 +218,7 @@ static bool vxlan_in(struct vsw_pmd *pmd, const struct vsw_dp_table *t, uint16_t
 		if (__atomic_load_n(slot, __ATOMIC_RELAXED) != w)
 			__atomic_store_n(slot, w, __ATOMIC_RELAXED);
 	}
-	m->ol_flags = 0;
+	m->ol_flags &= RTE_MBUF_F_EXTERNAL | RTE_MBUF_F_INDIRECT; /* where its buffer lives */
 	m->packet_type = 0;
 	c->r[r].rx_packets++;
 	c->r[r].rx_bytes += m->pkt_len;

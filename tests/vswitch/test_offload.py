@@ -162,6 +162,73 @@ def test_flooded_tso_frame_takes_each_ports_form(vswd, netns):
     wait_for(lambda: not balanced(vswd.stats()), 10, what="the books to balance")
 
 
+@pytest.mark.parametrize("tagged", ["receivers", "sender"])
+def test_tso_frames_cross_a_vlan_tagged_or_untagged(vswd, tagged):
+    """VLAN 10. Receivers on trunks: vswd tags the 64 KB frame in its data, for the guest with
+    TSO (whole; unicast, then flooded) and before it cuts it for the one without, so that every
+    segment carries the tag. Sender on a trunk, tagging its frames itself: vswd takes the tag
+    off the large frame for receivers on access ports."""
+    n = 20
+    rx_tag = ["--vlan", "10"] if tagged == "receivers" else []
+    big = receiver(vswd, "big", "02:00:00:00:70:02", "on", 2 * n * SIZE, *rx_tag)
+    small = receiver(vswd, "small", "02:00:00:00:70:03", "off", n * SIZE, *rx_tag)
+    for port in ("big", "small"):
+        vswd.ctl("port", "set", port, "trunks=10" if rx_tag else "vlan=10")
+    vswd.ctl("port", "add", "tx", "vhost", "path=tx.sock")
+    vswd.ctl("port", "set", "tx", "vlan=10" if rx_tag else "trunks=10")
+    vswd.ctl("fdb", "add", "02:00:00:00:70:02", "big", "vlan=10")
+    tx_tag = [] if rx_tag else ["--vlan", "10"]
+    for dst in ("02:00:00:00:70:02", "02:00:00:00:70:0f"):    # big's, then nobody's: flooded
+        Flow(vswd.workdir / "tx.sock", "02:00:00:00:70:01", "--tx", "--dst", dst, "--size",
+             str(SIZE), "--frames", str(n), "--gap", "2000", *tx_tag).result()
+    b, s = big.result(), small.result()
+    assert b["frames"] == 2 * n and b["large"] == 2 * n and b["lro"] == 2 * n, b
+    assert s["frames"] == n * SEGS and s["large"] == 0, s
+    for got in (b, s):
+        assert got["bad_vlan"] == 0 and got["bad_data"] == 0 and got["bad_len"] == 0, got
+        assert got["bad_ip_csum"] == 0 and got["bad_tcp_csum"] == 0, got
+    assert vswd.stats("small")["offload"]["gso_segments"] == n * SEGS
+    assert vswd.stats("big")["drops"]["no_copy"] == 0
+    wait_for(lambda: not balanced(vswd.stats()), 10, what="the books to balance")
+    assert vswd.in_use() == vswd.baseline
+
+
+def test_tso_frames_enter_a_vxlan_tunnel_as_checked_segments(vswd, netns):
+    """A tunnel takes no TSO: vswd cuts the 64 KB frames to an MSS that fits the underlay's
+    MTU with the outer headers, and encapsulates each segment. Linux's VTEP decapsulates
+    them; its vxlan device sees every segment, each with a good TCP checksum."""
+    from test_vxlan import linux_vtep, tunnel
+    n, mss = 10, 1398                         # 1438-byte inner IP + 50 of VXLAN: 1488
+    segs = -(-SIZE // mss)
+    u = linux_vtep(netns, vswd)
+    tunnel(vswd)
+    inner = u.run("cat /sys/class/net/vx0/address").stdout.strip()
+    vswd.ctl("port", "add", "tx", "vhost", "path=tx.sock")
+    vswd.ctl("port", "set", "tx", "vlan=10")
+
+    def flow(frames):
+        Flow(vswd.workdir / "tx.sock", "02:00:00:00:70:01", "--tx", "--dst", inner, "--size",
+             str(SIZE), "--mss", str(mss), "--frames", str(frames), "--gap", "2000").result()
+
+    flow(1)                                   # makes the tunnel ask for the VTEP's MAC
+    wait_for(lambda: vswd.port("vx")["remotes"][0]["mac"], 20, what="the VTEP's MAC")
+    before = vswd.stats("vx")["offload"]["gso_segments"]
+    dump = u.popen(["tcpdump", "-vv", "-n", "-l", "-i", "vx0", "-c", str(n * segs),
+                    "tcp dst port 5002"], "tcpdump")
+    wait_for(lambda: "listening" in dump.output(), 20, what="tcpdump")
+    try:
+        flow(n)
+        assert dump.wait(60) == 0, dump.output()[-2000:]
+    finally:
+        dump.stop()
+    out = dump.output()
+    assert out.count("(correct)") == n * segs and "incorrect" not in out, out[-2000:]
+    assert f"length {mss}" in out
+    assert vswd.stats("vx")["offload"]["gso_segments"] - before == n * segs
+    assert vswd.port("vx")["remotes"][0]["tx_packets"] >= n * segs
+    vswd.ctl("port", "del", "vx")
+
+
 def tcp_sum_ok(frame):
     ip = frame[14:34]
     seg = frame[34:14 + struct.unpack("!H", ip[2:4])[0]]
