@@ -139,6 +139,7 @@ struct gs_worker {
 	unsigned int idx, lcore;
 	uint16_t port, queue;
 	bool direct; /* polls its own NIC queue (single mode, hardware RSS) */
+	uint16_t rx_ask; /* how many frames the next poll of the device asks for (netif_rxtx.c) */
 	struct rte_ring *rx_ring, *tx_ring;
 	/* What other workers (or this one) hand to this worker, multi-producer: datagrams to our
 	 * own address, and with hardware RSS the ARP that another worker's queue received. */
