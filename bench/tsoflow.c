@@ -326,9 +326,11 @@ static struct rte_mbuf *make(struct rte_mempool *pool, const struct rte_ether_ad
 		tcp->cksum = opt.ipv6 ? rte_ipv6_udptcp_cksum_mbuf(m, ip, RTE_ETHER_HDR_LEN + L3LEN)
 				      : rte_ipv4_udptcp_cksum_mbuf(m, ip, RTE_ETHER_HDR_LEN + L3LEN);
 	}
-	m->vlan_tci = (uint16_t)opt.vlan;
-	if (opt.vlan && rte_vlan_insert(&m) != 0) /* l2_len grows by the tag */
-		die("no room for the VLAN tag");
+	if (opt.vlan) {
+		m->vlan_tci = (uint16_t)opt.vlan;
+		if (rte_vlan_insert(&m) != 0) /* l2_len grows by the tag */
+			die("no room for the VLAN tag");
+	}
 	return m;
 }
 

@@ -202,9 +202,9 @@ int vsw_ol_segment(struct rte_mbuf *m, struct rte_mbuf **segs, unsigned max)
 		return 1;
 	}
 	for (int i = 0; i < n; i++) {
-		/* a segment's head is a direct mbuf with a copy of the headers, but rte_gso copied
-		 * all of m's flags onto it, the external-buffer flag of net_vhost's large frames
-		 * too: freeing it would look for a buffer it does not have */
+		/* a segment's head is a direct mbuf with a copy of the headers, but rte_gso (and
+		 * segment_tcp6, as it) copied m's flags onto it, the external-buffer flag of
+		 * net_vhost's large frames too: freeing it would look for a buffer it lacks */
 		segs[i]->ol_flags &= ~(RTE_MBUF_F_EXTERNAL | RTE_MBUF_F_INDIRECT);
 		vsw_ol_csum_sw(segs[i]);
 	}
