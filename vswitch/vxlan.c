@@ -145,6 +145,8 @@ static bool captured(const struct vsw_dp_table *t, const struct vsw_vxlan *vx, u
 struct decapped {
 	struct vsw_vxlan *vx;
 	uint16_t n;
+	const struct vsw_vxlan *inner_vx; /* the last inner source stored, and where: */
+	uint64_t inner;			  /* a run of frames from one source stores it once */
 	struct rte_mbuf *m[VSW_BURST];
 };
 
@@ -213,10 +215,15 @@ static bool vxlan_in(struct vsw_pmd *pmd, const struct vsw_dp_table *t, uint16_t
 		/* the inner source lives behind this remote: unicast to it goes there alone */
 		const struct rte_ether_hdr *ie = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
 		uint64_t w = vx_mac48(&ie->src_addr) | ((uint64_t)(r + 1) << 48);
-		uint64_t *slot = &vx->macs[vx_mac_slot(w & 0xffffffffffffULL)];
 
-		if (__atomic_load_n(slot, __ATOMIC_RELAXED) != w)
-			__atomic_store_n(slot, w, __ATOMIC_RELAXED);
+		if (d->inner_vx != vx || d->inner != w) {
+			uint64_t *slot = &vx->macs[vx_mac_slot(w & 0xffffffffffffULL)];
+
+			if (__atomic_load_n(slot, __ATOMIC_RELAXED) != w)
+				__atomic_store_n(slot, w, __ATOMIC_RELAXED);
+			d->inner_vx = vx;
+			d->inner = w;
+		}
 	}
 	m->ol_flags &= RTE_MBUF_F_EXTERNAL | RTE_MBUF_F_INDIRECT; /* where its buffer lives */
 	m->packet_type = 0;
@@ -239,9 +246,15 @@ static bool vxlan_in(struct vsw_pmd *pmd, const struct vsw_dp_table *t, uint16_t
 uint16_t vsw_vxlan_underlay_input(struct vsw_pmd *pmd, const struct vsw_dp_table *t, uint16_t in,
 				  struct rte_mbuf **pkts, uint16_t n, uint64_t now)
 {
-	struct decapped d = {.n = 0};
+	struct decapped d; /* not zeroed whole: its array is filled as it goes */
 	uint16_t k = 0;
 
+	d.vx = NULL;
+	d.inner_vx = NULL;
+	d.n = 0;
+
+	for (uint16_t i = 0; i < n; i++)
+		rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void *));
 	for (uint16_t i = 0; i < n; i++) {
 		struct rte_mbuf *m = pkts[i];
 		const struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
@@ -293,35 +306,51 @@ static uint16_t flow_port(const struct rte_mbuf *m)
 	return (uint16_t)(49152 + h % 16384);
 }
 
-/* Outer headers for remote r in front of the inner frame, which m holds (in place, or chained
- * behind a header mbuf: then m is that header mbuf). */
-static void fill_outer(const struct vsw_vxlan *vx, unsigned r, struct rte_mbuf *m, uint16_t sport,
-		       uint32_t inner_len)
+/* c's outer headers for remote r, rebuilt when the remote's MAC has changed */
+static const struct vx_tmpl *template_of(struct vx_pmd *c, const struct vsw_vxlan *vx, unsigned r)
 {
-	struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
+	struct vx_tmpl *tp = &c->tmpl[r];
+	uint64_t mac = __atomic_load_n(&vx->r[r].mac, __ATOMIC_RELAXED);
+	struct rte_ether_hdr *eth = (struct rte_ether_hdr *)tp->hdr;
 	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(eth + 1);
 	struct rte_udp_hdr *udp = (struct rte_udp_hdr *)(ip + 1);
 	struct rte_vxlan_hdr *vh = (struct rte_vxlan_hdr *)(udp + 1);
 
-	word_mac(__atomic_load_n(&vx->r[r].mac, __ATOMIC_RELAXED), &eth->dst_addr);
+	if (likely(tp->mac == mac))
+		return tp;
+	memset(tp->hdr, 0, sizeof(tp->hdr));
+	word_mac(mac, &eth->dst_addr);
 	eth->src_addr = vx->local_mac;
 	eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
-	*ip = (struct rte_ipv4_hdr){
-	    .version_ihl = RTE_IPV4_VHL_DEF,
-	    .total_length =
-		rte_cpu_to_be_16((uint16_t)(sizeof(*ip) + sizeof(*udp) + sizeof(*vh) + inner_len)),
-	    .time_to_live = 64,
-	    .next_proto_id = IPPROTO_UDP,
-	    .src_addr = vx->local,
-	    .dst_addr = vx->r[r].ip,
-	};
-	ip->hdr_checksum = rte_ipv4_cksum(ip);
-	udp->src_port = rte_cpu_to_be_16(sport);
+	ip->version_ihl = RTE_IPV4_VHL_DEF;
+	ip->time_to_live = 64;
+	ip->next_proto_id = IPPROTO_UDP;
+	ip->src_addr = vx->local;
+	ip->dst_addr = vx->r[r].ip;
 	udp->dst_port = rte_cpu_to_be_16(vx->dstport);
-	udp->dgram_len = rte_cpu_to_be_16((uint16_t)(sizeof(*udp) + sizeof(*vh) + inner_len));
-	udp->dgram_cksum = 0;
 	vh->vx_flags = rte_cpu_to_be_32(0x08000000);
 	vh->vx_vni = rte_cpu_to_be_32(vx->vni << 8);
+	tp->ip_sum = __rte_raw_cksum(ip, sizeof(*ip), 0);
+	tp->mac = mac;
+	return tp;
+}
+
+/* Outer headers for remote r in front of the inner frame, which m holds (in place, or chained
+ * behind a header mbuf: then m is that header mbuf). */
+static void fill_outer(struct vx_pmd *c, const struct vsw_vxlan *vx, unsigned r,
+		       struct rte_mbuf *m, uint16_t sport, uint32_t inner_len)
+{
+	const struct vx_tmpl *tp = template_of(c, vx, r);
+	struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, RTE_ETHER_HDR_LEN);
+	struct rte_udp_hdr *udp = (struct rte_udp_hdr *)(ip + 1);
+	uint16_t udp_len = (uint16_t)(sizeof(*udp) + sizeof(struct rte_vxlan_hdr) + inner_len);
+	uint16_t ip_len = rte_cpu_to_be_16((uint16_t)(sizeof(*ip) + udp_len));
+
+	memcpy(rte_pktmbuf_mtod(m, void *), tp->hdr, VX_HDR_LEN);
+	ip->total_length = ip_len;
+	ip->hdr_checksum = (uint16_t)~__rte_raw_cksum_reduce(tp->ip_sum + ip_len);
+	udp->src_port = rte_cpu_to_be_16(sport);
+	udp->dgram_len = rte_cpu_to_be_16(udp_len);
 	if (vx->udpcsum) {
 		udp->dgram_cksum =
 		    rte_ipv4_udptcp_cksum_mbuf(m, ip, RTE_ETHER_HDR_LEN + sizeof(*ip));
@@ -356,7 +385,7 @@ static void encap(struct vsw_pmd *pmd, const struct vsw_dp_table *t, struct vsw_
 			pmd->port[vx->idx].drop_no_copy++;
 			continue;
 		}
-		fill_outer(vx, to[i], h, sport, len);
+		fill_outer(c, vx, to[i], h, sport, len);
 		c->r[to[i]].tx_packets++;
 		c->r[to[i]].tx_bytes += h->pkt_len;
 		vsw_l2_tx(pmd, t, vx->underlay, h);
@@ -392,6 +421,8 @@ static void encap_burst(struct vsw_pmd *pmd, const struct vsw_dp_table *t, struc
 		rte_pktmbuf_free_bulk(pkts, n);
 		return;
 	}
+	for (unsigned i = 0; i < n; i++)
+		rte_prefetch0_write(rte_pktmbuf_mtod_offset(pkts[i], char *, -(int)VX_HDR_LEN));
 	for (unsigned i = 0; i < n; i++) {
 		struct rte_mbuf *m = pkts[i];
 		const struct rte_ether_hdr *e = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);

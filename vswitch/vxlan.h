@@ -43,8 +43,18 @@ struct vx_drops {
 	uint64_t malformed, wrong_vni, unknown_remote, rx_full;
 };
 
+/* One PMD's outer headers for one remote, built once per remote MAC: a frame gets a copy, its
+ * lengths, source port and a checksum finished from ip_sum. Writing the header field by field
+ * and reading it back for the checksum stalled on the stores (a third of the tunnel's cost). */
+struct vx_tmpl {
+	uint8_t hdr[VX_HDR_LEN];
+	uint32_t ip_sum; /* the outer IPv4 header's 16-bit word sum, its length and checksum 0 */
+	uint64_t mac;	 /* the remote's MAC word it was built for; 0: none yet */
+};
+
 struct vx_pmd {
 	struct vx_remote_counters r[VX_MAX_REMOTES];
+	struct vx_tmpl tmpl[VX_MAX_REMOTES];
 	struct vx_drops d;
 } __rte_cache_aligned;
 

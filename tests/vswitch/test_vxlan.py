@@ -97,6 +97,24 @@ def test_a_capture_on_the_tunnel_port_sees_both_directions(vswd, netns, tmp_path
     vswd.ctl("port", "del", "vx")
 
 
+def test_a_remote_vtep_that_changes_its_mac_is_followed(vswd, netns):
+    """Each PMD keeps the outer headers per remote, built for the remote's MAC: when the
+    remote's MAC changes (learned from its next VXLAN packet), frames go to the new one. The
+    namespace's kernel drops frames for its old MAC, so a stale header fails the ping."""
+    u = linux_vtep(netns, vswd)
+    tunnel(vswd)
+    g = guest(netns, vswd, "10.90.0.1/24")
+    assert ping(g, "10.90.0.2", count=2)
+    new = "02:00:00:00:80:02"
+    assert new != u.mac
+    u.run(f"ip link set eth0 address {new}")
+    assert ping(u, "10.90.0.1", count=3)                 # its requests carry the new MAC
+    (r,) = vswd.port("vx")["remotes"]
+    assert r["mac"].lower() == new
+    assert ping(g, "10.90.0.2", count=2)
+    vswd.ctl("port", "del", "vx")
+
+
 def test_bad_vxlan_arriving_is_dropped_and_counted(vswd, netns):
     u = linux_vtep(netns, vswd)
     tunnel(vswd)
