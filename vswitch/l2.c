@@ -62,10 +62,10 @@ static void tx_many(struct vsw_pmd *pmd, const struct vsw_dp_table *t, uint16_t 
 	}
 }
 
-/* For vxlan.c: one frame out of port idx, counted, buffered as the switch's own */
-void vsw_l2_tx(struct vsw_pmd *pmd, const struct vsw_dp_table *t, uint16_t idx, struct rte_mbuf *m)
+void vsw_l2_tx(struct vsw_pmd *pmd, const struct vsw_dp_table *t, uint16_t idx,
+	       struct rte_mbuf **pkts, unsigned n, uint64_t bytes)
 {
-	tx_one(pmd, t, idx, m);
+	tx_many(pmd, t, idx, pkts, n, bytes);
 }
 
 void vsw_tx_flush_all(struct vsw_pmd *pmd, const struct vsw_dp_table *t)

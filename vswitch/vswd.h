@@ -316,7 +316,9 @@ uint16_t vsw_vxlan_underlay_input(struct vsw_pmd *pmd, const struct vsw_dp_table
 bool vsw_vxlan_output(struct vsw_pmd *pmd, const struct vsw_dp_table *t, uint16_t idx);
 /* Encapsulates what reached vxlan ports' rings, resolves remotes; returns frames sent. */
 unsigned vsw_vxlan_poll(struct vsw_pmd *pmd, const struct vsw_dp_table *t, uint64_t now);
-void vsw_l2_tx(struct vsw_pmd *pmd, const struct vsw_dp_table *t, uint16_t idx, struct rte_mbuf *m);
+/* n frames out of port idx (bytes in all), counted and buffered as the switch's own */
+void vsw_l2_tx(struct vsw_pmd *pmd, const struct vsw_dp_table *t, uint16_t idx,
+	       struct rte_mbuf **pkts, unsigned n, uint64_t bytes);
 
 /* offload.c: checksum and TCP segmentation offload (see the file) */
 #define VSW_OL_CSUM 1 /* the port takes frames with a partial L4 checksum */

@@ -56,8 +56,6 @@ static void learn_remote(struct vsw_vxlan *vx, int r, const struct rte_ether_add
 		__atomic_store_n(&vx->r[r].seen_s, now, __ATOMIC_RELAXED);
 }
 
-void vsw_l2_tx(struct vsw_pmd *pmd, const struct vsw_dp_table *t, uint16_t idx, struct rte_mbuf *m);
-
 /* An ARP request (op 1) or reply (op 2) from the tunnel's local address on the underlay. */
 static void arp_send(struct vsw_pmd *pmd, const struct vsw_dp_table *t, struct vsw_vxlan *vx,
 		     struct rte_mbuf *m, uint16_t op, const struct rte_ether_addr *tha,
@@ -88,7 +86,7 @@ static void arp_send(struct vsw_pmd *pmd, const struct vsw_dp_table *t, struct v
 	if (op == RTE_ARP_OP_REPLY)
 		arp->arp_data.arp_tha = *tha;
 	arp->arp_data.arp_tip = tip;
-	vsw_l2_tx(pmd, t, vx->underlay, m);
+	vsw_l2_tx(pmd, t, vx->underlay, &m, 1, m->pkt_len);
 }
 
 /* ARP on the underlay: true when the frame was the tunnel's (answered or learned, consumed). */
@@ -145,6 +143,12 @@ static bool captured(const struct vsw_dp_table *t, const struct vsw_vxlan *vx, u
 struct decapped {
 	struct vsw_vxlan *vx;
 	uint16_t n;
+	/* the last packet's address, port, VNI and sender, and what they gave: a run of packets
+	 * alike looks its tunnel and remote up once */
+	uint32_t dst, vni, src;
+	uint16_t dport;
+	struct vsw_vxlan *any, *last;
+	int r;
 	const struct vsw_vxlan *inner_vx; /* the last inner source stored, and where: */
 	uint64_t inner;			  /* a run of frames from one source stores it once */
 	struct rte_mbuf *m[VSW_BURST];
@@ -182,9 +186,16 @@ static bool vxlan_in(struct vsw_pmd *pmd, const struct vsw_dp_table *t, uint16_t
 	if (ihl < sizeof(*ip) || m->data_len < off + sizeof(*udp))
 		return false;
 	udp = rte_pktmbuf_mtod_offset(m, struct rte_udp_hdr *, off);
-	any = tunnel_of(t, in, ip->dst_addr, rte_be_to_cpu_16(udp->dst_port), UINT32_MAX);
-	if (any == NULL)
-		return false; /* not for a tunnel here: switched as any frame */
+	if (d->any == NULL || ip->dst_addr != d->dst || udp->dst_port != d->dport) {
+		any = tunnel_of(t, in, ip->dst_addr, rte_be_to_cpu_16(udp->dst_port), UINT32_MAX);
+		if (any == NULL)
+			return false; /* not for a tunnel here: switched as any frame */
+		d->any = any;
+		d->dst = ip->dst_addr;
+		d->dport = udp->dst_port;
+		d->last = NULL;
+	}
+	any = d->any;
 	c = &any->pmd[pmd->index];
 	off += sizeof(*udp);
 	vh = rte_pktmbuf_mtod_offset(m, struct rte_vxlan_hdr *, off);
@@ -196,19 +207,27 @@ static bool vxlan_in(struct vsw_pmd *pmd, const struct vsw_dp_table *t, uint16_t
 		return true;
 	}
 	vni = rte_be_to_cpu_32(vh->vx_vni) >> 8;
-	vx = tunnel_of(t, in, ip->dst_addr, rte_be_to_cpu_16(udp->dst_port), vni);
-	if (vx == NULL) {
-		c->d.wrong_vni++;
-		rte_pktmbuf_free(m);
-		return true;
+	if (d->last == NULL || vni != d->vni || ip->src_addr != d->src) {
+		vx = tunnel_of(t, in, ip->dst_addr, rte_be_to_cpu_16(udp->dst_port), vni);
+		if (vx == NULL) {
+			c->d.wrong_vni++;
+			rte_pktmbuf_free(m);
+			return true;
+		}
+		r = remote_of(vx, ip->src_addr);
+		if (r < 0) {
+			vx->pmd[pmd->index].d.unknown_remote++;
+			rte_pktmbuf_free(m);
+			return true;
+		}
+		d->last = vx;
+		d->vni = vni;
+		d->src = ip->src_addr;
+		d->r = r;
 	}
+	vx = d->last;
+	r = d->r;
 	c = &vx->pmd[pmd->index];
-	r = remote_of(vx, ip->src_addr);
-	if (r < 0) {
-		c->d.unknown_remote++;
-		rte_pktmbuf_free(m);
-		return true;
-	}
 	learn_remote(vx, r, &eth->src_addr, now);
 	rte_pktmbuf_adj(m, (uint16_t)(off + sizeof(*vh)));
 	{
@@ -251,6 +270,8 @@ uint16_t vsw_vxlan_underlay_input(struct vsw_pmd *pmd, const struct vsw_dp_table
 
 	d.vx = NULL;
 	d.inner_vx = NULL;
+	d.any = NULL;
+	d.last = NULL;
 	d.n = 0;
 
 	for (uint16_t i = 0; i < n; i++)
@@ -360,9 +381,10 @@ static void fill_outer(struct vx_pmd *c, const struct vsw_vxlan *vx, unsigned r,
 	m->ol_flags = 0;
 }
 
-/* Sends inner frame m to the remotes in to[0..k) (one reference of m per remote). */
-static void encap(struct vsw_pmd *pmd, const struct vsw_dp_table *t, struct vsw_vxlan *vx,
-		  struct rte_mbuf *m, const uint8_t *to, unsigned k)
+/* Encapsulates inner frame m for the remotes in to[0..k) (one reference of m per remote) onto
+ * out[*n...], their bytes added to *bytes. */
+static void encap(struct vsw_pmd *pmd, struct vsw_vxlan *vx, struct rte_mbuf *m,
+		  const uint8_t *to, unsigned k, struct rte_mbuf **out, unsigned *n, uint64_t *bytes)
 {
 	uint32_t len = m->pkt_len;
 	uint16_t sport = flow_port(m);
@@ -388,7 +410,8 @@ static void encap(struct vsw_pmd *pmd, const struct vsw_dp_table *t, struct vsw_
 		fill_outer(c, vx, to[i], h, sport, len);
 		c->r[to[i]].tx_packets++;
 		c->r[to[i]].tx_bytes += h->pkt_len;
-		vsw_l2_tx(pmd, t, vx->underlay, h);
+		*bytes += h->pkt_len;
+		out[(*n)++] = h;
 	}
 }
 
@@ -415,13 +438,18 @@ static void encap_burst(struct vsw_pmd *pmd, const struct vsw_dp_table *t, struc
 		struct rte_mbuf **pkts, unsigned n)
 {
 	struct vx_pmd *c = &vx->pmd[pmd->index];
+	struct rte_mbuf *out[VSW_BURST * VX_MAX_REMOTES];
+	unsigned n_out = 0;
+	uint64_t bytes = 0;
+	uint64_t last = UINT64_MAX; /* the last unicast destination, and its remote: */
+	int last_one = -1;	    /* a run of frames to one MAC looks it up once */
 
 	if (!__atomic_load_n(&vsw.link_up[vx->underlay], __ATOMIC_RELAXED)) {
 		pmd->port[vx->underlay].drop_port_down += n;
 		rte_pktmbuf_free_bulk(pkts, n);
 		return;
 	}
-	for (unsigned i = 0; i < n; i++)
+	for (unsigned i = 0; i < n; i++) /* the headers' line: the frame's first is warm */
 		rte_prefetch0_write(rte_pktmbuf_mtod_offset(pkts[i], char *, -(int)VX_HDR_LEN));
 	for (unsigned i = 0; i < n; i++) {
 		struct rte_mbuf *m = pkts[i];
@@ -432,11 +460,17 @@ static void encap_burst(struct vsw_pmd *pmd, const struct vsw_dp_table *t, struc
 
 		if (rte_is_unicast_ether_addr(&e->dst_addr)) {
 			uint64_t d = vx_mac48(&e->dst_addr);
-			uint64_t w =
-			    __atomic_load_n(&vx->macs[vx_mac_slot(d)], __ATOMIC_RELAXED);
 
-			if ((w & 0xffffffffffffULL) == d && (w >> 48) != 0)
-				one = (int)(w >> 48) - 1;
+			if (d != last) {
+				uint64_t w = __atomic_load_n(&vx->macs[vx_mac_slot(d)],
+							     __ATOMIC_RELAXED);
+
+				last = d;
+				last_one = (w & 0xffffffffffffULL) == d && (w >> 48) != 0
+					       ? (int)(w >> 48) - 1
+					       : -1;
+			}
+			one = last_one;
 		}
 		/* a known unicast to its remote; else head-end replication to every one */
 		for (unsigned r = 0; r < vx->n_remotes; r++) {
@@ -450,8 +484,10 @@ static void encap_burst(struct vsw_pmd *pmd, const struct vsw_dp_table *t, struc
 		if (k == 0)
 			rte_pktmbuf_free(m);
 		else
-			encap(pmd, t, vx, m, to, k);
+			encap(pmd, vx, m, to, k, out, &n_out, &bytes);
 	}
+	if (n_out != 0)
+		vsw_l2_tx(pmd, t, vx->underlay, out, n_out, bytes);
 }
 
 bool vsw_vxlan_output(struct vsw_pmd *pmd, const struct vsw_dp_table *t, uint16_t idx)
