@@ -11,6 +11,7 @@
 #include "vswd.h"
 
 #define IDLE_POLLS_BEFORE_SLEEP 64
+#define UNDERLAY_BURSTS 4
 
 static int pmd_init(struct vsw_pmd *pmd)
 {
@@ -62,13 +63,19 @@ int vsw_pmd_main(void *arg)
 
 		for (unsigned i = 0; i < t->pmd[pmd->index].n; i++) {
 			const struct vsw_dp_rxq *q = &t->pmd[pmd->index].q[i];
-			uint16_t n = rte_eth_rx_burst(q->port_id, q->queue, pkts, VSW_BURST);
+			/* an underlay carries every tunnel's traffic: it gets up to UNDERLAY_BURSTS
+			 * bursts a round while they come full, so that no queue stands on it */
+			unsigned bursts = t->ports[q->idx].underlay ? UNDERLAY_BURSTS : 1;
+			uint16_t n;
 
-			if (n == 0)
-				continue;
-			got += n;
-			vsw_l2_input(pmd, t, q->idx, pkts, n, start / hz);
-			vsw_tx_flush_all(pmd, t);
+			do {
+				n = rte_eth_rx_burst(q->port_id, q->queue, pkts, VSW_BURST);
+				if (n == 0)
+					break;
+				got += n;
+				vsw_l2_input(pmd, t, q->idx, pkts, n, start / hz);
+				vsw_tx_flush_all(pmd, t);
+			} while (n == VSW_BURST && --bursts != 0);
 		}
 		if (unlikely(t->n_vxlan != 0)) /* what the switch sent into tunnels, encapsulated */
 			got += vsw_vxlan_poll(pmd, t, start / hz);
