@@ -16,8 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <rte_malloc.h>
-
 #include "fuzz_record.h"
 #include "vsw_env.h"
 
@@ -44,17 +42,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 		}
 		json_decref(out);
 	}
-	pmd = &vsw.pmds[0];
-	pmd->mc = vsw_mac_cache_create(vsw.cfg.fdb_size, SOCKET_ID_ANY);
-	if (pmd->mc == NULL)
-		exit(1);
-	for (unsigned idx = 0; idx < VSW_MAX_PORTS; idx++) { /* as fwd.c's pmd_init */
-		pmd->txb[idx] = rte_zmalloc("fz_txb", RTE_ETH_TX_BUFFER_SIZE(VSW_BURST), 0);
-		if (pmd->txb[idx] == NULL)
-			exit(1);
-		rte_eth_tx_buffer_init(pmd->txb[idx], VSW_BURST);
-		rte_eth_tx_buffer_set_err_callback(pmd->txb[idx], vsw_tx_unsent, &pmd->port[idx]);
-	}
+	pmd = fz_vsw_pmd();
 	baseline = rte_mempool_in_use_count(vsw.pool);
 	return 0;
 }
@@ -79,43 +67,6 @@ static void set_vlans(bool on)
 	vlans_on = on;
 }
 
-/* A frame as a device hands it over: one mbuf, or two chained (a device that scatters). */
-static struct rte_mbuf *frame(const uint8_t *d, uint16_t len, bool chain)
-{
-	struct rte_mbuf *m = rte_pktmbuf_alloc(vsw.pool), *m2;
-	uint16_t first = chain ? len / 2 : len;
-	char *p;
-
-	if (m == NULL)
-		abort();
-	if (first > rte_pktmbuf_tailroom(m))
-		first = rte_pktmbuf_tailroom(m);
-	p = rte_pktmbuf_append(m, first);
-	memcpy(p, d, first);
-	if (first == len)
-		return m;
-	m2 = rte_pktmbuf_alloc(vsw.pool);
-	if (m2 == NULL)
-		abort();
-	p = rte_pktmbuf_append(m2, (uint16_t)(len - first));
-	if (p == NULL)
-		abort(); /* at most 4095 bytes: both halves fit */
-	memcpy(p, d + first, len - first);
-	if (rte_pktmbuf_chain(m, m2) != 0)
-		abort();
-	return m;
-}
-
-static void books(uint16_t idx)
-{
-	const struct vsw_port_counters *c = &pmd->port[idx];
-
-	if (c->rx_packets != c->forwarded + c->drop_malformed + c->drop_learn_limit +
-				 c->drop_injected + c->drop_hairpin + c->drop_no_egress +
-				 c->drop_port_removed + c->drop_vlan + c->drop_bad_offload)
-		abort();
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const struct vsw_dp_table *t;
@@ -136,7 +87,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	data++, size--;
 	while (fuzz_record(&data, &size, &hdr, &bytes, &len)) {
-		struct rte_mbuf *m = frame(bytes, len, hdr & 0x8000);
+		struct rte_mbuf *m = fz_frame(bytes, len, hdr & 0x8000);
 
 		if (hdr & 0x2000)
 			m->ol_flags |= RTE_MBUF_F_RX_L4_CKSUM_NONE;
@@ -152,10 +103,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 	}
 	for (unsigned i = 0; i < PORTS; i++)
-		books(t->active[i]);
-	if (rte_mempool_in_use_count(vsw.pool) != baseline ||
-	    rte_mempool_in_use_count(vsw.indirect) != 0)
-		abort(); /* an mbuf lost (or freed twice) on the way */
+		fz_books(pmd, t->active[i]);
+	fz_pool_check(baseline);
 	vsw_fdb_flush(vsw.fdb, VSW_FDB_NO_PORT, VSW_FDB_ANY_VLAN, true);
 	memset(pmd->port, 0, sizeof(pmd->port));
 	memset(pmd->l2c, 0, sizeof(pmd->l2c));

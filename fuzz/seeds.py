@@ -5,7 +5,7 @@ import json
 import struct
 from pathlib import Path
 
-from scapy.all import ARP, ICMP, IP, TCP, UDP, Dot1Q, Ether, IPv6, raw
+from scapy.all import ARP, ICMP, IP, TCP, UDP, VXLAN, Dot1Q, Ether, IPv6, raw
 
 TOP = Path(__file__).resolve().parent / "corpus"
 ME, PEER = "02:00:00:00:00:01", "02:00:00:00:00:02"
@@ -78,6 +78,48 @@ def l2():
                                              0x2000))
 
 
+def vxlan():
+    """fuzz_vxlan.c: bit 13 of a record's header, from the underlay p0; else from the guest."""
+    u, bc = 0x2000, "ff:ff:ff:ff:ff:ff"
+    umac, r2, r3 = "02:00:00:00:80:01", "02:00:00:00:80:02", "02:00:00:00:80:03"
+    g1, g2, inner = "02:00:00:00:00:01", "02:00:00:00:00:02", "02:00:00:00:90:01"
+
+    def arp(mac, ip, op=2):
+        return Ether(src=mac, dst=umac if op == 2 else bc) / ARP(
+            op=op, hwsrc=mac, psrc=ip, hwdst=umac if op == 2 else "00:00:00:00:00:00",
+            pdst="10.80.0.1")
+
+    def vx(src_ip, vni, frame, src_mac=r2, flags=0x08, frag=0):
+        return (Ether(src=src_mac, dst=umac) / IP(src=src_ip, dst="10.80.0.1", frag=frag) /
+                UDP(sport=50000, dport=4789) / VXLAN(flags=flags, vni=vni) / frame)
+
+    resolved = framed([arp(r2, "10.80.0.2"), arp(r3, "10.80.0.3"),
+                       arp(r3, "10.80.0.3", op=1)], u | 0x4000)
+    # both remotes resolved; a broadcast to both (head-end), one learned inner MAC behind r2,
+    # then unicast to it alone, and runs of decapsulated frames from both remotes
+    put("vxlan", "resolve-flood-learn", b"\x00" + resolved +
+        framed([Ether(src=g1, dst=bc) / ARP()], 0x4000) +
+        framed([vx("10.80.0.2", 42, Ether(src=inner, dst=g1) / IP() / UDP())] * 3 +
+               [vx("10.80.0.3", 42, Ether(src=inner, dst=bc) / ARP(), src_mac=r3)], u) +
+        framed([Ether(src=g1, dst=inner) / IP() / UDP() / (b"x" * 64)] * 4))
+    # VNI 43 (vy, udpcsum=on) from the guest on p2; bad packets: another VNI, no I flag, a
+    # fragment, an unknown remote, a short one, UDP to another port, IPv4 options
+    put("vxlan", "vni43-and-bad", b"\x01" + resolved +
+        framed([vx("10.80.0.2", 43, Ether(src=inner, dst=g2) / IP()),
+                vx("10.80.0.2", 44, Ether(src=inner, dst=g2)),
+                vx("10.80.0.2", 42, Ether(src=inner, dst=g2), flags=0),
+                vx("10.80.0.2", 42, Ether(src=inner, dst=g2), frag=5),
+                vx("10.80.0.9", 42, Ether(src=inner, dst=g2)),
+                raw(vx("10.80.0.2", 42, Ether()))[:50],
+                Ether(src=r2, dst=umac) / IP(src="10.80.0.2", dst="10.80.0.1") / UDP(dport=53),
+                Ether(src=r2, dst=umac) / IP(src="10.80.0.2", dst="10.80.0.1", ihl=6,
+                                             options=b"\x01\x01\x01\x01") /
+                UDP(sport=1, dport=4789) / VXLAN(vni=42) / Ether(src=inner, dst=g2)], u) +
+        framed([Ether(src=g2, dst=inner) / IP() / UDP() / (b"y" * 1400)], 0x8000))
+    # unresolved remotes: the guest's frames are dropped as unresolved and ARP asks for them
+    put("vxlan", "unresolved", b"\x00" + framed([Ether(src=g1, dst=bc) / ARP()] * 2, 0x4000))
+
+
 def gstack():
     eth = Ether(src=PEER, dst=ME)
     fix = 0x1000  # the harness fixes the checksums
@@ -130,5 +172,5 @@ def rpc():
     put("rpc", "sm", framed([hdr(8, msg=32, req=77), hdr(11), hdr(9)], 0x2000))
 
 
-for gen in (vswctl, ctl, l2, gstack, tcp, rpc):
+for gen in (vswctl, ctl, l2, vxlan, gstack, tcp, rpc):
     gen()

@@ -112,3 +112,63 @@ void fz_vsw_reset(void)
 	vsw_fdb_set_aging(vsw.fdb, vsw.cfg.fdb_aging_s);
 	vsw_stats_clear(NULL);
 }
+
+struct vsw_pmd *fz_vsw_pmd(void)
+{
+	struct vsw_pmd *pmd = &vsw.pmds[0];
+
+	pmd->mc = vsw_mac_cache_create(vsw.cfg.fdb_size, SOCKET_ID_ANY);
+	if (pmd->mc == NULL)
+		exit(1);
+	for (unsigned idx = 0; idx < VSW_MAX_PORTS; idx++) {
+		pmd->txb[idx] = rte_zmalloc("fz_txb", RTE_ETH_TX_BUFFER_SIZE(VSW_BURST), 0);
+		if (pmd->txb[idx] == NULL)
+			exit(1);
+		rte_eth_tx_buffer_init(pmd->txb[idx], VSW_BURST);
+		rte_eth_tx_buffer_set_err_callback(pmd->txb[idx], vsw_tx_unsent, &pmd->port[idx]);
+	}
+	return pmd;
+}
+
+struct rte_mbuf *fz_frame(const uint8_t *d, uint16_t len, bool chain)
+{
+	struct rte_mbuf *m = rte_pktmbuf_alloc(vsw.pool), *m2;
+	uint16_t first = chain ? len / 2 : len;
+	char *p;
+
+	if (m == NULL)
+		abort();
+	if (first > rte_pktmbuf_tailroom(m))
+		first = rte_pktmbuf_tailroom(m);
+	p = rte_pktmbuf_append(m, first);
+	memcpy(p, d, first);
+	if (first == len)
+		return m;
+	m2 = rte_pktmbuf_alloc(vsw.pool);
+	if (m2 == NULL)
+		abort();
+	p = rte_pktmbuf_append(m2, (uint16_t)(len - first));
+	if (p == NULL)
+		abort(); /* at most 4095 bytes: both halves fit */
+	memcpy(p, d + first, len - first);
+	if (rte_pktmbuf_chain(m, m2) != 0)
+		abort();
+	return m;
+}
+
+void fz_books(const struct vsw_pmd *pmd, uint16_t idx)
+{
+	const struct vsw_port_counters *c = &pmd->port[idx];
+
+	if (c->rx_packets != c->forwarded + c->drop_malformed + c->drop_learn_limit +
+				 c->drop_injected + c->drop_hairpin + c->drop_no_egress +
+				 c->drop_port_removed + c->drop_vlan + c->drop_bad_offload)
+		abort();
+}
+
+void fz_pool_check(unsigned baseline)
+{
+	if (rte_mempool_in_use_count(vsw.pool) != baseline ||
+	    rte_mempool_in_use_count(vsw.indirect) != 0)
+		abort(); /* an mbuf lost (or freed twice) on the way */
+}
