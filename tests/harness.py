@@ -73,7 +73,10 @@ def virtio_user(program, sock, mac, app_args, name, core=0, mem=256, queue_size=
     vdev = f"net_virtio_user0,path={sock},mac={mac},queue_size={queue_size}"
     if devargs:
         vdev += f",{devargs}"
-    p = Proc([program, "--lcores", f"0@{core}", "-m", str(mem), "--no-pci",
+    # IOVA as VA: as root without an IOMMU the EAL picks physical addresses, and then a large
+    # ring's IOVA-contiguous memzones (2.3 MB of tx headers at 16384 entries) need physically
+    # adjacent hugepages, which a fragmented pool may not have: the probe fails, silently
+    p = Proc([program, "--lcores", f"0@{core}", "-m", str(mem), "--no-pci", "--iova-mode", "va",
               "--single-file-segments", "--file-prefix", prefix, "--log-level", "notice",
               "--vdev", vdev, *eal, "--", *app_args], name)
     p.prefix = prefix
