@@ -1,7 +1,7 @@
 """vsw-bench: how fast guests talk through a switch, side by side with the references.
 
 usage: vsw-bench run [--topology loop|v2v|pvp]... [--switch vswd|ovs|ovs-flows|testpmd|kernel|
-                                                vswd-nooff|vswd-vlan|vswd-vxlan|vhostlib]...
+                                                vswd-nooff|vswd-vlan|vswd-vxlan|vhostlib|vring]...
                      [--guest process|vm] [--traffic testpmd|trafgen|udp|rpc|iperf3]
                      [--sizes 64,512,1518,imix]
                      [--macs 1,65536] [--flows N] [--concurrency N] [--recv-core C]
@@ -11,7 +11,7 @@ usage: vsw-bench run [--topology loop|v2v|pvp]... [--switch vswd|ovs|ovs-flows|t
        vsw-bench report FILE.json [--charts DIR]
 
 Variants in the loop topology: vswd-vlan (with its baseline vswd-loop), vswd-vxlan (against
-vswd), vhostlib (io-forwarding on the rte_vhost library).
+vswd), vhostlib (io-forwarding on the rte_vhost library), vring (the same on vhost/vring.c).
 --traffic udp: a UDP sender guest and a receiver guest (v2v): gs-udpperf on the DPDK
 switches, the kernel's UDP (bench/kudp) on the kernel bridge; --sizes are UDP payload bytes.
 --traffic rpc: a client guest and a server guest (v2v): rpc-bench on the DPDK switches,

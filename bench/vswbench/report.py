@@ -22,7 +22,7 @@ def figure(mode):
     return FIGURE.get(mode, ("mpps", "Mpps"))
 
 
-REFERENCES = ("ovs", "ovs-flows", "testpmd", "kernel", "vhostlib", "vswd-nooff")
+REFERENCES = ("ovs", "ovs-flows", "testpmd", "kernel", "vhostlib", "vring", "vswd-nooff")
 
 
 def num(x, places):

@@ -17,6 +17,7 @@ Variants, in the loop topology only (what bench/loop measured):
   vswd-vlan  an access port and a trunk (VswdVlanSwitch)
   vswd-vxlan two tunnels over a loopback underlay inside one vswd (VswdVxlanSwitch)
   vhostlib   bench/vhostlib-fwd, io-forwarding on rte_vhost without the PMD
+  vring      bench/vhostlib-fwd --vring, io-forwarding on vhost/vring.c's own ring path
 """
 import os
 import subprocess
@@ -322,7 +323,16 @@ class VhostlibSwitch(TestpmdSwitch):
     program = str(BUILD / "bench" / "vhostlib-fwd")
 
     def argv(self):
-        return [*self.eal(), "--", *(str(self.sock(i)) for i in range(len(self.ports)))]
+        return [*self.eal(), "--", *self.mode, *(str(self.sock(i)) for i in range(len(self.ports)))]
+
+    mode = ()
+
+
+class VringSwitch(VhostlibSwitch):
+    """bench/vhostlib-fwd --vring: the same io-forwarding on vhost/vring.c's own split-ring
+    data path, rte_vhost for the protocol only."""
+    name = "vring"
+    mode = ("--vring",)
 
 
 class KernelSwitch(Switch):
@@ -427,7 +437,7 @@ class KernelSwitch(Switch):
 
 SWITCHES = {c.name: c for c in (VswdSwitch, OvsSwitch, OvsFlowsSwitch, TestpmdSwitch,
                                 KernelSwitch, VswdNoOffloadSwitch, VswdLoopSwitch,
-                                VswdVlanSwitch, VswdVxlanSwitch, VhostlibSwitch)}
+                                VswdVlanSwitch, VswdVxlanSwitch, VhostlibSwitch, VringSwitch)}
 # variants measured against plain L2: the name of the ratio, and the baseline (added to a run
 # that has the variant)
 VARIANTS = {"vswd-vlan": ("vlan/plain", "vswd-loop"), "vswd-vxlan": ("vxlan/plain", "vswd")}

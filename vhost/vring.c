@@ -1,0 +1,407 @@
+/* vring: the split virtqueue's data path (see vring.h for why it is not rte_vhost's). */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <linux/virtio_config.h>
+#include <linux/virtio_net.h>
+#include <linux/virtio_ring.h>
+
+#include <rte_memcpy.h>
+#include <rte_prefetch.h>
+
+#include "vring.h"
+
+#define F(bit) (1ULL << (bit))
+#define VR_BURST 64  /* frames per call: the used index is published once a call */
+#define MAX_CHAIN 64 /* descriptors one frame may use; longer chains are the guest's fault */
+
+uint64_t vr_unsupported_features(void)
+{
+	return F(VIRTIO_F_RING_PACKED) | F(VIRTIO_RING_F_INDIRECT_DESC) |
+	       F(VIRTIO_RING_F_EVENT_IDX) | F(VIRTIO_F_ACCESS_PLATFORM) |
+	       F(VIRTIO_NET_F_CSUM) | F(VIRTIO_NET_F_GUEST_CSUM) | F(VIRTIO_NET_F_HOST_TSO4) |
+	       F(VIRTIO_NET_F_HOST_TSO6) | F(VIRTIO_NET_F_HOST_ECN) | F(VIRTIO_NET_F_HOST_UFO) |
+	       F(VIRTIO_NET_F_GUEST_TSO4) | F(VIRTIO_NET_F_GUEST_TSO6) |
+	       F(VIRTIO_NET_F_GUEST_ECN) | F(VIRTIO_NET_F_GUEST_UFO);
+}
+
+int vr_attach(struct vr_queue *q, int vid, uint16_t vring_idx)
+{
+	struct rte_vhost_vring vr;
+	uint64_t f, bad = q->bad, dropped = q->dropped; /* counters outlive a guest's reconnect */
+
+	memset(q, 0, sizeof(*q));
+	q->bad = bad;
+	q->dropped = dropped;
+	q->callfd = -1;
+	if (rte_vhost_get_negotiated_features(vid, &f) != 0 ||
+	    rte_vhost_get_vhost_vring(vid, vring_idx, &vr) != 0 || vr.desc == NULL ||
+	    vr.size == 0 || (vr.size & (vr.size - 1)) != 0)
+		return -EINVAL;
+	if (f & vr_unsupported_features())
+		return -ENOTSUP;
+	if (rte_vhost_get_mem_table(vid, &q->mem) != 0)
+		return -ENOMEM;
+	if (rte_vhost_get_vring_base(vid, vring_idx, &q->last_avail, &q->last_used) != 0) {
+		free(q->mem);
+		q->mem = NULL;
+		return -EINVAL;
+	}
+	q->desc = vr.desc;
+	q->avail = vr.avail;
+	q->used = vr.used;
+	q->mask = (uint16_t)(vr.size - 1);
+	q->callfd = vr.callfd;
+	q->mrg = f & F(VIRTIO_NET_F_MRG_RXBUF);
+	q->in_order = f & F(VIRTIO_F_IN_ORDER);
+	q->hdr_len = q->mrg || (f & F(VIRTIO_F_VERSION_1)) ? sizeof(struct virtio_net_hdr_mrg_rxbuf)
+							   : sizeof(struct virtio_net_hdr);
+	rte_vhost_enable_guest_notification(vid, vring_idx, 0); /* we poll: no kicks */
+	return 0;
+}
+
+void vr_detach(struct vr_queue *q, int vid, uint16_t vring_idx)
+{
+	if (q->mem == NULL)
+		return;
+	rte_vhost_set_vring_base(vid, vring_idx, q->last_avail, q->last_used);
+	free(q->mem);
+	q->mem = NULL;
+}
+
+/* Frames are mostly small: rte_memcpy inlines them where libc's memcpy is a call; libc's
+ * wins on long copies. */
+static inline void copy(void *dst, const void *src, uint32_t len)
+{
+	if (len <= 256)
+		rte_memcpy(dst, src, len);
+	else
+		memcpy(dst, src, len);
+}
+
+/* The host address of len bytes at guest address gpa, or NULL if they are not all in one
+ * region of the guest's memory. */
+static inline void *gpa_to_hva(const struct rte_vhost_memory *mem, uint64_t gpa, uint32_t len)
+{
+	for (uint32_t i = 0; i < mem->nregions; i++) {
+		const struct rte_vhost_mem_region *r = &mem->regions[i];
+		uint64_t off = gpa - r->guest_phys_addr;
+
+		if (gpa >= r->guest_phys_addr && off < r->size && len <= r->size - off)
+			return (void *)(uintptr_t)(r->host_user_addr + off);
+	}
+	return NULL;
+}
+
+static inline void notify(const struct vr_queue *q)
+{
+	/* the guest's flag: a polling driver (DPDK's) turns interrupts off */
+	if (q->callfd >= 0 &&
+	    !(__atomic_load_n(&q->avail->flags, __ATOMIC_RELAXED) & VRING_AVAIL_F_NO_INTERRUPT)) {
+		uint64_t one = 1;
+
+		if (write(q->callfd, &one, sizeof(one)) < 0) {
+			/* a full eventfd counter: the guest has interrupts pending already */
+		}
+	}
+}
+
+static inline void publish(struct vr_queue *q, uint16_t n)
+{
+	q->last_used = (uint16_t)(q->last_used + n);
+	/* a release store: on x86 a plain one, where rte_vhost's locked add stalls on the line */
+	__atomic_store_n(&q->used->idx, q->last_used, __ATOMIC_RELEASE);
+	notify(q);
+}
+
+/* Copies one transmitted chain (headed by head) into m, chaining more mbufs from mp as
+ * needed; false if the chain is bad or the pool empty. */
+static bool copy_from_chain(struct vr_queue *q, uint16_t head, struct rte_mbuf *m,
+			    struct rte_mempool *mp)
+{
+	struct rte_mbuf *seg = m;
+	uint32_t skip = q->hdr_len;
+	uint16_t idx = head;
+
+	for (int hops = 0; hops < MAX_CHAIN; hops++) {
+		const struct vring_desc *d = &q->desc[idx];
+		uint32_t len = d->len;
+		const uint8_t *src;
+
+		if (d->flags & (VRING_DESC_F_WRITE | VRING_DESC_F_INDIRECT))
+			return false;
+		src = gpa_to_hva(q->mem, d->addr, len);
+		if (src == NULL)
+			return false;
+		if (skip >= len) {
+			skip -= len;
+		} else {
+			src += skip;
+			len -= skip;
+			skip = 0;
+			while (len > 0) {
+				uint32_t room = rte_pktmbuf_tailroom(seg), c = RTE_MIN(room, len);
+
+				if (room == 0) {
+					struct rte_mbuf *next = rte_pktmbuf_alloc(mp);
+
+					if (next == NULL || m->nb_segs == UINT16_MAX) {
+						rte_pktmbuf_free(next);
+						return false;
+					}
+					seg->next = next;
+					seg = next;
+					m->nb_segs++;
+					continue;
+				}
+				copy(rte_pktmbuf_mtod_offset(seg, uint8_t *, seg->data_len), src, c);
+				seg->data_len = (uint16_t)(seg->data_len + c);
+				m->pkt_len += c;
+				src += c;
+				len -= c;
+			}
+		}
+		if (!(d->flags & VRING_DESC_F_NEXT))
+			return m->pkt_len > 0;
+		idx = d->next;
+		if (idx > q->mask)
+			return false;
+	}
+	return false;
+}
+
+/* The batch's first two passes: each slot's head and, with every descriptor line fetched
+ * at once, the buffer of each head that is one plain descriptor (NULL for a chain, an
+ * indirect or bad one, which the slow path handles). The buffers are prefetched too (for
+ * write if the guest receives into them): on a guest's rings every line is the guest's,
+ * and fetching them one by one leaves the copies waiting on each in turn. */
+static void gather(const struct vr_queue *q, uint16_t first, uint16_t n, bool rx,
+		   uint16_t *heads, uint8_t **bufs, uint32_t *lens)
+{
+	uint16_t want = rx ? VRING_DESC_F_WRITE : 0;
+
+	for (uint16_t i = 0; i < n; i++) {
+		heads[i] = q->avail->ring[(uint16_t)(first + i) & q->mask];
+		if (heads[i] <= q->mask)
+			rte_prefetch0(&q->desc[heads[i]]);
+	}
+	for (uint16_t i = 0; i < n; i++) {
+		const struct vring_desc *d;
+
+		bufs[i] = NULL;
+		if (heads[i] > q->mask)
+			continue;
+		d = &q->desc[heads[i]];
+		if ((d->flags & (VRING_DESC_F_NEXT | VRING_DESC_F_INDIRECT | VRING_DESC_F_WRITE)) !=
+		    want)
+			continue;
+		lens[i] = d->len;
+		bufs[i] = gpa_to_hva(q->mem, d->addr, lens[i]);
+		if (bufs[i] == NULL)
+			continue;
+		if (rx)
+			rte_prefetch0_write(bufs[i]);
+		else
+			rte_prefetch0(bufs[i]);
+	}
+}
+
+uint16_t vr_dequeue(struct vr_queue *q, struct rte_mempool *mp, struct rte_mbuf **pkts,
+		    uint16_t n)
+{
+	uint16_t avail = __atomic_load_n(&q->avail->idx, __ATOMIC_ACQUIRE);
+	uint16_t ready = (uint16_t)(avail - q->last_avail), got = 0;
+	uint16_t heads[VR_BURST];
+	uint8_t *bufs[VR_BURST];
+	uint32_t lens[VR_BURST];
+
+	if (ready == 0 || ready > q->mask + 1) /* more than a ring ahead: nothing is sane */
+		return 0;
+	n = RTE_MIN(RTE_MIN(n, ready), VR_BURST);
+	if (rte_pktmbuf_alloc_bulk(mp, pkts, n) != 0)
+		return 0;
+	gather(q, q->last_avail, n, false, heads, bufs, lens);
+	for (uint16_t i = 0; i < n; i++) {
+		struct rte_mbuf *m = pkts[got];
+		bool ok;
+
+		if (!q->in_order) {
+			q->used->ring[(uint16_t)(q->last_used + i) & q->mask].id = heads[i];
+			q->used->ring[(uint16_t)(q->last_used + i) & q->mask].len = 0;
+		}
+		if (bufs[i] != NULL && lens[i] > q->hdr_len &&
+		    lens[i] - q->hdr_len <= rte_pktmbuf_tailroom(m)) { /* the usual frame */
+			m->data_len = (uint16_t)(lens[i] - q->hdr_len);
+			m->pkt_len = m->data_len;
+			copy(rte_pktmbuf_mtod(m, void *), bufs[i] + q->hdr_len, m->data_len);
+			ok = true;
+		} else {
+			ok = heads[i] <= q->mask && copy_from_chain(q, heads[i], m, mp);
+		}
+		if (!ok) {
+			q->bad++;
+			rte_pktmbuf_free(m->next); /* segments a partial copy chained */
+			m->next = NULL;
+			rte_pktmbuf_reset(m);
+			continue;
+		}
+		got++;
+	}
+	if (q->in_order) { /* the spec's batch: one entry, for the last buffer */
+		q->used->ring[(uint16_t)(q->last_used + n - 1) & q->mask].id = heads[n - 1];
+		q->used->ring[(uint16_t)(q->last_used + n - 1) & q->mask].len = 0;
+	}
+	q->last_avail = (uint16_t)(q->last_avail + n);
+	publish(q, n);
+	if (got < n)
+		rte_pktmbuf_free_bulk(&pkts[got], n - got);
+	return got;
+}
+
+/* Copies m into the guest's receive buffers from avail slot first on, at most limit of them
+ * (their used entries written from q->last_used + used_base): returns how many it used, 0 if
+ * the frame is longer than a chain without mergeable buffers (drop it), -1 if the guest has
+ * not posted enough or posted a bad buffer (stop). */
+static int copy_to_buffers(struct vr_queue *q, const struct rte_mbuf *m, uint16_t first,
+				uint16_t limit, uint16_t used_base)
+{
+	const struct rte_mbuf *seg = m;
+	uint32_t seg_off = 0, hdr_left = q->hdr_len;
+	struct virtio_net_hdr_mrg_rxbuf *hdr = NULL;
+	uint16_t bufs = 0;
+
+	while (bufs < limit) {
+		uint16_t head = q->avail->ring[(uint16_t)(first + bufs) & q->mask], idx = head;
+		uint32_t written = 0;
+
+		if (head > q->mask)
+			goto bad;
+		for (int hops = 0;; hops++) {
+			const struct vring_desc *d = &q->desc[idx];
+			uint32_t room = d->len;
+			uint8_t *dst;
+
+			if (hops == MAX_CHAIN || !(d->flags & VRING_DESC_F_WRITE) ||
+			    (d->flags & VRING_DESC_F_INDIRECT))
+				goto bad;
+			dst = gpa_to_hva(q->mem, d->addr, room);
+			if (dst == NULL)
+				goto bad;
+			if (hdr_left > 0) { /* the header opens the first buffer */
+				if (room < hdr_left)
+					goto bad;
+				hdr = (void *)dst;
+				/* stores, not a memset call: 10 or 12 bytes, all zero but num_buffers */
+				*(uint64_t *)(void *)dst = 0;
+				*(uint16_t *)(void *)(dst + 8) = 0;
+				if (q->hdr_len == sizeof(*hdr))
+					hdr->num_buffers = 1;
+				dst += hdr_left;
+				room -= hdr_left;
+				written += hdr_left;
+				hdr_left = 0;
+			}
+			while (room > 0 && seg != NULL) {
+				uint32_t c = RTE_MIN(room, seg->data_len - seg_off);
+
+				copy(dst, rte_pktmbuf_mtod_offset(seg, const uint8_t *, seg_off), c);
+				dst += c;
+				room -= c;
+				written += c;
+				seg_off += c;
+				if (seg_off == seg->data_len) {
+					seg = seg->next;
+					seg_off = 0;
+				}
+			}
+			if (seg == NULL || !(d->flags & VRING_DESC_F_NEXT))
+				break;
+			idx = d->next;
+			if (idx > q->mask)
+				goto bad;
+		}
+		q->used->ring[(uint16_t)(q->last_used + used_base + bufs) & q->mask].id = head;
+		q->used->ring[(uint16_t)(q->last_used + used_base + bufs) & q->mask].len = written;
+		bufs++;
+		if (seg == NULL) {
+			if (q->mrg && bufs > 1)
+				hdr->num_buffers = bufs;
+			return bufs;
+		}
+		if (!q->mrg)
+			return 0; /* one chain per frame without mergeable buffers */
+	}
+	return -1; /* not enough posted: the frame waits for none, it is dropped */
+bad:
+	q->bad++;
+	return -1;
+}
+
+static uint16_t enqueue_burst(struct vr_queue *q, struct rte_mbuf **pkts, uint16_t n)
+{
+	uint16_t avail = __atomic_load_n(&q->avail->idx, __ATOMIC_ACQUIRE);
+	uint16_t ready = (uint16_t)(avail - q->last_avail), taken = 0, sent = 0, batch;
+	uint16_t heads[VR_BURST];
+	uint8_t *bufs[VR_BURST];
+	uint32_t lens[VR_BURST];
+
+	if (ready == 0 || ready > q->mask + 1) {
+		q->dropped += n;
+		return 0;
+	}
+	/* guessing one buffer a frame, which holds until a frame needs more */
+	batch = RTE_MIN(n, ready);
+	gather(q, q->last_avail, batch, true, heads, bufs, lens);
+	for (uint16_t i = 0; i < n && taken < ready; i++) {
+		struct rte_mbuf *m = pkts[i];
+		int used;
+
+		/* gathered slot k is avail slot last_avail + k: the next buffer is slot taken */
+		if (taken < batch && bufs[taken] != NULL && m->nb_segs == 1 &&
+		    m->data_len + q->hdr_len <= lens[taken]) { /* the usual frame */
+			struct virtio_net_hdr_mrg_rxbuf *hdr = (void *)bufs[taken];
+			uint16_t slot = (uint16_t)(q->last_used + taken) & q->mask;
+
+			*(uint64_t *)(void *)hdr = 0; /* stores, not a memset call */
+			*(uint16_t *)(void *)(bufs[taken] + 8) = 0;
+			if (q->hdr_len == sizeof(*hdr))
+				hdr->num_buffers = 1;
+			copy(bufs[taken] + q->hdr_len, rte_pktmbuf_mtod(m, void *), m->data_len);
+			q->used->ring[slot].id = heads[taken];
+			q->used->ring[slot].len = m->data_len + q->hdr_len;
+			used = 1;
+		} else {
+			used = copy_to_buffers(q, m, (uint16_t)(q->last_avail + taken),
+					       (uint16_t)(ready - taken), taken);
+		}
+		if (used < 0)
+			break; /* out of buffers, or a bad one: the rest are dropped */
+		taken = (uint16_t)(taken + used);
+		sent += used > 0;
+	}
+	q->dropped += (uint64_t)(n - sent);
+	if (taken == 0)
+		return 0;
+	q->last_avail = (uint16_t)(q->last_avail + taken);
+	publish(q, taken);
+	return sent;
+}
+
+uint16_t vr_enqueue(struct vr_queue *q, struct rte_mbuf **pkts, uint16_t n)
+{
+	uint16_t sent = 0;
+
+	while (sent < n) {
+		uint16_t want = RTE_MIN(n - sent, VR_BURST);
+		uint16_t got = enqueue_burst(q, pkts + sent, want);
+
+		sent += got;
+		if (got < want) {
+			q->dropped += n - sent - (want - got); /* enqueue_burst counted its own */
+			break;
+		}
+	}
+	return sent;
+}

@@ -1,0 +1,56 @@
+/* vring: a split virtqueue driven by the switch itself, rte_vhost kept for the protocol.
+ *
+ * rte_vhost 22.11 publishes each burst's used index with a locked add on a line the guest
+ * reads, and writes every used entry even where VIRTIO_F_IN_ORDER lets it write one per
+ * batch; on a 2-core host those shared-line transfers are most of a vhost port's cost. This
+ * module reads the guest's rings directly (as SPDK and VPP do): a plain release store of the
+ * used index, one used entry per in-order batch on the guest's transmit ring, prefetched
+ * descriptors and data. It handles the split ring with or without mergeable buffers, chained
+ * descriptors and in-order; the caller leaves anything else (packed ring, indirect
+ * descriptors, event index, offloads, dirty logging) to rte_vhost by not negotiating it.
+ * Every descriptor is checked against the ring and the guest's memory table: a bad one is
+ * dropped and counted, never followed. */
+#ifndef VHP_VRING_H
+#define VHP_VRING_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <rte_mbuf.h>
+#include <rte_vhost.h>
+
+struct vr_queue {
+	struct vring_desc *desc;
+	struct vring_avail *avail;
+	struct vring_used *used;
+	uint16_t mask;       /* size - 1; sizes are powers of two */
+	uint16_t last_avail; /* the next avail entry to take */
+	uint16_t last_used;  /* the used index published so far */
+	uint16_t hdr_len;    /* virtio-net header: 12 (mergeable or version 1) or 10 */
+	bool mrg;            /* mergeable receive buffers */
+	bool in_order;       /* VIRTIO_F_IN_ORDER: one used entry per batch on transmit */
+	int callfd;          /* eventfd to interrupt the guest, -1 if none */
+	struct rte_vhost_memory *mem;
+	uint64_t bad;        /* descriptors refused (out of ring, of memory, wrong direction) */
+	uint64_t dropped;    /* frames with no room in the guest's receive ring */
+};
+
+/* The virtio features this module cannot drive: disable them on the socket before starting
+ * it, or leave a queue that negotiated any of them to rte_vhost's own burst calls. */
+uint64_t vr_unsupported_features(void);
+
+/* Takes ring vring_idx of device vid (a guest's rings are ready when rte_vhost calls
+ * new_device); turns the guest's kicks off. 0, or a negative errno. */
+int vr_attach(struct vr_queue *q, int vid, uint16_t vring_idx);
+/* Hands the ring's position back to rte_vhost (for GET_VRING_BASE on a guest's stop or
+ * reconnect) and frees the memory table. */
+void vr_detach(struct vr_queue *q, int vid, uint16_t vring_idx);
+
+/* Frames the guest transmitted, copied into mbufs from mp: at most n. */
+uint16_t vr_dequeue(struct vr_queue *q, struct rte_mempool *mp, struct rte_mbuf **pkts,
+		    uint16_t n);
+/* Copies frames into the guest's receive buffers; returns how many fit (the caller frees
+ * all n either way, as after rte_vhost_enqueue_burst). */
+uint16_t vr_enqueue(struct vr_queue *q, struct rte_mbuf **pkts, uint16_t n);
+
+#endif
