@@ -120,6 +120,32 @@ def vxlan():
     put("vxlan", "unresolved", b"\x00" + framed([Ether(src=g1, dst=bc) / ARP()] * 2, 0x4000))
 
 
+def vring():
+    """fuzz_vring.c: features, 16 descriptors, 16 avail entries, the avail index, the start,
+    then operations (bit 7: receive N frames with 2-byte lengths; else transmit N)."""
+    def d(off, length, flags=0, nxt=0):
+        return struct.pack("<IIHH", off, length, flags, nxt)
+
+    write, more = 2, 1
+    plain = b"".join(d(i * 2048, 2048, write) for i in range(16))
+    avail = b"".join(struct.pack("<H", i) for i in range(16))
+    rx = bytes([0x80 | 4]) + struct.pack("<4H", 60, 1514, 2047, 2999)
+    # mergeable, in-order: 8 posted, four frames in, then a transmit of the same slots
+    put("vring", "mrg-rx-tx", b"\x03" + plain + avail + struct.pack("<HH", 8, 0) + rx +
+        bytes([8]))
+    # no mergeable buffers: a chain of three descriptors per frame, the ring wrapping at 65535
+    chained = b"".join(d(i * 1024, 1024, write | (more if i % 3 != 2 else 0), i + 1)
+                       for i in range(16))
+    put("vring", "chains-wrap", b"\x04" + chained + avail +
+        struct.pack("<HH", 65535 + 5 & 0xffff, 65535) + rx + bytes([0x80 | 2, 0, 9, 5, 1, 5]))
+    # bad: out of memory, a loop, a read-only buffer to receive into, heads past the ring
+    bad = (d(70000, 100) + d(0, 64, more, 1) + d(64, 64, more, 1) + d(128, 64) +
+           d(4096, 4096, write) + plain[80:])
+    put("vring", "bad", b"\x01" + bad + struct.pack("<16H", *range(15, -1, -1)) +
+        struct.pack("<HH", 16, 0) + bytes([16]) + bytes([0x80 | 3]) +
+        struct.pack("<3H", 100, 100, 100) + bytes([0x80 | 1, 0, 1]))
+
+
 def gstack():
     eth = Ether(src=PEER, dst=ME)
     fix = 0x1000  # the harness fixes the checksums
@@ -172,5 +198,5 @@ def rpc():
     put("rpc", "sm", framed([hdr(8, msg=32, req=77), hdr(11), hdr(9)], 0x2000))
 
 
-for gen in (vswctl, ctl, l2, vxlan, gstack, tcp, rpc):
+for gen in (vswctl, ctl, l2, vxlan, vring, gstack, tcp, rpc):
     gen()

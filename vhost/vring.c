@@ -1,5 +1,6 @@
 /* vring: the split virtqueue's data path (see vring.h for why it is not rte_vhost's). */
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -93,6 +94,19 @@ static inline void *gpa_to_hva(const struct rte_vhost_memory *mem, uint64_t gpa,
 			return (void *)(uintptr_t)(r->host_user_addr + off);
 	}
 	return NULL;
+}
+
+/* The virtio-net header of a received frame: no offload, and num_buffers (a 12-byte header)
+ * of 1. Copies of a constant (the guest's buffer may be unaligned) that the compiler makes
+ * two stores, not a call. */
+static inline void put_hdr(uint8_t *dst, uint16_t hdr_len)
+{
+	static const struct virtio_net_hdr_mrg_rxbuf one = {.num_buffers = 1};
+
+	if (hdr_len == sizeof(one))
+		memcpy(dst, &one, sizeof(one));
+	else
+		memcpy(dst, &one, sizeof(struct virtio_net_hdr));
 }
 
 static inline void notify(const struct vr_queue *q)
@@ -269,7 +283,7 @@ static int copy_to_buffers(struct vr_queue *q, const struct rte_mbuf *m, uint16_
 {
 	const struct rte_mbuf *seg = m;
 	uint32_t seg_off = 0, hdr_left = q->hdr_len;
-	struct virtio_net_hdr_mrg_rxbuf *hdr = NULL;
+	uint8_t *hdr = NULL;
 	uint16_t bufs = 0;
 
 	while (bufs < limit) {
@@ -292,12 +306,8 @@ static int copy_to_buffers(struct vr_queue *q, const struct rte_mbuf *m, uint16_
 			if (hdr_left > 0) { /* the header opens the first buffer */
 				if (room < hdr_left)
 					goto bad;
-				hdr = (void *)dst;
-				/* stores, not a memset call: 10 or 12 bytes, all zero but num_buffers */
-				*(uint64_t *)(void *)dst = 0;
-				*(uint16_t *)(void *)(dst + 8) = 0;
-				if (q->hdr_len == sizeof(*hdr))
-					hdr->num_buffers = 1;
+				hdr = dst;
+				put_hdr(dst, q->hdr_len);
 				dst += hdr_left;
 				room -= hdr_left;
 				written += hdr_left;
@@ -327,7 +337,8 @@ static int copy_to_buffers(struct vr_queue *q, const struct rte_mbuf *m, uint16_
 		bufs++;
 		if (seg == NULL) {
 			if (q->mrg && bufs > 1)
-				hdr->num_buffers = bufs;
+				memcpy(hdr + offsetof(struct virtio_net_hdr_mrg_rxbuf, num_buffers),
+				       &bufs, sizeof(bufs));
 			return bufs;
 		}
 		if (!q->mrg)
@@ -361,13 +372,9 @@ static uint16_t enqueue_burst(struct vr_queue *q, struct rte_mbuf **pkts, uint16
 		/* gathered slot k is avail slot last_avail + k: the next buffer is slot taken */
 		if (taken < batch && bufs[taken] != NULL && m->nb_segs == 1 &&
 		    m->data_len + q->hdr_len <= lens[taken]) { /* the usual frame */
-			struct virtio_net_hdr_mrg_rxbuf *hdr = (void *)bufs[taken];
 			uint16_t slot = (uint16_t)(q->last_used + taken) & q->mask;
 
-			*(uint64_t *)(void *)hdr = 0; /* stores, not a memset call */
-			*(uint16_t *)(void *)(bufs[taken] + 8) = 0;
-			if (q->hdr_len == sizeof(*hdr))
-				hdr->num_buffers = 1;
+			put_hdr(bufs[taken], q->hdr_len);
 			copy(bufs[taken] + q->hdr_len, rte_pktmbuf_mtod(m, void *), m->data_len);
 			q->used->ring[slot].id = heads[taken];
 			q->used->ring[slot].len = m->data_len + q->hdr_len;
