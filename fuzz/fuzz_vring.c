@@ -155,7 +155,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	q.mrg = features & 1;
 	q.in_order = features & 2;
 	q.hdr_len = q.mrg || (features & 4) ? 12 : 10;
-	q.callfd = -1;
+	q.vid = -1;
 	q.mem = mem;
 	while (size > 0) {
 		uint8_t op = *data++;

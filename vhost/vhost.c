@@ -1,7 +1,9 @@
 /* vhost-user ports on the net_vhost PMD. */
 #include <errno.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -36,6 +38,99 @@ static int check_server_path(const char *path, char *err, size_t errlen)
 		return -EADDRINUSE;
 	}
 	unlink(path);
+	return 0;
+}
+
+struct vhp_vrings *vhp_live[RTE_MAX_ETHPORTS];
+
+/* What vring needs to know of each port; lock orders its hand-overs (link events come from
+ * rte_vhost's thread, ticks from the switch's). */
+static struct {
+	bool vring;
+	void (*quiesce)(void);
+	pthread_mutex_t lock;
+	struct vhp_vrings *cur;
+	uint64_t bad, dropped, no_mbuf; /* of attachments gone */
+} ports[RTE_MAX_ETHPORTS];
+
+static void hold(uint16_t port_id)
+{
+	__atomic_store_n(&vhp_live[port_id], VHP_HOLD, __ATOMIC_SEQ_CST);
+	if (ports[port_id].quiesce != NULL)
+		ports[port_id].quiesce();
+}
+
+static void detach(uint16_t port_id)
+{
+	struct vhp_vrings *v = ports[port_id].cur;
+
+	hold(port_id);
+	/* rte_vhost takes over from where the rings are (and tells a stopping guest) */
+	vr_detach(&v->rx, v->vid, 1);
+	vr_detach(&v->tx, v->vid, 0);
+	ports[port_id].bad += v->rx.bad + v->tx.bad;
+	ports[port_id].dropped += v->tx.dropped;
+	ports[port_id].no_mbuf += v->rx.no_mbuf;
+	free(v);
+	ports[port_id].cur = NULL;
+	__atomic_store_n(&vhp_live[port_id], NULL, __ATOMIC_RELEASE);
+}
+
+static void attach(uint16_t port_id, int vid)
+{
+	struct vhp_vrings *v = calloc(1, sizeof(*v));
+
+	if (v == NULL)
+		return; /* rte_vhost keeps the rings */
+	hold(port_id);
+	v->vid = vid;
+	if (vr_attach(&v->rx, vid, 1) != 0 || vr_attach(&v->tx, vid, 0) != 0) {
+		vr_detach(&v->rx, vid, 1);
+		free(v);
+		__atomic_store_n(&vhp_live[port_id], NULL, __ATOMIC_RELEASE);
+		return;
+	}
+	ports[port_id].cur = v;
+	__atomic_store_n(&vhp_live[port_id], v, __ATOMIC_RELEASE);
+}
+
+void vhp_refresh(uint16_t port_id)
+{
+	int vid = rte_eth_vhost_get_vid_from_port_id(port_id);
+	struct rte_eth_link link;
+	uint64_t f = 0;
+	bool want;
+
+	pthread_mutex_lock(&ports[port_id].lock);
+	want = ports[port_id].vring && vid >= 0 && rte_eth_link_get_nowait(port_id, &link) == 0 &&
+	       link.link_status == RTE_ETH_LINK_UP &&
+	       rte_vhost_get_negotiated_features(vid, &f) == 0 &&
+	       !(f & vr_unsupported_features()) && rte_vhost_get_vring_num(vid) == 2;
+	if (ports[port_id].cur != NULL && (!want || ports[port_id].cur->vid != vid))
+		detach(port_id);
+	if (want && ports[port_id].cur == NULL)
+		attach(port_id, vid);
+	pthread_mutex_unlock(&ports[port_id].lock);
+}
+
+void vhp_vring_counters(uint16_t port_id, uint64_t *bad, uint64_t *dropped, uint64_t *no_mbuf)
+{
+	const struct vhp_vrings *v;
+
+	pthread_mutex_lock(&ports[port_id].lock);
+	v = ports[port_id].cur;
+	*bad = ports[port_id].bad + (v ? v->rx.bad + v->tx.bad : 0);
+	*dropped = ports[port_id].dropped + (v ? v->tx.dropped : 0);
+	*no_mbuf = ports[port_id].no_mbuf + (v ? v->rx.no_mbuf : 0);
+	pthread_mutex_unlock(&ports[port_id].lock);
+}
+
+/* In rte_vhost's thread, inside its new_device and destroy_device: so the rings are handed
+ * back before rte_vhost reports their position to a stopping guest or unmaps its memory. */
+static int on_link(uint16_t port_id, enum rte_eth_event_type type, void *ctx, void *ret)
+{
+	(void)type, (void)ctx, (void)ret;
+	vhp_refresh(port_id);
 	return 0;
 }
 
@@ -78,6 +173,12 @@ int vhp_create(const char *name, const struct vhp_params *p, uint16_t *port_id, 
 		snprintf(err, errlen, "vhost port %s has no ethdev", dev);
 		return -ENODEV;
 	}
+	pthread_mutex_init(&ports[*port_id].lock, NULL);
+	ports[*port_id].vring = p->vring && p->queues == 1;
+	ports[*port_id].quiesce = p->quiesce;
+	ports[*port_id].bad = ports[*port_id].dropped = ports[*port_id].no_mbuf = 0;
+	/* before any guest can attach: the socket starts in the ethdev's configure */
+	rte_eth_dev_callback_register(*port_id, RTE_ETH_EVENT_INTR_LSC, on_link, NULL);
 	return 0;
 }
 
@@ -87,6 +188,13 @@ int vhp_destroy(uint16_t port_id)
 
 	if (rte_eth_dev_get_name_by_port(port_id, dev) != 0)
 		return -ENODEV;
+	pthread_mutex_lock(&ports[port_id].lock); /* the rings back to rte_vhost first */
+	ports[port_id].vring = false;
+	pthread_mutex_unlock(&ports[port_id].lock);
+	vhp_refresh(port_id);
+	while (rte_eth_dev_callback_unregister(port_id, RTE_ETH_EVENT_INTR_LSC, on_link, NULL) ==
+	       -EAGAIN)
+		usleep(100);
 	rte_eth_dev_stop(port_id);
 	rte_eth_dev_close(port_id);
 	/* rte_vhost unregisters the socket driver and unlinks a server socket here */

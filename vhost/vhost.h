@@ -8,12 +8,44 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <rte_ethdev.h>
+
+#include "vring.h"
+
 struct vhp_params {
 	const char *path; /* unix socket */
 	bool client;      /* vswd connects (and reconnects) to a server-mode QEMU/virtio_user */
 	uint16_t queues;  /* queue pairs */
 	bool offloads;    /* offer checksum and TCP/IPv4 segmentation offload (see vhost.c) */
+	bool vring;       /* drive the rings with vring.c where the guest's features allow */
+	/* returns once no forwarding thread still uses what it read of vhp_vrings() before */
+	void (*quiesce)(void);
 };
+
+/* The rings of a port that the forwarding threads drive themselves (vring.c): while a guest
+ * is attached with features vring handles (split ring, no offloads, one queue pair, no
+ * IOMMU or dirty logging), else NULL: rte_eth_rx_burst/tx_burst (rte_vhost's own path) have
+ * them. VHP_HOLD while they change hands: use neither. */
+struct vhp_vrings {
+	int vid;
+	struct vr_queue rx; /* the guest's transmit ring (vring 1) */
+	struct vr_queue tx; /* its receive ring (vring 0) */
+};
+#define VHP_HOLD ((struct vhp_vrings *)1)
+extern struct vhp_vrings *vhp_live[RTE_MAX_ETHPORTS];
+
+static inline struct vhp_vrings *vhp_vrings(uint16_t port_id)
+{
+	return __atomic_load_n(&vhp_live[port_id], __ATOMIC_ACQUIRE);
+}
+
+/* Hands the port's rings to vring.c or back to rte_vhost as the guest's state says: called on
+ * its link events and by the switch's tick (a guest turns dirty logging on for a live
+ * migration without a link event). */
+void vhp_refresh(uint16_t port_id);
+/* The port's vring counters (over all attachments): descriptors refused, frames dropped for
+ * want of receive buffers, and for want of mbufs. */
+void vhp_vring_counters(uint16_t port_id, uint64_t *bad, uint64_t *dropped, uint64_t *no_mbuf);
 
 /* Creates the port; on failure writes one line to err and returns a negative errno. */
 int vhp_create(const char *name, const struct vhp_params *p, uint16_t *port_id, char *err,

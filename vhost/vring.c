@@ -3,7 +3,6 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <linux/virtio_config.h>
 #include <linux/virtio_net.h>
@@ -20,8 +19,7 @@
 
 uint64_t vr_unsupported_features(void)
 {
-	return F(VIRTIO_F_RING_PACKED) | F(VIRTIO_RING_F_INDIRECT_DESC) |
-	       F(VIRTIO_RING_F_EVENT_IDX) | F(VIRTIO_F_ACCESS_PLATFORM) |
+	return F(VIRTIO_F_RING_PACKED) | F(VIRTIO_F_ACCESS_PLATFORM) | F(VHOST_F_LOG_ALL) |
 	       F(VIRTIO_NET_F_CSUM) | F(VIRTIO_NET_F_GUEST_CSUM) | F(VIRTIO_NET_F_HOST_TSO4) |
 	       F(VIRTIO_NET_F_HOST_TSO6) | F(VIRTIO_NET_F_HOST_ECN) | F(VIRTIO_NET_F_HOST_UFO) |
 	       F(VIRTIO_NET_F_GUEST_TSO4) | F(VIRTIO_NET_F_GUEST_TSO6) |
@@ -31,12 +29,9 @@ uint64_t vr_unsupported_features(void)
 int vr_attach(struct vr_queue *q, int vid, uint16_t vring_idx)
 {
 	struct rte_vhost_vring vr;
-	uint64_t f, bad = q->bad, dropped = q->dropped; /* counters outlive a guest's reconnect */
+	uint64_t f;
 
-	memset(q, 0, sizeof(*q));
-	q->bad = bad;
-	q->dropped = dropped;
-	q->callfd = -1;
+	q->vid = -1;
 	if (rte_vhost_get_negotiated_features(vid, &f) != 0 ||
 	    rte_vhost_get_vhost_vring(vid, vring_idx, &vr) != 0 || vr.desc == NULL ||
 	    vr.size == 0 || (vr.size & (vr.size - 1)) != 0)
@@ -54,7 +49,10 @@ int vr_attach(struct vr_queue *q, int vid, uint16_t vring_idx)
 	q->avail = vr.avail;
 	q->used = vr.used;
 	q->mask = (uint16_t)(vr.size - 1);
-	q->callfd = vr.callfd;
+	q->vid = vid;
+	q->vring_idx = vring_idx;
+	q->event_idx = f & F(VIRTIO_RING_F_EVENT_IDX);
+	q->interrupts = vr.callfd >= 0;
 	q->mrg = f & F(VIRTIO_NET_F_MRG_RXBUF);
 	q->in_order = f & F(VIRTIO_F_IN_ORDER);
 	q->hdr_len = q->mrg || (f & F(VIRTIO_F_VERSION_1)) ? sizeof(struct virtio_net_hdr_mrg_rxbuf)
@@ -70,6 +68,7 @@ void vr_detach(struct vr_queue *q, int vid, uint16_t vring_idx)
 	rte_vhost_set_vring_base(vid, vring_idx, q->last_avail, q->last_used);
 	free(q->mem);
 	q->mem = NULL;
+	q->desc = NULL;
 }
 
 /* Frames are mostly small: rte_memcpy inlines them where libc's memcpy is a call; libc's
@@ -109,25 +108,36 @@ static inline void put_hdr(uint8_t *dst, uint16_t hdr_len)
 		memcpy(dst, &one, sizeof(struct virtio_net_hdr));
 }
 
-static inline void notify(const struct vr_queue *q)
+/* Interrupts the guest if it asked to be (a polling driver, DPDK's, never does): through
+ * rte_vhost, which owns the eventfd (a guest may replace it at any time). */
+static inline void notify(const struct vr_queue *q, uint16_t old)
 {
-	/* the guest's flag: a polling driver (DPDK's) turns interrupts off */
-	if (q->callfd >= 0 &&
-	    !(__atomic_load_n(&q->avail->flags, __ATOMIC_RELAXED) & VRING_AVAIL_F_NO_INTERRUPT)) {
-		uint64_t one = 1;
+	bool want;
 
-		if (write(q->callfd, &one, sizeof(one)) < 0) {
-			/* a full eventfd counter: the guest has interrupts pending already */
-		}
+	if (q->vid < 0)
+		return;
+	rte_atomic_thread_fence(__ATOMIC_SEQ_CST); /* the used index out before the flags in */
+	if (q->event_idx) { /* the guest's used_event, after its avail ring */
+		uint16_t ev = __atomic_load_n(&q->avail->ring[q->mask + 1], __ATOMIC_RELAXED);
+
+		want = (uint16_t)(q->last_used - ev - 1) < (uint16_t)(q->last_used - old);
+	} else {
+		want = !(__atomic_load_n(&q->avail->flags, __ATOMIC_RELAXED) &
+			 VRING_AVAIL_F_NO_INTERRUPT);
 	}
+	if (want)
+		rte_vhost_vring_call(q->vid, q->vring_idx);
 }
 
 static inline void publish(struct vr_queue *q, uint16_t n)
 {
+	uint16_t old = q->last_used;
+
 	q->last_used = (uint16_t)(q->last_used + n);
 	/* a release store: on x86 a plain one, where rte_vhost's locked add stalls on the line */
 	__atomic_store_n(&q->used->idx, q->last_used, __ATOMIC_RELEASE);
-	notify(q);
+	if (q->interrupts)
+		notify(q, old);
 }
 
 /* Copies one transmitted chain (headed by head) into m, chaining more mbufs from mp as
@@ -135,12 +145,25 @@ static inline void publish(struct vr_queue *q, uint16_t n)
 static bool copy_from_chain(struct vr_queue *q, uint16_t head, struct rte_mbuf *m,
 			    struct rte_mempool *mp)
 {
+	const struct vring_desc *table = q->desc;
 	struct rte_mbuf *seg = m;
-	uint32_t skip = q->hdr_len;
+	uint32_t skip = q->hdr_len, last = q->mask; /* the table's last index */
 	uint16_t idx = head;
 
+	if (table[head].flags & VRING_DESC_F_INDIRECT) { /* the chain is in a table of its own */
+		uint32_t len = table[head].len;
+
+		if (len == 0 || len % sizeof(*table) != 0 || len / sizeof(*table) > MAX_CHAIN ||
+		    (table[head].flags & VRING_DESC_F_NEXT))
+			return false;
+		table = gpa_to_hva(q->mem, table[head].addr, len);
+		if (table == NULL)
+			return false;
+		last = len / sizeof(*table) - 1;
+		idx = 0;
+	}
 	for (int hops = 0; hops < MAX_CHAIN; hops++) {
-		const struct vring_desc *d = &q->desc[idx];
+		const struct vring_desc *d = &table[idx];
 		uint32_t len = d->len;
 		const uint8_t *src;
 
@@ -180,7 +203,7 @@ static bool copy_from_chain(struct vr_queue *q, uint16_t head, struct rte_mbuf *
 		if (!(d->flags & VRING_DESC_F_NEXT))
 			return m->pkt_len > 0;
 		idx = d->next;
-		if (idx > q->mask)
+		if (idx > last)
 			return false;
 	}
 	return false;
@@ -234,8 +257,10 @@ uint16_t vr_dequeue(struct vr_queue *q, struct rte_mempool *mp, struct rte_mbuf 
 	if (ready == 0 || ready > q->mask + 1) /* more than a ring ahead: nothing is sane */
 		return 0;
 	n = RTE_MIN(RTE_MIN(n, ready), VR_BURST);
-	if (rte_pktmbuf_alloc_bulk(mp, pkts, n) != 0)
+	if (rte_pktmbuf_alloc_bulk(mp, pkts, n) != 0) {
+		q->no_mbuf += n;
 		return 0;
+	}
 	gather(q, q->last_avail, n, false, heads, bufs, lens);
 	for (uint16_t i = 0; i < n; i++) {
 		struct rte_mbuf *m = pkts[got];
@@ -276,9 +301,8 @@ uint16_t vr_dequeue(struct vr_queue *q, struct rte_mempool *mp, struct rte_mbuf 
 
 /* Copies m into the guest's receive buffers from avail slot first on, at most limit of them
  * (their used entries written from q->last_used + used_base): returns how many it used, 0 if
- * the frame is longer than a chain without mergeable buffers (drop it), -1 if the guest has
- * not posted enough or posted a bad buffer (stop). */
-static int copy_to_buffers(struct vr_queue *q, const struct rte_mbuf *m, uint16_t first,
+ * it does not fit in what the guest has posted (or it posted a bad buffer). */
+static uint16_t copy_to_buffers(struct vr_queue *q, const struct rte_mbuf *m, uint16_t first,
 				uint16_t limit, uint16_t used_base)
 {
 	const struct rte_mbuf *seg = m;
@@ -344,10 +368,10 @@ static int copy_to_buffers(struct vr_queue *q, const struct rte_mbuf *m, uint16_
 		if (!q->mrg)
 			return 0; /* one chain per frame without mergeable buffers */
 	}
-	return -1; /* not enough posted: the frame waits for none, it is dropped */
+	return 0;
 bad:
 	q->bad++;
-	return -1;
+	return 0;
 }
 
 static uint16_t enqueue_burst(struct vr_queue *q, struct rte_mbuf **pkts, uint16_t n)
@@ -367,7 +391,7 @@ static uint16_t enqueue_burst(struct vr_queue *q, struct rte_mbuf **pkts, uint16
 	gather(q, q->last_avail, batch, true, heads, bufs, lens);
 	for (uint16_t i = 0; i < n && taken < ready; i++) {
 		struct rte_mbuf *m = pkts[i];
-		int used;
+		uint16_t used;
 
 		/* gathered slot k is avail slot last_avail + k: the next buffer is slot taken */
 		if (taken < batch && bufs[taken] != NULL && m->nb_segs == 1 &&
@@ -383,10 +407,11 @@ static uint16_t enqueue_burst(struct vr_queue *q, struct rte_mbuf **pkts, uint16
 			used = copy_to_buffers(q, m, (uint16_t)(q->last_avail + taken),
 					       (uint16_t)(ready - taken), taken);
 		}
-		if (used < 0)
-			break; /* out of buffers, or a bad one: the rest are dropped */
+		/* as rte_vhost: the frames sent are the first ones, the caller counts the rest */
+		if (used == 0)
+			break;
 		taken = (uint16_t)(taken + used);
-		sent += used > 0;
+		sent++;
 	}
 	q->dropped += (uint64_t)(n - sent);
 	if (taken == 0)

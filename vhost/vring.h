@@ -6,8 +6,8 @@
  * module reads the guest's rings directly (as SPDK and VPP do): a plain release store of the
  * used index, one used entry per in-order batch on the guest's transmit ring, prefetched
  * descriptors and data. It handles the split ring with or without mergeable buffers, chained
- * descriptors and in-order; the caller leaves anything else (packed ring, indirect
- * descriptors, event index, offloads, dirty logging) to rte_vhost by not negotiating it.
+ * descriptors, indirect descriptors on transmit, in-order and the event index; the caller
+ * leaves anything else (packed ring, offloads, an IOMMU, dirty logging) to rte_vhost.
  * Every descriptor is checked against the ring and the guest's memory table: a bad one is
  * dropped and counted, never followed. */
 #ifndef VHP_VRING_H
@@ -29,10 +29,15 @@ struct vr_queue {
 	uint16_t hdr_len;    /* virtio-net header: 12 (mergeable or version 1) or 10 */
 	bool mrg;            /* mergeable receive buffers */
 	bool in_order;       /* VIRTIO_F_IN_ORDER: one used entry per batch on transmit */
-	int callfd;          /* eventfd to interrupt the guest, -1 if none */
+	bool event_idx;      /* VIRTIO_RING_F_EVENT_IDX: interrupts as the guest's used_event says */
+	bool interrupts;     /* the guest gave an eventfd: it may want them */
+	int vid;             /* rte_vhost's device, which interrupts the guest; -1: never */
+	uint16_t vring_idx;
 	struct rte_vhost_memory *mem;
+	/* counters, kept across attachments */
 	uint64_t bad;        /* descriptors refused (out of ring, of memory, wrong direction) */
 	uint64_t dropped;    /* frames with no room in the guest's receive ring */
+	uint64_t no_mbuf;    /* frames left in the guest's ring for want of mbufs */
 };
 
 /* The virtio features this module cannot drive: disable them on the socket before starting
@@ -40,7 +45,8 @@ struct vr_queue {
 uint64_t vr_unsupported_features(void);
 
 /* Takes ring vring_idx of device vid (a guest's rings are ready when rte_vhost calls
- * new_device); turns the guest's kicks off. 0, or a negative errno. */
+ * new_device) from where rte_vhost left it; turns the guest's kicks off. q starts zeroed or
+ * detached. 0, or a negative errno (-ENOTSUP: the guest negotiated what vring cannot drive). */
 int vr_attach(struct vr_queue *q, int vid, uint16_t vring_idx);
 /* Hands the ring's position back to rte_vhost (for GET_VRING_BASE on a guest's stop or
  * reconnect) and frees the memory table. */
@@ -49,8 +55,8 @@ void vr_detach(struct vr_queue *q, int vid, uint16_t vring_idx);
 /* Frames the guest transmitted, copied into mbufs from mp: at most n. */
 uint16_t vr_dequeue(struct vr_queue *q, struct rte_mempool *mp, struct rte_mbuf **pkts,
 		    uint16_t n);
-/* Copies frames into the guest's receive buffers; returns how many fit (the caller frees
- * all n either way, as after rte_vhost_enqueue_burst). */
+/* Copies frames into the guest's receive buffers; returns how many fit, the first ones (the
+ * caller frees all n either way, as after rte_vhost_enqueue_burst). */
 uint16_t vr_enqueue(struct vr_queue *q, struct rte_mbuf **pkts, uint16_t n);
 
 #endif

@@ -40,6 +40,7 @@ void vsw_dp_publish(void)
 		if (!p->used)
 			continue;
 		dp->port_id = p->port_id;
+		dp->vhost = p->ops == &vsw_port_vhost;
 		dp->loss_thresh = vsw_loss_thresh(p);
 		dp->loss_seed = p->loss_seed;
 		dp->loss_gen = p->loss_gen;

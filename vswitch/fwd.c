@@ -69,7 +69,9 @@ int vsw_pmd_main(void *arg)
 			uint16_t n;
 
 			do {
-				n = rte_eth_rx_burst(q->port_id, q->queue, pkts, VSW_BURST);
+				n = t->ports[q->idx].vhost ? vsw_vhost_rx(q, pkts)
+							   : rte_eth_rx_burst(q->port_id, q->queue, pkts,
+									      VSW_BURST);
 				if (n == 0)
 					break;
 				got += n;

@@ -20,13 +20,14 @@ static inline void tx_flush(struct vsw_pmd *pmd, const struct vsw_dp_table *t, u
 
 	if (unlikely(dp->vx != NULL) && vsw_vxlan_output(pmd, t, idx))
 		return;
-	if (dp->txq_lock == NULL) {
+	if (dp->txq_lock != NULL)
+		rte_spinlock_lock(&dp->txq_lock[q]);
+	if (dp->vhost)
+		vsw_vhost_tx(pmd, idx, dp->port_id, q);
+	else
 		rte_eth_tx_buffer_flush(dp->port_id, q, pmd->txb[idx]);
-		return;
-	}
-	rte_spinlock_lock(&dp->txq_lock[q]);
-	rte_eth_tx_buffer_flush(dp->port_id, q, pmd->txb[idx]);
-	rte_spinlock_unlock(&dp->txq_lock[q]);
+	if (dp->txq_lock != NULL)
+		rte_spinlock_unlock(&dp->txq_lock[q]);
 }
 
 /* Queues m for port idx; sent when the buffer fills or once the rx burst is through. */

@@ -9,10 +9,18 @@
 #include "vhost.h"
 #include "vswd.h"
 
+/* vring hands rings over once the forwarding threads have passed a quiescent state */
+static void quiesce(void)
+{
+	if (vsw.qsbr != NULL)
+		rte_rcu_qsbr_synchronize(vsw.qsbr, RTE_QSBR_THRID_INVALID);
+}
+
 static int vhost_open(struct vsw_port *p, int argc, char **argv, char *err, size_t errlen)
 {
 	const char *v, *path = NULL, *mode = "server";
 	struct vhp_params vp;
+	bool vring = true;
 	int rc;
 
 	p->offloads = true; /* what kernel guests need for fast TCP; DPDK guests ask for less */
@@ -28,6 +36,12 @@ static int vhost_open(struct vsw_port *p, int argc, char **argv, char *err, size
 				return -EINVAL;
 			}
 			p->offloads = strcmp(v, "on") == 0;
+		} else if (vsw_kv(argv[i], "vring", &v)) {
+			if (strcmp(v, "on") != 0 && strcmp(v, "off") != 0) {
+				snprintf(err, errlen, "bad vring '%s': on or off", v);
+				return -EINVAL;
+			}
+			vring = strcmp(v, "on") == 0;
 		} else if (vsw_kv(argv[i], "queues", &v)) {
 			char *end;
 			long q = strtol(v, &end, 10);
@@ -38,7 +52,8 @@ static int vhost_open(struct vsw_port *p, int argc, char **argv, char *err, size
 			}
 			p->queues = (uint16_t)q;
 		} else {
-			snprintf(err, errlen, "unknown vhost option '%s' (path=, mode=, queues=, offloads=)",
+			snprintf(err, errlen,
+				 "unknown vhost option '%s' (path=, mode=, queues=, offloads=, vring=)",
 				 argv[i]);
 			return -EINVAL;
 		}
@@ -59,8 +74,12 @@ static int vhost_open(struct vsw_port *p, int argc, char **argv, char *err, size
 	 * in software, when the checksum offloads are asked for */
 	if (p->offloads)
 		p->rx_offloads = RTE_ETH_RX_OFFLOAD_TCP_CKSUM | RTE_ETH_RX_OFFLOAD_UDP_CKSUM;
-	vp = (struct vhp_params){
-		.path = p->path, .client = p->client, .queues = p->queues, .offloads = p->offloads};
+	vp = (struct vhp_params){.path = p->path,
+				 .client = p->client,
+				 .queues = p->queues,
+				 .offloads = p->offloads,
+				 .vring = vring,
+				 .quiesce = quiesce};
 	return vhp_create(p->name, &vp, &p->port_id, err, errlen);
 }
 
@@ -82,8 +101,19 @@ static void add_name(const char *name, void *ctx)
 	json_array_append_new(ctx, json_string(name));
 }
 
+/* Who drives the rings: vring (vswd's own loop), rte_vhost, or none (no guest). */
+static const char *vhost_rings(const struct vsw_port *p)
+{
+	struct vhp_vrings *v = vhp_vrings(p->port_id);
+
+	if (v != NULL)
+		return "vring";
+	return vhp_connected(p->port_id) ? "rte_vhost" : "none";
+}
+
 static void vhost_describe(const struct vsw_port *p, json_t *o)
 {
+	uint64_t bad, dropped, no_mbuf;
 	json_t *features;
 
 	json_object_set_new(o, "path", json_string(p->path));
@@ -91,6 +121,11 @@ static void vhost_describe(const struct vsw_port *p, json_t *o)
 	json_object_set_new(o, "queues", json_integer(p->queues));
 	json_object_set_new(o, "connected", json_boolean(vhp_connected(p->port_id)));
 	json_object_set_new(o, "offloads", json_string(p->offloads ? "on" : "off"));
+	json_object_set_new(o, "rings", json_string(vhost_rings(p)));
+	vhp_vring_counters(p->port_id, &bad, &dropped, &no_mbuf);
+	json_object_set_new(o, "vring", json_pack("{s:I, s:I, s:I}", "bad_descriptors",
+						  (json_int_t)bad, "no_room", (json_int_t)dropped,
+						  "no_mbuf", (json_int_t)no_mbuf));
 	features = json_array();
 	vhp_feature_names(vhp_features(p->port_id), add_name, features);
 	json_object_set_new(o, "negotiated", features);
@@ -115,6 +150,7 @@ static uint8_t vhost_tx_caps(const struct vsw_port *p)
 
 static bool vhost_poll_txqs(struct vsw_port *p)
 {
+	vhp_refresh(p->port_id); /* features a guest changes without a link event (dirty logging) */
 	return vhp_poll_txqs(p->port_id, &p->txq_mask);
 }
 

@@ -67,6 +67,7 @@ struct vsw_dp_port {
 	uint64_t loss_thresh; /* loss injection (loss.c): 0 off, 2^32 every frame */
 	uint32_t loss_seed, loss_gen;
 	bool underlay; /* some vxlan port's underlay: its input is looked at first (vxlan.c) */
+	bool vhost;    /* a vhost port: its rings may be vring.c's (vhp_vrings) */
 	struct vsw_vxlan *vx; /* a vxlan port's tunnel: frames sent to it are encapsulated */
 };
 
@@ -254,6 +255,10 @@ void vsw_l2_input(struct vsw_pmd *pmd, const struct vsw_dp_table *t, uint16_t in
 		  struct rte_mbuf **pkts, uint16_t n, uint64_t now);
 void vsw_tx_flush_all(struct vsw_pmd *pmd, const struct vsw_dp_table *t);
 void vsw_tx_unsent(struct rte_mbuf **pkts, uint16_t unsent, void *userdata);
+/* vring_dp.c: a vhost port's burst in, and its tx buffer out (to queue q), by whichever of
+ * vring.c and rte_vhost has its rings. */
+uint16_t vsw_vhost_rx(const struct vsw_dp_rxq *q, struct rte_mbuf **pkts);
+void vsw_vhost_tx(struct vsw_pmd *pmd, uint16_t idx, uint16_t port_id, uint16_t q);
 
 /* loss.c: loss injection, `port set NAME drop=PERCENT[,seed=N]` */
 int vsw_port_set(struct vsw_port *p, int argc, char **argv, char *err, size_t errlen);

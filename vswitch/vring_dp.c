@@ -1,0 +1,50 @@
+/* The data path of vhost ports whose rings vring.c drives (vhost/vhost.h: vhp_vrings): what
+ * rte_eth_rx_burst and rte_eth_tx_buffer_flush do for the other ports, capture callbacks
+ * included. A port changing hands (VHP_HOLD) receives nothing and drops what it is sent. */
+#include "vhost.h"
+#include "vswd.h"
+
+uint16_t vsw_vhost_rx(const struct vsw_dp_rxq *q, struct rte_mbuf **pkts)
+{
+	struct vhp_vrings *v = vhp_vrings(q->port_id);
+	uint16_t n;
+	void *cb;
+
+	if (v == NULL)
+		return rte_eth_rx_burst(q->port_id, q->queue, pkts, VSW_BURST);
+	if (v == VHP_HOLD)
+		return 0;
+	n = vr_dequeue(&v->rx, vsw.pool, pkts, VSW_BURST);
+	/* rte_pdump works by ethdev callbacks: called here as rte_eth_rx_burst would */
+	cb = __atomic_load_n((void **)&rte_eth_fp_ops[q->port_id].rxq.clbk[q->queue],
+			     __ATOMIC_RELAXED);
+	if (unlikely(cb != NULL))
+		n = rte_eth_call_rx_callbacks(q->port_id, q->queue, pkts, n, VSW_BURST, cb);
+	return n;
+}
+
+void vsw_vhost_tx(struct vsw_pmd *pmd, uint16_t idx, uint16_t port_id, uint16_t q)
+{
+	struct rte_eth_dev_tx_buffer *b = pmd->txb[idx];
+	struct vhp_vrings *v = vhp_vrings(port_id);
+	uint16_t n = b->length, sent = 0;
+	void *cb;
+
+	if (v == NULL) {
+		rte_eth_tx_buffer_flush(port_id, q, b);
+		return;
+	}
+	if (n == 0)
+		return;
+	b->length = 0;
+	if (v != VHP_HOLD) {
+		cb = __atomic_load_n((void **)&rte_eth_fp_ops[port_id].txq.clbk[q],
+				     __ATOMIC_RELAXED);
+		if (unlikely(cb != NULL))
+			n = rte_eth_call_tx_callbacks(port_id, q, b->pkts, n, cb);
+		sent = vr_enqueue(&v->tx, b->pkts, n);
+		rte_pktmbuf_free_bulk(b->pkts, sent);
+	}
+	if (sent < n) /* as the tx buffer's callback: counted as dropped, freed */
+		vsw_tx_unsent(b->pkts + sent, (uint16_t)(n - sent), &pmd->port[idx]);
+}
