@@ -206,9 +206,12 @@ bool vhp_connected(uint16_t port_id)
 	return rte_eth_vhost_get_vid_from_port_id(port_id) >= 0;
 }
 
-int vhp_offer(const char *path, bool offloads)
+int vhp_offer(uint16_t port_id, const char *path, bool offloads)
 {
-	return rte_vhost_driver_disable_features(path, NEVER | (offloads ? 0 : OFFLOADS));
+	/* vring logs no dirty pages, and a guest turns logging on (a live migration) without
+	 * renegotiating: with vring, no migration (QEMU refuses to start one) */
+	return rte_vhost_driver_disable_features(path, NEVER | (offloads ? 0 : OFFLOADS) |
+							       (ports[port_id].vring ? F(VHOST_F_LOG_ALL) : 0));
 }
 
 uint64_t vhp_features(uint16_t port_id)

@@ -25,7 +25,8 @@ struct vhp_params {
 /* The rings of a port that the forwarding threads drive themselves (vring.c): while a guest
  * is attached with features vring handles (split ring, no offloads, one queue pair, no
  * IOMMU or dirty logging), else NULL: rte_eth_rx_burst/tx_burst (rte_vhost's own path) have
- * them. VHP_HOLD while they change hands: use neither. */
+ * them. VHP_HOLD while they change hands: use neither. A guest that renegotiates goes
+ * through destroy_device, so a vring never runs on features it cannot drive. */
 struct vhp_vrings {
 	int vid;
 	struct vr_queue rx; /* the guest's transmit ring (vring 1) */
@@ -40,8 +41,8 @@ static inline struct vhp_vrings *vhp_vrings(uint16_t port_id)
 }
 
 /* Hands the port's rings to vring.c or back to rte_vhost as the guest's state says: called on
- * its link events and by the switch's tick (a guest turns dirty logging on for a live
- * migration without a link event). */
+ * its link events (inside rte_vhost's new_device and destroy_device) and by the switch's
+ * tick. */
 void vhp_refresh(uint16_t port_id);
 /* The port's vring counters (over all attachments): descriptors refused, frames dropped for
  * want of receive buffers, and for want of mbufs. */
@@ -54,11 +55,12 @@ int vhp_create(const char *name, const struct vhp_params *p, uint16_t *port_id, 
 int vhp_destroy(uint16_t port_id);
 /* True while a guest driver is attached. */
 bool vhp_connected(uint16_t port_id);
-/* Sets the virtio features offered (with or without offloads). net_vhost registers the socket
+/* Sets the virtio features offered (with or without offloads; without dirty logging, so
+ * without live migration, where vring may drive the rings). net_vhost registers the socket
  * in the ethdev's configure and starts it there too: call right after rte_eth_dev_configure.
  * A guest that negotiates in between gets the library's defaults, which the switch checks
  * frame by frame (vswitch/offload.c). */
-int vhp_offer(const char *path, bool offloads);
+int vhp_offer(uint16_t port_id, const char *path, bool offloads);
 /* The virtio features the attached guest negotiated; 0 with no guest. */
 uint64_t vhp_features(uint16_t port_id);
 /* Writes the names of the negotiated features that matter to a switch (offloads, ring

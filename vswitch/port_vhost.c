@@ -85,7 +85,7 @@ static int vhost_open(struct vsw_port *p, int argc, char **argv, char *err, size
 
 static int vhost_configured(struct vsw_port *p, char *err, size_t errlen)
 {
-	if (vhp_offer(p->path, p->offloads) == 0)
+	if (vhp_offer(p->port_id, p->path, p->offloads) == 0)
 		return 0;
 	snprintf(err, errlen, "vhost port %s: cannot set the virtio features it offers", p->name);
 	return -EIO;
@@ -150,7 +150,7 @@ static uint8_t vhost_tx_caps(const struct vsw_port *p)
 
 static bool vhost_poll_txqs(struct vsw_port *p)
 {
-	vhp_refresh(p->port_id); /* features a guest changes without a link event (dirty logging) */
+	vhp_refresh(p->port_id); /* retries a hand-over that found a ring not ready */
 	return vhp_poll_txqs(p->port_id, &p->txq_mask);
 }
 
