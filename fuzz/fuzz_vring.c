@@ -2,8 +2,8 @@
  * every descriptor, index and length it sees, so all are hostile).
  *
  * One 16-slot ring over a 64 KB guest memory region at guest address 0x100000. Input: a byte
- * of features (bit 0 mergeable buffers, bit 1 in-order, bit 2 a 12-byte header without
- * mergeable buffers (version 1)), 16 descriptors of 16 bytes (address as an offset from the
+ * of features (bit 0 mergeable buffers, bit 2 a 12-byte header without mergeable buffers
+ * (version 1); bit 1 is unused), 16 descriptors of 16 bytes (address as an offset from the
  * region's start, so most land inside it and some do not; length; flags; next), 16 avail
  * entries, the avail index, the position the ring starts at, then operations: a byte, bit 7
  * set to receive (the rest: how many frames the switch sends the guest, whose lengths come
@@ -153,7 +153,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	q.used = used;
 	q.mask = SLOTS - 1;
 	q.mrg = features & 1;
-	q.in_order = features & 2;
 	q.hdr_len = q.mrg || (features & 4) ? 12 : 10;
 	q.vid = -1;
 	q.mem = mem;

@@ -377,7 +377,8 @@ def test_zero_loss_search_stops_at_the_trial_limit_and_at_the_top():
 @pytest.mark.parametrize("args,msg", [
     (["--topology", "ring"], "unknown topology 'ring' (have: loop, v2v, pvp)"),
     (["--switch", "vswd,vpp"], "unknown switch 'vpp' (have: vswd, ovs, ovs-flows, testpmd, "
-                               "kernel, vswd-nooff, vswd-loop, vswd-vlan, vswd-vxlan, vhostlib, vring)"),
+                               "kernel, vswd-nooff, vswd-vring, vswd-loop, vswd-vlan, vswd-vxlan, vhostlib, "
+                               "vring)"),
     (["--sizes", "64,9000"], "bad frame size 9000"),
     (["--traffic", "netperf"], "unknown traffic 'netperf'"),
     (["--switch-core", "0"], "--switch-core and --gen-core must differ"),

@@ -1,12 +1,12 @@
 /* vring: a split virtqueue driven by the switch itself, rte_vhost kept for the protocol.
  *
  * rte_vhost 22.11 publishes each burst's used index with a locked add on a line the guest
- * reads, and writes every used entry even where VIRTIO_F_IN_ORDER lets it write one per
- * batch; on a 2-core host those shared-line transfers are most of a vhost port's cost. This
- * module reads the guest's rings directly (as SPDK and VPP do): a plain release store of the
- * used index, one used entry per in-order batch on the guest's transmit ring, prefetched
- * descriptors and data. It handles the split ring with or without mergeable buffers, chained
- * descriptors, indirect descriptors on transmit, in-order and the event index; the caller
+ * reads, reads descriptors one by one and copies long frames with an rte_memcpy built for
+ * SSE4.2 (Debian's -march=corei7). This module reads the guest's rings directly (as SPDK and
+ * VPP do): a plain release store of the used index, a batch's descriptors and buffers
+ * fetched at once, libc's memcpy for long frames. It handles the split ring with or without
+ * mergeable buffers, chained descriptors, indirect descriptors on transmit, in-order (its
+ * buffers are used in order anyway) and the event index; the caller
  * leaves anything else (packed ring, offloads, an IOMMU, dirty logging) to rte_vhost.
  * Every descriptor is checked against the ring and the guest's memory table: a bad one is
  * dropped and counted, never followed. */
@@ -28,7 +28,6 @@ struct vr_queue {
 	uint16_t last_used;  /* the used index published so far */
 	uint16_t hdr_len;    /* virtio-net header: 12 (mergeable or version 1) or 10 */
 	bool mrg;            /* mergeable receive buffers */
-	bool in_order;       /* VIRTIO_F_IN_ORDER: one used entry per batch on transmit */
 	bool event_idx;      /* VIRTIO_RING_F_EVENT_IDX: interrupts as the guest's used_event says */
 	bool interrupts;     /* the guest gave an eventfd: it may want them */
 	int vid;             /* rte_vhost's device, which interrupts the guest; -1: never */

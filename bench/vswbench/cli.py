@@ -1,7 +1,7 @@
 """vsw-bench: how fast guests talk through a switch, side by side with the references.
 
 usage: vsw-bench run [--topology loop|v2v|pvp]... [--switch vswd|ovs|ovs-flows|testpmd|kernel|
-                                                vswd-nooff|vswd-vlan|vswd-vxlan|vhostlib|vring]...
+                                    vswd-nooff|vswd-vring|vswd-vlan|vswd-vxlan|vhostlib|vring]...
                      [--guest process|vm] [--traffic testpmd|trafgen|udp|rpc|iperf3]
                      [--sizes 64,512,1518,imix]
                      [--macs 1,65536] [--flows N] [--concurrency N] [--recv-core C]

@@ -22,7 +22,8 @@ def figure(mode):
     return FIGURE.get(mode, ("mpps", "Mpps"))
 
 
-REFERENCES = ("ovs", "ovs-flows", "testpmd", "kernel", "vhostlib", "vring", "vswd-nooff")
+REFERENCES = ("ovs", "ovs-flows", "testpmd", "kernel", "vhostlib", "vring", "vswd-nooff",
+              "vswd-vring")
 
 
 def num(x, places):

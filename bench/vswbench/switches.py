@@ -18,6 +18,7 @@ Variants, in the loop topology only (what bench/loop measured):
   vswd-vxlan two tunnels over a loopback underlay inside one vswd (VswdVxlanSwitch)
   vhostlib   bench/vhostlib-fwd, io-forwarding on rte_vhost without the PMD
   vring      bench/vhostlib-fwd --vring, io-forwarding on vhost/vring.c's own ring path
+  vswd-vring vswd with vring=on: vhost/vring.c drives the rings where it can
 """
 import os
 import subprocess
@@ -181,6 +182,13 @@ class VswdNoOffloadSwitch(VswdSwitch):
     vswd/vswd-nooff is what the offloads give."""
     name = "vswd-nooff"
     port_args = ("offloads=off", "offloads=off", "offloads=off", "offloads=off")
+
+
+class VswdVringSwitch(VswdSwitch):
+    """vswd with vring=on: its PMD drives the guests' split rings itself (vhost/vring.c)
+    where their features allow. vswd/vswd-vring is rte_vhost's path against vring's."""
+    name = "vswd-vring"
+    port_args = ("vring=on", "vring=on", "vring=on", "vring=on")
 
 
 class VswdLoopSwitch(VswdSwitch):
@@ -436,7 +444,7 @@ class KernelSwitch(Switch):
 
 
 SWITCHES = {c.name: c for c in (VswdSwitch, OvsSwitch, OvsFlowsSwitch, TestpmdSwitch,
-                                KernelSwitch, VswdNoOffloadSwitch, VswdLoopSwitch,
+                                KernelSwitch, VswdNoOffloadSwitch, VswdVringSwitch, VswdLoopSwitch,
                                 VswdVlanSwitch, VswdVxlanSwitch, VhostlibSwitch, VringSwitch)}
 # variants measured against plain L2: the name of the ratio, and the baseline (added to a run
 # that has the variant)

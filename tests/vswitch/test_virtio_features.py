@@ -60,7 +60,7 @@ class Duplex:
 
     def __init__(self, vswd, port, mac, peer, g, *extra):
         self.g = g
-        vswd.ctl("port", "add", port, "vhost", f"path={port}.sock")
+        vswd.ctl("port", "add", port, "vhost", f"path={port}.sock", "vring=on")
         devargs = f"mrg_rxbuf={g.mrg},in_order={g.in_order},packed_vq={g.packed},vectorized={g.vec}"
         self.proc = virtio_user(
             TSOFLOW, vswd.workdir / f"{port}.sock", mac,
@@ -94,7 +94,8 @@ def negotiated_as_asked(vswd, port, g):
              "csum": g.csum, "guest_csum": g.csum}
     wrong = {f: on for f, on in asked.items() if (f in have) != bool(on)}
     assert not wrong and not have & TSO, f"{port} negotiated {sorted(have)} for {g}"
-    # vswd drives a split ring without offloads itself (vhost/vring.c); rte_vhost the others
+    # with vring=on vswd drives a split ring without offloads itself (vhost/vring.c);
+    # rte_vhost the others
     info = vswd.port(port)
     assert info["rings"] == ("rte_vhost" if g.packed or g.csum else "vring"), info
 

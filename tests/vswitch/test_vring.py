@@ -7,7 +7,7 @@ descriptor and dropped no frame.
 
 The combinations are the ones vring drives: mergeable buffers or not (9014-byte frames then
 fill one chain of the guest's large buffers, or five mergeable 2 KB ones), in-order or not
-(in-order, vring writes one used entry per batch on the guests' transmit rings), and a guest
+(the guest's driver takes different paths), and a guest
 that asks for the packed ring, which the socket does not offer: it falls back to the split
 ring. Checksum offload is not offered either (vr_unsupported_features)."""
 import json
