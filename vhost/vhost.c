@@ -174,7 +174,7 @@ int vhp_create(const char *name, const struct vhp_params *p, uint16_t *port_id, 
 		return -ENODEV;
 	}
 	pthread_mutex_init(&ports[*port_id].lock, NULL);
-	ports[*port_id].vring = p->vring && p->queues == 1;
+	ports[*port_id].vring = p->vring; /* one queue pair (port_vhost.c checks) */
 	ports[*port_id].quiesce = p->quiesce;
 	ports[*port_id].bad = ports[*port_id].dropped = ports[*port_id].no_mbuf = 0;
 	/* before any guest can attach: the socket starts in the ethdev's configure */

@@ -62,6 +62,10 @@ static int vhost_open(struct vsw_port *p, int argc, char **argv, char *err, size
 		snprintf(err, errlen, "vhost port needs path=SOCKET");
 		return -EINVAL;
 	}
+	if (vring && p->queues > 1) {
+		snprintf(err, errlen, "vring=on drives one queue pair: not with queues=%u", p->queues);
+		return -EINVAL;
+	}
 	if (strcmp(mode, "server") != 0 && strcmp(mode, "client") != 0) {
 		snprintf(err, errlen, "bad mode '%s': server or client", mode);
 		return -EINVAL;
