@@ -29,7 +29,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static struct rte_mempool *pool;
 static unsigned baseline;
-static uint8_t guest_mem[MEM];
+static uint8_t guest_mem[MEM] __attribute__((aligned(4096))); /* as an mmap'd region */
 static struct vring_desc desc[SLOTS];
 static struct vring_avail *avail; /* with SLOTS entries */
 static struct vring_used *used;

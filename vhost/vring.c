@@ -51,7 +51,6 @@ int vr_attach(struct vr_queue *q, int vid, uint16_t vring_idx)
 	q->vid = vid;
 	q->vring_idx = vring_idx;
 	q->event_idx = f & F(VIRTIO_RING_F_EVENT_IDX);
-	q->interrupts = vr.callfd >= 0;
 	q->mrg = f & F(VIRTIO_NET_F_MRG_RXBUF);
 	q->hdr_len = q->mrg || (f & F(VIRTIO_F_VERSION_1)) ? sizeof(struct virtio_net_hdr_mrg_rxbuf)
 							   : sizeof(struct virtio_net_hdr);
@@ -146,8 +145,7 @@ static inline void publish(struct vr_queue *q, uint16_t n)
 	q->last_used = (uint16_t)(q->last_used + n);
 	/* a release store: on x86 a plain one, where rte_vhost's locked add stalls on the line */
 	__atomic_store_n(&q->used->idx, q->last_used, __ATOMIC_RELEASE);
-	if (q->interrupts)
-		notify(q, old);
+	notify(q, old);
 }
 
 /* Copies one transmitted chain (headed by head) into m, chaining more mbufs from mp as
@@ -163,8 +161,9 @@ static bool copy_from_chain(struct vr_queue *q, uint16_t head, struct rte_mbuf *
 	if (table[head].flags & VRING_DESC_F_INDIRECT) { /* the chain is in a table of its own */
 		uint32_t len = table[head].len;
 
+		/* a table the spec's way: whole descriptors, 16-byte aligned, no NEXT beside */
 		if (len == 0 || len % sizeof(*table) != 0 || len / sizeof(*table) > MAX_CHAIN ||
-		    (table[head].flags & VRING_DESC_F_NEXT))
+		    (table[head].flags & VRING_DESC_F_NEXT) || table[head].addr % 16 != 0)
 			return false;
 		table = gpa_to_hva(q->mem, table[head].addr, len);
 		if (table == NULL)

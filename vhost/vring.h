@@ -29,7 +29,6 @@ struct vr_queue {
 	uint16_t hdr_len;    /* virtio-net header: 12 (mergeable or version 1) or 10 */
 	bool mrg;            /* mergeable receive buffers */
 	bool event_idx;      /* VIRTIO_RING_F_EVENT_IDX: interrupts as the guest's used_event says */
-	bool interrupts;     /* the guest gave an eventfd: it may want them */
 	int vid;             /* rte_vhost's device, which interrupts the guest; -1: never */
 	uint16_t vring_idx;
 	struct rte_vhost_memory *mem;
