@@ -117,35 +117,30 @@ static inline void put_hdr(uint8_t *dst, uint16_t hdr_len, uint16_t num_buffers)
 	}
 }
 
-/* Interrupts the guest if it asked to be (a polling driver, DPDK's, never does): through
- * rte_vhost, which owns the eventfd (a guest may replace it at any time). */
-static inline void notify(const struct vr_queue *q, uint16_t old)
+/* Interrupts the guest if it asked to be (a polling driver, DPDK's, never does). Through
+ * rte_vhost, which owns the eventfd (a guest may replace it) and, with the event index, keeps
+ * what it signalled last: it is told the ring's position first, or it would judge by the
+ * position it had when vring took the ring, and never interrupt again. */
+static inline void notify(const struct vr_queue *q)
 {
-	bool want;
-
 	if (q->vid < 0)
 		return;
-	rte_atomic_thread_fence(__ATOMIC_SEQ_CST); /* the used index out before the flags in */
-	if (q->event_idx) { /* the guest's used_event, after its avail ring */
-		uint16_t ev = __atomic_load_n(&q->avail->ring[q->mask + 1], __ATOMIC_RELAXED);
-
-		want = (uint16_t)(q->last_used - ev - 1) < (uint16_t)(q->last_used - old);
-	} else {
-		want = !(__atomic_load_n(&q->avail->flags, __ATOMIC_RELAXED) &
-			 VRING_AVAIL_F_NO_INTERRUPT);
+	if (!q->event_idx) { /* the flag, read here: the common case costs no call */
+		rte_atomic_thread_fence(__ATOMIC_SEQ_CST); /* used index out before flags in */
+		if (__atomic_load_n(&q->avail->flags, __ATOMIC_RELAXED) &
+		    VRING_AVAIL_F_NO_INTERRUPT)
+			return;
 	}
-	if (want)
-		rte_vhost_vring_call(q->vid, q->vring_idx);
+	rte_vhost_set_vring_base(q->vid, q->vring_idx, q->last_avail, q->last_used);
+	rte_vhost_vring_call(q->vid, q->vring_idx);
 }
 
 static inline void publish(struct vr_queue *q, uint16_t n)
 {
-	uint16_t old = q->last_used;
-
 	q->last_used = (uint16_t)(q->last_used + n);
 	/* a release store: on x86 a plain one, where rte_vhost's locked add stalls on the line */
 	__atomic_store_n(&q->used->idx, q->last_used, __ATOMIC_RELEASE);
-	notify(q, old);
+	notify(q);
 }
 
 /* Copies one transmitted chain (headed by head) into m, chaining more mbufs from mp as
