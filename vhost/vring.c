@@ -213,18 +213,18 @@ static bool copy_from_chain(struct vr_queue *q, uint16_t head, struct rte_mbuf *
 	return false;
 }
 
-/* The batch's first two passes: each slot's head and, with every descriptor line fetched
- * at once, the buffer of each head that is one plain descriptor (NULL for a chain, an
- * indirect or bad one, which the slow path handles). The buffers are prefetched too (for
+/* The batch's first two passes, from avail slot last_avail on: each slot's head and, with
+ * every descriptor line fetched at once, the buffer of each head that is one plain
+ * descriptor (NULL for a chain, an indirect or bad one, which the slow path handles). The buffers are prefetched too (for
  * write if the guest receives into them): on a guest's rings every line is the guest's,
  * and fetching them one by one leaves the copies waiting on each in turn. */
-static void gather(const struct vr_queue *q, uint16_t first, uint16_t n, bool rx,
+static void gather(const struct vr_queue *q, uint16_t n, bool rx,
 		   uint16_t *heads, uint8_t **bufs, uint32_t *lens)
 {
 	uint16_t want = rx ? VRING_DESC_F_WRITE : 0;
 
 	for (uint16_t i = 0; i < n; i++) {
-		heads[i] = q->avail->ring[(uint16_t)(first + i) & q->mask];
+		heads[i] = q->avail->ring[(uint16_t)(q->last_avail + i) & q->mask];
 		if (heads[i] <= q->mask)
 			rte_prefetch0(&q->desc[heads[i]]);
 	}
@@ -270,7 +270,7 @@ uint16_t vr_dequeue(struct vr_queue *q, struct rte_mempool *mp, struct rte_mbuf 
 		q->no_mbuf += n;
 		return 0;
 	}
-	gather(q, q->last_avail, n, false, heads, bufs, lens);
+	gather(q, n, false, heads, bufs, lens);
 	for (uint16_t i = 0; i < n; i++) {
 		struct rte_mbuf *m = pkts[got];
 		bool ok;
@@ -304,11 +304,11 @@ uint16_t vr_dequeue(struct vr_queue *q, struct rte_mempool *mp, struct rte_mbuf 
 	return got;
 }
 
-/* Copies m into the guest's receive buffers from avail slot first on, at most limit of them
- * (their used entries written from q->last_used + used_base): returns how many it used, 0 if
- * it does not fit in what the guest has posted (or it posted a bad buffer). */
-static uint16_t copy_to_buffers(struct vr_queue *q, const struct rte_mbuf *m, uint16_t first,
-				uint16_t limit, uint16_t used_base)
+/* Copies m into the guest's receive buffers from the taken-th of this call on (avail slot
+ * last_avail + taken, used entry last_used + taken), at most limit of them: returns how many
+ * it used, 0 if it does not fit in what the guest has posted (or it posted a bad buffer). */
+static uint16_t copy_to_buffers(struct vr_queue *q, const struct rte_mbuf *m, uint16_t taken,
+				uint16_t limit)
 {
 	const struct rte_mbuf *seg = m;
 	uint32_t seg_off = 0, hdr_left = q->hdr_len;
@@ -316,7 +316,8 @@ static uint16_t copy_to_buffers(struct vr_queue *q, const struct rte_mbuf *m, ui
 	uint16_t bufs = 0;
 
 	while (bufs < limit) {
-		uint16_t head = q->avail->ring[(uint16_t)(first + bufs) & q->mask], idx = head;
+		uint16_t head = q->avail->ring[(uint16_t)(q->last_avail + taken + bufs) & q->mask];
+		uint16_t idx = head;
 		uint32_t written = 0;
 
 		if (head > q->mask)
@@ -361,8 +362,8 @@ static uint16_t copy_to_buffers(struct vr_queue *q, const struct rte_mbuf *m, ui
 			if (idx > q->mask)
 				goto bad;
 		}
-		q->used->ring[(uint16_t)(q->last_used + used_base + bufs) & q->mask].id = head;
-		q->used->ring[(uint16_t)(q->last_used + used_base + bufs) & q->mask].len = written;
+		q->used->ring[(uint16_t)(q->last_used + taken + bufs) & q->mask].id = head;
+		q->used->ring[(uint16_t)(q->last_used + taken + bufs) & q->mask].len = written;
 		bufs++;
 		if (seg == NULL) {
 			if (q->mrg && bufs > 1)
@@ -392,7 +393,7 @@ static uint16_t enqueue_burst(struct vr_queue *q, struct rte_mbuf **pkts, uint16
 	}
 	/* guessing one buffer a frame, which holds until a frame needs more */
 	batch = RTE_MIN(n, ready);
-	gather(q, q->last_avail, batch, true, heads, bufs, lens);
+	gather(q, batch, true, heads, bufs, lens);
 	for (uint16_t i = 0; i < n && taken < ready; i++) {
 		struct rte_mbuf *m = pkts[i];
 		uint16_t used;
@@ -408,8 +409,7 @@ static uint16_t enqueue_burst(struct vr_queue *q, struct rte_mbuf **pkts, uint16
 			q->used->ring[slot].len = m->data_len + q->hdr_len;
 			used = 1;
 		} else {
-			used = copy_to_buffers(q, m, (uint16_t)(q->last_avail + taken),
-					       (uint16_t)(ready - taken), taken);
+			used = copy_to_buffers(q, m, taken, (uint16_t)(ready - taken));
 		}
 		/* as rte_vhost: the frames sent are the first ones, the caller counts the rest */
 		if (used == 0)

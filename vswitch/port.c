@@ -30,6 +30,16 @@ int vsw_kv(const char *arg, const char *key, const char **val)
 	return 1;
 }
 
+int vsw_on_off(const char *key, const char *v, bool *out, char *err, size_t errlen)
+{
+	if (strcmp(v, "on") != 0 && strcmp(v, "off") != 0) {
+		snprintf(err, errlen, "bad %s '%s': on or off", key, v);
+		return -EINVAL;
+	}
+	*out = strcmp(v, "on") == 0;
+	return 0;
+}
+
 struct vsw_port *vsw_port_find(const char *name)
 {
 	for (unsigned i = 0; i < VSW_MAX_PORTS; i++)

@@ -31,17 +31,11 @@ static int vhost_open(struct vsw_port *p, int argc, char **argv, char *err, size
 		} else if (vsw_kv(argv[i], "mode", &v)) {
 			mode = v;
 		} else if (vsw_kv(argv[i], "offloads", &v)) {
-			if (strcmp(v, "on") != 0 && strcmp(v, "off") != 0) {
-				snprintf(err, errlen, "bad offloads '%s': on or off", v);
+			if (vsw_on_off("offloads", v, &p->offloads, err, errlen) != 0)
 				return -EINVAL;
-			}
-			p->offloads = strcmp(v, "on") == 0;
 		} else if (vsw_kv(argv[i], "vring", &v)) {
-			if (strcmp(v, "on") != 0 && strcmp(v, "off") != 0) {
-				snprintf(err, errlen, "bad vring '%s': on or off", v);
+			if (vsw_on_off("vring", v, &vring, err, errlen) != 0)
 				return -EINVAL;
-			}
-			vring = strcmp(v, "on") == 0;
 		} else if (vsw_kv(argv[i], "queues", &v)) {
 			char *end;
 			long q = strtol(v, &end, 10);

@@ -98,11 +98,8 @@ static int parse(struct vsw_port *p, struct vsw_vxlan *vx, int argc, char **argv
 				return -EINVAL;
 			vx->dstport = (uint16_t)x;
 		} else if (vsw_kv(argv[i], "udpcsum", &v)) {
-			if (strcmp(v, "on") != 0 && strcmp(v, "off") != 0) {
-				snprintf(err, errlen, "bad udpcsum '%s': on or off", v);
+			if (vsw_on_off("udpcsum", v, &vx->udpcsum, err, errlen) != 0)
 				return -EINVAL;
-			}
-			vx->udpcsum = strcmp(v, "on") == 0;
 		} else if (vsw_kv(argv[i], "underlay", &v)) {
 			under = v;
 		} else {

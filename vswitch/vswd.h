@@ -243,6 +243,8 @@ void vsw_vxlan_fdb_json(const struct vsw_port *p, const struct rte_ether_addr *m
 int vsw_ethdev_remove(uint16_t port_id); /* stop, close, unplug */
 void vsw_port_close_ethdev(struct vsw_port *p); /* the close of every plain ethdev kind */
 int vsw_kv(const char *arg, const char *key, const char **val); /* key=value matcher */
+/* v of key=on|off into *out; else one line in err and -EINVAL */
+int vsw_on_off(const char *key, const char *v, bool *out, char *err, size_t errlen);
 
 /* dp.c */
 int vsw_dp_init(void);

@@ -138,6 +138,18 @@ def test_offloads_follow_a_guest_that_renegotiates(vswd_factory):
     b.stop()
 
 
+def every_frame_intact(got):
+    """A tsoflow --duplex guest's result: all of its rounds sent, and all of its peer's
+    received, exact in count and bytes, every byte, length, checksum and the order right."""
+    print(json.dumps(got))                        # shown in full when an assertion fails
+    assert got["sent_frames"] == FRAMES and got["sent_bytes"] == BYTES, got
+    assert got["frames"] == FRAMES and got["bytes"] == BYTES and got["other"] == 0, got
+    assert got["max_len"] == max(SIZES), got
+    bad = {k: got[k] for k in ("bad_data", "bad_len", "bad_ip_csum", "bad_tcp_csum",
+                               "out_of_order") if got[k]}
+    assert not bad, got
+
+
 def exchange(v, a, b):
     """Both guests send (SIGUSR1) and check what they get; the counts, everywhere. The guests
     stay up (closing a port drops what its ring still holds): the caller stops them."""
@@ -149,13 +161,7 @@ def exchange(v, a, b):
     ports = {p["name"]: p for p in st["ports"]}
     for me, peer in ((a, b), (b, a)):
         got = dict(me.result(), vswd=ports)
-        print(json.dumps(got))                    # shown in full when an assertion fails
-        assert got["sent_frames"] == FRAMES and got["sent_bytes"] == BYTES, got
-        assert got["frames"] == FRAMES and got["bytes"] == BYTES and got["other"] == 0, got
-        assert got["max_len"] == max(SIZES), got
-        bad = {k: got[k] for k in ("bad_data", "bad_len", "bad_ip_csum", "bad_tcp_csum",
-                                   "out_of_order") if got[k]}
-        assert not bad, got
+        every_frame_intact(got)
         # partial checksums arrive only where both guests offload them; else they are full
         assert got["partial_csum"] == (FRAMES if me.g.csum and peer.g.csum else 0), got
     for port, g, peer in (("a", a.g, b.g), ("b", b.g, a.g)):
