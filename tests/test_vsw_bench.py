@@ -313,6 +313,43 @@ def test_udp_and_rpc_between_vms(leaves_nothing, test_image, tmp_path):
         assert 0 < rpc["lat_us"]["p50"] <= rpc["lat_us"]["p99"], rpc
 
 
+@pytest.mark.vm
+def test_loop_and_pvp_with_trafgen_in_a_vm(leaves_nothing, test_image, tmp_path):
+    """--guest vm --traffic trafgen: loop's generator is a VM with both ports, pvp's forwarding
+    guest a VM on g0 and g1 (trafgen on DPDK's virtio PMD in the VM), through vswd with
+    vring=on (its own ring path, under QEMU's virtio-net device) and the kernel bridge (TAPs);
+    closed loop and zero loss. Every frame the host's generator
+    gets back in pvp went through the VM's forwarder."""
+    r = bench("run", "--guest", "vm", "--traffic", "trafgen", "--topology", "loop,pvp",
+              "--switch", "vswd-vring,kernel", "--sizes", "64", "--zero-loss", "--quick",
+              "--json", tmp_path / "r.json", timeout=1200)
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-3000:]
+    res = json.loads((tmp_path / "r.json").read_text())
+    host = res["host"]
+    assert host["guests"] == "vm" and host["cores"]["forwarding_vm"] == 0, host
+    assert [(s["topology"], s["switch"]) for s in res["samples"]] == [
+        ("loop", "vswd-vring"), ("loop", "kernel"), ("pvp", "vswd-vring"), ("pvp", "kernel")]
+    # the VM's virtio PMD (no offloads) gets vswd's own ring path (and keeps it to the end;
+    # pvp's host generator has gone by then)
+    for s, vm_ports in zip(res["samples"][::2], (("p0", "p1"), ("g0", "g1"))):
+        rings = s["switch_facts"]["rings"]
+        assert [rings[p] for p in vm_ports] == ["vring", "vring"], s["switch_facts"]
+    for s in res["samples"]:
+        c = s["closed"]
+        assert s["guest"] == "vm" and s["boot_seconds"] > 0, s
+        assert c["generator"] == "trafgen" and c["mpps"] > 0 and c["injected"] == 512, c
+        assert c["gen_cycles_per_frame"] > 0 and c["own"] == [0, 0], c  # none came back
+        assert c["queueing_lat_us"]["p50"] > 0, c
+        z = s["zero_loss"]
+        assert z["trials"] and all(t["offered_mpps"] > 0 for t in z["trials"]), z
+        assert ("generator VM on CPU 0" if s["topology"] == "loop" else
+                "generator on CPU 0, forwarding VM on 0") in s["placement"], s
+    assert "TAPs" in res["samples"][1]["placement"]
+    assert [(e["topology"], e["mode"], set(e["switches"])) for e in res["summary"]] == [
+        (t, m, {"vswd-vring", "kernel"}) for t in ("loop", "pvp") for m in ("closed", "zero_loss")]
+    assert "pvp, closed loop (Mpps" in r.stdout and "VMs booted in" in r.stderr
+
+
 def test_loop_variants_vlan_vxlan_and_the_vhost_library(leaves_nothing, tmp_path):
     """bench/loop's modes as switches: each variant brings its baseline (vswd-vlan the plain
     vswd with the generator in the same loop topology, vswd-vxlan plain vswd), keeps every
@@ -395,11 +432,15 @@ def test_zero_loss_search_stops_at_the_trial_limit_and_at_the_top():
      "--switch vswd-vlan is measured by testpmd's closed loop only"),
     (["--switch", "vhostlib", "--topology", "pvp"], "--switch vhostlib runs in the loop topology"),
     (["--guest", "container"], "unknown guest 'container' (have: process, vm)"),
-    (["--guest", "vm"], "--guest vm runs --traffic udp, rpc or iperf3 (between two VMs, v2v)"),
+    (["--guest", "vm"], "--guest vm runs --traffic trafgen (loop, pvp: trafgen in the VMs), or "
+                        "udp, rpc or iperf3 (between two VMs, v2v)"),
+    (["--guest", "vm", "--traffic", "trafgen", "--topology", "v2v"],
+     "--guest vm --traffic trafgen runs loop and pvp (between two VMs, v2v: --traffic udp, rpc "
+     "or iperf3)"),
     (["--traffic", "iperf3"], "--traffic iperf3 runs in kernel guests: --guest vm"),
     (["--guest", "vm", "--traffic", "udp", "--switch", "vswd,vhostlib"],
      "--switch vhostlib has no VM guests (--guest vm: vswd, ovs, ovs-flows, testpmd, kernel, "
-     "vswd-nooff)"),
+     "vswd-nooff, vswd-vring)"),
     (["--guest", "vm", "--traffic", "iperf3", "--zero-loss"],
      "--traffic iperf3 has no --zero-loss: TCP does not lose what it delivers"),
     (["--guest", "vm", "--traffic", "iperf3", "--sizes", "100"],

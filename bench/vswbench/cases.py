@@ -22,13 +22,13 @@ MAC = {p: f"02:00:00:00:b1:{i:02x}" for i, p in enumerate(("p0", "p1", "g0", "g1
 # ports: the switch's, in pairs (what port-to-port flows and io-forwarding join);
 # generators: one list per process of (its port, the port it sends to);
 # forwarder: the forwarding guest's (port, where what LEAVES by this port goes): what g0
-# receives leaves by g1 and the other way round
-Topology = namedtuple("Topology", "ports generators forwarder")
+# receives leaves by g1 and the other way round; vm_ports: those that are VMs' with --guest vm
+Topology = namedtuple("Topology", "ports generators forwarder vm_ports")
 TOPOLOGIES = {
-    "loop": Topology(["p0", "p1"], [[("p0", "p1"), ("p1", "p0")]], None),
-    "v2v": Topology(["g0", "g1"], [[("g0", "g1")], [("g1", "g0")]], None),
+    "loop": Topology(["p0", "p1"], [[("p0", "p1"), ("p1", "p0")]], None, ["p0", "p1"]),
+    "v2v": Topology(["g0", "g1"], [[("g0", "g1")], [("g1", "g0")]], None, ["g0", "g1"]),
     "pvp": Topology(["p0", "g0", "p1", "g1"], [[("p0", "g0"), ("p1", "g1")]],
-                    [("g0", "p0"), ("g1", "p1")]),
+                    [("g0", "p0"), ("g1", "p1")], ["g0", "g1"]),
 }
 # traffic between two guests (v2v), and what its --sizes are
 GUEST_TRAFFIC = {"udp": "udp_payload", "rpc": "rpc_message", "iperf3": "tcp_write"}
@@ -49,23 +49,41 @@ class Sample:
         self.run, self.sw, self.topology, self.size, self.args = run, switch, topology, size, args
         self.macs = macs
         self.topo = TOPOLOGIES[topology]
+        self.vm = args.guest == "vm"
+        self.vm_gen = None  # --guest vm, loop: the generator VM, for the whole sample
+        self.boot_seconds = 0.0
 
     def ports(self, pairs):
         return [(self.topo.ports.index(a), MAC[a], MAC[b]) for a, b in pairs]
 
     def guests(self):
-        """The forwarding guest of pvp (it stays for the whole sample)."""
-        if self.topo.forwarder:
+        """The forwarding guest of pvp (it stays for the whole sample): a process beside the
+        generator, or a VM on --recv-core."""
+        if self.topo.forwarder and self.vm:
+            fwd = vms.VmTrafGen(self.run, self.sw, self.ports(self.topo.forwarder),
+                                "--forward", self.args.recv_core, "fwd")
+            self.boot_seconds += fwd.boot_seconds
+        elif self.topo.forwarder:
             TrafGen(self.run, self.sw, self.ports(self.topo.forwarder), None,
                     self.args.gen_core, "pvp-guest", share=True, forward=True)
 
     def trafgens(self):
         """loop: one process on its CPU; v2v, pvp: two processes share it (and yield). Every
         switch learns every address first (RFC 2544's learning frames), so that no frame is
-        flooded: at least 4 frames per address, at no more than 0.25 Mpps."""
-        gens = [TrafGen(self.run, self.sw, self.ports(e), str(self.size), self.args.gen_core,
-                        name=f"trafgen{n}", share=self.topology != "loop", macs=self.macs)
-                for n, e in enumerate(self.topo.generators)]
+        flooded: at least 4 frames per address, at no more than 0.25 Mpps. With --guest vm,
+        loop's generator is a VM (booted once per sample)."""
+        if self.vm and self.topology == "loop":
+            if not self.vm_gen:
+                (e,) = self.topo.generators
+                self.vm_gen = vms.VmTrafGen(self.run, self.sw, self.ports(e),
+                                            f"--sizes {self.size} --macs={self.macs}",
+                                            self.args.gen_core, "gen")
+                self.boot_seconds += self.vm_gen.boot_seconds
+            gens = [self.vm_gen]
+        else:
+            gens = [TrafGen(self.run, self.sw, self.ports(e), str(self.size), self.args.gen_core,
+                            name=f"trafgen{n}", share=self.topology != "loop", macs=self.macs)
+                    for n, e in enumerate(self.topo.generators)]
         self.sw.wait_ready()
         frames = max(300, 4 * self.macs * len(self.topo.ports))
         rate = min(250000, frames / 0.3)
@@ -79,7 +97,7 @@ class Sample:
         generator, trafgen's answer or None)."""
         a = self.args
         if a.traffic == "testpmd" and self.size != "imix" and self.topology == "loop" \
-                and max(a.macs) == 1:
+                and max(a.macs) == 1 and not self.vm:
             gens = [TestpmdGuest(self.run, self.sw, self.ports(e), self.size, a.gen_core,
                                  f"testpmd-gen{n}", self.sw.gen_topology)
                     for n, e in enumerate(self.topo.generators)]
@@ -209,6 +227,8 @@ class Sample:
             if best:
                 out["zero_loss"].update(lat_us=best["lat_us"], cdf=best["cdf"],
                                         generator_bound=best["generator_bound"])
+        if self.vm:
+            out.update(guest="vm", boot_seconds=self.boot_seconds)
         if hasattr(self.sw, "facts"):
             out["switch_facts"] = self.sw.facts()
         return out
@@ -218,7 +238,8 @@ def run_sample(run, switch_cls, topology, size, macs, args, work):
     """Starts the switch, measures, stops everything the sample started (the switch last,
     whatever happens before)."""
     sw = switch_cls(work, args.switch_core, args.gen_core, mac_table=args.mac_table,
-                    vswd_args=args.vswd_extra, vms=args.guest == "vm")
+                    vswd_args=args.vswd_extra,
+                    vms=TOPOLOGIES[topology].vm_ports if args.guest == "vm" else ())
     t0 = time.monotonic()
     try:
         try:
@@ -241,5 +262,9 @@ def run_sample(run, switch_cls, topology, size, macs, args, work):
                "iperf3": ("iperf3 client", "server")}[args.traffic]
         vm = " VM" if args.guest == "vm" else ""
         out["placement"] += (f"; {who[0]}{vm} on CPU {args.gen_core}, {who[1]}{vm} on "
+                             f"{args.recv_core}")
+    elif args.guest == "vm":
+        out["placement"] += (f"; generator VM on CPU {args.gen_core}" if topology == "loop" else
+                             f"; generator on CPU {args.gen_core}, forwarding VM on "
                              f"{args.recv_core}")
     return out

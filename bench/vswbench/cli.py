@@ -17,9 +17,11 @@ switches, the kernel's UDP (bench/kudp) on the kernel bridge; --sizes are UDP pa
 --traffic rpc: a client guest and a server guest (v2v): rpc-bench on the DPDK switches,
 kudp_rr (the kernel's UDP request/response) on the kernel bridge; --sizes are the request's
 and the answer's bytes, --concurrency requests in flight.
---guest vm: the two guests of v2v are test-image VMs (./vswkit image test), with --traffic udp,
-rpc or iperf3 (the VMs' kernel TCP; --sizes are iperf3's write length). Under TCG (no KVM) the
-figures measure the emulator more than the switch, and the result says so.
+--guest vm: the guests are test-image VMs (./vswkit image test): with --traffic trafgen, loop's
+generator (one VM with both ports) or pvp's forwarding guest (one VM on g0 and g1), trafgen on
+DPDK's virtio PMD in the VM; with --traffic udp, rpc or iperf3 (the VMs' kernel TCP; --sizes are
+iperf3's write length) the two guests of v2v. Under TCG (no KVM) the figures measure the
+emulator more than the switch, and the result says so.
 """
 import argparse
 import contextlib
@@ -39,7 +41,7 @@ from switches import SWITCHES, TAG, VARIANTS
 import vms
 
 TOPOLOGIES = list(cases.TOPOLOGIES)
-VM_SWITCHES = ("vswd", "ovs", "ovs-flows", "testpmd", "kernel", "vswd-nooff")
+VM_SWITCHES = ("vswd", "ovs", "ovs-flows", "testpmd", "kernel", "vswd-nooff", "vswd-vring")
 TRAFFIC = ("testpmd", "trafgen", "udp", "rpc", "iperf3")
 GUESTS = ("process", "vm")
 # --sizes of the guest-to-guest traffic: what they mean, their bounds, the default
@@ -116,7 +118,8 @@ def parser():
     r.add_argument("--switch", action="append", default=[],
                    help=f"{', '.join(SWITCHES)} (vswd,testpmd)")
     r.add_argument("--guest", default="process",
-                   help="process (net_virtio_user) or vm (test-image VMs, v2v: udp, rpc, iperf3)")
+                   help="process (net_virtio_user) or vm (test-image VMs: loop, pvp with --traffic "
+                   "trafgen; v2v with udp, rpc, iperf3)")
     r.add_argument("--traffic", default="testpmd",
                    help=f"{', '.join(TRAFFIC)} (testpmd: its closed loop where it can, trafgen "
                    f"elsewhere; udp: gs-udpperf, or kudp through the kernel bridge; iperf3: "
@@ -130,7 +133,7 @@ def parser():
                    help="--traffic udp: flows (destination ports) the sender spreads over (4)")
     r.add_argument("--recv-core", type=int,
                    help="--traffic udp: the receiver's CPU (default: --switch-core); rpc: the "
-                   "server's (default: --gen-core)")
+                   "server's, pvp with --guest vm: the forwarding VM's (default: --gen-core)")
     r.add_argument("--concurrency", type=int, default=16,
                    help="--traffic rpc: requests in flight (16)")
     r.add_argument("--reps", type=int, default=3)
@@ -162,8 +165,12 @@ def check(a):
     a.switch = parse_list(a.switch or ["vswd", "testpmd"], list(SWITCHES), "switch")
     if a.guest not in GUESTS:
         die(f"unknown guest '{a.guest}' (have: {', '.join(GUESTS)})")
-    if a.guest == "vm" and not udp:
-        die("--guest vm runs --traffic udp, rpc or iperf3 (between two VMs, v2v)")
+    if a.guest == "vm" and a.traffic == "testpmd":
+        die("--guest vm runs --traffic trafgen (loop, pvp: trafgen in the VMs), or udp, rpc or "
+            "iperf3 (between two VMs, v2v)")
+    if a.guest == "vm" and a.traffic == "trafgen" and "v2v" in a.topology:
+        die("--guest vm --traffic trafgen runs loop and pvp (between two VMs, v2v: --traffic "
+            "udp, rpc or iperf3)")
     if a.traffic == "iperf3" and a.guest != "vm":
         die("--traffic iperf3 runs in kernel guests: --guest vm")
     if a.guest == "vm":
@@ -225,6 +232,7 @@ def check(a):
         # ring rides out the switch's time slices); an RPC server and client take turns on
         # the guests' CPU (a server beside a busy-polling switch waits for its time slices), as
         # two VMs do (a vCPU beside a busy-polling switch gets half of its CPU at best)
+        # (pvp's forwarding VM too)
         a.recv_core = a.gen_core if a.traffic == "rpc" or a.guest == "vm" else a.switch_core
     # room in every MAC table for every port's addresses (the kernel bridge has no bound)
     a.mac_table = max(8192, 1 << (4 * max(a.macs) - 1).bit_length())
@@ -314,7 +322,8 @@ def progress_line(s, macs):
         what = f"closed {s['closed']['mpps']:.3f}{zl} Mpps"
     p = s["probe"]
     c2c = f"{p['rtt_ns']:.0f} ns" if p["rtt_ns"] else "no answer"
-    vm = f", VMs booted in {s[mode]['boot_seconds']:.0f} s" if s.get("guest") == "vm" else ""
+    boot = s[mode]["boot_seconds"] if mode else s.get("boot_seconds")
+    vm = f", VMs booted in {boot:.0f} s" if s.get("guest") == "vm" else ""
     return (f"{s['topology']} {size}{mac} {s['switch']:9s} rep {s['rep']}: {what} "
             f"(c2c {c2c}, {p['label']}{vm})")
 

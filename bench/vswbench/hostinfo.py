@@ -43,7 +43,9 @@ def host(args):
                   "kernel": "softirq wherever it is raised",
                   **({"udp_receiver": args.recv_core} if args.traffic == "udp" else {}),
                   **({"rpc_server": args.recv_core} if args.traffic == "rpc" else {}),
-                  **({"iperf3_server": args.recv_core} if args.traffic == "iperf3" else {})},
+                  **({"iperf3_server": args.recv_core} if args.traffic == "iperf3" else {}),
+                  **({"forwarding_vm": args.recv_core}
+                     if args.guest == "vm" and "pvp" in args.topology else {})},
         "guests": args.guest,
         **guest_note(args.guest),
     }

@@ -48,7 +48,7 @@ class Switch:
 
     def __init__(self, work, core, main_core, mac_table=8192, vswd_args=(), vms=False):
         """mac_table: the MAC table entries the run needs (vswd, OVS NORMAL); vswd_args: more
-        vswd options (--vswd-args); vms: the guests are VMs (vm_nic)."""
+        vswd options (--vswd-args); vms: the ports (names) whose guests are VMs (vm_nic)."""
         self.work, self.core, self.main_core = Path(work), core, main_core
         self.mac_table, self.vswd_args, self.vms = mac_table, list(vswd_args), vms
         self.ports = []
@@ -155,11 +155,14 @@ class VswdSwitch(Switch):
             self.v.wait_link(self.ports[i])
 
     def facts(self):
-        """What vswd says after the sample: its non-zero drop counters, its FDB's size."""
+        """What vswd says after the sample: its non-zero drop counters, its FDB's size, what
+        drove each port's rings (vring or rte_vhost)."""
         st = self.v.ctl("stats")
         pmd = st["pmds"][0]
         return {"drops": {f"{p['name']}.{k}": n for p in st["ports"]
                           for k, n in p["drops"].items() if n},
+                "rings": {p["name"]: p["rings"] for p in self.v.ctl("port", "list")
+                          if "rings" in p},
                 "fdb_entries": st["fdb"]["entries"],
                 "pmd_busy_pct": round(pmd["busy_pct"], 1),
                 "frames_per_busy_round": round(pmd["packets"] / max(1, pmd["busy_iterations"]), 1)}
@@ -365,7 +368,7 @@ class KernelSwitch(Switch):
             self.ip("link", "add", "br0", "type", "bridge", "stp_state", "0",
                     "forward_delay", "0")
             self.ip("link", "set", "br0", "up")
-            for i in range(len(self.ports) if not self.vms else 0):  # VMs: TAPs (vm_nic)
+            for i in (i for i, p in enumerate(self.ports) if p not in self.vms):  # VMs: TAPs
                 g, sw = self.veth(i)
                 self.ip("link", "add", g, "type", "veth", "peer", "name", sw)
                 self.ip("link", "set", sw, "master", "br0")

@@ -1,7 +1,9 @@
-"""--guest vm: the two guests of v2v are test-image VMs (images/vsw-vm; QEMU, under TCG where KVM
-does not work, so there the figures measure the emulator more than the switch). Each sample boots
-them on the switch's two ports, g0 (the sender, client) on --gen-core and g1 on --recv-core,
-runs the traffic through their consoles, and stops them:
+"""--guest vm: the guests are test-image VMs (images/vsw-vm; QEMU, under TCG where KVM does not
+work, so there the figures measure the emulator more than the switch), booted for each sample
+and stopped after it. With --traffic trafgen (VmTrafGen), bench/trafgen runs in a VM with a NIC
+on each of its ports: loop's generator, with both ports, on --gen-core; pvp's forwarding guest
+(g0, g1) on --recv-core. Between two VMs (v2v), g0 (the sender, client) on --gen-core and g1 on
+--recv-core, through their consoles:
 
   udp     gs-udpperf in both, on DPDK's virtio PMD in the VM; on the kernel switch the guests'
           kernel UDP (bench/kudp)
@@ -84,16 +86,16 @@ class Vms:
         finally:
             s.close()
 
-    def wait_line(self, name, what, timeout):
-        """The first 'VSW what ...' line of the VM's console; a 'VSW error' line, or QEMU gone,
-        fails."""
+    def wait_line(self, name, what, timeout, index=0):
+        """The first (index-th) 'VSW what ...' line of the VM's console; a 'VSW error' line, or
+        QEMU gone, fails."""
         last = [time.monotonic()]
 
         def seen():
             err = self.lines(name, "error")
             if err:
                 raise Fail(f"VM {name}: {err[0]}")
-            found = self.lines(name, what)
+            found = self.lines(name, what)[index:]
             if not found and not self.alive(name):
                 raise Fail(f"VM {name} stopped: {one_line(self.tail(name, 1))}")
             if not found and time.monotonic() - last[0] > 2:
@@ -114,6 +116,14 @@ class Vms:
         if r.returncode:
             raise Fail(f"in VM {name}: {cmd}: rc {r.returncode}: {one_line(r.stdout + r.stderr)}")
         return r.stdout
+
+    def boot(self, sw, name, cpu, ports, cmdline, mem):
+        """Starts a VM with a NIC on each of the switch's ports [(index, MAC)]; returns at
+        once (wait_line(name, "ready") waits for its boot)."""
+        nics = [opt for i, mac in ports for opt in sw.vm_nic(i, mac)]
+        self.start(name, cpu, nics, cmdline, mem, sw.vm_netns)
+        for i, _ in ports:
+            sw.vm_started(i)
 
     def stop_all(self):
         """Stops every VM of the run (their run directories go with them)."""
@@ -156,10 +166,8 @@ class VmSample:
         for i, name in enumerate(self.names):
             cmdline = f"vsw.role=shell vsw.ip={UDP_IPS[i]}/24" + (
                 f" vsw.hugepages={HUGEPAGES}" if self.dpdk else "")
-            self.vms.start(name, self.a.gen_core if i == 0 else self.a.recv_core,
-                           self.sw.vm_nic(i, macs[i]), cmdline,
-                           DPDK_MEM if self.dpdk else KERNEL_MEM, self.sw.vm_netns)
-            self.sw.vm_started(i)
+            self.vms.boot(self.sw, name, self.a.gen_core if i == 0 else self.a.recv_core,
+                          [(i, macs[i])], cmdline, DPDK_MEM if self.dpdk else KERNEL_MEM)
         for name in self.names:
             self.vms.wait_line(name, "ready", BOOT_S)
         self.sw.wait_ready()
@@ -265,6 +273,48 @@ class VmSample:
         out = self.vms.console(self.names[i], "ethtool -k eth0")
         m = re.search(r"^tcp-segmentation-offload: (\w+)", out, re.M)
         return m.group(1) if m else "unknown"
+
+
+class VmTrafGen:
+    """bench/trafgen in a VM of its own with a NIC on each of its switch ports (DPDK's virtio
+    PMD on uio_pci_generic: images/test/vsw-trafgen), driven as guests.TrafGen is: commands
+    through the VM's console, answers from its "VSW tg" lines."""
+
+    def __init__(self, run, sw, ports, args, cpu, role):
+        """ports: [(switch port index, own MAC, MAC it sends to or None)]; args: trafgen's
+        (--sizes .. or --forward); role: the VM's name's tail."""
+        self.vms, self.name, self.seen = run.vms, f"{TAG}{uid()}{role}", 0
+        t0 = time.monotonic()
+        self.vms.boot(sw, self.name, cpu, [(i, mac) for i, mac, _ in ports],
+                      f"vsw.role=shell vsw.hugepages={HUGEPAGES}", DPDK_MEM)
+        self.vms.wait_line(self.name, "ready", BOOT_S)
+        self.boot_seconds = round(time.monotonic() - t0, 1)
+        dsts = " ".join(f"--dst={n}={dst}" for n, (_, _, dst) in enumerate(ports) if dst)
+        out = self.vms.console(self.name, f"vsw-trafgen {HUGEPAGES} "
+                                          f"{','.join(mac for _, mac, _ in ports)} {args} {dsts}")
+        if "vsw-trafgen: not found" in out:
+            raise Fail(f"the test image {IMAGE} has no vsw-trafgen: rebuild it (./vswkit image "
+                       f"test)")
+        self.answer(120)  # "ready": every port's link is up
+
+    def send(self, line):
+        self.vms.console(self.name, f"echo '{line}' >/run/trafgen.in")
+
+    def answer(self, timeout):
+        try:
+            l = self.vms.wait_line(self.name, "tg", timeout, self.seen)
+        except TimeoutError:
+            raise Fail(f"trafgen in VM {self.name} did not answer in {timeout:.0f} s: "
+                       f"{one_line(self.vms.tail(self.name, 3))}") from None
+        self.seen += 1
+        a = json.loads(l)
+        if a.get("what") == "error":
+            raise Fail(f"trafgen in VM {self.name}: {a['error']}")
+        return a
+
+    def quit(self):
+        """Nothing: the VM and its trafgen stay for the sample's next phase (zero loss after
+        the closed loop), and go when the sample ends (stop_all)."""
 
 
 def measure(run, sw, size, macs, a):

@@ -3,7 +3,7 @@
 # seconds under TCG. The initramfs holds busybox, the kernel modules a guest or a host-in-a-VM
 # needs (virtio, uio_pci_generic, vfio-pci, e1000e, tun, 8021q), the kit's binaries with their shared
 # libraries and DPDK drivers, iperf3 and ethtool, a python3 with the stdlib vsw-host uses, and init
-# (images/test/init) with its helpers vsw-gs and vsw-hugepages.
+# (images/test/init) with its helpers vsw-gs, vsw-trafgen, vsw-bind and vsw-hugepages.
 # Everything comes from Debian's archive and this build; rebuilt only when an input changed.
 set -euo pipefail
 
@@ -20,7 +20,7 @@ MODULES=(virtio_net virtio_pci uio_pci_generic vfio-pci vfio_iommu_type1 e1000e 
 # DPDK drivers loaded from the plugin directory: bus, mempool, the NICs a VM can have, vswd's kinds.
 PMDS=(bus_pci bus_vdev mempool_ring net_virtio net_e1000 net_vhost net_tap net_af_packet net_ring)
 BINS=(vswitch/vswd vswitch/vswctl guest_stack/apps/gs-echo guest_stack/apps/gs-ping
-	guest_stack/apps/gs-udpperf guest_stack/apps/rpc-bench bench/kudp bench/kudp_rr)
+	guest_stack/apps/gs-udpperf guest_stack/apps/rpc-bench bench/kudp bench/kudp_rr bench/trafgen)
 PMDDIR=$(ls -d /usr/lib/x86_64-linux-gnu/dpdk/pmds-* 2>/dev/null | head -1)
 [ -n "$PMDDIR" ] || die "DPDK's driver directory is missing (run ./vswkit bootstrap)"
 for b in "${BINS[@]}"; do [ -x "$BUILD/$b" ] || die "$BUILD/$b is missing (run ./vswkit build)"; done
@@ -35,7 +35,7 @@ KVER=${KPKG#linux-image-}
 mkdir -p "$OUT/cache"
 stamp=$( {
 	echo "$KPKG"
-	sha256sum "$HERE/build.sh" "$HERE/init" "$HERE/vsw-gs" "$HERE/vsw-hugepages" \
+	sha256sum "$HERE/build.sh" "$HERE/init" "$HERE"/vsw-* \
 		"${BINS[@]/#/$BUILD/}" "$TOP/provisioning/vsw-host" /usr/sbin/ethtool /usr/bin/iperf3 \
 		"$TOP"/provisioning/vswhost/*.py "$(command -v busybox)" | cut -d' ' -f1
 } | sha256sum | cut -d' ' -f1)
@@ -67,7 +67,7 @@ for applet in $(busybox --list); do
 	[ -e "$R/bin/$applet" ] || ln -s busybox "$R/bin/$applet"
 done
 install -m 755 "$HERE/init" "$R/init"
-install -m 755 "$HERE/vsw-gs" "$HERE/vsw-hugepages" "$R/usr/local/bin/"
+install -m 755 "$HERE"/vsw-* "$R/usr/local/bin/"
 printf 'root:x:0:0:root:/root:/bin/sh\n' >"$R/etc/passwd"
 printf 'root:x:0:\n' >"$R/etc/group"
 
