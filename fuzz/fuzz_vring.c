@@ -2,12 +2,15 @@
  * every descriptor, index and length it sees, so all are hostile).
  *
  * One 16-slot ring over a 64 KB guest memory region at guest address 0x100000. Input: a byte
- * of features (bit 0 mergeable buffers, bit 2 a 12-byte header without mergeable buffers
- * (version 1); bit 1 is unused), 16 descriptors of 16 bytes (address as an offset from the
+ * of features (bit 0 mergeable buffers, bit 1 offloads, bit 2 a 12-byte header without
+ * mergeable buffers (version 1)), 16 descriptors of 16 bytes (address as an offset from the
  * region's start, so most land inside it and some do not; length; flags; next), 16 avail
- * entries, the avail index, the position the ring starts at, then operations: a byte, bit 7
- * set to receive (the rest: how many frames the switch sends the guest, whose lengths come
- * in two bytes each) or clear to transmit (the rest: how many frames to take).
+ * entries, the avail index, the position the ring starts at; with offloads, 64 bytes that
+ * open every descriptor's buffer (a transmitted frame's virtio-net header and headers, all
+ * hostile); then operations: a byte, bit 7 set to receive (bits 0-5: how many frames the
+ * switch sends the guest, whose lengths come in two bytes each; bit 6: as TCP/IPv4 frames
+ * with the checksum and segmentation flags the switch would give them) or clear to transmit
+ * (the rest: how many frames to take).
  * Every mbuf must be back in the pool after each input, every frame taken must be a sound
  * mbuf chain, and the used index must have moved by what was published. */
 #include <stdlib.h>
@@ -16,7 +19,10 @@
 #include <linux/virtio_ring.h>
 
 #include <rte_eal.h>
+#include <rte_ether.h>
+#include <rte_ip.h>
 #include <rte_mbuf.h>
+#include <rte_tcp.h>
 
 #include "vring.h"
 
@@ -95,7 +101,36 @@ static void transmit(struct vr_queue *q, unsigned n)
 		abort();
 }
 
-static void receive(struct vr_queue *q, unsigned n, const uint8_t **d, size_t *size)
+/* A frame from the switch with offload flags: sane headers, as vswitch/offload.c makes
+ * them (the guest's side is the hostile one). */
+static void offloaded(struct rte_mbuf *m)
+{
+	struct {
+		struct rte_ether_hdr eth;
+		struct rte_ipv4_hdr ip;
+		struct rte_tcp_hdr tcp;
+	} h = {
+		.eth.ether_type = RTE_BE16(RTE_ETHER_TYPE_IPV4),
+		.ip = {.version_ihl = 0x45, .time_to_live = 64, .next_proto_id = IPPROTO_TCP},
+		.tcp.data_off = 0x50,
+	};
+
+	_Static_assert(sizeof(h) == 54, "no padding between the headers");
+	if (m->data_len < sizeof(h))
+		return;
+	h.ip.total_length = rte_cpu_to_be_16((uint16_t)(m->pkt_len - sizeof(h.eth)));
+	memcpy(rte_pktmbuf_mtod(m, void *), &h, sizeof(h));
+	m->l2_len = sizeof(h.eth);
+	m->l3_len = sizeof(h.ip);
+	m->l4_len = sizeof(h.tcp);
+	m->ol_flags |= RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM | RTE_MBUF_F_TX_TCP_CKSUM;
+	if (m->pkt_len > 1514) {
+		m->ol_flags |= RTE_MBUF_F_TX_TCP_SEG;
+		m->tso_segsz = 1000;
+	}
+}
+
+static void receive(struct vr_queue *q, unsigned n, bool ol, const uint8_t **d, size_t *size)
 {
 	struct rte_mbuf *pkts[64];
 	uint16_t before = q->last_used;
@@ -121,6 +156,8 @@ static void receive(struct vr_queue *q, unsigned n, const uint8_t **d, size_t *s
 				last = next;
 			}
 		}
+		if (ol)
+			offloaded(pkts[i]);
 	}
 	vr_enqueue(q, pkts, (uint16_t)n);
 	rte_pktmbuf_free_bulk(pkts, n);
@@ -153,7 +190,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	q.used = used;
 	q.mask = SLOTS - 1;
 	q.mrg = features & 1;
+	q.ol = features & 2;
 	q.hdr_len = q.mrg || (features & 4) ? 12 : 10;
+	if (q.ol && size >= 64) {
+		for (int i = 0; i < SLOTS; i++)
+			if (desc[i].addr - GPA + 64 <= MEM)
+				memcpy(guest_mem + (desc[i].addr - GPA), data, 64);
+		data += 64, size -= 64;
+	}
 	q.vid = -1;
 	q.mem = mem;
 	while (size > 0) {
@@ -161,7 +205,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 		size--;
 		if (op & 0x80)
-			receive(&q, (op & 0x3f) % 33, &data, &size);
+			receive(&q, (op & 0x3f) % 33, op & 0x40, &data, &size);
 		else
 			transmit(&q, op % 65);
 	}

@@ -131,13 +131,22 @@ def vring():
     avail = b"".join(struct.pack("<H", i) for i in range(16))
     rx = bytes([0x80 | 4]) + struct.pack("<4H", 60, 1514, 2047, 2999)
     # mergeable, in-order: 8 posted, four frames in, then a transmit of the same slots
-    put("vring", "mrg-rx-tx", b"\x03" + plain + avail + struct.pack("<HH", 8, 0) + rx +
+    put("vring", "mrg-rx-tx", b"\x01" + plain + avail + struct.pack("<HH", 8, 0) + rx +
         bytes([8]))
     # no mergeable buffers: a chain of three descriptors per frame, the ring wrapping at 65535
     chained = b"".join(d(i * 1024, 1024, write | (more if i % 3 != 2 else 0), i + 1)
                        for i in range(16))
     put("vring", "chains-wrap", b"\x04" + chained + avail +
         struct.pack("<HH", 65535 + 5 & 0xffff, 65535) + rx + bytes([0x80 | 2, 0, 9, 5, 1, 5]))
+    # offloads: every buffer opens with a header asking for a partial checksum and TCP/IPv4
+    # segmentation of the frame after it; frames in with the switch's offload flags, then out
+    hdr = struct.pack("<BBHHHHH", 1, 1, 54, 1000, 34, 16, 1)  # NEEDS_CSUM, GSO_TCPV4
+    frame = bytes(Ether(src=PEER, dst=ME) / IP(src="10.0.0.2", dst="10.0.0.1") / TCP())
+    out = b"".join(d(i * 2048, 2048) for i in range(16))
+    put("vring", "offloads-tx", b"\x03" + out + avail + struct.pack("<HH", 8, 0) +
+        (hdr + frame)[:64] + bytes([8]))
+    put("vring", "offloads-rx", b"\x03" + plain + avail + struct.pack("<HH", 8, 0) +
+        (hdr + frame)[:64] + bytes([0xc0 | 2]) + struct.pack("<2H", 60, 2999))
     # bad: out of memory, a loop, a read-only buffer to receive into, heads past the ring
     bad = (d(70000, 100) + d(0, 64, more, 1) + d(64, 64, more, 1) + d(128, 64) +
            d(4096, 4096, write) + plain[80:])

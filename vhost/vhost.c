@@ -50,7 +50,7 @@ static struct {
 	void (*quiesce)(void);
 	pthread_mutex_t lock;
 	struct vhp_vrings *cur;
-	uint64_t bad, dropped, no_mbuf; /* of attachments gone */
+	struct vhp_vring_counters gone; /* of attachments gone */
 } ports[RTE_MAX_ETHPORTS];
 
 static void hold(uint16_t port_id)
@@ -68,9 +68,11 @@ static void detach(uint16_t port_id)
 	/* rte_vhost takes over from where the rings are (and tells a stopping guest) */
 	vr_detach(&v->rx, v->vid, 1);
 	vr_detach(&v->tx, v->vid, 0);
-	ports[port_id].bad += v->rx.bad + v->tx.bad;
-	ports[port_id].dropped += v->tx.dropped;
-	ports[port_id].no_mbuf += v->rx.no_mbuf;
+	ports[port_id].gone.frames_in += v->rx.frames;
+	ports[port_id].gone.frames_out += v->tx.frames;
+	ports[port_id].gone.bad += v->rx.bad + v->tx.bad;
+	ports[port_id].gone.dropped += v->tx.dropped;
+	ports[port_id].gone.no_mbuf += v->rx.no_mbuf;
 	free(v);
 	ports[port_id].cur = NULL;
 	__atomic_store_n(&vhp_live[port_id], NULL, __ATOMIC_RELEASE);
@@ -113,15 +115,20 @@ void vhp_refresh(uint16_t port_id)
 	pthread_mutex_unlock(&ports[port_id].lock);
 }
 
-void vhp_vring_counters(uint16_t port_id, uint64_t *bad, uint64_t *dropped, uint64_t *no_mbuf)
+void vhp_vring_counters(uint16_t port_id, struct vhp_vring_counters *c)
 {
 	const struct vhp_vrings *v;
 
 	pthread_mutex_lock(&ports[port_id].lock);
 	v = ports[port_id].cur;
-	*bad = ports[port_id].bad + (v ? v->rx.bad + v->tx.bad : 0);
-	*dropped = ports[port_id].dropped + (v ? v->tx.dropped : 0);
-	*no_mbuf = ports[port_id].no_mbuf + (v ? v->rx.no_mbuf : 0);
+	*c = ports[port_id].gone;
+	if (v != NULL) {
+		c->frames_in += v->rx.frames;
+		c->frames_out += v->tx.frames;
+		c->bad += v->rx.bad + v->tx.bad;
+		c->dropped += v->tx.dropped;
+		c->no_mbuf += v->rx.no_mbuf;
+	}
 	pthread_mutex_unlock(&ports[port_id].lock);
 }
 
@@ -176,7 +183,7 @@ int vhp_create(const char *name, const struct vhp_params *p, uint16_t *port_id, 
 	pthread_mutex_init(&ports[*port_id].lock, NULL);
 	ports[*port_id].vring = p->vring; /* one queue pair (port_vhost.c checks) */
 	ports[*port_id].quiesce = p->quiesce;
-	ports[*port_id].bad = ports[*port_id].dropped = ports[*port_id].no_mbuf = 0;
+	ports[*port_id].gone = (struct vhp_vring_counters){0};
 	/* before any guest can attach: the socket starts in the ethdev's configure */
 	rte_eth_dev_callback_register(*port_id, RTE_ETH_EVENT_INTR_LSC, on_link, NULL);
 	return 0;

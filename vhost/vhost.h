@@ -23,7 +23,7 @@ struct vhp_params {
 };
 
 /* The rings of a port that the forwarding threads drive themselves (vring.c): while a guest
- * is attached with features vring handles (split ring, no offloads, one queue pair, no
+ * is attached with features vring handles (split ring, one queue pair, no UFO or ECN, no
  * IOMMU or dirty logging), else NULL: rte_eth_rx_burst/tx_burst (rte_vhost's own path) have
  * them. VHP_HOLD while they change hands: use neither. A guest that renegotiates goes
  * through destroy_device, so a vring never runs on features it cannot drive. */
@@ -44,9 +44,15 @@ static inline struct vhp_vrings *vhp_vrings(uint16_t port_id)
  * its link events (inside rte_vhost's new_device and destroy_device) and by the switch's
  * tick. */
 void vhp_refresh(uint16_t port_id);
-/* The port's vring counters (over all attachments): descriptors refused, frames dropped for
- * want of receive buffers, and for want of mbufs. */
-void vhp_vring_counters(uint16_t port_id, uint64_t *bad, uint64_t *dropped, uint64_t *no_mbuf);
+/* The port's vring counters, over all attachments. */
+struct vhp_vring_counters {
+	uint64_t frames_in;  /* taken from the guest's transmit ring */
+	uint64_t frames_out; /* put in its receive buffers */
+	uint64_t bad;        /* descriptors refused */
+	uint64_t dropped;    /* frames dropped for want of receive buffers */
+	uint64_t no_mbuf;    /* frames left in the guest's ring for want of mbufs */
+};
+void vhp_vring_counters(uint16_t port_id, struct vhp_vring_counters *c);
 
 /* Creates the port; on failure writes one line to err and returns a negative errno. */
 int vhp_create(const char *name, const struct vhp_params *p, uint16_t *port_id, char *err,

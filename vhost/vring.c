@@ -7,8 +7,13 @@
 #include <linux/virtio_net.h>
 #include <linux/virtio_ring.h>
 
+#include <rte_ip.h>
 #include <rte_memcpy.h>
+#include <rte_net.h>
 #include <rte_prefetch.h>
+#include <rte_sctp.h>
+#include <rte_tcp.h>
+#include <rte_udp.h>
 
 #include "vring.h"
 
@@ -19,10 +24,8 @@
 uint64_t vr_unsupported_features(void)
 {
 	return F(VIRTIO_F_RING_PACKED) | F(VIRTIO_F_ACCESS_PLATFORM) | F(VHOST_F_LOG_ALL) |
-	       F(VIRTIO_NET_F_CSUM) | F(VIRTIO_NET_F_GUEST_CSUM) | F(VIRTIO_NET_F_HOST_TSO4) |
-	       F(VIRTIO_NET_F_HOST_TSO6) | F(VIRTIO_NET_F_HOST_ECN) | F(VIRTIO_NET_F_HOST_UFO) |
-	       F(VIRTIO_NET_F_GUEST_TSO4) | F(VIRTIO_NET_F_GUEST_TSO6) |
-	       F(VIRTIO_NET_F_GUEST_ECN) | F(VIRTIO_NET_F_GUEST_UFO);
+	       F(VIRTIO_NET_F_HOST_ECN) | F(VIRTIO_NET_F_HOST_UFO) | F(VIRTIO_NET_F_GUEST_ECN) |
+	       F(VIRTIO_NET_F_GUEST_UFO);
 }
 
 int vr_attach(struct vr_queue *q, int vid, uint16_t vring_idx)
@@ -52,6 +55,9 @@ int vr_attach(struct vr_queue *q, int vid, uint16_t vring_idx)
 	q->vring_idx = vring_idx;
 	q->event_idx = f & F(VIRTIO_RING_F_EVENT_IDX);
 	q->mrg = f & F(VIRTIO_NET_F_MRG_RXBUF);
+	/* odd rings carry the guest's transmissions: their headers may ask for checksums and
+	 * segmentation once it negotiated CSUM; even rings' headers tell it, with GUEST_CSUM */
+	q->ol = f & F(vring_idx & 1 ? VIRTIO_NET_F_CSUM : VIRTIO_NET_F_GUEST_CSUM);
 	q->hdr_len = q->mrg || (f & F(VIRTIO_F_VERSION_1)) ? sizeof(struct virtio_net_hdr_mrg_rxbuf)
 							   : sizeof(struct virtio_net_hdr);
 	rte_vhost_enable_guest_notification(vid, vring_idx, 0); /* we poll: no kicks */
@@ -92,28 +98,123 @@ static inline void *gpa_to_hva(const struct rte_vhost_memory *mem, uint64_t gpa,
 	return NULL;
 }
 
-/* The virtio-net header of a received frame: no offload, num_buffers (12-byte headers) as
- * given. Written only where it differs, as rte_vhost does: a buffer the guest used before
- * holds the same header, and a line left unwritten stays in the guest's cache for the read
- * that follows (the guest's driver reads num_buffers first: written here, that read waits
- * for the line to come back). Through memcpy: the guest's buffer may be unaligned. */
-static inline void put_hdr(uint8_t *dst, uint16_t hdr_len, uint16_t num_buffers)
+/* The virtio-net header h of a received frame (num_buffers only with 12-byte headers).
+ * Written only where it differs, as rte_vhost does: a buffer the guest used before holds the
+ * same header, and a line left unwritten stays in the guest's cache for the read that follows
+ * (the guest's driver reads num_buffers first: written here, that read waits for the line to
+ * come back). Through memcpy: the guest's buffer may be unaligned. */
+static inline void put_hdr(uint8_t *dst, uint16_t hdr_len,
+			   const struct virtio_net_hdr_mrg_rxbuf *h)
 {
-	uint64_t lo;
-	uint32_t hi, want_hi = (uint32_t)num_buffers << 16; /* csum_offset 0, then num_buffers */
+	uint64_t lo, want_lo;
+	uint32_t hi, want_hi; /* csum_offset, then num_buffers */
 	uint16_t hi16;
 
+	memcpy(&want_lo, h, sizeof(want_lo));
+	memcpy(&want_hi, (const uint8_t *)h + 8, sizeof(want_hi));
 	memcpy(&lo, dst, sizeof(lo));
-	if (lo != 0)
-		memcpy(dst, &(uint64_t){0}, sizeof(lo));
+	if (lo != want_lo)
+		memcpy(dst, &want_lo, sizeof(lo));
 	if (hdr_len == sizeof(struct virtio_net_hdr_mrg_rxbuf)) {
 		memcpy(&hi, dst + 8, sizeof(hi));
 		if (hi != want_hi)
 			memcpy(dst + 8, &want_hi, sizeof(want_hi));
 	} else {
 		memcpy(&hi16, dst + 8, sizeof(hi16));
-		if (hi16 != 0)
-			memcpy(dst + 8, &(uint16_t){0}, sizeof(hi16));
+		if (hi16 != (uint16_t)want_hi)
+			memcpy(dst + 8, &want_hi, sizeof(hi16));
+	}
+}
+
+/* What a frame for a guest that takes offloads (GUEST_CSUM) tells it in its header, from its
+ * mbuf's flags, as rte_vhost writes it: a partial checksum with the pseudo-header's sum in
+ * place, the IPv4 header's checksum filled, and a TCP frame to cut with its MSS. */
+static void offload_to_guest(struct rte_mbuf *m, struct virtio_net_hdr *h)
+{
+	uint64_t l4 = m->ol_flags & RTE_MBUF_F_TX_L4_MASK;
+
+	if (m->ol_flags & RTE_MBUF_F_TX_TCP_SEG)
+		l4 = RTE_MBUF_F_TX_TCP_CKSUM;
+	if (l4 == RTE_MBUF_F_TX_TCP_CKSUM || l4 == RTE_MBUF_F_TX_UDP_CKSUM ||
+	    l4 == RTE_MBUF_F_TX_SCTP_CKSUM) {
+		rte_net_intel_cksum_prepare(m); /* an error: the guest drops the frame */
+		h->flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+		h->csum_start = (uint16_t)(m->l2_len + m->l3_len);
+		h->csum_offset = l4 == RTE_MBUF_F_TX_TCP_CKSUM ? offsetof(struct rte_tcp_hdr, cksum)
+				 : l4 == RTE_MBUF_F_TX_UDP_CKSUM ? offsetof(struct rte_udp_hdr, dgram_cksum)
+								 : offsetof(struct rte_sctp_hdr, cksum);
+	}
+	if ((m->ol_flags & RTE_MBUF_F_TX_IP_CKSUM) &&
+	    m->data_len >= m->l2_len + sizeof(struct rte_ipv4_hdr)) { /* none to skip */
+		struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *,
+								  m->l2_len);
+		ip->hdr_checksum = 0;
+		ip->hdr_checksum = rte_ipv4_cksum(ip);
+	}
+	if (m->ol_flags & RTE_MBUF_F_TX_TCP_SEG) {
+		h->gso_type = m->ol_flags & RTE_MBUF_F_TX_IPV6 ? VIRTIO_NET_HDR_GSO_TCPV6
+							      : VIRTIO_NET_HDR_GSO_TCPV4;
+		h->gso_size = m->tso_segsz;
+		h->hdr_len = (uint16_t)(m->l2_len + m->l3_len + m->l4_len);
+	}
+}
+
+/* The header a frame gets in the guest's buffers (num_buffers 1). */
+static inline void rx_hdr(const struct vr_queue *q, struct rte_mbuf *m,
+			  struct virtio_net_hdr_mrg_rxbuf *h)
+{
+	*h = (struct virtio_net_hdr_mrg_rxbuf){.num_buffers = 1};
+	if (q->ol && unlikely(m->ol_flags & (RTE_MBUF_F_TX_L4_MASK | RTE_MBUF_F_TX_TCP_SEG |
+					     RTE_MBUF_F_TX_IP_CKSUM)))
+		offload_to_guest(m, &h->hdr);
+}
+
+/* A partial checksum the switch cannot leave partial (not TCP, UDP or SCTP, or a tunnel's
+ * inner one), completed here as rte_vhost does; a header that points outside the frame's
+ * first segment is ignored. */
+static void finish_csum(struct rte_mbuf *m, uint16_t start, uint16_t offset)
+{
+	uint32_t at = (uint32_t)start + offset;
+	uint16_t sum = 0;
+
+	if (start >= m->pkt_len || at + sizeof(sum) > m->data_len ||
+	    rte_raw_cksum_mbuf(m, start, m->pkt_len - start, &sum) < 0)
+		return;
+	if (sum != 0xffff) /* a UDP sum of 0 is sent as 0xffff */
+		sum = (uint16_t)~sum;
+	memcpy(rte_pktmbuf_mtod_offset(m, uint8_t *, at), &sum, sizeof(sum));
+}
+
+/* The offloads a guest asked for in a transmitted frame's header raw, as mbuf flags the way
+ * rte_vhost gives them (RTE_VHOST_USER_NET_COMPLIANT_OL_FLAGS): a partial TCP, UDP or SCTP
+ * checksum is RX_L4_CKSUM_NONE, any other is completed here; a TCP frame to cut is RX_LRO
+ * with its MSS in tso_segsz. The switch checks the rest (vswitch/offload.c). */
+static void offload_from_guest(struct rte_mbuf *m, const uint8_t *raw)
+{
+	struct virtio_net_hdr h;
+	struct rte_net_hdr_lens lens;
+	uint32_t ptype, l4;
+	uint8_t gso;
+
+	memcpy(&h, raw, sizeof(h)); /* once: the guest may write it meanwhile */
+	if (h.flags == 0 && h.gso_type == VIRTIO_NET_HDR_GSO_NONE)
+		return;
+	m->ol_flags |= RTE_MBUF_F_RX_IP_CKSUM_UNKNOWN;
+	ptype = rte_net_get_ptype(m, &lens, RTE_PTYPE_ALL_MASK);
+	m->packet_type = ptype;
+	l4 = ptype & RTE_PTYPE_L4_MASK;
+	if (h.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) {
+		if (h.csum_start <= lens.l2_len + lens.l3_len + lens.l4_len &&
+		    (l4 == RTE_PTYPE_L4_TCP || l4 == RTE_PTYPE_L4_UDP || l4 == RTE_PTYPE_L4_SCTP))
+			m->ol_flags |= RTE_MBUF_F_RX_L4_CKSUM_NONE;
+		else
+			finish_csum(m, h.csum_start, h.csum_offset);
+	}
+	gso = h.gso_type & (uint8_t)~VIRTIO_NET_HDR_GSO_ECN;
+	if ((gso == VIRTIO_NET_HDR_GSO_TCPV4 || gso == VIRTIO_NET_HDR_GSO_TCPV6) &&
+	    h.gso_size != 0 && l4 == RTE_PTYPE_L4_TCP) {
+		m->ol_flags |= RTE_MBUF_F_RX_LRO | RTE_MBUF_F_RX_L4_CKSUM_NONE;
+		m->tso_segsz = h.gso_size;
 	}
 }
 
@@ -144,9 +245,9 @@ static inline void publish(struct vr_queue *q, uint16_t n)
 }
 
 /* Copies one transmitted chain (headed by head) into m, chaining more mbufs from mp as
- * needed; false if the chain is bad or the pool empty. */
+ * needed, and its virtio-net header into hdr; false if the chain is bad or the pool empty. */
 static bool copy_from_chain(struct vr_queue *q, uint16_t head, struct rte_mbuf *m,
-			    struct rte_mempool *mp)
+			    struct rte_mempool *mp, uint8_t *hdr)
 {
 	const struct vring_desc *table = q->desc;
 	struct rte_mbuf *seg = m;
@@ -176,33 +277,34 @@ static bool copy_from_chain(struct vr_queue *q, uint16_t head, struct rte_mbuf *
 		src = gpa_to_hva(q->mem, d->addr, len);
 		if (src == NULL)
 			return false;
-		if (skip >= len) {
-			skip -= len;
-		} else {
-			src += skip;
-			len -= skip;
-			skip = 0;
-			while (len > 0) {
-				uint32_t room = rte_pktmbuf_tailroom(seg), c = RTE_MIN(room, len);
+		if (skip > 0) { /* the header, which may span descriptors */
+			uint32_t c = RTE_MIN(skip, len);
 
-				if (room == 0) {
-					struct rte_mbuf *next = rte_pktmbuf_alloc(mp);
+			memcpy(hdr + (q->hdr_len - skip), src, c);
+			skip -= c;
+			src += c;
+			len -= c;
+		}
+		while (len > 0) {
+			uint32_t room = rte_pktmbuf_tailroom(seg), c = RTE_MIN(room, len);
 
-					if (next == NULL || m->nb_segs == UINT16_MAX) {
-						rte_pktmbuf_free(next);
-						return false;
-					}
-					seg->next = next;
-					seg = next;
-					m->nb_segs++;
-					continue;
+			if (room == 0) {
+				struct rte_mbuf *next = rte_pktmbuf_alloc(mp);
+
+				if (next == NULL || m->nb_segs == UINT16_MAX) {
+					rte_pktmbuf_free(next);
+					return false;
 				}
-				copy(rte_pktmbuf_mtod_offset(seg, uint8_t *, seg->data_len), src, c);
-				seg->data_len = (uint16_t)(seg->data_len + c);
-				m->pkt_len += c;
-				src += c;
-				len -= c;
+				seg->next = next;
+				seg = next;
+				m->nb_segs++;
+				continue;
 			}
+			copy(rte_pktmbuf_mtod_offset(seg, uint8_t *, seg->data_len), src, c);
+			seg->data_len = (uint16_t)(seg->data_len + c);
+			m->pkt_len += c;
+			src += c;
+			len -= c;
 		}
 		if (!(d->flags & VRING_DESC_F_NEXT))
 			return m->pkt_len > 0;
@@ -243,12 +345,14 @@ static void gather(const struct vr_queue *q, uint16_t n, bool rx,
 		if (bufs[i] == NULL)
 			continue;
 		/* the frame's first line; and on receive the header's, read (see put_hdr). Not
-		 * the header of a transmitted frame, which nothing here reads: the guest writes
-		 * it again when the buffer carries its next frame */
+		 * the header of a transmitted frame unless it may ask for offloads: nothing else
+		 * reads it, and the guest writes it again for the buffer's next frame */
 		if (rx) {
 			rte_prefetch0(bufs[i]);
 			rte_prefetch0_write(bufs[i] + q->hdr_len);
 		} else {
+			if (q->ol)
+				rte_prefetch0(bufs[i]);
 			rte_prefetch0(bufs[i] + q->hdr_len);
 		}
 	}
@@ -262,6 +366,7 @@ uint16_t vr_dequeue(struct vr_queue *q, struct rte_mempool *mp, struct rte_mbuf 
 	uint16_t heads[VR_BURST];
 	uint8_t *bufs[VR_BURST];
 	uint32_t lens[VR_BURST];
+	uint8_t chain_hdr[sizeof(struct virtio_net_hdr_mrg_rxbuf)];
 
 	if (ready == 0 || ready > q->mask + 1) /* more than a ring ahead: nothing is sane */
 		return 0;
@@ -273,6 +378,7 @@ uint16_t vr_dequeue(struct vr_queue *q, struct rte_mempool *mp, struct rte_mbuf 
 	gather(q, n, false, heads, bufs, lens);
 	for (uint16_t i = 0; i < n; i++) {
 		struct rte_mbuf *m = pkts[got];
+		const uint8_t *hdr = bufs[i];
 		bool ok;
 
 		/* every entry, even in order where the last of a batch would do: measured, the
@@ -286,7 +392,8 @@ uint16_t vr_dequeue(struct vr_queue *q, struct rte_mempool *mp, struct rte_mbuf 
 			copy(rte_pktmbuf_mtod(m, void *), bufs[i] + q->hdr_len, m->data_len);
 			ok = true;
 		} else {
-			ok = heads[i] <= q->mask && copy_from_chain(q, heads[i], m, mp);
+			hdr = chain_hdr;
+			ok = heads[i] <= q->mask && copy_from_chain(q, heads[i], m, mp, chain_hdr);
 		}
 		if (!ok) {
 			q->bad++;
@@ -295,20 +402,24 @@ uint16_t vr_dequeue(struct vr_queue *q, struct rte_mempool *mp, struct rte_mbuf 
 			rte_pktmbuf_reset(m);
 			continue;
 		}
+		if (q->ol)
+			offload_from_guest(m, hdr);
 		got++;
 	}
 	q->last_avail = (uint16_t)(q->last_avail + n);
 	publish(q, n);
+	q->frames += got;
 	if (got < n)
 		rte_pktmbuf_free_bulk(&pkts[got], n - got);
 	return got;
 }
 
-/* Copies m into the guest's receive buffers from the taken-th of this call on (avail slot
- * last_avail + taken, used entry last_used + taken), at most limit of them: returns how many
- * it used, 0 if it does not fit in what the guest has posted (or it posted a bad buffer). */
-static uint16_t copy_to_buffers(struct vr_queue *q, const struct rte_mbuf *m, uint16_t taken,
-				uint16_t limit)
+/* Copies m, with header h, into the guest's receive buffers from the taken-th of this call
+ * on (avail slot last_avail + taken, used entry last_used + taken), at most limit of them:
+ * returns how many it used, 0 if it does not fit in what the guest has posted (or it posted
+ * a bad buffer). */
+static uint16_t copy_to_buffers(struct vr_queue *q, const struct rte_mbuf *m,
+				struct virtio_net_hdr_mrg_rxbuf *h, uint16_t taken, uint16_t limit)
 {
 	const struct rte_mbuf *seg = m;
 	uint32_t seg_off = 0, hdr_left = q->hdr_len;
@@ -337,7 +448,7 @@ static uint16_t copy_to_buffers(struct vr_queue *q, const struct rte_mbuf *m, ui
 				if (room < hdr_left)
 					goto bad;
 				hdr = dst;
-				put_hdr(dst, q->hdr_len, 1);
+				put_hdr(dst, q->hdr_len, h);
 				dst += hdr_left;
 				room -= hdr_left;
 				written += hdr_left;
@@ -366,8 +477,10 @@ static uint16_t copy_to_buffers(struct vr_queue *q, const struct rte_mbuf *m, ui
 		q->used->ring[(uint16_t)(q->last_used + taken + bufs) & q->mask].len = written;
 		bufs++;
 		if (seg == NULL) {
-			if (q->mrg && bufs > 1)
-				put_hdr(hdr, q->hdr_len, bufs);
+			if (q->mrg && bufs > 1) {
+				h->num_buffers = bufs;
+				put_hdr(hdr, q->hdr_len, h);
+			}
 			return bufs;
 		}
 		if (!q->mrg)
@@ -396,20 +509,22 @@ static uint16_t enqueue_burst(struct vr_queue *q, struct rte_mbuf **pkts, uint16
 	gather(q, batch, true, heads, bufs, lens);
 	for (uint16_t i = 0; i < n && taken < ready; i++) {
 		struct rte_mbuf *m = pkts[i];
+		struct virtio_net_hdr_mrg_rxbuf h;
 		uint16_t used;
 
+		rx_hdr(q, m, &h);
 		/* gathered slot k is avail slot last_avail + k: the next buffer is slot taken */
 		if (taken < batch && bufs[taken] != NULL && m->nb_segs == 1 &&
 		    m->data_len + q->hdr_len <= lens[taken]) { /* the usual frame */
 			uint16_t slot = (uint16_t)(q->last_used + taken) & q->mask;
 
-			put_hdr(bufs[taken], q->hdr_len, 1);
+			put_hdr(bufs[taken], q->hdr_len, &h);
 			copy(bufs[taken] + q->hdr_len, rte_pktmbuf_mtod(m, void *), m->data_len);
 			q->used->ring[slot].id = heads[taken];
 			q->used->ring[slot].len = m->data_len + q->hdr_len;
 			used = 1;
 		} else {
-			used = copy_to_buffers(q, m, taken, (uint16_t)(ready - taken));
+			used = copy_to_buffers(q, m, &h, taken, (uint16_t)(ready - taken));
 		}
 		/* as rte_vhost: the frames sent are the first ones, the caller counts the rest */
 		if (used == 0)
@@ -418,6 +533,7 @@ static uint16_t enqueue_burst(struct vr_queue *q, struct rte_mbuf **pkts, uint16
 		sent++;
 	}
 	q->dropped += (uint64_t)(n - sent);
+	q->frames += sent;
 	if (taken == 0)
 		return 0;
 	q->last_avail = (uint16_t)(q->last_avail + taken);

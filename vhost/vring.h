@@ -6,8 +6,9 @@
  * VPP do): a plain release store of the used index, a batch's descriptors and buffers
  * fetched at once, libc's memcpy for long frames. It handles the split ring with or without
  * mergeable buffers, chained descriptors, indirect descriptors on transmit, in-order (its
- * buffers are used in order anyway) and the event index; the caller
- * leaves anything else (packed ring, offloads, an IOMMU, dirty logging) to rte_vhost.
+ * buffers are used in order anyway), the event index, and checksum and TCP segmentation
+ * offloads (the header to and from mbuf flags, as rte_vhost's compliant flags); the caller
+ * leaves anything else (packed ring, UFO, ECN, an IOMMU, dirty logging) to rte_vhost.
  * Every descriptor is checked against the ring and the guest's memory table: a bad one is
  * dropped and counted, never followed. */
 #ifndef VHP_VRING_H
@@ -29,10 +30,12 @@ struct vr_queue {
 	uint16_t hdr_len;    /* virtio-net header: 12 (mergeable or version 1) or 10 */
 	bool mrg;            /* mergeable receive buffers */
 	bool event_idx;      /* VIRTIO_RING_F_EVENT_IDX: interrupts as the guest's used_event says */
+	bool ol;             /* headers carry offloads: checksums and TCP segmentation */
 	int vid;             /* rte_vhost's device, which interrupts the guest; -1: never */
 	uint16_t vring_idx;
 	struct rte_vhost_memory *mem;
 	/* counters, kept across attachments */
+	uint64_t frames;     /* taken from the guest (transmit ring), or given it (receive) */
 	uint64_t bad;        /* descriptors refused (out of ring, of memory, wrong direction) */
 	uint64_t dropped;    /* frames with no room in the guest's receive ring */
 	uint64_t no_mbuf;    /* frames left in the guest's ring for want of mbufs */
@@ -50,11 +53,14 @@ int vr_attach(struct vr_queue *q, int vid, uint16_t vring_idx);
  * reconnect) and frees the memory table. */
 void vr_detach(struct vr_queue *q, int vid, uint16_t vring_idx);
 
-/* Frames the guest transmitted, copied into mbufs from mp: at most n. */
+/* Frames the guest transmitted, copied into mbufs from mp: at most n. With offloads, a
+ * partial checksum is RX_L4_CKSUM_NONE and a TCP frame to cut RX_LRO with tso_segsz. */
 uint16_t vr_dequeue(struct vr_queue *q, struct rte_mempool *mp, struct rte_mbuf **pkts,
 		    uint16_t n);
 /* Copies frames into the guest's receive buffers; returns how many fit, the first ones (the
- * caller frees all n either way, as after rte_vhost_enqueue_burst). */
+ * caller frees all n either way, as after rte_vhost_enqueue_burst). With offloads, TX
+ * checksum and TCP_SEG flags go into the header (and write the pseudo-header's sum into the
+ * frame); the caller sends them only to a guest that negotiated them. */
 uint16_t vr_enqueue(struct vr_queue *q, struct rte_mbuf **pkts, uint16_t n);
 
 #endif

@@ -111,7 +111,7 @@ static const char *vhost_rings(const struct vsw_port *p)
 
 static void vhost_describe(const struct vsw_port *p, json_t *o)
 {
-	uint64_t bad, dropped, no_mbuf;
+	struct vhp_vring_counters c;
 	json_t *features;
 
 	json_object_set_new(o, "path", json_string(p->path));
@@ -120,10 +120,12 @@ static void vhost_describe(const struct vsw_port *p, json_t *o)
 	json_object_set_new(o, "connected", json_boolean(vhp_connected(p->port_id)));
 	json_object_set_new(o, "offloads", json_string(p->offloads ? "on" : "off"));
 	json_object_set_new(o, "rings", json_string(vhost_rings(p)));
-	vhp_vring_counters(p->port_id, &bad, &dropped, &no_mbuf);
-	json_object_set_new(o, "vring", json_pack("{s:I, s:I, s:I}", "bad_descriptors",
-						  (json_int_t)bad, "no_room", (json_int_t)dropped,
-						  "no_mbuf", (json_int_t)no_mbuf));
+	vhp_vring_counters(p->port_id, &c);
+	json_object_set_new(o, "vring",
+			    json_pack("{s:I, s:I, s:I, s:I, s:I}", "frames_in",
+				      (json_int_t)c.frames_in, "frames_out", (json_int_t)c.frames_out,
+				      "bad_descriptors", (json_int_t)c.bad, "no_room",
+				      (json_int_t)c.dropped, "no_mbuf", (json_int_t)c.no_mbuf));
 	features = json_array();
 	vhp_feature_names(vhp_features(p->port_id), add_name, features);
 	json_object_set_new(o, "negotiated", features);

@@ -3,7 +3,8 @@
 A virtio_user guest (bench's tsoflow) sends one TCP stream as 64 KB frames with the TSO flags;
 vswd hands them whole to a guest that negotiated TSO and cuts them into MSS-sized segments, with
 their checksums filled, for any other port. The receivers check every checksum and every byte
-of the stream."""
+of the stream. The main cases run twice: on rte_vhost's ring path (vswd's default) and on
+vswd's own (vring=on, vhost/vring.c), whose counters show the frames went its way."""
 import json
 import socket
 import struct
@@ -36,31 +37,47 @@ class Flow:
         return json.loads(self.proc.output().strip().splitlines()[-1])
 
 
-def receiver(vswd, name, mac, offloads, expect, *args):
-    vswd.ctl("port", "add", name, "vhost", f"path={name}.sock")
+RINGS = ["rte_vhost", "vring"]
+
+
+def vring(rings):
+    return ["vring=on"] if rings == "vring" else []
+
+
+def receiver(vswd, name, mac, offloads, expect, *args, rings="rte_vhost"):
+    vswd.ctl("port", "add", name, "vhost", f"path={name}.sock", *vring(rings))
     f = Flow(vswd.workdir / f"{name}.sock", mac, "--rx", "--offloads", offloads,
              "--expect", str(expect), "--seconds", "20", *args)
     vswd.wait_link(name, guest=f.proc)
+    assert vswd.port(name)["rings"] == rings
     return f
 
 
-def send(vswd, dst, *args, frames=FRAMES, port="tx", mss=MSS):
-    vswd.ctl("port", "add", port, "vhost", f"path={port}.sock")
+def through_vring(vswd, port, frames_in=0, frames_out=0):
+    """vring's counters of port: what it took from the guest and gave it."""
+    v = vswd.port(port)["vring"]
+    assert (v["frames_in"], v["frames_out"], v["bad_descriptors"]) == (frames_in, frames_out, 0), v
+
+
+def send(vswd, dst, *args, frames=FRAMES, port="tx", mss=MSS, rings="rte_vhost"):
+    vswd.ctl("port", "add", port, "vhost", f"path={port}.sock", *vring(rings))
     f = Flow(vswd.workdir / f"{port}.sock", "02:00:00:00:70:01", "--tx", "--dst", dst,
              "--size", str(SIZE), "--mss", str(mss), "--frames", str(frames), "--gap", "2000",
              *args)
     return f.result()
 
 
-def test_partial_checksums_pass_to_a_guest_that_takes_them_and_are_filled_for_others(vswd):
+@pytest.mark.parametrize("rings", RINGS)
+def test_partial_checksums_pass_to_a_guest_that_takes_them_and_are_filled_for_others(vswd,
+                                                                                     rings):
     """Frames of one MSS with only their checksum offloaded (--size 1000)."""
     n = 100
-    part = receiver(vswd, "part", "02:00:00:00:70:02", "on", n * 1000)
-    full = receiver(vswd, "full", "02:00:00:00:70:03", "off", n * 1000)
+    part = receiver(vswd, "part", "02:00:00:00:70:02", "on", n * 1000, rings=rings)
+    full = receiver(vswd, "full", "02:00:00:00:70:03", "off", n * 1000, rings=rings)
     vswd.ctl("fdb", "add", "02:00:00:00:70:02", "part")
     vswd.ctl("fdb", "add", "02:00:00:00:70:03", "full")
-    send(vswd, "02:00:00:00:70:02", "--size", "1000", frames=n)
-    send(vswd, "02:00:00:00:70:03", "--size", "1000", frames=n, port="tx2")
+    send(vswd, "02:00:00:00:70:02", "--size", "1000", frames=n, rings=rings)
+    send(vswd, "02:00:00:00:70:03", "--size", "1000", frames=n, port="tx2", rings=rings)
     p, f = part.result(), full.result()
     assert p["frames"] == n and p["partial_csum"] == n and p["bad_data"] == 0, p
     assert f["frames"] == n and f["partial_csum"] == 0 and f["bad_tcp_csum"] == 0, f
@@ -68,13 +85,17 @@ def test_partial_checksums_pass_to_a_guest_that_takes_them_and_are_filled_for_ot
     assert vswd.stats("tx")["offload"]["rx_csum"] == n
     assert vswd.stats("part")["offload"]["tx_csum"] == n
     assert vswd.stats("full")["offload"]["csum_sw"] == n
+    if rings == "vring":
+        for port, out in (("tx", 0), ("tx2", 0), ("part", n), ("full", n)):
+            through_vring(vswd, port, n if out == 0 else 0, out)
 
 
-def test_a_guest_with_tso_gets_the_frames_whole(vswd):
-    rx = receiver(vswd, "big", "02:00:00:00:70:02", "on", FRAMES * SIZE)
+@pytest.mark.parametrize("rings", RINGS)
+def test_a_guest_with_tso_gets_the_frames_whole(vswd, rings):
+    rx = receiver(vswd, "big", "02:00:00:00:70:02", "on", FRAMES * SIZE, rings=rings)
     assert {"guest_tso4", "guest_csum"} <= set(vswd.port("big")["negotiated"])
     vswd.ctl("fdb", "add", "02:00:00:00:70:02", "big")
-    sent = send(vswd, "02:00:00:00:70:02")
+    sent = send(vswd, "02:00:00:00:70:02", rings=rings)
     assert sent["tso"] and sent["payload_bytes"] == FRAMES * SIZE
     got = rx.result()
     assert vswd.stats("big")["drops"]["tx_full"] == 0
@@ -87,17 +108,22 @@ def test_a_guest_with_tso_gets_the_frames_whole(vswd):
     assert by["tx"]["offload"]["rx_tso"] == FRAMES, by["tx"]
     assert by["big"]["offload"]["tx_tso"] == FRAMES and by["big"]["tx_packets"] == FRAMES
     assert by["big"]["offload"]["gso_frames"] == 0
+    if rings == "vring":
+        through_vring(vswd, "tx", FRAMES, 0)
+        through_vring(vswd, "big", 0, FRAMES)
 
 
 # IPv4 through rte_gso; IPv6 through vswd's own cut (rte_gso has none), at the MSS that fits
-@pytest.mark.parametrize("ip,mss,hdrs", [("ipv4", MSS, 14 + 40), ("ipv6", 1440, 14 + 60)])
-def test_a_guest_without_tso_gets_checked_segments(vswd, ip, mss, hdrs):
+# (the sender on vring too, for IPv6)
+@pytest.mark.parametrize("ip,mss,hdrs,rings", [("ipv4", MSS, 14 + 40, "rte_vhost"),
+                                               ("ipv6", 1440, 14 + 60, "vring")])
+def test_a_guest_without_tso_gets_checked_segments(vswd, ip, mss, hdrs, rings):
     v6 = ["--ipv6"] if ip == "ipv6" else []
     segs = -(-SIZE // mss)
-    rx = receiver(vswd, "small", "02:00:00:00:70:03", "off", FRAMES * SIZE, *v6)
+    rx = receiver(vswd, "small", "02:00:00:00:70:03", "off", FRAMES * SIZE, *v6, rings=rings)
     assert not {"guest_tso4", "guest_csum"} & set(vswd.port("small")["negotiated"])
     vswd.ctl("fdb", "add", "02:00:00:00:70:03", "small")
-    send(vswd, "02:00:00:00:70:03", *v6, mss=mss)
+    send(vswd, "02:00:00:00:70:03", *v6, mss=mss, rings=rings)
     got = rx.result()
     assert got["frames"] == FRAMES * segs and got["large"] == 0, got
     assert got["payload_bytes"] == FRAMES * SIZE and got["bad_data"] == 0, got
@@ -111,13 +137,17 @@ def test_a_guest_without_tso_gets_checked_segments(vswd, ip, mss, hdrs):
     assert vswd.in_use() == vswd.baseline                     # every segment's mbufs back
 
 
-def test_ipv6_tso_goes_whole_to_a_guest_with_tso6(vswd):
-    rx = receiver(vswd, "big", "02:00:00:00:70:02", "on", 50 * SIZE, "--ipv6")
+@pytest.mark.parametrize("rings", RINGS)
+def test_ipv6_tso_goes_whole_to_a_guest_with_tso6(vswd, rings):
+    rx = receiver(vswd, "big", "02:00:00:00:70:02", "on", 50 * SIZE, "--ipv6", rings=rings)
     vswd.ctl("fdb", "add", "02:00:00:00:70:02", "big")
-    send(vswd, "02:00:00:00:70:02", "--ipv6", frames=50, mss=1440)
+    send(vswd, "02:00:00:00:70:02", "--ipv6", frames=50, mss=1440, rings=rings)
     got = rx.result()
     assert got["frames"] == 50 and got["lro"] == 50 and got["bad_data"] == 0, got
     assert vswd.stats("big")["offload"]["tx_tso"] == 50
+    if rings == "vring":
+        through_vring(vswd, "tx", 50, 0)
+        through_vring(vswd, "big", 0, 50)
 
 
 def test_segments_that_cannot_fit_the_mtu_are_dropped_as_too_big(vswd):
@@ -240,21 +270,22 @@ def tcp_sum_ok(frame):
     return total == 0xffff
 
 
-def test_bad_offload_metadata_is_dropped_and_counted(vswd):
-    rx = receiver(vswd, "big", "02:00:00:00:70:02", "on", 10 * SIZE)
+@pytest.mark.parametrize("rings", RINGS)
+def test_bad_offload_metadata_is_dropped_and_counted(vswd, rings):
+    rx = receiver(vswd, "big", "02:00:00:00:70:02", "on", 10 * SIZE, rings=rings)
     vswd.ctl("fdb", "add", "02:00:00:00:70:02", "big")
     # an MSS of 8; an IPv4 length past the frame's end, on a large frame and on a frame with
     # only its checksum offloaded; an IPv6 payload length past the end
     for port, args in (("mss", ["--bad", "mss"]), ("len", ["--bad", "len"]),
                        ("csum", ["--bad", "len", "--size", "1000"]),
                        ("v6", ["--bad", "len", "--ipv6"])):
-        send(vswd, "02:00:00:00:70:02", *args, frames=10, port=port, mss=1440)
+        send(vswd, "02:00:00:00:70:02", *args, frames=10, port=port, mss=1440, rings=rings)
         wait_for(lambda: vswd.stats(port)["rx_packets"] == 10, 20, what="10 frames in")
         st = vswd.stats(port)
         assert st["drops"]["bad_offload"] == 10 and st["forwarded"] == 0, (port, st)
     assert vswd.stats("big")["tx_packets"] == 0
     # vswd is unharmed: a good stream still crosses, to the same receiver
-    send(vswd, "02:00:00:00:70:02", frames=10)
+    send(vswd, "02:00:00:00:70:02", frames=10, rings=rings)
     got = rx.result()
     assert got["frames"] == 10 and got["bad_data"] == 0, got
 
