@@ -8,6 +8,7 @@
 #include <linux/virtio_ring.h>
 
 #include <rte_ip.h>
+#include <rte_malloc.h>
 #include <rte_memcpy.h>
 #include <rte_net.h>
 #include <rte_prefetch.h>
@@ -244,6 +245,37 @@ static inline void publish(struct vr_queue *q, uint16_t n)
 	notify(q);
 }
 
+static void ext_free(void *addr, void *opaque)
+{
+	(void)addr;
+	rte_free(opaque);
+}
+
+/* A frame longer than an mbuf (a TSO guest's 64 KB) goes into one buffer of its own, as
+ * rte_vhost's ext-buffer does: a chain of 2 KB mbufs costs the switch more to copy and to
+ * cut. Without that buffer (too long for 16-bit lengths, or no memory) it is chained. */
+static void attach_ext(struct rte_mbuf *m, uint32_t len)
+{
+	struct rte_mbuf_ext_shared_info *shinfo;
+	uint32_t total = RTE_ALIGN_CEIL(RTE_PKTMBUF_HEADROOM + len + sizeof(*shinfo) +
+					sizeof(uintptr_t), sizeof(uintptr_t));
+	uint16_t buf_len = (uint16_t)total;
+	void *buf;
+
+	if (total > UINT16_MAX || RTE_MBUF_HAS_EXTBUF(m))
+		return;
+	buf = rte_malloc_socket(NULL, total, RTE_CACHE_LINE_SIZE, rte_socket_id());
+	if (buf == NULL)
+		return;
+	shinfo = rte_pktmbuf_ext_shinfo_init_helper(buf, &buf_len, ext_free, buf);
+	if (shinfo == NULL) {
+		rte_free(buf);
+		return;
+	}
+	rte_pktmbuf_attach_extbuf(m, buf, rte_malloc_virt2iova(buf), buf_len, shinfo);
+	rte_pktmbuf_reset_headroom(m);
+}
+
 /* Copies one transmitted chain (headed by head) into m, chaining more mbufs from mp as
  * needed, and its virtio-net header into hdr; false if the chain is bad or the pool empty. */
 static bool copy_from_chain(struct vr_queue *q, uint16_t head, struct rte_mbuf *m,
@@ -267,6 +299,17 @@ static bool copy_from_chain(struct vr_queue *q, uint16_t head, struct rte_mbuf *
 		last = len / sizeof(*table) - 1;
 		idx = 0;
 	}
+	/* the frame's length first: one buffer for a long one (the copy below still checks
+	 * every descriptor, which the guest may have changed meanwhile) */
+	uint64_t total = 0;
+	for (uint16_t i = idx, hops = 0; hops < MAX_CHAIN; hops++) {
+		total += table[i].len;
+		if (!(table[i].flags & VRING_DESC_F_NEXT) || table[i].next > last)
+			break;
+		i = table[i].next;
+	}
+	if (total > skip + rte_pktmbuf_tailroom(m))
+		attach_ext(m, (uint32_t)RTE_MIN(total - skip, (uint64_t)UINT16_MAX + 1));
 	for (int hops = 0; hops < MAX_CHAIN; hops++) {
 		const struct vring_desc *d = &table[idx];
 		uint32_t len = d->len;
