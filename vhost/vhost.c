@@ -60,6 +60,16 @@ static void hold(uint16_t port_id)
 		ports[port_id].quiesce();
 }
 
+/* Adds the counters of an attachment's two rings to c. */
+static void add_rings(struct vhp_vring_counters *c, const struct vhp_vrings *v)
+{
+	c->frames_in += v->rx.frames;
+	c->frames_out += v->tx.frames;
+	c->bad += v->rx.bad + v->tx.bad;
+	c->dropped += v->tx.dropped;
+	c->no_mbuf += v->rx.no_mbuf;
+}
+
 static void detach(uint16_t port_id)
 {
 	struct vhp_vrings *v = ports[port_id].cur;
@@ -68,11 +78,7 @@ static void detach(uint16_t port_id)
 	/* rte_vhost takes over from where the rings are (and tells a stopping guest) */
 	vr_detach(&v->rx, v->vid, 1);
 	vr_detach(&v->tx, v->vid, 0);
-	ports[port_id].gone.frames_in += v->rx.frames;
-	ports[port_id].gone.frames_out += v->tx.frames;
-	ports[port_id].gone.bad += v->rx.bad + v->tx.bad;
-	ports[port_id].gone.dropped += v->tx.dropped;
-	ports[port_id].gone.no_mbuf += v->rx.no_mbuf;
+	add_rings(&ports[port_id].gone, v);
 	free(v);
 	ports[port_id].cur = NULL;
 	__atomic_store_n(&vhp_live[port_id], NULL, __ATOMIC_RELEASE);
@@ -122,13 +128,8 @@ void vhp_vring_counters(uint16_t port_id, struct vhp_vring_counters *c)
 	pthread_mutex_lock(&ports[port_id].lock);
 	v = ports[port_id].cur;
 	*c = ports[port_id].gone;
-	if (v != NULL) {
-		c->frames_in += v->rx.frames;
-		c->frames_out += v->tx.frames;
-		c->bad += v->rx.bad + v->tx.bad;
-		c->dropped += v->tx.dropped;
-		c->no_mbuf += v->rx.no_mbuf;
-	}
+	if (v != NULL)
+		add_rings(c, v);
 	pthread_mutex_unlock(&ports[port_id].lock);
 }
 

@@ -360,9 +360,10 @@ static bool copy_from_chain(struct vr_queue *q, uint16_t head, struct rte_mbuf *
 
 /* The batch's first two passes, from avail slot last_avail on: each slot's head and, with
  * every descriptor line fetched at once, the buffer of each head that is one plain
- * descriptor (NULL for a chain, an indirect or bad one, which the slow path handles). The buffers are prefetched too (for
- * write if the guest receives into them): on a guest's rings every line is the guest's,
- * and fetching them one by one leaves the copies waiting on each in turn. */
+ * descriptor (NULL for a chain, an indirect or bad one, which the slow path handles). The
+ * buffers are prefetched too (for write if the guest receives into them): on a guest's rings
+ * every line is the guest's, and fetching them one by one leaves the copies waiting on each
+ * in turn. */
 static void gather(const struct vr_queue *q, uint16_t n, bool rx,
 		   uint16_t *heads, uint8_t **bufs, uint32_t *lens)
 {

@@ -231,8 +231,8 @@ def check(a):
         # the UDP receiver shares the switch's CPU (the sender's is busy sending, and its deep
         # ring rides out the switch's time slices); an RPC server and client take turns on
         # the guests' CPU (a server beside a busy-polling switch waits for its time slices), as
-        # two VMs do (a vCPU beside a busy-polling switch gets half of its CPU at best)
-        # (pvp's forwarding VM too)
+        # two VMs do, and pvp's forwarding VM beside its generator (a vCPU beside a
+        # busy-polling switch gets half of its CPU at best)
         a.recv_core = a.gen_core if a.traffic == "rpc" or a.guest == "vm" else a.switch_core
     # room in every MAC table for every port's addresses (the kernel bridge has no bound)
     a.mac_table = max(8192, 1 << (4 * max(a.macs) - 1).bit_length())

@@ -86,8 +86,9 @@ def test_partial_checksums_pass_to_a_guest_that_takes_them_and_are_filled_for_ot
     assert vswd.stats("part")["offload"]["tx_csum"] == n
     assert vswd.stats("full")["offload"]["csum_sw"] == n
     if rings == "vring":
-        for port, out in (("tx", 0), ("tx2", 0), ("part", n), ("full", n)):
-            through_vring(vswd, port, n if out == 0 else 0, out)
+        for port, frames_in, frames_out in (("tx", n, 0), ("tx2", n, 0), ("part", 0, n),
+                                            ("full", 0, n)):
+            through_vring(vswd, port, frames_in, frames_out)
 
 
 @pytest.mark.parametrize("rings", RINGS)
