@@ -13,6 +13,7 @@
 #include <rte_ethdev.h>
 #include <rte_vhost.h>
 
+#include "offer.h"
 #include "unix_socket.h"
 #include "vhost.h"
 
@@ -51,6 +52,8 @@ static struct {
 	pthread_mutex_t lock;
 	struct vhp_vrings *cur;
 	struct vhp_vring_counters gone; /* of attachments gone */
+	char *path;                     /* the socket's */
+	uint64_t withdraw;              /* the features not offered */
 } ports[RTE_MAX_ETHPORTS];
 
 static void hold(uint16_t port_id)
@@ -181,6 +184,19 @@ int vhp_create(const char *name, const struct vhp_params *p, uint16_t *port_id, 
 		snprintf(err, errlen, "vhost port %s has no ethdev", dev);
 		return -ENODEV;
 	}
+	/* vring logs no dirty pages, and a guest turns logging on (a live migration) without
+	 * renegotiating: with vring, no migration (QEMU refuses to start one) */
+	ports[*port_id].withdraw = NEVER | (p->offloads ? 0 : OFFLOADS) |
+				   (p->vring ? F(VHOST_F_LOG_ALL) : 0);
+	ports[*port_id].path = strdup(p->path);
+	if (ports[*port_id].path == NULL ||
+	    vhp_offer_set(p->path, ports[*port_id].withdraw) != 0) {
+		free(ports[*port_id].path);
+		ports[*port_id].path = NULL;
+		rte_eal_hotplug_remove("vdev", dev);
+		snprintf(err, errlen, "vhost port %s: out of memory", dev);
+		return -ENOMEM;
+	}
 	pthread_mutex_init(&ports[*port_id].lock, NULL);
 	ports[*port_id].vring = p->vring; /* one queue pair (port_vhost.c checks) */
 	ports[*port_id].quiesce = p->quiesce;
@@ -205,6 +221,9 @@ int vhp_destroy(uint16_t port_id)
 		usleep(100);
 	rte_eth_dev_stop(port_id);
 	rte_eth_dev_close(port_id);
+	vhp_offer_clear(ports[port_id].path);
+	free(ports[port_id].path);
+	ports[port_id].path = NULL;
 	/* rte_vhost unregisters the socket driver and unlinks a server socket here */
 	return rte_eal_hotplug_remove("vdev", dev);
 }
@@ -214,12 +233,9 @@ bool vhp_connected(uint16_t port_id)
 	return rte_eth_vhost_get_vid_from_port_id(port_id) >= 0;
 }
 
-int vhp_offer(uint16_t port_id, const char *path, bool offloads)
+bool vhp_offered(uint16_t port_id)
 {
-	/* vring logs no dirty pages, and a guest turns logging on (a live migration) without
-	 * renegotiating: with vring, no migration (QEMU refuses to start one) */
-	return rte_vhost_driver_disable_features(path, NEVER | (offloads ? 0 : OFFLOADS) |
-							       (ports[port_id].vring ? F(VHOST_F_LOG_ALL) : 0));
+	return vhp_offer_in_force(ports[port_id].path, ports[port_id].withdraw);
 }
 
 uint64_t vhp_features(uint16_t port_id)

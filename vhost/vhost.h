@@ -61,12 +61,10 @@ int vhp_create(const char *name, const struct vhp_params *p, uint16_t *port_id, 
 int vhp_destroy(uint16_t port_id);
 /* True while a guest driver is attached. */
 bool vhp_connected(uint16_t port_id);
-/* Sets the virtio features offered (with or without offloads; without dirty logging, so
- * without live migration, where vring may drive the rings). net_vhost registers the socket
- * in the ethdev's configure and starts it there too: call right after rte_eth_dev_configure.
- * A guest that negotiates in between gets the library's defaults, which the switch checks
- * frame by frame (vswitch/offload.c). */
-int vhp_offer(uint16_t port_id, const char *path, bool offloads);
+/* True if the port's socket, started in rte_eth_dev_configure, offers what the port should
+ * (with or without offloads; without dirty logging, so without live migration, where vring
+ * may drive the rings) and nothing more: offer.c withdraws the rest before the start. */
+bool vhp_offered(uint16_t port_id);
 /* The virtio features the attached guest negotiated; 0 with no guest. */
 uint64_t vhp_features(uint16_t port_id);
 /* Writes the names of the negotiated features that matter to a switch (offloads, ring

@@ -83,9 +83,10 @@ static int vhost_open(struct vsw_port *p, int argc, char **argv, char *err, size
 
 static int vhost_configured(struct vsw_port *p, char *err, size_t errlen)
 {
-	if (vhp_offer(p->port_id, p->path, p->offloads) == 0)
+	if (vhp_offered(p->port_id))
 		return 0;
-	snprintf(err, errlen, "vhost port %s: cannot set the virtio features it offers", p->name);
+	snprintf(err, errlen, "vhost port %s: its socket offers virtio features it should not",
+		 p->name);
 	return -EIO;
 }
 

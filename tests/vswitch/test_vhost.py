@@ -1,4 +1,8 @@
 """vhost-user ports with testpmd guests on net_virtio_user: unicast, restarts, reconnects."""
+import socket
+import struct
+import threading
+
 from scapy.layers.l2 import Ether
 
 from harness import uid, wait_for
@@ -139,3 +143,42 @@ def test_pmds_send_only_on_queues_the_guest_enabled(vswd_factory, testpmd, netns
     wait_for(lambda: v.stats("a")["rx_packets"] == 20, 20, what="frames into vswd")
     wait_for(lambda: g.stats()["rx_packets"] == 20, 20, what="frames to the guest")
     assert v.stats("mq")["drops"]["tx_full"] == 0
+
+
+def test_features_withdrawn_before_a_server_guest_reads_them(vswd, tmp_path):
+    """A server-mode guest (QEMU's vhost-user server) asks for the features the moment vswd
+    connects, while vswd is still configuring the port: what it reads must already be the
+    port's offer. net_vhost starts the socket before a caller can narrow it, and a guest that
+    read the wider set had its SET_FEATURES refused and never got a link. Each offer is
+    read 20 times: before the fix, a wider set came within the first few."""
+    withdrawn = {  # port options -> feature bits that must not be offered
+        "offloads=off": [0, 1, 7, 8, 11, 12],  # CSUM, GUEST_CSUM, GUEST_TSO4/6, HOST_TSO4/6
+        "offloads=on": [6, 9, 10, 13, 14],     # GSO, GUEST_ECN, GUEST_UFO, HOST_ECN, HOST_UFO
+        "vring=on": [26, 6, 9, 10, 13, 14],    # VHOST_F_LOG_ALL too
+    }
+    for i, (opts, bits) in enumerate(list(withdrawn.items()) * 20):
+        path = tmp_path / f"f{i}.sock"
+        srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        srv.bind(str(path))
+        srv.listen(1)
+        got = {}
+
+        def serve():
+            conn, _ = srv.accept()
+            with conn:  # VHOST_USER_GET_FEATURES (1), version 1, no payload
+                conn.sendall(struct.pack("<III", 1, 1, 0))
+                req, flags, size = struct.unpack("<III", conn.recv(12))
+                got["reply"] = (req, flags & 0x7, size)
+                got["features"] = struct.unpack("<Q", conn.recv(8))[0]
+
+        t = threading.Thread(target=serve)
+        t.start()
+        vswd.ctl("port", "add", f"f{i}", "vhost", f"path={path}", "mode=client", opts)
+        t.join(20)
+        srv.close()
+        assert not t.is_alive(), f"{opts}: vswd never connected"
+        assert got["reply"] == (1, 0x5, 8), got      # a version-1 reply with 8 bytes
+        offered = got["features"]
+        assert offered & (1 << 32), hex(offered)     # VIRTIO_F_VERSION_1: a real offer
+        assert [b for b in bits if offered >> b & 1] == [], f"{opts}: {hex(offered)}"
+        vswd.ctl("port", "del", f"f{i}")
