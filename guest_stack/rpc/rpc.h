@@ -125,13 +125,18 @@ void rpc_stats(const struct rpc *rpc, uint64_t ctr[RPC_C_MAX]);
 int rpc_session_info(const struct rpc *rpc, int session, double *srtt_us, double *cwnd);
 
 /* A loopback transport for tests: endpoints in one process on one thread, a fake clock, and
- * faults on the way (per mille of packets dropped, duplicated, delayed behind the next one). */
+ * faults on the way (per mille of packets dropped, duplicated, delayed behind the next one) and
+ * at the receiver, which takes its packets in order (a stalled one holds those behind it). */
 struct rpc_loop_net;
 struct rpc_loop_faults {
 	unsigned int drop_pm, dup_pm, reorder_pm;
 	uint32_t seed;
 	bool drop_all;
-	uint16_t port; /* only packets sent to this UDP port (0: all) */
+	uint16_t port;         /* only packets sent to this UDP port (0: all) */
+	uint32_t delay_us;     /* each packet arrives this long after it is sent */
+	unsigned int stall_pm; /* per mille of packets the receiver takes stall_us late (a */
+	uint32_t stall_us;     /* descheduled guest) */
+	uint32_t gap_us;       /* the receiver takes packets at least this far apart (a queue) */
 };
 struct rpc_loop_net *rpc_loop_net_create(void); /* needs the EAL (an mbuf pool) */
 void rpc_loop_net_destroy(struct rpc_loop_net *net);

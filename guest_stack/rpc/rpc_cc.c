@@ -3,10 +3,13 @@
  * The RTO is RFC 6298's (srtt + 4 rttvar, a floor, doubled per timeout in a row).  Congestion
  * control is a delay-target window in the manner of Swift (SIGCOMM'20) rather than Timely's
  * paced rate: on these software paths the queue that overflows is a vring or a switch ring, and
- * bounding the packets in flight bounds it directly, with no pacing wheel.  Below the target
- * delay (twice the least RTT seen, plus 20 us) the window grows by one packet per RTT; above it,
- * it shrinks in proportion to the excess, at most once per RTT; a timeout halves it.  The
- * session's credits cap it. */
+ * bounding the packets in flight bounds it directly, with no pacing wheel.  The target is twice
+ * the least RTT seen, plus 20 us.  A sample below it grows the window by one packet per RTT.
+ * The window shrinks, in proportion to the excess and at most once per RTT, only when no sample
+ * of a whole half RTT came below it (the least of them is Copa's standing RTT): a queue that
+ * stands delays every sample, a receiver descheduled for a moment (a guest sharing its CPU)
+ * only those behind the pause, and cutting for those starves a session on a crowded host.  A
+ * timeout halves it.  The session's credits cap it. */
 #include "rpc_priv.h"
 
 #define CC_BETA 0.8
@@ -17,6 +20,18 @@ void rpc_cc_init(struct rpc *rpc, struct rpc_session *s)
 	s->cwnd = s->credits;
 	s->srtt = s->rttvar = s->min_rtt = 0;
 	s->backoff = 0;
+	s->last_cut_us = s->win_start_us = rpc->now;
+	s->win_min = 0;
+}
+
+/* The window's reaction to standing, the least RTT of the half RTT that just ended. */
+static void cut(struct rpc *rpc, struct rpc_session *s, double standing)
+{
+	double target = 2 * s->min_rtt + CC_TARGET_ADD_US;
+
+	if (standing <= target || rpc->now - s->last_cut_us < s->srtt)
+		return;
+	s->cwnd = RTE_MAX(s->cwnd * RTE_MAX(1 - CC_BETA * (standing - target) / standing, 0.5), 1.0);
 	s->last_cut_us = rpc->now;
 }
 
@@ -35,12 +50,17 @@ void rpc_cc_sample(struct rpc *rpc, struct rpc_session *s, double rtt)
 		s->min_rtt = rtt;
 	if (rpc->conf.no_cc)
 		return;
-	double target = 2 * s->min_rtt + CC_TARGET_ADD_US;
-	if (rtt <= target) {
+	if (rtt <= 2 * s->min_rtt + CC_TARGET_ADD_US)
 		s->cwnd = RTE_MIN(s->cwnd + 1.0 / s->cwnd, (double)s->credits);
-	} else if (rpc->now - s->last_cut_us >= s->srtt) {
-		s->cwnd = RTE_MAX(s->cwnd * RTE_MAX(1 - CC_BETA * (rtt - target) / rtt, 0.5), 1.0);
-		s->last_cut_us = rpc->now;
+	if (s->win_min && rpc->now - s->win_start_us >= s->srtt / 2) {
+		cut(rpc, s, s->win_min);
+		s->win_min = 0;
+	}
+	if (!s->win_min) {
+		s->win_min = rtt;
+		s->win_start_us = rpc->now;
+	} else if (rtt < s->win_min) {
+		s->win_min = rtt;
 	}
 }
 

@@ -91,7 +91,8 @@ struct rpc_session {
 	unsigned int bl_head, bl_tail;
 	/* congestion control and RTO (rpc_cc.c) */
 	double srtt, rttvar, min_rtt, cwnd;
-	uint64_t last_cut_us;
+	double win_min;       /* the least RTT since win_start_us (0: none yet) */
+	uint64_t last_cut_us, win_start_us;
 	unsigned int backoff;
 	/* server */
 	struct rpc_sslot s[RPC_WINDOW];

@@ -12,6 +12,7 @@
 struct loop_pkt {
 	struct rte_mbuf *m;
 	struct rpc_addr src;
+	uint64_t at; /* when the receiver may take it */
 };
 
 struct loop_ep {
@@ -19,6 +20,7 @@ struct loop_ep {
 	struct rpc *rpc;
 	struct rpc_addr addr;
 	unsigned int head, tail;
+	uint64_t last_at; /* of the last packet queued */
 	struct loop_pkt fifo[LOOP_FIFO];
 };
 
@@ -98,6 +100,12 @@ static void deliver(struct rpc_loop_net *net, struct loop_pkt p, const struct rp
 		struct loop_ep *e = net->ep[i];
 		if (e && e->addr.ip == dst->ip && e->addr.port == dst->port &&
 		    e->tail - e->head < LOOP_FIFO) {
+			p.at = net->now + net->f.delay_us;
+			if (net->f.stall_pm && per_mille(net) < net->f.stall_pm)
+				p.at += net->f.stall_us;
+			if (e->tail != e->head) /* in order, gap_us apart */
+				p.at = RTE_MAX(p.at, e->last_at + net->f.gap_us);
+			e->last_at = p.at;
 			e->fifo[e->tail++ % LOOP_FIFO] = p;
 			return;
 		}
@@ -111,7 +119,7 @@ static uint16_t loop_tx(void *ctx, struct rte_mbuf **m, uint16_t n, const struct
 	struct rpc_loop_net *net = e->net;
 
 	for (uint16_t i = 0; i < n; i++) {
-		struct loop_pkt p = {m[i], e->addr};
+		struct loop_pkt p = {m[i], e->addr, 0};
 		if (net->f.port && dst->port != net->f.port) {
 			deliver(net, p, dst);
 			continue;
@@ -123,7 +131,7 @@ static uint16_t loop_tx(void *ctx, struct rte_mbuf **m, uint16_t n, const struct
 		if (per_mille(net) < net->f.dup_pm) {
 			struct rte_mbuf *c = rte_pktmbuf_copy(p.m, net->pool, 0, UINT32_MAX);
 			if (c)
-				deliver(net, (struct loop_pkt){c, e->addr}, dst);
+				deliver(net, (struct loop_pkt){c, e->addr, 0}, dst);
 		}
 		if (!net->held.m && per_mille(net) < net->f.reorder_pm) {
 			net->held = p;
@@ -151,7 +159,7 @@ static unsigned int loop_poll(void *ctx)
 	struct rpc_addr src[32];
 	uint16_t n = 0;
 
-	while (n < 32 && e->head != e->tail) {
+	while (n < 32 && e->head != e->tail && e->fifo[e->head % LOOP_FIFO].at <= e->net->now) {
 		struct loop_pkt p = e->fifo[e->head++ % LOOP_FIFO];
 		pkts[n] = p.m;
 		src[n++] = p.src;
