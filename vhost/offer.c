@@ -18,42 +18,42 @@
 
 #include "offer.h"
 
+/* by port id; the start below knows only the path */
 static struct {
 	char *path;
 	uint64_t withdraw;
 } offers[RTE_MAX_ETHPORTS];
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 
-int vhp_offer_set(const char *path, uint64_t withdraw)
+int vhp_offer_set(uint16_t port_id, const char *path, uint64_t withdraw)
 {
-	int rc = -1;
+	char *dup = strdup(path);
 
+	if (dup == NULL)
+		return -1;
 	pthread_mutex_lock(&lock);
-	for (unsigned int i = 0; i < RTE_DIM(offers) && rc != 0; i++)
-		if (offers[i].path == NULL && (offers[i].path = strdup(path)) != NULL) {
-			offers[i].withdraw = withdraw;
-			rc = 0;
-		}
+	free(offers[port_id].path);
+	offers[port_id].path = dup;
+	offers[port_id].withdraw = withdraw;
 	pthread_mutex_unlock(&lock);
-	return rc;
+	return 0;
 }
 
-void vhp_offer_clear(const char *path)
+void vhp_offer_clear(uint16_t port_id)
 {
 	pthread_mutex_lock(&lock);
-	for (unsigned int i = 0; i < RTE_DIM(offers); i++)
-		if (offers[i].path != NULL && strcmp(offers[i].path, path) == 0) {
-			free(offers[i].path);
-			offers[i].path = NULL;
-		}
+	free(offers[port_id].path);
+	offers[port_id].path = NULL;
 	pthread_mutex_unlock(&lock);
 }
 
-bool vhp_offer_in_force(const char *path, uint64_t withdraw)
+bool vhp_offer_in_force(uint16_t port_id)
 {
 	uint64_t f;
 
-	return rte_vhost_driver_get_features(path, &f) == 0 && (f & withdraw) == 0;
+	return offers[port_id].path != NULL &&
+	       rte_vhost_driver_get_features(offers[port_id].path, &f) == 0 &&
+	       (f & offers[port_id].withdraw) == 0;
 }
 
 int rte_vhost_driver_start(const char *path)

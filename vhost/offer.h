@@ -6,12 +6,12 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-/* Withdraws the feature bits withdraw from the socket at path when it starts; -1 if the
- * table is full or out of memory. */
-int vhp_offer_set(const char *path, uint64_t withdraw);
-/* Forgets path's entry (the port is gone). */
-void vhp_offer_clear(const char *path);
-/* True if the started socket at path offers none of withdraw. */
-bool vhp_offer_in_force(const char *path, uint64_t withdraw);
+/* Withdraws the feature bits withdraw from port_id's socket at path when it starts; -1 out of
+ * memory. */
+int vhp_offer_set(uint16_t port_id, const char *path, uint64_t withdraw);
+/* Forgets port_id's entry (the port is gone). */
+void vhp_offer_clear(uint16_t port_id);
+/* True if port_id's started socket offers none of what was withdrawn. */
+bool vhp_offer_in_force(uint16_t port_id);
 
 #endif

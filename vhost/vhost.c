@@ -52,8 +52,6 @@ static struct {
 	pthread_mutex_t lock;
 	struct vhp_vrings *cur;
 	struct vhp_vring_counters gone; /* of attachments gone */
-	char *path;                     /* the socket's */
-	uint64_t withdraw;              /* the features not offered */
 } ports[RTE_MAX_ETHPORTS];
 
 static void hold(uint16_t port_id)
@@ -186,13 +184,9 @@ int vhp_create(const char *name, const struct vhp_params *p, uint16_t *port_id, 
 	}
 	/* vring logs no dirty pages, and a guest turns logging on (a live migration) without
 	 * renegotiating: with vring, no migration (QEMU refuses to start one) */
-	ports[*port_id].withdraw = NEVER | (p->offloads ? 0 : OFFLOADS) |
-				   (p->vring ? F(VHOST_F_LOG_ALL) : 0);
-	ports[*port_id].path = strdup(p->path);
-	if (ports[*port_id].path == NULL ||
-	    vhp_offer_set(p->path, ports[*port_id].withdraw) != 0) {
-		free(ports[*port_id].path);
-		ports[*port_id].path = NULL;
+	if (vhp_offer_set(*port_id, p->path,
+			  NEVER | (p->offloads ? 0 : OFFLOADS) |
+				  (p->vring ? F(VHOST_F_LOG_ALL) : 0)) != 0) {
 		rte_eal_hotplug_remove("vdev", dev);
 		snprintf(err, errlen, "vhost port %s: out of memory", dev);
 		return -ENOMEM;
@@ -221,9 +215,7 @@ int vhp_destroy(uint16_t port_id)
 		usleep(100);
 	rte_eth_dev_stop(port_id);
 	rte_eth_dev_close(port_id);
-	vhp_offer_clear(ports[port_id].path);
-	free(ports[port_id].path);
-	ports[port_id].path = NULL;
+	vhp_offer_clear(port_id);
 	/* rte_vhost unregisters the socket driver and unlinks a server socket here */
 	return rte_eal_hotplug_remove("vdev", dev);
 }
@@ -235,7 +227,7 @@ bool vhp_connected(uint16_t port_id)
 
 bool vhp_offered(uint16_t port_id)
 {
-	return vhp_offer_in_force(ports[port_id].path, ports[port_id].withdraw);
+	return vhp_offer_in_force(port_id);
 }
 
 uint64_t vhp_features(uint16_t port_id)

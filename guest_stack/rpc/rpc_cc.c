@@ -24,14 +24,19 @@ void rpc_cc_init(struct rpc *rpc, struct rpc_session *s)
 	s->win_min = 0;
 }
 
+static double target(const struct rpc_session *s)
+{
+	return 2 * s->min_rtt + CC_TARGET_ADD_US;
+}
+
 /* The window's reaction to standing, the least RTT of the half RTT that just ended. */
 static void cut(struct rpc *rpc, struct rpc_session *s, double standing)
 {
-	double target = 2 * s->min_rtt + CC_TARGET_ADD_US;
+	double t = target(s);
 
-	if (standing <= target || rpc->now - s->last_cut_us < s->srtt)
+	if (standing <= t || rpc->now - s->last_cut_us < s->srtt)
 		return;
-	s->cwnd = RTE_MAX(s->cwnd * RTE_MAX(1 - CC_BETA * (standing - target) / standing, 0.5), 1.0);
+	s->cwnd = RTE_MAX(s->cwnd * RTE_MAX(1 - CC_BETA * (standing - t) / standing, 0.5), 1.0);
 	s->last_cut_us = rpc->now;
 }
 
@@ -50,7 +55,7 @@ void rpc_cc_sample(struct rpc *rpc, struct rpc_session *s, double rtt)
 		s->min_rtt = rtt;
 	if (rpc->conf.no_cc)
 		return;
-	if (rtt <= 2 * s->min_rtt + CC_TARGET_ADD_US)
+	if (rtt <= target(s))
 		s->cwnd = RTE_MIN(s->cwnd + 1.0 / s->cwnd, (double)s->credits);
 	if (s->win_min && rpc->now - s->win_start_us >= s->srtt / 2) {
 		cut(rpc, s, s->win_min);

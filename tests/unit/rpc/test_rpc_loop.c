@@ -223,14 +223,12 @@ static void start_call(struct call *c)
 	CHECK_EQ(rpc_enqueue_request(cli, sess, T_SIZED, c->req, c->resp, mixed_cont, c), 0);
 }
 
-static void test_faults(unsigned int drop, unsigned int dup, unsigned int reorder, uint32_t n)
+/* Connects a client with conf cc, sets faults f and starts n mixed calls, NCALLS at a time. */
+static void start_mixed(const struct rpc_conf *cc, const struct rpc_loop_faults *f, uint32_t n)
 {
-	struct rpc_conf cc = {.udp_port = 1000, .rto_min_us = 1000, .session_timeout_ms = 60000};
-
-	setup(&cc);
+	setup(cc);
 	sess = connect_srv();
-	rpc_loop_set_faults(net, &(struct rpc_loop_faults){.drop_pm = drop, .dup_pm = dup,
-						   .reorder_pm = reorder, .seed = 7});
+	rpc_loop_set_faults(net, f);
 	next_seq = completed = 0;
 	total = n;
 	all_done = 0;
@@ -240,6 +238,22 @@ static void test_faults(unsigned int drop, unsigned int dup, unsigned int reorde
 		calls[i].resp = rpc_msgbuf_alloc(cli, 200000);
 		start_call(&calls[i]);
 	}
+}
+
+static void free_calls(void)
+{
+	for (unsigned int i = 0; i < NCALLS; i++) {
+		CHECK_EQ(rpc_msgbuf_free(cli, calls[i].req), 0);
+		CHECK_EQ(rpc_msgbuf_free(cli, calls[i].resp), 0);
+	}
+}
+
+static void test_faults(unsigned int drop, unsigned int dup, unsigned int reorder, uint32_t n)
+{
+	struct rpc_conf cc = {.udp_port = 1000, .rto_min_us = 1000, .session_timeout_ms = 60000};
+
+	start_mixed(&cc, &(struct rpc_loop_faults){.drop_pm = drop, .dup_pm = dup,
+						.reorder_pm = reorder, .seed = 7}, n);
 	run(&all_done, 3600ull * 1000000, 200);
 	CHECK_EQ(completed, n);
 	CHECK_EQ(handled_bad, 0);
@@ -252,10 +266,7 @@ static void test_faults(unsigned int drop, unsigned int dup, unsigned int reorde
 	printf("faults drop=%u dup=%u reorder=%u: %u calls, %lu retransmitted packets, %lu RTOs\n",
 	       drop, dup, reorder, n, (unsigned long)ctr(cli, RPC_C_retransmits),
 	       (unsigned long)ctr(cli, RPC_C_rto_events));
-	for (unsigned int i = 0; i < NCALLS; i++) {
-		CHECK_EQ(rpc_msgbuf_free(cli, calls[i].req), 0);
-		CHECK_EQ(rpc_msgbuf_free(cli, calls[i].resp), 0);
-	}
+	free_calls();
 	/* drain what is still on the wire (duplicates), then count buffers */
 	rpc_loop_set_faults(net, &(struct rpc_loop_faults){0});
 	int never = 0;
@@ -275,17 +286,7 @@ static double mean_window(const struct rpc_loop_faults *f, uint32_t n)
 	double sum = 0, srtt, cwnd;
 	unsigned int samples = 0;
 
-	setup(&cc);
-	sess = connect_srv();
-	rpc_loop_set_faults(net, f);
-	next_seq = completed = 0;
-	total = n;
-	all_done = 0;
-	for (unsigned int i = 0; i < NCALLS; i++) {
-		calls[i].req = rpc_msgbuf_alloc(cli, 200000);
-		calls[i].resp = rpc_msgbuf_alloc(cli, 200000);
-		start_call(&calls[i]);
-	}
+	start_mixed(&cc, f, n);
 	while (!all_done && samples < 1000000) {
 		run(&all_done, 100, 5);
 		CHECK_EQ(rpc_session_info(cli, sess, &srtt, &cwnd), 0);
@@ -294,10 +295,7 @@ static double mean_window(const struct rpc_loop_faults *f, uint32_t n)
 	}
 	CHECK_EQ(completed, n);
 	CHECK_EQ(handled_bad, 0);
-	for (unsigned int i = 0; i < NCALLS; i++) {
-		CHECK_EQ(rpc_msgbuf_free(cli, calls[i].req), 0);
-		CHECK_EQ(rpc_msgbuf_free(cli, calls[i].resp), 0);
-	}
+	free_calls();
 	teardown();
 	return sum / samples;
 }
