@@ -24,7 +24,8 @@
  * --macs N: each frame's source and destination take bytes 2-3 from a counter that runs
  * 0..N-1 (N addresses per port for the switch to learn and look up; 1: the ports' own).
  * A loop's answer has the generator's cycles per frame received: the rounds that moved frames,
- * less those that took over 50 us (the CPU was taken away: counted as stalls). With a kernel
+ * less those that took over 50 us and over 16 times a recent round's (the CPU was taken away:
+ * counted as stalls; a slow generator, say an emulated VM's, takes 50 us every round). With a kernel
  * port (net_af_packet) a round's system calls do the bridge's work and may well take longer,
  * so there every round is timed by the thread's CPU clock instead, which preemption does not
  * advance (a system call per round, small beside a round's own).
@@ -303,6 +304,7 @@ static void loop(unsigned inflight, double seconds)
 	struct rte_mbuf *rx[BURST];
 	unsigned nsend = 0, injected = 0;
 	uint64_t busy = 0, stalls = 0, round_max = hz / 20000; /* 50 us */
+	uint64_t usual = 0; /* a moving average of the rounds that moved frames */
 
 	for (uint16_t p = 0; p < nports; p++)
 		nsend += sends[p];
@@ -341,11 +343,14 @@ static void loop(unsigned inflight, double seconds)
 			rte_pktmbuf_free_bulk(rx + k, r - k);
 		}
 		uint64_t took = rte_get_tsc_cycles() - now;
+		bool stalled = took >= round_max && (!seen || (usual && took > 16 * usual));
+		if (seen && !stalled)
+			usual = usual ? usual - usual / 16 + took / 16 : took;
 		if (seen && kernel_ports)
 			busy += cpu_cycles() - cpu0;
-		else if (seen && took < round_max)
+		else if (seen && !stalled)
 			busy += took;
-		stalls += took >= round_max;
+		stalls += stalled;
 		if (yield && !seen)
 			sched_yield();
 	}
