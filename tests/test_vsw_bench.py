@@ -15,6 +15,8 @@ import harness
 BENCH = harness.ROOT / "bench"
 VSW_BENCH = BENCH / "vsw-bench"
 sys.path[:0] = [str(BENCH / "vswbench"), str(BENCH)]
+import hostinfo  # noqa: E402
+import report  # noqa: E402
 import zeroloss  # noqa: E402
 
 
@@ -69,6 +71,8 @@ def sample_ok(s):
     assert s["probe"]["rtt_ns"] > 0, s
     assert s["probe"]["label"] == f"~{2 ** round(math.log2(s['probe']['rtt_ns']))}ns", s
     assert s["rep"] >= 1 and s["seconds_taken"] > 0 and s["placement"], s
+    assert set(s["steal_pct"]) == {"switch", "generator"}, s
+    assert all(0 <= x <= 100 for x in s["steal_pct"].values()), s
 
 
 def test_quick_run_json_ratios_and_charts(leaves_nothing, tmp_path):
@@ -385,6 +389,38 @@ def simulated(knee, noise_above=0.0):
         calls.append(rate)
         return (0.0 if rate <= knee else 100.0 * (rate - knee) / rate + noise_above), None
     return trial, calls
+
+
+def fake_sample(switch, rep, mpps, cls):
+    return {"topology": "loop", "switch": switch, "size": 64, "macs": 1, "rep": rep,
+            "closed": {"mpps": mpps}, "probe": {"rtt_ns": 1, "label": cls}}
+
+
+def test_repetitions_far_apart_in_one_placement_are_called_noisy():
+    """vswd's two ~256ns samples are 2x apart (the host moved them); testpmd's differ 2x only
+    across placement classes, and within its class by 1.1x: not noisy."""
+    samples = [fake_sample("vswd", 1, 4.0, "~256ns"), fake_sample("testpmd", 1, 10.0, "~64ns"),
+               fake_sample("vswd", 2, 8.0, "~256ns"), fake_sample("testpmd", 2, 5.0, "~256ns"),
+               fake_sample("vswd", 3, 7.0, "~64ns"), fake_sample("testpmd", 3, 5.5, "~256ns")]
+    (e,) = report.summarize(samples, ["vswd", "testpmd"])
+    assert e["switches"]["vswd"]["spread_in_placement"] == 2.0
+    assert e["switches"]["testpmd"]["spread_in_placement"] == 1.1
+    assert e["noisy"] == ["vswd"]
+    (line,) = [l for l in report.table([e], ["vswd", "testpmd"]) if "noisy" in l]
+    assert "vswd 2.0x" in line and "testpmd" not in line
+    quiet = [s for s in samples if s["switch"] == "testpmd"]
+    (e,) = report.summarize(quiet, ["testpmd"])
+    assert e["noisy"] == [] and not any("noisy" in l for l in report.table([e], ["testpmd"]))
+
+
+def test_steal_is_the_share_of_a_cpus_ticks_the_hypervisor_took():
+    before = {0: (100, 1000), 1: (5, 1000)}
+    after = {0: (130, 1200), 1: (5, 1200)}   # CPU 0: 30 of 200 ticks stolen
+    assert hostinfo.steal_pct(before, after, 0) == 15.0
+    assert hostinfo.steal_pct(before, after, 1) == 0.0
+    assert hostinfo.steal_pct(before, after, 7) is None  # no such CPU
+    now = hostinfo.cpu_times()
+    assert os.sched_getaffinity(0) <= set(now) and all(0 <= st <= t for st, t in now.values())
 
 
 @pytest.mark.parametrize("knee", [1.0e6, 3.3e6, 7.77e6, 9.99e6])

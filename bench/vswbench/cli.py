@@ -271,8 +271,12 @@ def measure(a):
                 for sw in order:
                     n += 1
                     probe = hostinfo.probe(a.gen_core, a.switch_core)
+                    t0 = hostinfo.cpu_times()
                     s = cases.run_sample(bench, SWITCHES[sw], topo, size, macs, a, bench.work)
-                    s.update(rep=rep + 1, probe=probe)
+                    t1 = hostinfo.cpu_times()
+                    s.update(rep=rep + 1, probe=probe, steal_pct={
+                        "switch": hostinfo.steal_pct(t0, t1, a.switch_core),
+                        "generator": hostinfo.steal_pct(t0, t1, a.gen_core)})
                     result["samples"].append(s)
                     if a.json:  # kept as it goes: a failure later loses no sample
                         save(result, a.json)
@@ -325,8 +329,10 @@ def progress_line(s, macs):
     vm = ""
     if s.get("guest") == "vm":  # v2v keeps it with its traffic, loop and pvp in the sample
         vm = f", VMs booted in {(s[mode] if mode else s)['boot_seconds']:.0f} s"
+    stolen = max((x for x in s.get("steal_pct", {}).values() if x is not None), default=0)
+    steal = f", {stolen:.0f}% stolen" if stolen >= 1 else ""
     return (f"{s['topology']} {size}{mac} {s['switch']:9s} rep {s['rep']}: {what} "
-            f"(c2c {c2c}, {p['label']}{vm})")
+            f"(c2c {c2c}, {p['label']}{vm}{steal})")
 
 
 def save(result, path):

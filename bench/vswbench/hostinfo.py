@@ -75,6 +75,27 @@ def probe(a, b):
     return {"rtt_ns": ns, "label": label(ns)}
 
 
+def cpu_times():
+    """Per CPU: (steal ticks, all ticks) from /proc/stat. Steal is the time the hypervisor ran
+    something else on a vCPU that wanted to run: on a shared host it moves figures more than
+    any placement does."""
+    out = {}
+    for line in Path("/proc/stat").read_text().splitlines():
+        f = line.split()
+        if f and f[0].startswith("cpu") and f[0] != "cpu":
+            ticks = [int(x) for x in f[1:]]
+            out[int(f[0][3:])] = (ticks[7] if len(ticks) > 7 else 0, sum(ticks[:8]))
+    return out
+
+
+def steal_pct(before, after, cpu):
+    """The share of cpu's time between two cpu_times() the hypervisor stole, in percent."""
+    if cpu not in before or cpu not in after:
+        return None
+    (s0, t0), (s1, t1) = before[cpu], after[cpu]
+    return round(100.0 * (s1 - s0) / (t1 - t0), 1) if t1 > t0 else 0.0
+
+
 def label(ns):
     """The placement class of a round trip: the nearest power of two in ns ("~128ns"). These
     hosts show a few distinct levels (about 40, 100-160, 200 and 400-450 ns): two samples of

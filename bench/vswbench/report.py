@@ -47,6 +47,22 @@ def size_key(size):
     return (size == "imix", size if size != "imix" else 0)
 
 
+# repetitions of one switch this far apart within one placement class: the host, not the
+# switches, moved the figures (quiet runs here stay within 1.1-1.46x)
+NOISY = 1.5
+
+
+def spread(rows, mode):
+    """The largest max/min of one switch's figures among samples of one placement class;
+    None with no class of two non-zero samples."""
+    key, worst = figure(mode)[0], None
+    for cls in {s["probe"]["label"] for s in rows}:
+        xs = [s[mode][key] for s in rows if s["probe"]["label"] == cls and s[mode][key] > 0]
+        if len(xs) > 1:
+            worst = max(worst or 0, max(xs) / min(xs))
+    return round(worst, 2) if worst is not None else None
+
+
 def rep_ratios(num, den, mode):
     """a/b of the samples of each repetition (taken back to back, so on the same machine
     state), with both placements; None where b measured 0. And their medians, over all and
@@ -88,7 +104,10 @@ def summarize(samples, switches):
             if xs:
                 entry["switches"][sw] = {"median": sig(statistics.median(xs)),
                                          "min": sig(min(xs)), "max": sig(max(xs)),
-                                         "samples": [sig(x) for x in xs]}
+                                         "samples": [sig(x) for x in xs],
+                                         "spread_in_placement": spread(rows(sw), mode)}
+        entry["noisy"] = [sw for sw, v in entry["switches"].items()
+                          if (v["spread_in_placement"] or 0) > NOISY]
         if "vswd" in switches:
             for ref in [r for r in REFERENCES if r in switches]:
                 r = rep_ratios(rows("vswd"), rows(ref), mode)
@@ -136,6 +155,11 @@ def table(summary, switches):
                 lines.append(f"{'':>5} {'(same placement class)':>{23 * len(switches) - 1}}"
                              + "".join(f" {r:13.2f}" if r is not None else f" {'-':>13}"
                                        for r in same))
+            if e.get("noisy"):
+                lines.append(f"{'':>5} noisy: " + ", ".join(
+                    f"{sw} {e['switches'][sw]['spread_in_placement']:.1f}x" for sw in e["noisy"])
+                    + f" between repetitions in one placement class (over {NOISY}x): the host "
+                    "moved these figures; more --reps, or a quieter host, before reading a ratio")
     lines.append("vswd/X, variant/plain (and X/fewest: against the same switch with the fewest "
                  "MACs): the median of the ratios taken repetition by repetition; (same "
                  "placement class): of those whose two samples had the same c2c class")
