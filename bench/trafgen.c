@@ -24,11 +24,11 @@
  * --macs N: each frame's source and destination take bytes 2-3 from a counter that runs
  * 0..N-1 (N addresses per port for the switch to learn and look up; 1: the ports' own).
  * A loop's answer has the generator's cycles per frame received: the rounds that moved frames,
- * less those that took over 50 us and over 16 times a recent round's (the CPU was taken away:
- * counted as stalls; a slow generator, say an emulated VM's, takes 50 us every round). With a kernel
- * port (net_af_packet) a round's system calls do the bridge's work and may well take longer,
- * so there every round is timed by the thread's CPU clock instead, which preemption does not
- * advance (a system call per round, small beside a round's own).
+ * less those that took over 50 us and over 16 times a recent round's (the CPU was taken
+ * away: counted as stalls; a slow generator, say an emulated VM's, takes 50 us every round).
+ * With a kernel port (net_af_packet) a round's system calls do the bridge's work and may well
+ * take longer, so there every round is timed by the thread's CPU clock instead, which
+ * preemption does not advance (a system call per round, small beside a round's own).
  *
  * --yield: a poll round that found nothing to do calls sched_yield(), so that guests sharing a
  * CPU take turns at once instead of spinning through a scheduler slice each.
