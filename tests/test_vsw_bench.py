@@ -208,7 +208,9 @@ def test_udp_traffic_through_every_kind_of_switch(leaves_nothing, tmp_path):
                                                       "vswd/testpmd", "vswd/kernel"}, e
     (rep,) = e["ratios"]["vswd/kernel"]["per_rep"]
     v, k = (e["switches"][sw]["samples"][0] for sw in ("vswd", "kernel"))
-    assert rep["ratio"] == pytest.approx(v / k, abs=2e-3), e
+    # the samples are kept to 4 significant digits (the kernel's is below 1 Mpps): their
+    # ratio matches the one taken from the exact figures to about 1e-3 of itself
+    assert rep["ratio"] == pytest.approx(v / k, rel=2e-3), e
     assert "v2v, UDP received per second of sending, size: the UDP payload" in r.stdout
     assert "gs-udpperf" in r.stderr and "kudp" in r.stderr  # the progress lines
 

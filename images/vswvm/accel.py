@@ -2,7 +2,9 @@
 
 /dev/kvm can exist where KVM guests do not run (nested virtualization that hangs), so `auto` and
 `kvm` run a probe: a 64 KiB firmware whose reset vector writes one byte to the serial port. If the
-byte does not arrive within a few seconds, KVM does not work here.
+byte does not arrive within a few seconds, KVM does not work here. The probe's vCPU is the one
+VMs get (KVM_CPU): a nested KVM seen here runs QEMU's default model but aborts on `-cpu host`
+("failed to set MSR 0x10a"), so a probe on the default model passed and every VM then died.
 """
 import os
 import subprocess
@@ -11,6 +13,7 @@ import time
 from pathlib import Path
 
 PROBE_SECONDS = 5
+KVM_CPU = "host"  # the vCPU model of a VM under KVM (qemu.py, domxml.py's host-passthrough)
 
 
 def _probe_kvm():
@@ -25,7 +28,8 @@ def _probe_kvm():
         fw[0xFFF0:0xFFF7] = bytes([0xBA, 0xF8, 0x03, 0xB0, 0x4B, 0xEE, 0xF4])
         Path(d, "fw.bin").write_bytes(fw)
         out = Path(d, "out")
-        p = subprocess.Popen(["qemu-system-x86_64", "-accel", "kvm", "-bios", f"{d}/fw.bin",
+        p = subprocess.Popen(["qemu-system-x86_64", "-accel", "kvm", "-cpu", KVM_CPU,
+                              "-bios", f"{d}/fw.bin",
                               "-display", "none", "-nodefaults", "-m", "16", "-no-reboot",
                               "-serial", f"file:{out}"],
                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)

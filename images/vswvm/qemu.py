@@ -1,4 +1,5 @@
 """The QEMU command line of a VM spec."""
+from .accel import KVM_CPU
 
 
 def vhost_device_opts(spec):
@@ -12,7 +13,8 @@ def argv(spec, rundir, ssh_port=None, overlay=None):
     if spec.viommu:
         machine += ",kernel-irqchip=split"
     a = ["qemu-system-x86_64", "-name", spec.name, "-machine", machine + ",memory-backend=mem",
-         "-cpu", "host" if spec.accel == "kvm" else "max", "-smp", str(spec.cpus), "-m", str(spec.mem),
+         "-cpu", KVM_CPU if spec.accel == "kvm" else "max", "-smp", str(spec.cpus),
+         "-m", str(spec.mem),
          # vhost-user needs guest memory the switch can map: a shared memfd
          "-object", f"memory-backend-memfd,id=mem,size={spec.mem}M,share=on",
          "-nodefaults", "-display", "none", "-no-reboot", "-no-user-config",
