@@ -33,8 +33,16 @@
  * --yield: a poll round that found nothing to do calls sched_yield(), so that guests sharing a
  * CPU take turns at once instead of spinning through a scheduler slice each.
  *
+ * --resend: a loop sends each of the kit's frames back out of the port that sent it, as it came
+ * (other frames are dropped): the generator then writes no frame, as an io-forwarding guest,
+ * where restamping writes a line the switch has just written and waits for it to come over
+ * (a fifth of the generator's cycles at 64 bytes). Only where the frame's path comes back to
+ * its sender unchanged: one generator with both ports, one address each. The latency is then
+ * sampled: every 1/64 s, for 1/1024 s, each frame sent is stamped, and a frame stamped in the
+ * latest such window is counted once (after the window its stamp is cleared).
+ *
  * usage: trafgen EAL-ARGS -- --sizes 64|64,512|imix [--dst PORT=MAC].. [--macs N] [--yield]
- *                                           (ports with a --dst send)
+ *                             [--resend]    (ports with a --dst send)
  *        trafgen EAL-ARGS -- --forward --dst 0=MAC --dst 1=MAC [--yield]  (see forward())
  * It waits up to 30 s for every port's link before its first line ({"what": "ready"}), and
  * goes when its parent does. */
@@ -82,6 +90,12 @@ static uint64_t offered[MAX_PORTS], sent[MAX_PORTS], got[MAX_PORTS], own[MAX_POR
 static uint64_t hist[NBINS], hz, cyc_per_bin;
 static bool yield;
 static bool kernel_ports; /* a net_af_packet port: rounds timed by the thread's CPU clock */
+static bool resend;
+static uint16_t origin_port[256]; /* --resend: the port whose MAC ends in this byte */
+/* a trip is counted only for frames stamped at or after this; with clear_counted, such a frame's
+ * stamp is then cleared (--resend, outside a stamping window) */
+static uint64_t count_from;
+static bool clear_counted;
 static unsigned nmacs = 1, next_mac[MAX_PORTS];
 static volatile bool stop;
 static bool drain_capped; /* the last drain stopped at DRAIN_MAX_S: frames kept coming */
@@ -126,10 +140,10 @@ static uint16_t receive(uint16_t port, struct rte_mbuf **rx, uint64_t *kit)
 	uint64_t now = rte_get_tsc_cycles();
 
 	for (uint16_t i = 0; i < r; i++) {
-		const struct payload *pl;
+		struct payload *pl;
 		if (rx[i]->data_len < sizeof(hdr[0]) + sizeof(*pl))
 			continue;
-		pl = rte_pktmbuf_mtod_offset(rx[i], const struct payload *, sizeof(hdr[0]));
+		pl = rte_pktmbuf_mtod_offset(rx[i], struct payload *, sizeof(hdr[0]));
 		if (pl->magic != MAGIC)
 			continue;
 		if (kit) {
@@ -138,7 +152,11 @@ static uint16_t receive(uint16_t port, struct rte_mbuf **rx, uint64_t *kit)
 		}
 		got[port]++;
 		own[port] += pl->origin == hdr[port].src_addr.addr_bytes[5];
+		if (pl->tsc < count_from)
+			continue;
 		int64_t d = (int64_t)(now - pl->tsc); /* another port's stamp can be later */
+		if (clear_counted)
+			pl->tsc = 0;
 		uint64_t bin = d > 0 ? (uint64_t)d / cyc_per_bin : 0;
 		hist[bin < NBINS ? bin : NBINS - 1]++;
 	}
@@ -298,13 +316,42 @@ static uint64_t cpu_cycles(void)
 	return (uint64_t)t.tv_sec * hz + (uint64_t)t.tv_nsec * hz / 1000000000;
 }
 
-/* Closed loop: what a port receives goes back out of it, restamped, to its --dst. */
+/* --resend: the kit's frames of a burst leave again by the ports that sent them, stamped with
+ * tsc unless it is 0; others are dropped. */
+static void resend_burst(struct rte_mbuf **rx, uint16_t r, uint64_t tsc)
+{
+	struct rte_mbuf *out[MAX_PORTS][BURST];
+	uint16_t n[MAX_PORTS] = {0};
+
+	for (uint16_t i = 0; i < r; i++) {
+		struct payload *pl = rte_pktmbuf_mtod_offset(rx[i], struct payload *, sizeof(hdr[0]));
+		uint16_t o = rx[i]->data_len >= sizeof(hdr[0]) + sizeof(*pl) && pl->magic == MAGIC
+				     ? origin_port[pl->origin]
+				     : MAX_PORTS;
+		if (o >= nports) {
+			rte_pktmbuf_free(rx[i]);
+			continue;
+		}
+		if (tsc)
+			pl->tsc = tsc;
+		out[o][n[o]++] = rx[i];
+	}
+	for (uint16_t o = 0; o < nports; o++) {
+		uint16_t k = n[o] ? rte_eth_tx_burst(o, 0, out[o], n[o]) : 0;
+		sent[o] += k;
+		rte_pktmbuf_free_bulk(out[o] + k, n[o] - k);
+	}
+}
+
+/* Closed loop: what a port receives goes back out of it, restamped, to its --dst (with
+ * --resend, out of the port that sent it, as it came). */
 static void loop(unsigned inflight, double seconds)
 {
 	struct rte_mbuf *rx[BURST];
 	unsigned nsend = 0, injected = 0;
 	uint64_t busy = 0, stalls = 0, round_max = hz / 20000; /* 50 us */
 	uint64_t usual = 0; /* a moving average of the rounds that moved frames */
+	uint64_t t_start = rte_get_tsc_cycles(), every = hz / 64, stamping = hz / 1024;
 
 	for (uint16_t p = 0; p < nports; p++)
 		nsend += sends[p];
@@ -329,9 +376,17 @@ static void loop(unsigned inflight, double seconds)
 		}
 		uint16_t seen = 0;
 		uint64_t cpu0 = kernel_ports ? cpu_cycles() : 0;
+		if (resend) { /* the latest stamping window began at count_from */
+			count_from = t_start + (now - t_start) / every * every;
+			clear_counted = now - count_from >= stamping;
+		}
 		for (uint16_t p = 0; p < nports; p++) {
 			uint16_t r = receive(p, rx, NULL);
 			seen += r;
+			if (resend) {
+				resend_burst(rx, r, clear_counted ? 0 : now);
+				continue;
+			}
 			if (!sends[p]) {
 				rte_pktmbuf_free_bulk(rx, r);
 				continue;
@@ -354,6 +409,8 @@ static void loop(unsigned inflight, double seconds)
 		if (yield && !seen)
 			sched_yield();
 	}
+	count_from = 0;
+	clear_counted = false;
 	memcpy(offered, sent, sizeof(offered));
 	uint64_t n = 0;
 	for (uint16_t p = 0; p < nports; p++)
@@ -445,7 +502,7 @@ static int parse_args(int argc, char **argv, bool *fwd)
 {
 	static const struct option lopts[] = {{"sizes", 1, 0, 's'}, {"dst", 1, 0, 'd'},
 					      {"yield", 0, 0, 'y'}, {"forward", 0, 0, 'f'},
-					      {"macs", 1, 0, 'm'}, {0}};
+					      {"macs", 1, 0, 'm'}, {"resend", 0, 0, 'r'}, {0}};
 	int opt;
 
 	while ((opt = getopt_long(argc, argv, "", lopts, NULL)) != -1) {
@@ -465,6 +522,9 @@ static int parse_args(int argc, char **argv, bool *fwd)
 			break;
 		case 'y':
 			yield = true;
+			break;
+		case 'r':
+			resend = true;
 			break;
 		case 'f':
 			*fwd = true;
@@ -489,7 +549,7 @@ int main(int argc, char **argv)
 	}
 	if (parse_args(argc - n, argv + n, &fwd) != 0) {
 		fprintf(stderr, "trafgen: bad option (--sizes 64..1518[,..] (16 at most)|imix, "
-				"--dst PORT=MAC, --macs 1..65536, --yield, --forward)\n");
+				"--dst PORT=MAC, --macs 1..65536, --yield, --resend, --forward)\n");
 		return 1;
 	}
 	nports = rte_eth_dev_count_avail();
@@ -516,6 +576,16 @@ int main(int argc, char **argv)
 			kernel_ports = true;
 		rte_eth_macaddr_get(p, &hdr[p].src_addr);
 		hdr[p].ether_type = rte_cpu_to_be_16(ETHERTYPE);
+	}
+	memset(origin_port, 0xff, sizeof(origin_port));
+	for (uint16_t p = 0; p < nports; p++) {
+		uint8_t last = hdr[p].src_addr.addr_bytes[5];
+		if (resend && (origin_port[last] != UINT16_MAX || nmacs > 1)) {
+			fprintf(stderr, "trafgen: --resend needs one address per port, and ports whose "
+					"addresses differ in the last byte\n");
+			return 1;
+		}
+		origin_port[last] = p;
 	}
 	bench_wait_links(nports, 30, &stop);
 	printf("{\"what\": \"ready\", \"ports\": %u}\n", nports);

@@ -106,6 +106,14 @@ def test_quick_run_json_ratios_and_charts(leaves_nothing, tmp_path):
             assert len(zl["cdf"]) == 100 and zl["cdf"] == sorted(zl["cdf"])
         want = "testpmd" if s["size"] == 64 else "trafgen"  # imix: trafgen's mix
         assert s["closed"]["generator"] == want, s
+        if want == "trafgen":  # frames sent on as they came, back to the port that sent them
+            c = s["closed"]
+            assert c["gen_resends"] and c["lost_in_loop"] == 0 and c["own"] == [0, 0], c
+            assert c["gen_cycles_per_frame"] > 0 and not c["drain_capped"], c
+            # one trip each (a frame counted again, its stamp not cleared, would land in the
+            # last bin, 2 ms): 512 frames at some Mpps go round in well under a millisecond
+            lat = c["queueing_lat_us"]
+            assert 0 < lat["p50"] <= lat["p99"] < 1000, c
     for e in res["summary"]:
         assert set(e["switches"]) == {"vswd", "testpmd"}, e
         (rep,) = e["ratios"]["vswd/testpmd"]["per_rep"]
@@ -166,6 +174,7 @@ def test_macs_in_rotation_are_learned_and_compared_with_the_fewest(leaves_nothin
     for s in (one, many):
         sample_ok(s)
         assert s["closed"]["generator"] == "trafgen", s  # one generator for both counts
+        assert not s["closed"]["gen_resends"], s  # it rewrites each frame's addresses
     # each port sent from 4096 addresses and to the other port's 4096: vswd learned them all
     assert one["macs"] == 1 and one["switch_facts"]["fdb_entries"] == 2, one
     assert many["macs"] == 4096 and many["switch_facts"]["fdb_entries"] == 2 * 4096, many

@@ -67,6 +67,12 @@ class Sample:
             TrafGen(self.run, self.sw, self.ports(self.topo.forwarder), None,
                     self.args.gen_core, "pvp-guest", share=True, forward=True)
 
+    def resend(self):
+        """Whether a process generator's loops send each frame on as it came (trafgen
+        --resend): where its path comes back unchanged (loop) and the run compares no MAC
+        counts, which need the addresses rewritten in every frame, with the same generator."""
+        return self.topology == "loop" and not self.vm and max(self.args.macs) == 1
+
     def trafgens(self):
         """loop: one process on its CPU; v2v, pvp: two processes share it (and yield). Every
         switch learns every address first (RFC 2544's learning frames), so that no frame is
@@ -82,7 +88,8 @@ class Sample:
             gens = [self.vm_gen]
         else:
             gens = [TrafGen(self.run, self.sw, self.ports(e), str(self.size), self.args.gen_core,
-                            name=f"trafgen{n}", share=self.topology != "loop", macs=self.macs)
+                            name=f"trafgen{n}", share=self.topology != "loop", macs=self.macs,
+                            resend=self.resend())
                     for n, e in enumerate(self.topo.generators)]
         self.sw.wait_ready()
         frames = max(300, 4 * self.macs * len(self.topo.ports))
@@ -206,6 +213,7 @@ class Sample:
             out["closed"].update(drain_capped=ans["drain_capped"],
                                  queueing_lat_us=ans["lat_us"], cdf=ans["cdf"],
                                  gen_cycles_per_frame=ans["cycles_per_frame"],
+                                 gen_resends=self.resend(),
                                  gen_stalls=ans["stalls"], injected=ans["injected"],
                                  lost_in_loop=ans["injected"] - ans["in_flight_at_end"],
                                  own=ans["ports"]["own"])

@@ -34,9 +34,10 @@ class TrafGen:
     """trafgen driven by commands on its stdin; each answer is one JSON line."""
 
     def __init__(self, run, switch, ports, sizes, core, name="trafgen", share=False,
-                 forward=False, macs=1):
+                 forward=False, macs=1, resend=False):
         """share: another guest polls the same CPU (--yield); forward: a forwarding guest
-        (--forward) instead of a generator."""
+        (--forward) instead of a generator; resend: its loops send frames on as they came
+        (--resend)."""
         self.prefix = run.prefix("g")
         argv = [*wrap(switch), TRAFGEN, "--lcores", f"0@{core}", "--no-pci", "-m", "512",
                 "--single-file-segments", "--file-prefix", self.prefix,
@@ -44,6 +45,7 @@ class TrafGen:
         argv += ["--forward"] if forward else ["--sizes", sizes]
         argv += ["--yield"] if share else []
         argv += [f"--macs={macs}"] if macs > 1 else []
+        argv += ["--resend"] if resend else []
         argv += [f"--dst={n}={dst}" for n, (_, _, dst) in enumerate(ports) if dst]
         self.run = run
         self.p = run.proc(argv, name, stdin=True, prefix=self.prefix)
