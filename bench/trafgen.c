@@ -10,10 +10,13 @@
  *                         (0: as fast as their rings take them) for SECONDS, then receive until
  *                         50 ms pass without a frame. Loss = offered - received; a frame the
  *                         ring did not take counts as offered (the switch did not keep up).
- *   loop INFLIGHT SECONDS closed loop: INFLIGHT frames are injected, and each port sends what it
+ *   loop INFLIGHT SECONDS [WARMUP [FIRST COUNT]]
+ *                         closed loop: INFLIGHT frames are injected, and each port sends what it
  *                         receives back out of itself to its --dst (the frames bounce through the
- *                         switch, or through a guest that forwards); counted after 1 s. Then it
- *                         drains: "in_flight_at_end" is what was still going round.
+ *                         switch, or through a guest that forwards); counted after WARMUP seconds
+ *                         (1). Then it drains: "in_flight_at_end" is what was still going round.
+ *                         FIRST COUNT: only ports FIRST.. FIRST+COUNT-1 take part (vsw-bench's
+ *                         interleaved runs: the other ports' switches are stopped).
  *   quit
  *
  * Only the kit's frames count (EtherType 0x88b5, local experimental, and a magic value): each
@@ -36,7 +39,7 @@
  * --resend: a loop sends each of the kit's frames back out of the port that sent it, as it came
  * (other frames are dropped): the generator then writes no frame, as an io-forwarding guest,
  * where restamping writes a line the switch has just written and waits for it to come over
- * (a fifth of the generator's cycles at 64 bytes). Only where the frame's path comes back to
+ * (about 15 % of the generator's cycles at 64 bytes). Only where the frame's path comes back to
  * its sender unchanged: one generator with both ports, one address each. The latency is then
  * sampled: every 1/64 s, for 1/1024 s, each frame sent is stamped, and a frame stamped in the
  * latest such window is counted once (after the window its stamp is cleared).
@@ -345,7 +348,7 @@ static void resend_burst(struct rte_mbuf **rx, uint16_t r, uint64_t tsc)
 
 /* Closed loop: what a port receives goes back out of it, restamped, to its --dst (with
  * --resend, out of the port that sent it, as it came). */
-static void loop(unsigned inflight, double seconds)
+static void loop(unsigned inflight, double seconds, double warmup, uint16_t first, uint16_t end)
 {
 	struct rte_mbuf *rx[BURST];
 	unsigned nsend = 0, injected = 0;
@@ -353,9 +356,9 @@ static void loop(unsigned inflight, double seconds)
 	uint64_t usual = 0; /* a moving average of the rounds that moved frames */
 	uint64_t t_start = rte_get_tsc_cycles(), every = hz / 64, stamping = hz / 1024;
 
-	for (uint16_t p = 0; p < nports; p++)
+	for (uint16_t p = first; p < end; p++)
 		nsend += sends[p];
-	for (uint16_t p = 0; p < nports && nsend; p++) {
+	for (uint16_t p = first; p < end && nsend; p++) {
 		for (unsigned left = inflight / nsend; sends[p] && left;) {
 			unsigned n = make(p, rx, left < BURST ? left : BURST);
 			if (n == 0)
@@ -366,7 +369,7 @@ static void loop(unsigned inflight, double seconds)
 			left -= n;
 		}
 	}
-	uint64_t t_count = rte_get_tsc_cycles() + hz, t_end = t_count + (uint64_t)(seconds * hz);
+	uint64_t t_count = rte_get_tsc_cycles() + (uint64_t)(warmup * hz), t_end = t_count + (uint64_t)(seconds * hz);
 	uint64_t t_reset = 0, now = rte_get_tsc_cycles();
 	for (; now < t_end; now = rte_get_tsc_cycles()) {
 		if (!t_reset && now >= t_count) {
@@ -380,7 +383,7 @@ static void loop(unsigned inflight, double seconds)
 			count_from = t_start + (now - t_start) / every * every;
 			clear_counted = now - count_from >= stamping;
 		}
-		for (uint16_t p = 0; p < nports; p++) {
+		for (uint16_t p = first; p < end; p++) {
 			uint16_t r = receive(p, rx, NULL);
 			seen += r;
 			if (resend) {
@@ -596,13 +599,17 @@ int main(int argc, char **argv)
 		forward();
 	}
 	while (!fwd && fgets(line, sizeof(line), stdin)) {
-		double a, b;
+		double a, b, w = 1;
+		unsigned first = 0, count = nports;
+		int k;
 		if (sscanf(line, "trial %lf %lf", &a, &b) == 2 && isfinite(a) && isfinite(b) &&
 		    a >= 0 && b > 0 && b < 3600)
 			trial(a, b);
-		else if (sscanf(line, "loop %lf %lf", &a, &b) == 2 && isfinite(a) && isfinite(b) &&
-			 a >= 1 && a <= 16384 && b > 0 && b < 3600)
-			loop((unsigned)a, b);
+		else if ((k = sscanf(line, "loop %lf %lf %lf %u %u", &a, &b, &w, &first, &count)) >= 2 &&
+			 k != 4 && isfinite(a) && isfinite(b) && isfinite(w) && a >= 1 &&
+			 a <= 16384 && b > 0 && b < 3600 && w >= 0 && w < 60 && first < nports &&
+			 count >= 1 && count <= nports - first)
+			loop((unsigned)a, b, w, (uint16_t)first, (uint16_t)(first + count));
 		else if (strncmp(line, "drain", 5) == 0) {
 			uint64_t n = drain(50, NULL);
 			printf("{\"what\": \"drained\", \"frames\": %" PRIu64

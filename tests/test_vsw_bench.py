@@ -392,6 +392,33 @@ def test_loop_variants_vlan_vxlan_and_the_vhost_library(leaves_nothing, tmp_path
     assert "vlan/plain" in r.stdout and "vxlan/plain" in r.stdout
 
 
+def test_interleaved_switches_take_turns_in_one_run(leaves_nothing, tmp_path):
+    """--interleave: every switch at once, stopped but for its turn; each turn's frames go round
+    through that switch alone (its own pair of the generator's ports), none is lost, and a
+    repetition is one round in turned order."""
+    r = bench("run", "--interleave", "--switch", "vswd,vswd-vring,ovs,testpmd", "--traffic",
+              "trafgen", "--sizes", "64", "--reps", "2", "--seconds", "0.5",
+              "--json", tmp_path / "r.json")
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-3000:]
+    assert "warning" not in r.stderr, r.stderr
+    res = json.loads((tmp_path / "r.json").read_text())
+    order = ["vswd", "vswd-vring", "ovs", "testpmd"]
+    assert [s["switch"] for s in res["samples"]] == order + order[1:] + order[:1]
+    for s in res["samples"]:
+        sample_ok(s)
+        c = s["closed"]
+        assert s["interleaved"] and s["topology"] == "loop" and c["generator"] == "trafgen", s
+        assert c["gen_resends"] and c["injected"] == 512 and c["lost_in_loop"] == 0, c
+        assert c["own"] == [0, 0] and not c["drain_capped"] and c["gen_cycles_per_frame"] > 0
+        assert 0 < c["queueing_lat_us"]["p50"] < 1000, c
+    rings = {s["switch"]: s["switch_facts"]["rings"] for s in res["samples"]
+             if s["switch"].startswith("vswd")}
+    assert rings == {"vswd": {"p0": "rte_vhost", "p1": "rte_vhost"},
+                     "vswd-vring": {"p0": "vring", "p1": "vring"}}, rings
+    (e,) = res["summary"]
+    assert len(e["ratios"]["vswd/ovs"]["per_rep"]) == 2, e
+
+
 def simulated(knee, noise_above=0.0):
     """A device that loses nothing up to knee frames/s and the excess above it."""
     calls = []
@@ -479,6 +506,13 @@ def test_zero_loss_search_stops_at_the_trial_limit_and_at_the_top():
      "--switch vswd-vlan is measured by testpmd's closed loop only"),
     (["--switch", "vhostlib", "--topology", "pvp"], "--switch vhostlib runs in the loop topology"),
     (["--guest", "container"], "unknown guest 'container' (have: process, vm)"),
+    (["--interleave", "--switch", "vswd,kernel", "--traffic", "trafgen"],
+     "--switch kernel cannot take turns with others (--interleave: vswd, ovs, ovs-flows, "
+     "testpmd, vswd-nooff, vswd-vring, vswd-vxlan, vhostlib, vring)"),
+    (["--interleave", "--traffic", "trafgen", "--zero-loss"],
+     "--interleave runs closed loops in the loop topology with --traffic trafgen"),
+    (["--interleave"], "--interleave runs closed loops in the loop topology with --traffic "
+                       "trafgen, process guests and one MAC (no --zero-loss)"),
     (["--guest", "vm"], "--guest vm runs --traffic trafgen (loop, pvp: trafgen in the VMs), or "
                         "udp, rpc or iperf3 (between two VMs, v2v)"),
     (["--guest", "vm", "--traffic", "trafgen", "--topology", "v2v"],

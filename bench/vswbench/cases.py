@@ -204,25 +204,10 @@ class Sample:
             return out
         self.guests()
         rate, gen, ans = self.closed()
-        out["closed"] = {"mpps": rate / 1e6, "gbps": rate * frame_bytes(self.size) * 8 / 1e9,
-                         "generator": gen}
+        out["closed"] = closed_result(self.run, self.sw.name, self.size, rate, gen, ans,
+                                      self.resend())
         if gen == "testpmd":
             out["closed"]["lost"] = getattr(self, "lost", {})
-        if ans:
-            # with INFLIGHT frames queued in the loop, this is mostly queueing (Little's law)
-            out["closed"].update(drain_capped=ans["drain_capped"],
-                                 queueing_lat_us=ans["lat_us"], cdf=ans["cdf"],
-                                 gen_cycles_per_frame=ans["cycles_per_frame"],
-                                 gen_resends=self.resend(),
-                                 gen_stalls=ans["stalls"], injected=ans["injected"],
-                                 lost_in_loop=ans["injected"] - ans["in_flight_at_end"],
-                                 own=ans["ports"]["own"])
-            if out["closed"]["lost_in_loop"]:
-                self.run.warn(f"warning: {self.sw.name}'s closed loop ended with "
-                              f"{ans['in_flight_at_end']} of its {ans['injected']} frames in "
-                              f"flight (" + ("it ran with fewer for part of the time)"
-                                             if out["closed"]["lost_in_loop"] > 0 else
-                                             "more: the switch duplicated frames)"))
         if self.args.zero_loss:
             res, best = self.zero_loss()
             found = rate_of(best, "offered") if best else 0.0
@@ -240,6 +225,27 @@ class Sample:
         if hasattr(self.sw, "facts"):
             out["switch_facts"] = self.sw.facts()
         return out
+
+
+def closed_result(run, name, size, rate, gen, ans, resends):
+    """A closed loop's figures: rate frames/s, and trafgen's answer ans (or None) with the
+    generator's side (resends: trafgen --resend); a loop that lost or gained frames is
+    warned of."""
+    out = {"mpps": rate / 1e6, "gbps": rate * frame_bytes(size) * 8 / 1e9, "generator": gen}
+    if not ans:
+        return out
+    # with INFLIGHT frames queued in the loop, this is mostly queueing (Little's law)
+    out.update(drain_capped=ans["drain_capped"], queueing_lat_us=ans["lat_us"], cdf=ans["cdf"],
+               gen_cycles_per_frame=ans["cycles_per_frame"], gen_resends=resends,
+               gen_stalls=ans["stalls"], injected=ans["injected"],
+               lost_in_loop=ans["injected"] - ans["in_flight_at_end"],
+               own=ans["ports"]["own"])
+    if out["lost_in_loop"]:
+        run.warn(f"warning: {name}'s closed loop ended with {ans['in_flight_at_end']} of its "
+                 f"{ans['injected']} frames in flight ("
+                 + ("it ran with fewer for part of the time)" if out["lost_in_loop"] > 0
+                    else "more: the switch duplicated frames)"))
+    return out
 
 
 def run_sample(run, switch_cls, topology, size, macs, args, work):

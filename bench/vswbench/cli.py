@@ -7,7 +7,7 @@ usage: vsw-bench run [--topology loop|v2v|pvp]... [--switch vswd|ovs|ovs-flows|t
                      [--macs 1,65536] [--flows N] [--concurrency N] [--recv-core C]
                      [--reps N] [--seconds S] [--zero-loss [--loss-tolerance PCT]
                      [--resolution PCT] [--max-trials N]] [--switch-core C] [--gen-core C]
-                     [--vswd-args ARGS] [--quick] [--json FILE] [--charts DIR]
+                     [--vswd-args ARGS] [--interleave] [--quick] [--json FILE] [--charts DIR]
        vsw-bench report FILE.json [--charts DIR]
 
 Variants in the loop topology: vswd-vlan (with its baseline vswd-loop), vswd-vxlan (against
@@ -22,6 +22,9 @@ generator (one VM with both ports) or pvp's forwarding guest (one VM on g0 and g
 DPDK's virtio PMD in the VM; with --traffic udp, rpc or iperf3 (the VMs' kernel TCP; --sizes are
 iperf3's write length) the two guests of v2v. Under TCG (no KVM) the figures measure the
 emulator more than the switch, and the result says so.
+--interleave (loop, process guests, --traffic trafgen, closed loops, one MAC): every switch runs
+at once, stopped but for its turn, and the generator moves from one to the next every
+--seconds: a repetition is one round over them, seconds long, not one switch start each.
 """
 import argparse
 import contextlib
@@ -36,6 +39,7 @@ from benchkit import Fail, Run
 import cases
 import harness
 import hostinfo
+import interleave
 import report
 from switches import SWITCHES, TAG, VARIANTS
 import vms
@@ -147,6 +151,8 @@ def parser():
     r.add_argument("--switch-core", type=int, default=1)
     r.add_argument("--gen-core", type=int, default=0)
     r.add_argument("--vswd-args", default="", help="more vswd options, as one string")
+    r.add_argument("--interleave", action="store_true",
+                   help="the switches at once, taking turns every --seconds (loop, trafgen)")
     r.add_argument("--quick", action="store_true",
                    help="1 repetition, 1 s points, 10 %% resolution: a smoke run")
     r.add_argument("--json")
@@ -223,6 +229,16 @@ def check(a):
             or not 0 <= a.loss_tolerance < 100:
         die("--reps >= 1, --seconds > 0, --resolution in (0, 50], --max-trials >= 1, "
             "--loss-tolerance in [0, 100)")
+    if a.interleave:
+        if a.topology != ["loop"] or a.guest != "process" or a.traffic != "trafgen" \
+                or a.zero_loss or a.macs != [1]:
+            die("--interleave runs closed loops in the loop topology with --traffic trafgen, "
+                "process guests and one MAC (no --zero-loss)")
+        bad = [sw for sw in a.switch if not SWITCHES[sw].interleaves]
+        if bad:
+            die(f"--switch {bad[0]} cannot take turns with others (--interleave: "
+                + ", ".join(n for n, c in SWITCHES.items() if c.interleaves
+                            and not c.testpmd_only) + ")")
     if a.switch_core == a.gen_core:
         die("--switch-core and --gen-core must differ (the switch busy-polls its CPU)")
     if a.guest == "vm" and vms.image_missing():
@@ -262,14 +278,22 @@ def measure(a):
               "host": hostinfo.host(a), "started": time.strftime("%Y-%m-%d %H:%M:%S"),
               "samples": []}
     bench = BenchRun(a)
-    n = 0
+
+    def keep(s):
+        result["samples"].append(s)
+        if a.json:  # kept as it goes: a failure later loses no sample
+            save(result, a.json)
+        progress(f"[{len(result['samples']):3d}/{total}] " + progress_line(s, len(a.macs) > 1))
     try:
         for topo, size, macs in points:
+            if a.interleave:
+                interleave.measure_point(bench, a, size, [SWITCHES[sw] for sw in a.switch],
+                                         keep)
+                continue
             for rep in range(a.reps):
                 # alternate, and turn the order round every repetition
                 order = a.switch[rep % len(a.switch):] + a.switch[:rep % len(a.switch)]
                 for sw in order:
-                    n += 1
                     probe = hostinfo.probe(a.gen_core, a.switch_core)
                     t0 = hostinfo.cpu_times()
                     s = cases.run_sample(bench, SWITCHES[sw], topo, size, macs, a, bench.work)
@@ -277,10 +301,7 @@ def measure(a):
                     s.update(rep=rep + 1, probe=probe, steal_pct={
                         "switch": hostinfo.steal_pct(t0, t1, a.switch_core),
                         "generator": hostinfo.steal_pct(t0, t1, a.gen_core)})
-                    result["samples"].append(s)
-                    if a.json:  # kept as it goes: a failure later loses no sample
-                        save(result, a.json)
-                    progress(f"[{n:3d}/{total}] " + progress_line(s, len(a.macs) > 1))
+                    keep(s)
     finally:
         bench.stop_all()
         bench.close()

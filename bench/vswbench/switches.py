@@ -45,6 +45,7 @@ class Switch:
     gen_topology = "paired"  # testpmd's --port-topology in a closed loop (loop: a frame
                              # goes back out of the port it came in by)
     fill_factor = 1        # the bursts each of its ports injects, times the usual
+    interleaves = False    # can take turns with others in one run (--interleave: pids())
 
     def __init__(self, work, core, main_core, mac_table=8192, vswd_args=(), vms=False):
         """mac_table: the MAC table entries the run needs (vswd, OVS NORMAL); vswd_args: more
@@ -95,9 +96,14 @@ class Switch:
     def placement(self):
         return f"switch on CPU {self.core}"
 
+    def pids(self):
+        """Its processes, to stop and continue in an interleaved run (--interleave)."""
+        return []
+
 
 class VswdSwitch(Switch):
     name = "vswd"
+    interleaves = True
 
     port_args = ()         # per port: more `port add` arguments (VLANs)
     DROPS = ("tx_full", "no_mbuf", "malformed", "vlan", "no_copy", "port_down", "no_egress")
@@ -116,6 +122,9 @@ class VswdSwitch(Switch):
         except Exception as e:
             self.stop()
             self.fail("vswd", e)
+
+    def pids(self):
+        return [self.v.proc.pid]
 
     def setup(self):
         """More ports, once the guests' are there."""
@@ -242,6 +251,7 @@ class VswdVxlanSwitch(VswdSwitch):
 
 class OvsSwitch(Switch):
     name = "ovs"
+    interleaves = True
     flows = False
 
     def start(self, ports):
@@ -263,6 +273,9 @@ class OvsSwitch(Switch):
 
     def sock(self, i):
         return self.ovs.sock(self.ports[i])
+
+    def pids(self):
+        return [self.ovs.vswitchd.pid]
 
     def wait_ready(self, ports=None):
         """Until OVS has the vhost-user ports up (a frame sent earlier is dropped)."""
@@ -286,6 +299,7 @@ class OvsFlowsSwitch(OvsSwitch):
 
 class TestpmdSwitch(Switch):
     name = "testpmd"
+    interleaves = True
     program = "dpdk-testpmd"
 
     def argv(self):
@@ -314,6 +328,9 @@ class TestpmdSwitch(Switch):
         except Exception as e:
             self.stop()
             self.fail(Path(self.program).name, e)
+
+    def pids(self):
+        return [self.p.pid]
 
     def log_tail(self, n=8):
         p = getattr(self, "p", None)
