@@ -70,7 +70,7 @@
 
 #define BURST 32
 #define RING 1024
-#define MAX_PORTS 8
+#define MAX_PORTS 16 /* vsw-bench --interleave: two for each of up to 8 switches */
 #define MAX_SIZES 16
 #define ETHERTYPE 0x88b5
 #define MAGIC 0x76737762u /* "vswb" */

@@ -509,6 +509,9 @@ def test_zero_loss_search_stops_at_the_trial_limit_and_at_the_top():
     (["--interleave", "--switch", "vswd,kernel", "--traffic", "trafgen"],
      "--switch kernel cannot take turns with others (--interleave: vswd, ovs, ovs-flows, "
      "testpmd, vswd-nooff, vswd-vring, vswd-vxlan, vhostlib, vring)"),
+    (["--interleave", "--traffic", "trafgen", "--switch",
+      "vswd,vswd-nooff,vswd-vring,vswd-vxlan,ovs,ovs-flows,testpmd,vhostlib,vring"],
+     "--interleave takes 8 switches at most (trafgen's 16 ports)"),
     (["--interleave", "--traffic", "trafgen", "--zero-loss"],
      "--interleave runs closed loops in the loop topology with --traffic trafgen"),
     (["--interleave"], "--interleave runs closed loops in the loop topology with --traffic "

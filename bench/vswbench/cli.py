@@ -234,6 +234,8 @@ def check(a):
                 or a.zero_loss or a.macs != [1]:
             die("--interleave runs closed loops in the loop topology with --traffic trafgen, "
                 "process guests and one MAC (no --zero-loss)")
+        if len(a.switch) > 8:
+            die("--interleave takes 8 switches at most (trafgen's 16 ports)")
         bad = [sw for sw in a.switch if not SWITCHES[sw].interleaves]
         if bad:
             die(f"--switch {bad[0]} cannot take turns with others (--interleave: "
