@@ -1,14 +1,15 @@
-/* vring: a split virtqueue driven by the switch itself, rte_vhost kept for the protocol.
+/* vring: virtqueues driven by the switch itself, rte_vhost kept for the protocol.
  *
  * rte_vhost 22.11 publishes each burst's used index with a locked add on a line the guest
  * reads, reads descriptors one by one and copies long frames with an rte_memcpy built for
  * SSE4.2 (Debian's -march=corei7). This module reads the guest's rings directly (as SPDK and
  * VPP do): a plain release store of the used index, a batch's descriptors and buffers
- * fetched at once, libc's memcpy for long frames. It handles the split ring with or without
- * mergeable buffers, chained descriptors, indirect descriptors on transmit, in-order (its
- * buffers are used in order anyway), the event index, and checksum and TCP segmentation
- * offloads (the header to and from mbuf flags, as rte_vhost's compliant flags); the caller
- * leaves anything else (packed ring, UFO, ECN, an IOMMU, dirty logging) to rte_vhost.
+ * fetched at once, libc's memcpy for long frames; on the packed ring, where rte_vhost fetches
+ * four buffers at a time just before copying them, all of a burst's. It handles the split and
+ * the packed ring with or without mergeable buffers, chained descriptors, indirect descriptors
+ * on transmit, in-order (its buffers are used in order anyway), the event index, and checksum
+ * and TCP segmentation offloads (the header to and from mbuf flags, as rte_vhost's compliant
+ * flags); the caller leaves anything else (UFO, ECN, an IOMMU, dirty logging) to rte_vhost.
  * Every descriptor is checked against the ring and the guest's memory table: a bad one is
  * dropped and counted, never followed. */
 #ifndef VHP_VRING_H
@@ -21,14 +22,21 @@
 #include <rte_vhost.h>
 
 struct vr_queue {
+	bool packed;         /* VIRTIO_F_RING_PACKED: pdesc and driver_event, else the split ring */
 	struct vring_desc *desc;
 	struct vring_avail *avail;
 	struct vring_used *used;
-	uint16_t mask;       /* size - 1; sizes are powers of two */
-	uint16_t last_avail; /* the next avail entry to take */
-	uint16_t last_used;  /* the used index published so far */
+	struct vring_packed_desc *pdesc;
+	struct vring_packed_desc_event *driver_event; /* whether the guest wants interrupts */
+	uint16_t size;
+	uint16_t mask;       /* size - 1: split rings' sizes are powers of two */
+	uint16_t last_avail; /* the next avail entry (packed: descriptor) to take */
+	uint16_t last_used;  /* the used index published so far (packed: the next to write) */
+	bool avail_wrap;     /* packed: the wrap counters of last_avail and last_used */
+	bool used_wrap;
 	uint16_t hdr_len;    /* virtio-net header: 12 (mergeable or version 1) or 10 */
 	bool mrg;            /* mergeable receive buffers */
+	bool in_order;       /* VIRTIO_F_IN_ORDER: a packed transmit ring's burst is one used entry */
 	bool event_idx;      /* VIRTIO_RING_F_EVENT_IDX: interrupts as the guest's used_event says */
 	bool ol;             /* headers carry offloads: checksums and TCP segmentation */
 	int vid;             /* rte_vhost's device, which interrupts the guest; -1: never */

@@ -94,10 +94,9 @@ def negotiated_as_asked(vswd, port, g):
              "csum": g.csum, "guest_csum": g.csum}
     wrong = {f: on for f, on in asked.items() if (f in have) != bool(on)}
     assert not wrong and not have & TSO, f"{port} negotiated {sorted(have)} for {g}"
-    # with vring=on vswd drives a split ring itself, checksum offload or not
-    # (vhost/vring.c); rte_vhost the packed ring
+    # with vring=on vswd drives either ring itself, checksum offload or not (vhost/vring.c)
     info = vswd.port(port)
-    assert info["rings"] == ("rte_vhost" if g.packed else "vring"), info
+    assert info["rings"] == "vring", info
 
 
 @pytest.mark.parametrize("ga,gb", ALIKE + MIXED + VEC,

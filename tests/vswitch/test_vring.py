@@ -1,15 +1,16 @@
-"""vhost/vring.c, the split virtqueue driven without rte_vhost's data path (issue 9), through
-real guests: bench/vhostlib-fwd --vring forwards between two vhost-user sockets, and two
-guests (bench's tsoflow --duplex on net_virtio_user, as in test_virtio_features.py) send
-each other rounds of TCP frames of 60 to 9014 bytes at once. Each guest checks every byte,
-length, checksum and the order of what arrives; counts are exact; the forwarder refused no
-descriptor and dropped no frame.
+"""vhost/vring.c and vring_packed.c, the virtqueues driven without rte_vhost's data path
+(issue 9), through real guests: bench/vhostlib-fwd --vring forwards between two vhost-user
+sockets, and two guests (bench's tsoflow --duplex on net_virtio_user, as in
+test_virtio_features.py) send each other rounds of TCP frames of 60 to 9014 bytes at once.
+Each guest checks every byte, length, checksum and the order of what arrives; counts are
+exact; the forwarder refused no descriptor and dropped no frame.
 
-The combinations are the ones vring drives: mergeable buffers or not (9014-byte frames then
-fill one chain of the guest's large buffers, or five mergeable 2 KB ones), in-order or not
-(the guest's driver takes different paths), and a guest
-that asks for the packed ring, which the socket does not offer: it falls back to the split
-ring. Checksum offload is not offered either (vr_unsupported_features)."""
+The combinations are the ones vring drives: the split and the packed ring, mergeable buffers
+or not (9014-byte frames then fill one chain of the guest's large buffers, or five mergeable
+2 KB ones), in-order or not (the guest's driver takes different paths: on the packed ring
+in-order lets one used descriptor tell a whole burst), the driver's vectorized packed paths,
+and a packed guest facing a split one. The guests' long frames go out as indirect tables on
+the packed ring. Checksum offload is not offered here (test_virtio_features.py has it)."""
 import json
 import signal
 
@@ -22,18 +23,19 @@ from test_virtio_features import (A, B, ROUND, ROUNDS, SIZES, FRAMES, Guest, eve
 FWD = BUILD / "bench" / "vhostlib-fwd"
 TSOFLOW = BUILD / "bench" / "tsoflow"
 
-CASES = [(g, g) for g in (Guest(0, 0, 0, 0), Guest(0, 1, 0, 0), Guest(1, 0, 0, 0),
-                          Guest(1, 1, 0, 0), Guest(1, 1, 1, 0))]
-CASES += [(Guest(1, 1, 0, 0), Guest(0, 0, 0, 0))]
+CASES = [(g, g) for g in (Guest(m, i, p, 0) for p in (0, 1) for m in (0, 1) for i in (0, 1))]
+CASES += [(Guest(0, 1, 1, 0, 1), Guest(0, 1, 1, 0, 1)),
+          (Guest(1, 1, 0, 0), Guest(0, 0, 0, 0)), (Guest(1, 0, 1, 0), Guest(0, 1, 0, 0))]
 
 
 def guest(sock, mac, peer, g):
-    devargs = f"mrg_rxbuf={g.mrg},in_order={g.in_order},packed_vq={g.packed}"
+    devargs = f"mrg_rxbuf={g.mrg},in_order={g.in_order},packed_vq={g.packed},vectorized={g.vec}"
     return virtio_user(TSOFLOW, sock, mac,
                        ["--duplex", "--dst", peer, "--sizes", ",".join(map(str, SIZES)),
                         "--frames", str(ROUND), "--rounds", str(ROUNDS), "--mtu", "9000",
                         "--offloads", "off", "--mbufs", "2047", "--seconds", "20"],
-                       "tsoflow", devargs=devargs, tag="vr")
+                       "tsoflow", devargs=devargs, tag="vr",
+                       eal=["--force-max-simd-bitwidth=512"] if g.vec else [])
 
 
 def result(p):
