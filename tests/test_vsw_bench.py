@@ -419,6 +419,27 @@ def test_interleaved_switches_take_turns_in_one_run(leaves_nothing, tmp_path):
     assert len(e["ratios"]["vswd/ovs"]["per_rep"]) == 2, e
 
 
+def test_packed_ring_guests_through_every_switch(leaves_nothing, tmp_path):
+    """--ring packed: every switch's guests open packed rings (vswd says so of its ports, with
+    vring=on driving them itself) and the loop loses nothing."""
+    r = bench("run", "--interleave", "--ring", "packed", "--switch", "vswd,vswd-vring,testpmd",
+              "--traffic", "trafgen", "--sizes", "64,1518", "--reps", "1", "--seconds", "0.5",
+              "--json", tmp_path / "r.json")
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-3000:]
+    assert "guests' virtqueues: packed ring" in r.stdout, r.stdout
+    res = json.loads((tmp_path / "r.json").read_text())
+    assert res["config"]["ring"] == "packed" and len(res["samples"]) == 6, res["config"]
+    for s in res["samples"]:
+        sample_ok(s)
+        c = s["closed"]
+        assert c["lost_in_loop"] == 0 and c["mpps"] > 0, c
+        if s["switch"].startswith("vswd"):
+            f = s["switch_facts"]
+            assert f["layout"] == {"p0": "packed", "p1": "packed"}, f
+            want = "vring" if s["switch"] == "vswd-vring" else "rte_vhost"
+            assert f["rings"] == {"p0": want, "p1": want}, f
+
+
 def simulated(knee, noise_above=0.0):
     """A device that loses nothing up to knee frames/s and the excess above it."""
     calls = []
@@ -522,6 +543,9 @@ def test_zero_loss_search_stops_at_the_trial_limit_and_at_the_top():
      "--guest vm --traffic trafgen runs loop and pvp (between two VMs, v2v: --traffic udp, rpc "
      "or iperf3)"),
     (["--traffic", "iperf3"], "--traffic iperf3 runs in kernel guests: --guest vm"),
+    (["--ring", "twisted"], "unknown --ring twisted (split, packed)"),
+    (["--guest", "vm", "--traffic", "trafgen", "--ring", "packed"],
+     "--ring packed is for process guests: a VM's virtio-net device is QEMU's"),
     (["--guest", "vm", "--traffic", "udp", "--switch", "vswd,vhostlib"],
      "--switch vhostlib has no VM guests (--guest vm: vswd, ovs, ovs-flows, testpmd, kernel, "
      "vswd-nooff, vswd-vring)"),

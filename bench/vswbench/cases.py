@@ -252,7 +252,7 @@ def run_sample(run, switch_cls, topology, size, macs, args, work):
     """Starts the switch, measures, stops everything the sample started (the switch last,
     whatever happens before)."""
     sw = switch_cls(work, args.switch_core, args.gen_core, mac_table=args.mac_table,
-                    vswd_args=args.vswd_extra,
+                    vswd_args=args.vswd_extra, ring=args.ring,
                     vms=TOPOLOGIES[topology].vm_ports if args.guest == "vm" else ())
     t0 = time.monotonic()
     try:

@@ -41,7 +41,7 @@ import harness
 import hostinfo
 import interleave
 import report
-from switches import SWITCHES, TAG, VARIANTS
+from switches import RINGS, SWITCHES, TAG, VARIANTS
 import vms
 
 TOPOLOGIES = list(cases.TOPOLOGIES)
@@ -124,6 +124,10 @@ def parser():
     r.add_argument("--guest", default="process",
                    help="process (net_virtio_user) or vm (test-image VMs: loop, pvp with --traffic "
                    "trafgen; v2v with udp, rpc, iperf3)")
+    r.add_argument("--ring", default="split",
+                   help="the process guests' virtqueues, the same for every switch: split, or "
+                   "packed (in-order, no mergeable buffers: the virtio driver's vectorized "
+                   "paths where the CPU has AVX512)")
     r.add_argument("--traffic", default="testpmd",
                    help=f"{', '.join(TRAFFIC)} (testpmd: its closed loop where it can, trafgen "
                    f"elsewhere; udp: gs-udpperf, or kudp through the kernel bridge; iperf3: "
@@ -243,6 +247,10 @@ def check(a):
                             and not c.testpmd_only) + ")")
     if a.switch_core == a.gen_core:
         die("--switch-core and --gen-core must differ (the switch busy-polls its CPU)")
+    if a.ring not in RINGS:
+        die(f"unknown --ring {a.ring} ({', '.join(RINGS)})")
+    if a.guest == "vm" and a.ring != "split":
+        die("--ring packed is for process guests: a VM's virtio-net device is QEMU's")
     if a.guest == "vm" and vms.image_missing():
         die(vms.image_missing())
     if a.recv_core is None:
@@ -366,6 +374,8 @@ def save(result, path):
 
 def show(result, json_path, charts_dir):
     print("\n".join(report.table(result["summary"], result["config"]["switch"])))
+    if result["config"].get("ring", "split") != "split":
+        print(f"guests' virtqueues: {result['config']['ring']} ring (--ring)")
     if result["host"].get("accel") == "tcg":  # VMs under TCG: say what the figures are
         print(f"note: {result['host']['note']}")
     if json_path:

@@ -41,7 +41,7 @@ class TrafGen:
         self.prefix = run.prefix("g")
         argv = [*wrap(switch), TRAFGEN, "--lcores", f"0@{core}", "--no-pci", "-m", "512",
                 "--single-file-segments", "--file-prefix", self.prefix,
-                "--log-level", "notice", *vdevs(switch, ports), "--"]
+                "--log-level", "notice", *vdevs(switch, ports), *switch.guest_eal(), "--"]
         argv += ["--forward"] if forward else ["--sizes", sizes]
         argv += ["--yield"] if share else []
         argv += [f"--macs={macs}"] if macs > 1 else []
@@ -123,7 +123,7 @@ class TestpmdGuest(TestpmdShell):
     def __init__(self, run, switch, ports, size, core, name, topology="paired"):
         peers = [f"--eth-peer={n},{dst}" for n, (_, _, dst) in enumerate(ports)]
         super().__init__(["--lcores", f"0@{core},1@{core}", "-m", "512",
-                          *vdevs(switch, ports)],
+                          *vdevs(switch, ports), *switch.guest_eal()],
                          ["--forward-mode=mac", *peers, f"--txpkts={size - 4}",
                           "--total-num-mbufs=16384", "--burst=32",
                           *([f"--port-topology={topology}"] if topology != "paired" else [])],

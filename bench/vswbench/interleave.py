@@ -28,6 +28,9 @@ class Together:
     def vdev(self, i, n, mac):
         return self.switches[i // 2].vdev(i % 2, n, mac)
 
+    def guest_eal(self):
+        return self.switches[0].guest_eal()
+
 
 def signal_all(sw, sig):
     for pid in sw.pids():
@@ -51,7 +54,7 @@ def measure_point(run, a, size, switch_classes, on_sample):
             work = run.work / f"interleave{k}"
             work.mkdir(exist_ok=True)
             sw = cls(work, a.switch_core, a.gen_core, mac_table=a.mac_table,
-                     vswd_args=a.vswd_extra)
+                     vswd_args=a.vswd_extra, ring=a.ring)
             sws.append(sw)
             sw.start(["p0", "p1"])
         ports = []

@@ -37,6 +37,15 @@ def one_line(e):
     return (str(e).strip().splitlines() or [repr(e)])[0]
 
 
+# --ring: the virtio_user devargs and the guests' EAL options of each layout. packed: the
+# packed ring, in-order and without mergeable buffers, so DPDK's virtio driver takes its
+# vectorized (AVX512) paths both ways where the CPU has them; the EAL allows them only with
+# a 512-bit SIMD width
+RINGS = {"split": ("", []),
+         "packed": (",packed_vq=1,in_order=1,mrg_rxbuf=0,vectorized=1",
+                    ["--force-max-simd-bitwidth=512"])}
+
+
 class Switch:
     name = None
     netns = None           # the namespace guests must run in (kernel)
@@ -47,11 +56,14 @@ class Switch:
     fill_factor = 1        # the bursts each of its ports injects, times the usual
     interleaves = False    # can take turns with others in one run (--interleave: pids())
 
-    def __init__(self, work, core, main_core, mac_table=8192, vswd_args=(), vms=False):
+    def __init__(self, work, core, main_core, mac_table=8192, vswd_args=(), vms=False,
+                 ring="split"):
         """mac_table: the MAC table entries the run needs (vswd, OVS NORMAL); vswd_args: more
-        vswd options (--vswd-args); vms: the ports (names) whose guests are VMs (vm_nic)."""
+        vswd options (--vswd-args); vms: the ports (names) whose guests are VMs (vm_nic);
+        ring: the process guests' virtqueues (--ring, RINGS)."""
         self.work, self.core, self.main_core = Path(work), core, main_core
         self.mac_table, self.vswd_args, self.vms = mac_table, list(vswd_args), vms
+        self.ring = ring
         self.ports = []
 
     def sock(self, i):
@@ -59,7 +71,12 @@ class Switch:
 
     def vdev(self, i, n, mac, queue_size=1024):
         """The vdev a guest opens as its n-th port to reach switch port i."""
-        return f"net_virtio_user{n},path={self.sock(i)},mac={mac},queue_size={queue_size}"
+        return (f"net_virtio_user{n},path={self.sock(i)},mac={mac},queue_size={queue_size}"
+                + RINGS[self.ring][0])
+
+    def guest_eal(self):
+        """EAL options for the guests' processes that the ring layout needs."""
+        return RINGS[self.ring][1]
 
     def kernel_guest(self, i, ip):
         raise Fail(f"{self.name} has no kernel guests")
@@ -165,13 +182,15 @@ class VswdSwitch(Switch):
 
     def facts(self):
         """What vswd says after the sample: its non-zero drop counters, its FDB's size, what
-        drove each port's rings (vring or rte_vhost)."""
+        drove each port's rings (vring or rte_vhost) and their layout (split or packed)."""
         st = self.v.ctl("stats")
         pmd = st["pmds"][0]
+        ports = [p for p in self.v.ctl("port", "list") if "rings" in p]
         return {"drops": {f"{p['name']}.{k}": n for p in st["ports"]
                           for k, n in p["drops"].items() if n},
-                "rings": {p["name"]: p["rings"] for p in self.v.ctl("port", "list")
-                          if "rings" in p},
+                "rings": {p["name"]: p["rings"] for p in ports},
+                "layout": {p["name"]: "packed" if "packed" in p.get("negotiated", ()) else "split"
+                           for p in ports},
                 "fdb_entries": st["fdb"]["entries"],
                 "pmd_busy_pct": round(pmd["busy_pct"], 1),
                 "frames_per_busy_round": round(pmd["packets"] / max(1, pmd["busy_iterations"]), 1)}
