@@ -1,18 +1,22 @@
-/* Fuzz target "vring": a guest's split rings as vhost/vring.c reads them (the guest writes
- * every descriptor, index and length it sees, so all are hostile).
+/* Fuzz target "vring": a guest's split or packed rings as vhost/vring.c reads them (the guest
+ * writes every descriptor, index and length it sees, so all are hostile).
  *
  * One 16-slot ring over a 64 KB guest memory region at guest address 0x100000. Input: a byte
  * of features (bit 0 mergeable buffers, bit 1 offloads, bit 2 a 12-byte header without
- * mergeable buffers (version 1)), 16 descriptors of 16 bytes (address as an offset from the
- * region's start, so most land inside it and some do not; length; flags; next), 16 avail
- * entries, the avail index, the position the ring starts at; with offloads, 64 bytes that
+ * mergeable buffers (version 1), bit 3 the packed ring, bit 4 in-order, bits 5-7 slots fewer
+ * than 16 in a packed ring, whose size need not be a power of 2), 16 descriptors of 16 bytes
+ * (address as an offset from the region's start, so most land inside it and some do not;
+ * length; flags (a packed ring's wrap bits among them); next, or a packed ring's buffer id),
+ * 16 avail entries (a split ring's), the avail index (a split ring's), the position the ring
+ * starts at (a packed ring's: modulo its size, bit 15 the wrap counter); with offloads, 64 bytes that
  * open every descriptor's buffer (a transmitted frame's virtio-net header and headers, all
  * hostile); then operations: a byte, bit 7 set to receive (bits 0-5: how many frames the
  * switch sends the guest, whose lengths come in two bytes each; bit 6: as TCP/IPv4 frames
  * with the checksum and segmentation flags the switch would give them) or clear to transmit
  * (the rest: how many frames to take).
  * Every mbuf must be back in the pool after each input, every frame taken must be a sound
- * mbuf chain, and the used index must have moved by what was published. */
+ * mbuf chain, and the used index must have moved by what was published (in a packed ring:
+ * stay in the ring and level with the avail position, as the switch uses buffers in order). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -37,6 +41,8 @@ static struct rte_mempool *pool;
 static unsigned baseline;
 static uint8_t guest_mem[MEM] __attribute__((aligned(4096))); /* as an mmap'd region */
 static struct vring_desc desc[SLOTS];
+static struct vring_packed_desc pdesc[SLOTS];
+static struct vring_packed_desc_event driver_event = {.flags = VRING_PACKED_EVENT_FLAG_DISABLE};
 static struct vring_avail *avail; /* with SLOTS entries */
 static struct vring_used *used;
 static struct rte_vhost_memory *mem; /* one region */
@@ -87,6 +93,15 @@ static uint32_t take32(const uint8_t **d, size_t *n)
 	return v;
 }
 
+/* The ring's positions after an operation that started with the used index at before. */
+static void check_used(const struct vr_queue *q, uint16_t before)
+{
+	if (q->packed ? q->last_used >= q->size || q->last_avail != q->last_used ||
+				q->avail_wrap != q->used_wrap
+		      : used->idx != q->last_used || (uint16_t)(q->last_used - before) > SLOTS)
+		abort();
+}
+
 static void transmit(struct vr_queue *q, unsigned n)
 {
 	struct rte_mbuf *pkts[64];
@@ -97,8 +112,7 @@ static void transmit(struct vr_queue *q, unsigned n)
 		if (rte_mbuf_check(pkts[i], 1, &why) != 0 || pkts[i]->pkt_len == 0)
 			abort();
 	rte_pktmbuf_free_bulk(pkts, got);
-	if (used->idx != q->last_used || (uint16_t)(q->last_used - before) > SLOTS)
-		abort();
+	check_used(q, before);
 }
 
 /* A frame from the switch with offload flags: sane headers, as vswitch/offload.c makes
@@ -161,8 +175,7 @@ static void receive(struct vr_queue *q, unsigned n, bool ol, const uint8_t **d, 
 	}
 	vr_enqueue(q, pkts, (uint16_t)n);
 	rte_pktmbuf_free_bulk(pkts, n);
-	if (used->idx != q->last_used || (uint16_t)(q->last_used - before) > SLOTS)
-		abort();
+	check_used(q, before);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -178,6 +191,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		desc[i].len = take32(&data, &size) % (MEM + 4096);
 		desc[i].flags = take16(&data, &size);
 		desc[i].next = take16(&data, &size);
+		pdesc[i] = (struct vring_packed_desc){.addr = desc[i].addr, .len = desc[i].len,
+						      .flags = desc[i].flags, .id = desc[i].next};
 	}
 	for (int i = 0; i < SLOTS; i++)
 		avail->ring[i] = take16(&data, &size);
@@ -185,10 +200,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	avail->flags = VRING_AVAIL_F_NO_INTERRUPT;
 	q.last_avail = q.last_used = take16(&data, &size);
 	used->idx = q.last_used;
-	q.desc = desc;
-	q.avail = avail;
-	q.used = used;
+	q.packed = features & 8;
+	if (q.packed) {
+		q.size = (uint16_t)(SLOTS - (features >> 5));
+		q.avail_wrap = q.used_wrap = q.last_avail >> 15;
+		q.last_avail = q.last_used = (uint16_t)((q.last_avail & 0x7fff) % q.size);
+		q.pdesc = pdesc;
+		q.driver_event = &driver_event;
+	} else {
+		q.size = SLOTS;
+		q.desc = desc;
+		q.avail = avail;
+		q.used = used;
+	}
 	q.mask = SLOTS - 1;
+	q.in_order = features & 16;
 	q.mrg = features & 1;
 	q.ol = features & 2;
 	q.hdr_len = q.mrg || (features & 4) ? 12 : 10;

@@ -155,6 +155,39 @@ def vring():
         struct.pack("<3H", 100, 100, 100) + bytes([0x80 | 1, 0, 1]))
 
 
+def vring_packed():
+    """fuzz_vring.c's packed ring (features bit 3): the same 16 descriptors with buffer ids in
+    place of next, flags with the wrap bits; the start's bit 15 is its wrap counter (1 at
+    first)."""
+    def d(off, length, flags=0, buf_id=0):
+        return struct.pack("<IIHH", off, length, flags, buf_id)
+
+    write, more, indirect, avail, used = 2, 1, 4, 0x80, 0x8000
+    unused = bytes(32) + struct.pack("<H", 0)  # a split ring's avail entries and index
+    rx = bytes([0x80 | 4]) + struct.pack("<4H", 60, 1514, 2047, 2999)
+    # mergeable: 16 buffers posted, four frames in (2999 bytes take two), then a transmit
+    # that meets the receive buffers' WRITE flags
+    plain = b"".join(d(i * 2048, 2048, avail | write, i) for i in range(16))
+    put("vring", "packed-mrg-rx-tx", b"\x09" + plain + unused + struct.pack("<H", 0x8000) + rx +
+        bytes([8]))
+    # 15 slots, in-order, no mergeable buffers: chains of three from slot 12, the second
+    # chain past the end of the ring in the next lap (its wrap bits flipped)
+    chained = b"".join(d(i * 1024, 1024, (avail if i >= 12 else used) | write |
+                         (more if i % 3 != 2 else 0), i) for i in range(16))
+    put("vring", "packed-chains-wrap", bytes([8 | 4 | 16 | 1 << 5]) + chained + unused +
+        struct.pack("<H", 0x8000 | 12) + rx + bytes([0x80 | 2, 0, 9, 5, 1, 5]))
+    # transmit with offloads: slot 0 an indirect table (the 64 bytes every buffer opens with:
+    # a header entry marked WRITE as DPDK's driver marks it, then the frame's), slots 1-3
+    # plain frames, slot 4 a chain that never ends
+    table = (struct.pack("<QIHH", 0x100000 + 0x1000, 12, write, 0) +
+             struct.pack("<QIHH", 0x100000 + 0x1000 + 12, 54, write, 1))
+    frames = d(0x8000, 32, avail | indirect, 7) + b"".join(
+        d(0x1000 * i, 66, avail, i) for i in range(1, 4)) + b"".join(
+        d(0x1000 * i, 64, avail | more, i) for i in range(4, 16))
+    put("vring", "packed-indirect-tx", bytes([8 | 2 | 4]) + frames + unused +
+        struct.pack("<H", 0x8000) + (table + bytes(64))[:64] + bytes([16, 0x80 | 2, 0, 9]))
+
+
 def gstack():
     eth = Ether(src=PEER, dst=ME)
     fix = 0x1000  # the harness fixes the checksums
@@ -207,5 +240,5 @@ def rpc():
     put("rpc", "sm", framed([hdr(8, msg=32, req=77), hdr(11), hdr(9)], 0x2000))
 
 
-for gen in (vswctl, ctl, l2, vxlan, vring, gstack, tcp, rpc):
+for gen in (vswctl, ctl, l2, vxlan, vring, vring_packed, gstack, tcp, rpc):
     gen()

@@ -30,6 +30,7 @@ struct cursor {
 	uint32_t seen; /* descriptors scanned: never more than a ring */
 };
 
+/* Moves *pos on by k <= size descriptors. */
 static inline void step(const struct vr_queue *q, uint16_t *pos, bool *wrap, uint16_t k)
 {
 	uint32_t p = (uint32_t)*pos + k;
@@ -85,8 +86,11 @@ static uint16_t scan(const struct vr_queue *q, struct cursor *c, struct pbuf *b,
 			uint16_t pos = c->pos;
 			bool wrap = c->wrap;
 
-			while ((flags & VRING_DESC_F_NEXT) && !p->bad) {
-				p->bad = cnt == MAX_CHAIN || c->seen + cnt >= q->size;
+			while (flags & VRING_DESC_F_NEXT) {
+				if (cnt == MAX_CHAIN || c->seen + cnt >= q->size) {
+					p->bad = true; /* taken up to here, and used */
+					break;
+				}
 				step(q, &pos, &wrap, 1);
 				flags = q->pdesc[pos].flags;
 				cnt++;
