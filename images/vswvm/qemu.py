@@ -38,7 +38,8 @@ def argv(spec, rundir, ssh_port=None, overlay=None):
                   # deep rings ride out the time slices a guest waits for on a busy host
                   "-device", f"virtio-net-pci,netdev=net{i},id=nic{i},mac={n.mac},romfile=,"
                              "rx_queue_size=1024,tx_queue_size=1024"
-                             + (",mq=on" if n.queues > 1 else "") + vhost_device_opts(spec)]
+                             + (",mq=on" if n.queues > 1 else "") + (",packed=on" if n.packed else "")
+                             + vhost_device_opts(spec)]
         elif n.kind == "user":
             # management only: restrict=on cuts the guest off from every network but the
             # forwarded SSH port on the host's loopback

@@ -41,6 +41,7 @@ class Nic:
     path: Path = None  # vhost socket
     mode: str = "server"  # vswd's side, as in vswctl: server = vswd owns the socket
     queues: int = 1
+    packed: bool = False  # the packed virtqueue (VIRTIO_F_RING_PACKED) offered to the guest
     model: str = "virtio-net-pci"
     tap: str = None  # emulated NIC: a host TAP interface of this name
     vhost_net: bool = False  # ... served by the kernel's vhost-net
@@ -120,13 +121,15 @@ def _opts(text, what):
 
 
 def nic(text, name, index):
-    """--nic vhost=SOCK[,mode=server|client][,mac=MAC][,queues=N] or --nic user."""
+    """--nic vhost=SOCK[,mode=server|client][,mac=MAC][,queues=N][,packed=on|off] or --nic
+    user."""
     if text == "user":
         return Nic("user", default_mac(name, index), model="virtio-net-pci")
     o = _opts(text, "kind")
     if "vhost" not in o:
-        raise VmError(f"--nic {text}: want vhost=SOCK[,mode=server|client][,mac=MAC][,queues=N] or user")
-    unknown = set(o) - {"vhost", "mode", "mac", "queues"}
+        raise VmError(f"--nic {text}: want vhost=SOCK[,mode=server|client][,mac=MAC][,queues=N]"
+                      f"[,packed=on|off] or user")
+    unknown = set(o) - {"vhost", "mode", "mac", "queues", "packed"}
     if unknown:
         raise VmError(f"--nic {text}: unknown option {sorted(unknown)[0]}")
     n = Nic("vhost", o.get("mac", default_mac(name, index)), Path(o["vhost"]).absolute(),
@@ -138,6 +141,9 @@ def nic(text, name, index):
         assert 1 <= n.queues <= 16
     except (ValueError, AssertionError):
         raise VmError(f"--nic {text}: queues must be 1-16") from None
+    if o.get("packed", "off") not in ("on", "off"):
+        raise VmError(f"--nic {text}: packed must be on or off")
+    n.packed = o.get("packed") == "on"
     if n.mode == "server":
         # vswd owns the socket (vswctl port add ... mode=server): it must be serving now
         if not n.path.exists():

@@ -58,6 +58,8 @@ def test_bad_nic_options(test_image, tmp_path, name):
     assert "unicast MAC" in _fails("start", name, "--nic",
                                    f"vhost={tmp_path}/a,mode=client,mac=01:00:5e:00:00:01")
     assert "queues" in _fails("start", name, "--nic", f"vhost={tmp_path}/a,mode=client,queues=0")
+    assert "packed must be on or off" in _fails("start", name, "--nic",
+                                                f"vhost={tmp_path}/a,mode=client,packed=yes")
     _nothing_started(name)
 
 
@@ -114,8 +116,8 @@ def test_xml_of_every_kind_of_vm_validates(test_image, tmp_path, name):
     disk = tmp_path / "disk.qcow2"
     harness.sh(f"qemu-img create -q -f qcow2 {disk} 64M")
     cases = [
-        (["--nic", f"vhost={tmp_path}/s.sock,mode=client,queues=2", "--accel", "tcg"],
-         ["devices/interface[@type='vhostuser']/driver[@queues='2']",
+        (["--nic", f"vhost={tmp_path}/s.sock,mode=client,queues=2,packed=on", "--accel", "tcg"],
+         ["devices/interface[@type='vhostuser']/driver[@queues='2'][@packed='on']",
           "{http://libvirt.org/schemas/domain/qemu/1.0}override"]),
         (["--image", str(disk), "--nic", "user", "--viommu",
           "--emulated-nic", "e1000e,tap=vswtap0", "--accel", "tcg"],
