@@ -147,6 +147,13 @@ def vring():
         (hdr + frame)[:64] + bytes([8]))
     put("vring", "offloads-rx", b"\x03" + plain + avail + struct.pack("<HH", 8, 0) +
         (hdr + frame)[:64] + bytes([0xc0 | 2]) + struct.pack("<2H", 60, 2999))
+    # receive buffers as indirect tables (a Linux driver's without mergeable buffers): the
+    # table is the 64 bytes every buffer opens with (offloads on): header, then the frame
+    table = (struct.pack("<QIHH", 0x100000 + 0x9000, 12, write | more, 1) +
+             struct.pack("<QIHH", 0x100000 + 0xa000, 4000, write, 0))
+    ind = d(0x8000, 32, 4) + b"".join(d(i * 2048, 2048, write) for i in range(1, 16))
+    put("vring", "indirect-rx", b"\x06" + ind + avail + struct.pack("<HH", 8, 0) +
+        (table + bytes(64))[:64] + rx)
     # bad: out of memory, a loop, a read-only buffer to receive into, heads past the ring
     bad = (d(70000, 100) + d(0, 64, more, 1) + d(64, 64, more, 1) + d(128, 64) +
            d(4096, 4096, write) + plain[80:])
@@ -186,6 +193,12 @@ def vring_packed():
         d(0x1000 * i, 64, avail | more, i) for i in range(4, 16))
     put("vring", "packed-indirect-tx", bytes([8 | 2 | 4]) + frames + unused +
         struct.pack("<H", 0x8000) + (table + bytes(64))[:64] + bytes([16, 0x80 | 2, 0, 9]))
+    # receive into indirect tables: header, then 4000 bytes
+    table = (struct.pack("<QIHH", 0x100000 + 0x9000, 12, write, 0) +
+             struct.pack("<QIHH", 0x100000 + 0xa000, 4000, write, 1))
+    bufs = b"".join(d(0x8000 + 0x40 * i, 32, avail | indirect, i) for i in range(16))
+    put("vring", "packed-indirect-rx", bytes([8 | 2 | 4]) + bufs + unused +
+        struct.pack("<H", 0x8000) + (table + bytes(64))[:64] + rx)
 
 
 def gstack():

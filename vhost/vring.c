@@ -118,6 +118,23 @@ static inline void publish(struct vr_queue *q, uint16_t n)
 	vr_notify(q);
 }
 
+/* The table an indirect descriptor d points to, and its last index; NULL unless it is a
+ * table the spec's way: whole descriptors, 16-byte aligned, no NEXT beside. */
+static const struct vring_desc *indirect(const struct vr_queue *q, const struct vring_desc *d,
+					 uint32_t *last)
+{
+	uint32_t len = d->len;
+	uint64_t addr = d->addr;
+	const struct vring_desc *table;
+
+	if (len == 0 || len % sizeof(*d) != 0 || len / sizeof(*d) > MAX_CHAIN ||
+	    (d->flags & VRING_DESC_F_NEXT) || addr % 16 != 0)
+		return NULL;
+	table = vr_hva(q->mem, addr, len);
+	*last = len / sizeof(*d) - 1;
+	return table;
+}
+
 /* Copies one transmitted chain (headed by head) into m, chaining more mbufs from mp as
  * needed, and its virtio-net header into hdr; false if the chain is bad or the pool empty. */
 static bool copy_from_chain(struct vr_queue *q, uint16_t head, struct rte_mbuf *m,
@@ -129,16 +146,9 @@ static bool copy_from_chain(struct vr_queue *q, uint16_t head, struct rte_mbuf *
 	uint16_t idx = head;
 
 	if (table[head].flags & VRING_DESC_F_INDIRECT) { /* the chain is in a table of its own */
-		uint32_t len = table[head].len;
-
-		/* a table the spec's way: whole descriptors, 16-byte aligned, no NEXT beside */
-		if (len == 0 || len % sizeof(*table) != 0 || len / sizeof(*table) > MAX_CHAIN ||
-		    (table[head].flags & VRING_DESC_F_NEXT) || table[head].addr % 16 != 0)
-			return false;
-		table = vr_hva(q->mem, table[head].addr, len);
+		table = indirect(q, &table[head], &last);
 		if (table == NULL)
 			return false;
-		last = len / sizeof(*table) - 1;
 		idx = 0;
 	}
 	/* the frame's length first: one buffer for a long one (the copy below still checks
@@ -291,12 +301,19 @@ static uint16_t copy_to_buffers(struct vr_queue *q, const struct rte_mbuf *m,
 	while (bufs < limit) {
 		uint16_t head = q->avail->ring[(uint16_t)(q->last_avail + taken + bufs) & q->mask];
 		uint16_t idx = head;
-		uint32_t written = 0;
+		uint32_t written = 0, last = q->mask; /* the table's last index */
+		const struct vring_desc *table = q->desc;
 
 		if (head > q->mask)
 			goto bad;
+		if (table[head].flags & VRING_DESC_F_INDIRECT) { /* a driver's multi-part buffer */
+			table = indirect(q, &table[head], &last);
+			if (table == NULL)
+				goto bad;
+			idx = 0;
+		}
 		for (int hops = 0;; hops++) {
-			const struct vring_desc *d = &q->desc[idx];
+			const struct vring_desc *d = &table[idx];
 			uint32_t room = d->len;
 			uint8_t *dst;
 
@@ -320,7 +337,7 @@ static uint16_t copy_to_buffers(struct vr_queue *q, const struct rte_mbuf *m,
 			if (seg == NULL || !(d->flags & VRING_DESC_F_NEXT))
 				break;
 			idx = d->next;
-			if (idx > q->mask)
+			if (idx > last)
 				goto bad;
 		}
 		q->used->ring[(uint16_t)(q->last_used + taken + bufs) & q->mask].id = head;

@@ -6,8 +6,8 @@
  * VPP do): a plain release store of the used index, a batch's descriptors and buffers
  * fetched at once, libc's memcpy for long frames; on the packed ring, where rte_vhost fetches
  * four buffers at a time just before copying them, all of a burst's. It handles the split and
- * the packed ring with or without mergeable buffers, chained descriptors, indirect descriptors
- * on transmit, in-order (its buffers are used in order anyway), the event index, and checksum
+ * the packed ring with or without mergeable buffers, chained and indirect descriptors,
+ * in-order (its buffers are used in order anyway), the event index, and checksum
  * and TCP segmentation offloads (the header to and from mbuf flags, as rte_vhost's compliant
  * flags); the caller leaves anything else (UFO, ECN, an IOMMU, dirty logging) to rte_vhost.
  * Every descriptor is checked against the ring and the guest's memory table: a bad one is

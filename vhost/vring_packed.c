@@ -289,7 +289,7 @@ static uint16_t copy_to_buffers(struct vr_queue *q, const struct rte_mbuf *m,
 		if (at == *k && (*k == RX_BUFS || (*k = scan(q, c, b, *k, 1, true)) == at))
 			return 0; /* no more buffers */
 		t = chain(q, &b[at], &idx, &n, &ring);
-		if (t == NULL || !ring) /* bad, or indirect: only on transmit */
+		if (t == NULL)
 			goto bad;
 		for (uint16_t i = 0; i < n && seg != NULL; i++, idx = next(q, idx, ring)) {
 			uint32_t room = t[idx].len;

@@ -12,7 +12,7 @@ from . import console, domxml, qemu, spec as vmspec, state
 from .spec import VmError
 
 USAGE = """\
-vsw-vm start NAME [--image test|box|FILE] [--nic vhost=SOCK[,mode=server|client][,mac=MAC][,queues=N][,packed=on]]...
+vsw-vm start NAME [--image test|box|FILE] [--nic vhost=SOCK[,mode=server|client][,mac=MAC][,queues=N][,packed=on][,mrg_rxbuf=off]]...
                   [--nic user] [--pci HOST-PCI-ADDR]... [--viommu] [--emulated-nic MODEL[,tap=IF[,vhost=on]][,mac=MAC]]...
                   [--mem MB] [--cpus N] [--cmdline ARGS] [--accel auto|kvm|tcg] [--wait-boot S]
 vsw-vm stop NAME... | stop --all
@@ -28,9 +28,10 @@ def _start_options(p):
     p.add_argument("name")
     p.add_argument("--image", default="test")
     p.add_argument("--nic", action="append", metavar="SPEC",
-                   help="vhost=SOCK[,mode=server|client][,mac=MAC][,queues=N][,packed=on] (mode "
-                        "is vswd's side, as in vswctl: server = vswd owns the socket; packed: the "
-                        "packed virtqueue) or user")
+                   help="vhost=SOCK[,mode=server|client][,mac=MAC][,queues=N][,packed=on]"
+                        "[,mrg_rxbuf=off] (mode is vswd's side, as in vswctl: server = vswd owns "
+                        "the socket; packed: the packed virtqueue; mrg_rxbuf=off: no mergeable "
+                        "receive buffers) or user")
     p.add_argument("--pci", action="append", metavar="ADDR", help="host device on vfio-pci")
     p.add_argument("--viommu", action="store_true", help="q35 with an emulated Intel IOMMU")
     p.add_argument("--emulated-nic", action="append", metavar="MODEL[,tap=IF[,vhost=on]][,mac=MAC]",

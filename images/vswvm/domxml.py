@@ -57,9 +57,11 @@ def domain(spec, rundir):
             _sub(itf, "source", type="unix", path=n.path,
                  mode="client" if n.mode == "server" else "server")
             _sub(itf, "model", type="virtio")
-            if n.queues > 1 or n.packed:
-                _sub(itf, "driver", **({"queues": n.queues} if n.queues > 1 else {}),
-                     **({"packed": "on"} if n.packed else {}))
+            if n.queues > 1 or n.packed or not n.mrg_rxbuf:
+                drv = _sub(itf, "driver", **({"queues": n.queues} if n.queues > 1 else {}),
+                           **({"packed": "on"} if n.packed else {}))
+                if not n.mrg_rxbuf:
+                    _sub(drv, "host", mrg_rxbuf="off")
             alias = f"ua-net{i}"
             _sub(itf, "alias", name=alias)
             overrides.append(alias)

@@ -39,7 +39,7 @@ def argv(spec, rundir, ssh_port=None, overlay=None):
                   "-device", f"virtio-net-pci,netdev=net{i},id=nic{i},mac={n.mac},romfile=,"
                              "rx_queue_size=1024,tx_queue_size=1024"
                              + (",mq=on" if n.queues > 1 else "") + (",packed=on" if n.packed else "")
-                             + vhost_device_opts(spec)]
+                             + ("" if n.mrg_rxbuf else ",mrg_rxbuf=off") + vhost_device_opts(spec)]
         elif n.kind == "user":
             # management only: restrict=on cuts the guest off from every network but the
             # forwarded SSH port on the host's loopback

@@ -42,6 +42,8 @@ class Nic:
     mode: str = "server"  # vswd's side, as in vswctl: server = vswd owns the socket
     queues: int = 1
     packed: bool = False  # the packed virtqueue (VIRTIO_F_RING_PACKED) offered to the guest
+    mrg_rxbuf: bool = True  # mergeable receive buffers offered (off: a Linux guest with
+                            # offloads posts large buffers, as indirect tables)
     model: str = "virtio-net-pci"
     tap: str = None  # emulated NIC: a host TAP interface of this name
     vhost_net: bool = False  # ... served by the kernel's vhost-net
@@ -121,15 +123,15 @@ def _opts(text, what):
 
 
 def nic(text, name, index):
-    """--nic vhost=SOCK[,mode=server|client][,mac=MAC][,queues=N][,packed=on|off] or --nic
-    user."""
+    """--nic vhost=SOCK[,mode=server|client][,mac=MAC][,queues=N][,packed=on|off]
+    [,mrg_rxbuf=on|off] or --nic user."""
     if text == "user":
         return Nic("user", default_mac(name, index), model="virtio-net-pci")
     o = _opts(text, "kind")
     if "vhost" not in o:
         raise VmError(f"--nic {text}: want vhost=SOCK[,mode=server|client][,mac=MAC][,queues=N]"
-                      f"[,packed=on|off] or user")
-    unknown = set(o) - {"vhost", "mode", "mac", "queues", "packed"}
+                      f"[,packed=on|off][,mrg_rxbuf=on|off] or user")
+    unknown = set(o) - {"vhost", "mode", "mac", "queues", "packed", "mrg_rxbuf"}
     if unknown:
         raise VmError(f"--nic {text}: unknown option {sorted(unknown)[0]}")
     n = Nic("vhost", o.get("mac", default_mac(name, index)), Path(o["vhost"]).absolute(),
@@ -141,9 +143,11 @@ def nic(text, name, index):
         assert 1 <= n.queues <= 16
     except (ValueError, AssertionError):
         raise VmError(f"--nic {text}: queues must be 1-16") from None
-    if o.get("packed", "off") not in ("on", "off"):
-        raise VmError(f"--nic {text}: packed must be on or off")
+    for k in ("packed", "mrg_rxbuf"):
+        if o.get(k, "on") not in ("on", "off"):
+            raise VmError(f"--nic {text}: {k} must be on or off")
     n.packed = o.get("packed") == "on"
+    n.mrg_rxbuf = o.get("mrg_rxbuf") != "off"
     if n.mode == "server":
         # vswd owns the socket (vswctl port add ... mode=server): it must be serving now
         if not n.path.exists():

@@ -60,6 +60,8 @@ def test_bad_nic_options(test_image, tmp_path, name):
     assert "queues" in _fails("start", name, "--nic", f"vhost={tmp_path}/a,mode=client,queues=0")
     assert "packed must be on or off" in _fails("start", name, "--nic",
                                                 f"vhost={tmp_path}/a,mode=client,packed=yes")
+    assert "mrg_rxbuf must be on or off" in _fails("start", name, "--nic",
+                                                   f"vhost={tmp_path}/a,mode=client,mrg_rxbuf=0")
     _nothing_started(name)
 
 
@@ -116,8 +118,10 @@ def test_xml_of_every_kind_of_vm_validates(test_image, tmp_path, name):
     disk = tmp_path / "disk.qcow2"
     harness.sh(f"qemu-img create -q -f qcow2 {disk} 64M")
     cases = [
-        (["--nic", f"vhost={tmp_path}/s.sock,mode=client,queues=2,packed=on", "--accel", "tcg"],
+        (["--nic", f"vhost={tmp_path}/s.sock,mode=client,queues=2,packed=on,mrg_rxbuf=off",
+          "--accel", "tcg"],
          ["devices/interface[@type='vhostuser']/driver[@queues='2'][@packed='on']",
+          "devices/interface[@type='vhostuser']/driver/host[@mrg_rxbuf='off']",
           "{http://libvirt.org/schemas/domain/qemu/1.0}override"]),
         (["--image", str(disk), "--nic", "user", "--viommu",
           "--emulated-nic", "e1000e,tap=vswtap0", "--accel", "tcg"],
