@@ -23,8 +23,8 @@ struct vhp_params {
 };
 
 /* The rings of a port that the forwarding threads drive themselves (vring.c): while a guest
- * is attached with features vring handles (split ring, one queue pair, no UFO or ECN, no
- * IOMMU or dirty logging), else NULL: rte_eth_rx_burst/tx_burst (rte_vhost's own path) have
+ * is attached with features vring handles (split or packed ring, one queue pair, no UFO or
+ * ECN, no IOMMU or dirty logging), else NULL: rte_eth_rx_burst/tx_burst (rte_vhost's own path) have
  * them. VHP_HOLD while they change hands: use neither. A guest that renegotiates goes
  * through destroy_device, so a vring never runs on features it cannot drive. */
 struct vhp_vrings {

@@ -121,12 +121,7 @@ static void mark_used(struct vr_queue *q, const struct pbuf *b, uint16_t k,
 		q->pdesc[head].id = b[k - 1].id;
 		q->pdesc[head].len = 0;
 		head_flags = wrap ? AVAIL_F | USED_F : 0;
-		while (total > 0) { /* a burst may go round the ring more than once only in theory */
-			uint16_t s = (uint16_t)RTE_MIN(total, (uint32_t)q->size);
-
-			step(q, &pos, &wrap, s);
-			total -= s;
-		}
+		step(q, &pos, &wrap, (uint16_t)total); /* scan takes a ring at most */
 	} else {
 		for (uint16_t i = 0; i < k; i++) {
 			struct vring_packed_desc *d = &q->pdesc[pos];
