@@ -85,23 +85,71 @@ static void detach(uint16_t port_id)
 	__atomic_store_n(&vhp_live[port_id], NULL, __ATOMIC_RELEASE);
 }
 
+static const struct rte_vhost_user_extern_ops msg_ops;
+
 static void attach(uint16_t port_id, int vid)
 {
-	struct vhp_vrings *v = calloc(1, sizeof(*v));
+	struct vhp_vrings *v = calloc(1, sizeof(*v)), *held = VHP_HOLD;
 
 	if (v == NULL)
 		return; /* rte_vhost keeps the rings */
 	hold(port_id);
 	v->vid = vid;
-	if (vr_attach(&v->rx, vid, 1) != 0 || vr_attach(&v->tx, vid, 0) != 0) {
+	rte_vhost_extern_callback_register(vid, &msg_ops, NULL);
+	/* published only if no message made what vr_attach read stale meanwhile (before_msg) */
+	if (vr_attach(&v->rx, vid, 1) != 0 || vr_attach(&v->tx, vid, 0) != 0 ||
+	    !__atomic_compare_exchange_n(&vhp_live[port_id], &held, v, false, __ATOMIC_SEQ_CST,
+					 __ATOMIC_SEQ_CST)) {
 		vr_detach(&v->rx, vid, 1);
+		vr_detach(&v->tx, vid, 0);
 		free(v);
 		__atomic_store_n(&vhp_live[port_id], NULL, __ATOMIC_RELEASE);
 		return;
 	}
 	ports[port_id].cur = v;
-	__atomic_store_n(&vhp_live[port_id], v, __ATOMIC_RELEASE);
 }
+
+/* Before rte_vhost handles a message that would change what a vring runs on: dirty logging
+ * turned on (vring logs nothing: rte_vhost does, under its queue locks), a new memory table
+ * (rte_vhost unmaps the old one without destroy_device), new ring addresses. The rings are
+ * held before the message takes effect, and the next tick gives them to rte_vhost or takes
+ * them again (vhp_refresh). In rte_vhost's thread, with its queue locks held: so nothing
+ * here takes a lock (a tick may hold ports[].lock while it waits for rte_vhost's), and the
+ * forwarding threads never wait for rte_vhost's locks while they drive a vring (vr_notify). */
+static enum rte_vhost_msg_result before_msg(int vid, void *msg)
+{
+	enum { SET_FEATURES = 2, SET_MEM_TABLE = 5, SET_VRING_ADDR = 9 }; /* vhost-user requests */
+	uint32_t req;
+	uint64_t f;
+
+	memcpy(&req, msg, sizeof(req)); /* the wire format: request, flags, size, payload */
+	if (req == SET_FEATURES) {
+		memcpy(&f, (const char *)msg + 12, sizeof(f));
+		if (!(f & (1ULL << VHOST_F_LOG_ALL)))
+			return RTE_VHOST_MSG_RESULT_NOT_HANDLED;
+	} else if (req != SET_MEM_TABLE && req != SET_VRING_ADDR) {
+		return RTE_VHOST_MSG_RESULT_NOT_HANDLED;
+	}
+	for (uint16_t p = 0; p < RTE_MAX_ETHPORTS; p++) {
+		struct vhp_vrings *v = VHP_HOLD;
+
+		if (!ports[p].vring || rte_eth_vhost_get_vid_from_port_id(p) != vid)
+			continue;
+		/* an attach under way publishes nothing; a live vring is held */
+		if (__atomic_compare_exchange_n(&vhp_live[p], &v, VHP_STALE, false,
+						__ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
+			break;
+		if (v != NULL && !vhp_held(v) &&
+		    __atomic_compare_exchange_n(&vhp_live[p], &v, VHP_HOLD, false,
+						__ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST) &&
+		    ports[p].quiesce != NULL)
+			ports[p].quiesce();
+		break;
+	}
+	return RTE_VHOST_MSG_RESULT_NOT_HANDLED;
+}
+
+static const struct rte_vhost_user_extern_ops msg_ops = {.pre_msg_handle = before_msg};
 
 void vhp_refresh(uint16_t port_id)
 {
@@ -115,7 +163,9 @@ void vhp_refresh(uint16_t port_id)
 	       link.link_status == RTE_ETH_LINK_UP &&
 	       rte_vhost_get_negotiated_features(vid, &f) == 0 &&
 	       !(f & vr_unsupported_features()) && rte_vhost_get_vring_num(vid) == 2;
-	if (ports[port_id].cur != NULL && (!want || ports[port_id].cur->vid != vid))
+	/* held by before_msg: given back, then taken again if the guest's state allows */
+	if (ports[port_id].cur != NULL &&
+	    (!want || ports[port_id].cur->vid != vid || vhp_vrings(port_id) != ports[port_id].cur))
 		detach(port_id);
 	if (want && ports[port_id].cur == NULL)
 		attach(port_id, vid);
@@ -182,11 +232,7 @@ int vhp_create(const char *name, const struct vhp_params *p, uint16_t *port_id, 
 		snprintf(err, errlen, "vhost port %s has no ethdev", dev);
 		return -ENODEV;
 	}
-	/* vring logs no dirty pages, and a guest turns logging on (a live migration) without
-	 * renegotiating: with vring, no migration (QEMU refuses to start one) */
-	if (vhp_offer_set(*port_id, p->path,
-			  NEVER | (p->offloads ? 0 : OFFLOADS) |
-				  (p->vring ? F(VHOST_F_LOG_ALL) : 0)) != 0) {
+	if (vhp_offer_set(*port_id, p->path, NEVER | (p->offloads ? 0 : OFFLOADS)) != 0) {
 		rte_eal_hotplug_remove("vdev", dev);
 		snprintf(err, errlen, "vhost port %s: out of memory", dev);
 		return -ENOMEM;

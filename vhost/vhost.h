@@ -24,20 +24,30 @@ struct vhp_params {
 
 /* The rings of a port that the forwarding threads drive themselves (vring.c): while a guest
  * is attached with features vring handles (split or packed ring, one queue pair, no UFO or
- * ECN, no IOMMU or dirty logging), else NULL: rte_eth_rx_burst/tx_burst (rte_vhost's own path) have
- * them. VHP_HOLD while they change hands: use neither. A guest that renegotiates goes
- * through destroy_device, so a vring never runs on features it cannot drive. */
+ * ECN, no IOMMU, no dirty logging), else NULL: rte_eth_rx_burst/tx_burst (rte_vhost's own
+ * path) have them. VHP_HOLD or VHP_STALE (vhp_held) while they change hands: use neither.
+ * A guest that renegotiates goes through destroy_device; one that starts dirty logging (a
+ * live migration) or changes its memory table or ring addresses while running is caught
+ * before rte_vhost handles the message: the rings are held, and the switch's tick hands
+ * them to rte_vhost (which logs) or takes them again from the new state. So a vring never
+ * runs on features or memory it cannot drive. */
 struct vhp_vrings {
 	int vid;
 	struct vr_queue rx; /* the guest's transmit ring (vring 1) */
 	struct vr_queue tx; /* its receive ring (vring 0) */
 };
 #define VHP_HOLD ((struct vhp_vrings *)1)
+#define VHP_STALE ((struct vhp_vrings *)2) /* held, and what is being taken is out of date */
 extern struct vhp_vrings *vhp_live[RTE_MAX_ETHPORTS];
 
 static inline struct vhp_vrings *vhp_vrings(uint16_t port_id)
 {
 	return __atomic_load_n(&vhp_live[port_id], __ATOMIC_ACQUIRE);
+}
+
+static inline bool vhp_held(const struct vhp_vrings *v)
+{
+	return v == VHP_HOLD || v == VHP_STALE;
 }
 
 /* Hands the port's rings to vring.c or back to rte_vhost as the guest's state says: called on

@@ -35,6 +35,9 @@ int vr_attach(struct vr_queue *q, int vid, uint16_t vring_idx)
 	uint64_t f;
 
 	q->vid = -1;
+	/* first: rte_vhost takes the queue's lock here, so a message being handled (new features,
+	 * a new memory table) is through before anything below is read */
+	rte_vhost_enable_guest_notification(vid, vring_idx, 0); /* we poll: no kicks */
 	if (rte_vhost_get_negotiated_features(vid, &f) != 0 ||
 	    rte_vhost_get_vhost_vring(vid, vring_idx, &vr) != 0 || vr.desc == NULL ||
 	    vr.size == 0 || vr.size > 32768)
@@ -75,7 +78,7 @@ int vr_attach(struct vr_queue *q, int vid, uint16_t vring_idx)
 	q->ol = f & F(vring_idx & 1 ? VIRTIO_NET_F_CSUM : VIRTIO_NET_F_GUEST_CSUM);
 	q->hdr_len = q->mrg || (f & F(VIRTIO_F_VERSION_1)) ? sizeof(struct virtio_net_hdr_mrg_rxbuf)
 							   : sizeof(struct virtio_net_hdr);
-	rte_vhost_enable_guest_notification(vid, vring_idx, 0); /* we poll: no kicks */
+	q->call_pending = false;
 	return 0;
 }
 
@@ -93,8 +96,10 @@ void vr_detach(struct vr_queue *q, int vid, uint16_t vring_idx)
 /* Interrupts the guest if it asked to be (a polling driver, DPDK's, never does). Through
  * rte_vhost, which owns the eventfd (a guest may replace it) and, with the event index, keeps
  * what it signalled last: it is told the ring's position first, or it would judge by the
- * position it had when vring took the ring, and never interrupt again. */
-void vr_notify(const struct vr_queue *q)
+ * position it had when vring took the ring, and never interrupt again. Never waiting for
+ * rte_vhost's queue lock: a message handler holds it while it waits for this thread to
+ * drop the rings (vhost.c); the call is made on the next burst instead. */
+void vr_notify(struct vr_queue *q)
 {
 	if (q->vid < 0)
 		return;
@@ -107,7 +112,7 @@ void vr_notify(const struct vr_queue *q)
 			return;
 	}
 	set_base(q, q->vid, q->vring_idx);
-	rte_vhost_vring_call(q->vid, q->vring_idx);
+	q->call_pending = rte_vhost_vring_call_nonblock(q->vid, q->vring_idx) == -EAGAIN;
 }
 
 static inline void publish(struct vr_queue *q, uint16_t n)
@@ -283,6 +288,8 @@ static uint16_t dequeue_split(struct vr_queue *q, struct rte_mempool *mp,
 uint16_t vr_dequeue(struct vr_queue *q, struct rte_mempool *mp, struct rte_mbuf **pkts,
 		    uint16_t n)
 {
+	if (unlikely(q->call_pending))
+		vr_notify(q);
 	return q->packed ? vrp_dequeue(q, mp, pkts, n) : dequeue_split(q, mp, pkts, n);
 }
 
@@ -411,6 +418,9 @@ static uint16_t enqueue_burst(struct vr_queue *q, struct rte_mbuf **pkts, uint16
 uint16_t vr_enqueue(struct vr_queue *q, struct rte_mbuf **pkts, uint16_t n)
 {
 	uint16_t sent = 0;
+
+	if (unlikely(q->call_pending))
+		vr_notify(q);
 
 	while (sent < n) {
 		uint16_t want = RTE_MIN(n - sent, VR_BURST);

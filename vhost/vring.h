@@ -40,6 +40,7 @@ struct vr_queue {
 	bool event_idx;      /* VIRTIO_RING_F_EVENT_IDX: interrupts as the guest's used_event says */
 	bool ol;             /* headers carry offloads: checksums and TCP segmentation */
 	int vid;             /* rte_vhost's device, which interrupts the guest; -1: never */
+	bool call_pending;   /* an interrupt to retry: rte_vhost's queue lock was taken */
 	uint16_t vring_idx;
 	struct rte_vhost_memory *mem;
 	/* counters, kept across attachments */
@@ -65,6 +66,7 @@ void vr_detach(struct vr_queue *q, int vid, uint16_t vring_idx);
  * partial checksum is RX_L4_CKSUM_NONE and a TCP frame to cut RX_LRO with tso_segsz. */
 uint16_t vr_dequeue(struct vr_queue *q, struct rte_mempool *mp, struct rte_mbuf **pkts,
 		    uint16_t n);
+/* Both make a pending interrupt first: vr_enqueue(q, NULL, 0) makes only that. */
 /* Copies frames into the guest's receive buffers; returns how many fit, the first ones (the
  * caller frees all n either way, as after rte_vhost_enqueue_burst). With offloads, TX
  * checksum and TCP_SEG flags go into the header (and write the pseudo-header's sum into the

@@ -120,6 +120,6 @@ uint16_t vrp_dequeue(struct vr_queue *q, struct rte_mempool *mp, struct rte_mbuf
 		     uint16_t n);
 uint16_t vrp_enqueue(struct vr_queue *q, struct rte_mbuf **pkts, uint16_t n);
 /* Interrupts the guest if it asked to be (vring.c). */
-void vr_notify(const struct vr_queue *q);
+void vr_notify(struct vr_queue *q);
 
 #endif

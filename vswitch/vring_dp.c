@@ -1,6 +1,6 @@
 /* The data path of vhost ports whose rings vring.c drives (vhost/vhost.h: vhp_vrings): what
  * rte_eth_rx_burst and rte_eth_tx_buffer_flush do for the other ports, capture callbacks
- * included. A port changing hands (VHP_HOLD) receives nothing and drops what it is sent. */
+ * included. A port changing hands (vhp_held) receives nothing and drops what it is sent. */
 #include "vhost.h"
 #include "vswd.h"
 
@@ -12,8 +12,10 @@ uint16_t vsw_vhost_rx(const struct vsw_dp_rxq *q, struct rte_mbuf **pkts)
 
 	if (v == NULL)
 		return rte_eth_rx_burst(q->port_id, q->queue, pkts, VSW_BURST);
-	if (v == VHP_HOLD)
+	if (vhp_held(v))
 		return 0;
+	if (unlikely(v->tx.call_pending)) /* polled here: nothing may come to send */
+		vr_enqueue(&v->tx, NULL, 0);
 	n = vr_dequeue(&v->rx, vsw.pool, pkts, VSW_BURST);
 	/* rte_pdump works by ethdev callbacks: called here as rte_eth_rx_burst would */
 	cb = __atomic_load_n((void **)&rte_eth_fp_ops[q->port_id].rxq.clbk[q->queue],
@@ -37,7 +39,7 @@ void vsw_vhost_tx(struct vsw_pmd *pmd, uint16_t idx, uint16_t port_id, uint16_t 
 	if (n == 0)
 		return;
 	b->length = 0;
-	if (v != VHP_HOLD) {
+	if (!vhp_held(v)) {
 		cb = __atomic_load_n((void **)&rte_eth_fp_ops[port_id].txq.clbk[q],
 				     __ATOMIC_RELAXED);
 		if (unlikely(cb != NULL))
