@@ -1,4 +1,4 @@
-"""vsw-vm commands: start, stop, list, log, ssh, xml."""
+"""vsw-vm commands: start, stop, list, log, ssh, xml (migrate: migrate.py)."""
 import argparse
 import json
 import os
@@ -9,6 +9,7 @@ import sys
 import time
 
 from . import console, domxml, qemu, spec as vmspec, state
+from .migrate import cmd_migrate
 from .spec import VmError
 
 USAGE = """\
@@ -16,6 +17,7 @@ vsw-vm start NAME [--image test|box|FILE] [--nic vhost=SOCK[,mode=server|client]
                   [--nic user] [--pci HOST-PCI-ADDR]... [--viommu] [--emulated-nic MODEL[,tap=IF[,vhost=on]][,mac=MAC]]...
                   [--mem MB] [--cpus N] [--cmdline ARGS] [--accel auto|kvm|tcg] [--wait-boot S]
 vsw-vm stop NAME... | stop --all
+vsw-vm migrate NAME NEWNAME [--nic vhost=SOCK]... [--timeout S]   (live, into a new QEMU)
 vsw-vm list [--json]
 vsw-vm log NAME
 vsw-vm ssh [--timeout S] NAME [CMD...]   (box with --nic user: SSH; test image: its serial console)
@@ -66,9 +68,7 @@ def cmd_start(a):
                            capture_output=True)
         ssh_port = _free_port() if any(n.kind == "user" for n in sp.nics) else None
         argv = qemu.argv(sp, rd, ssh_port, overlay)
-        log = open(rd / "qemu.log", "w")
-        p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
-                             start_new_session=True, close_fds=True)
+        p = qemu.spawn(argv, rd)
         st = {"name": a.name, "pid": p.pid, "rundir": str(rd), "accel": sp.accel,
               "image": sp.image.kind, "started": time.time(), "argv": argv, "ssh_port": ssh_port,
               "console": sp.image.kind == "test",
@@ -77,13 +77,7 @@ def cmd_start(a):
                        for n in sp.nics],
               "pci": sp.pci}
         state.save(a.name, st)
-        # up once QMP answers; an error QEMU finds in its arguments ends it before that
-        deadline = time.monotonic() + 60
-        while not (rd / "qmp.sock").exists():
-            if p.poll() is not None or time.monotonic() > deadline:
-                err = (rd / "qemu.log").read_text().strip().splitlines()
-                raise VmError(f"QEMU did not start: {err[-1] if err else p.returncode}")
-            time.sleep(0.05)
+        qemu.wait_up(p, rd)
         if a.wait_boot:
             _wait_boot(a.name, a.wait_boot)
     except BaseException:
@@ -211,6 +205,13 @@ def main(argv=None):
     s = sub.add_parser("stop", help="stop VMs and remove their run directories")
     s.add_argument("names", nargs="*")
     s.add_argument("--all", action="store_true")
+    s = sub.add_parser("migrate", help="live-migrate a VM into a new QEMU (NICs to new sockets)")
+    s.add_argument("name")
+    s.add_argument("to", metavar="NEWNAME")
+    s.add_argument("--nic", action="append", metavar="vhost=SOCK",
+                   help="the destination's socket for each vhost NIC, in order (default: "
+                        "the same sockets, as on another host)")
+    s.add_argument("--timeout", type=float, default=300, help="seconds (default 300)")
     s = sub.add_parser("list", help="the VMs and how they run")
     s.add_argument("--json", action="store_true")
     s = sub.add_parser("log", help="the VM's console output")
@@ -227,7 +228,7 @@ def main(argv=None):
         return 2
     try:
         return {"start": cmd_start, "stop": cmd_stop, "list": cmd_list, "log": cmd_log,
-                "ssh": cmd_ssh, "xml": cmd_xml}[a.command](a)
+                "ssh": cmd_ssh, "xml": cmd_xml, "migrate": cmd_migrate}[a.command](a)
     except VmError as e:
         print(f"vsw-vm: {e}", file=sys.stderr)
         return 1

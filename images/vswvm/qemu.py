@@ -1,5 +1,9 @@
-"""The QEMU command line of a VM spec."""
+"""The QEMU command line of a VM spec, and starting it."""
+import subprocess
+import time
+
 from .accel import KVM_CPU
+from .spec import VmError
 
 
 def vhost_device_opts(spec):
@@ -54,3 +58,20 @@ def argv(spec, rundir, ssh_port=None, overlay=None):
     for i, addr in enumerate(spec.pci):
         a += ["-device", f"vfio-pci,host={addr},id=hostdev{i}"]
     return a
+
+
+def spawn(argv, rundir):
+    """QEMU in a session of its own, its output in the run directory's qemu.log."""
+    with open(rundir / "qemu.log", "w") as log:
+        return subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                                start_new_session=True, close_fds=True)
+
+
+def wait_up(p, rundir):
+    """Until QMP answers; an error QEMU finds in its arguments ends it before that."""
+    deadline = time.monotonic() + 60
+    while not (rundir / "qmp.sock").exists():
+        if p.poll() is not None or time.monotonic() > deadline:
+            err = (rundir / "qemu.log").read_text().strip().splitlines()
+            raise VmError(f"QEMU did not start: {err[-1] if err else p.returncode}")
+        time.sleep(0.05)

@@ -68,6 +68,15 @@ class Vm:
             raise RuntimeError(f"ssh {self.name}: {cmd}: rc {r.returncode}\n{r.stdout}{r.stderr}")
         return r.returncode, r.stdout + r.stderr
 
+    def migrate(self, name, *args, timeout=400):
+        """vsw-vm migrate into a new QEMU named name-<uid>: returns it (this one is gone). On
+        failure this one runs on and the new one is gone."""
+        new = object.__new__(Vm)
+        new.name, new.stopped = f"{name}-{harness.uid()}", False
+        vswvm("migrate", self.name, new.name, *args, timeout=timeout)
+        self.stopped = True
+        return new
+
     def stop(self):
         if not self.stopped:
             vswvm("stop", self.name, check=False)
