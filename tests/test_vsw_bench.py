@@ -331,19 +331,19 @@ def test_udp_and_rpc_between_vms(leaves_nothing, test_image, tmp_path):
 @pytest.mark.vm
 def test_loop_and_pvp_with_trafgen_in_a_vm(leaves_nothing, test_image, tmp_path):
     """--guest vm --traffic trafgen: loop's generator is a VM with both ports, pvp's forwarding
-    guest a VM on g0 and g1 (trafgen on DPDK's virtio PMD in the VM), through vswd with
-    vring=on (its own ring path, under QEMU's virtio-net device) and the kernel bridge (TAPs);
+    guest a VM on g0 and g1 (trafgen on DPDK's virtio PMD in the VM), through vswd (vring,
+    its own ring path, under QEMU's virtio-net device) and the kernel bridge (TAPs);
     closed loop and zero loss. Every frame the host's generator
     gets back in pvp went through the VM's forwarder."""
     r = bench("run", "--guest", "vm", "--traffic", "trafgen", "--topology", "loop,pvp",
-              "--switch", "vswd-vring,kernel", "--sizes", "64", "--zero-loss", "--quick",
+              "--switch", "vswd,kernel", "--sizes", "64", "--zero-loss", "--quick",
               "--json", tmp_path / "r.json", timeout=1200)
     assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-3000:]
     res = json.loads((tmp_path / "r.json").read_text())
     host = res["host"]
     assert host["guests"] == "vm" and host["cores"]["forwarding_vm"] == 0, host
     assert [(s["topology"], s["switch"]) for s in res["samples"]] == [
-        ("loop", "vswd-vring"), ("loop", "kernel"), ("pvp", "vswd-vring"), ("pvp", "kernel")]
+        ("loop", "vswd"), ("loop", "kernel"), ("pvp", "vswd"), ("pvp", "kernel")]
     # the VM's virtio PMD (no offloads) gets vswd's own ring path (and keeps it to the end;
     # pvp's host generator has gone by then)
     for s, vm_ports in zip(res["samples"][::2], (("p0", "p1"), ("g0", "g1"))):
@@ -361,7 +361,7 @@ def test_loop_and_pvp_with_trafgen_in_a_vm(leaves_nothing, test_image, tmp_path)
                 "generator on CPU 0, forwarding VM on 0") in s["placement"], s
     assert "TAPs" in res["samples"][1]["placement"]
     assert [(e["topology"], e["mode"], set(e["switches"])) for e in res["summary"]] == [
-        (t, m, {"vswd-vring", "kernel"}) for t in ("loop", "pvp") for m in ("closed", "zero_loss")]
+        (t, m, {"vswd", "kernel"}) for t in ("loop", "pvp") for m in ("closed", "zero_loss")]
     assert "pvp, closed loop (Mpps" in r.stdout and "VMs booted in" in r.stderr
 
 
@@ -396,13 +396,13 @@ def test_interleaved_switches_take_turns_in_one_run(leaves_nothing, tmp_path):
     """--interleave: every switch at once, stopped but for its turn; each turn's frames go round
     through that switch alone (its own pair of the generator's ports), none is lost, and a
     repetition is one round in turned order."""
-    r = bench("run", "--interleave", "--switch", "vswd,vswd-vring,ovs,testpmd", "--traffic",
+    r = bench("run", "--interleave", "--switch", "vswd,vswd-novring,ovs,testpmd", "--traffic",
               "trafgen", "--sizes", "64", "--reps", "2", "--seconds", "0.5",
               "--json", tmp_path / "r.json")
     assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-3000:]
     assert "warning" not in r.stderr, r.stderr
     res = json.loads((tmp_path / "r.json").read_text())
-    order = ["vswd", "vswd-vring", "ovs", "testpmd"]
+    order = ["vswd", "vswd-novring", "ovs", "testpmd"]
     assert [s["switch"] for s in res["samples"]] == order + order[1:] + order[:1]
     for s in res["samples"]:
         sample_ok(s)
@@ -413,16 +413,16 @@ def test_interleaved_switches_take_turns_in_one_run(leaves_nothing, tmp_path):
         assert 0 < c["queueing_lat_us"]["p50"] < 1000, c
     rings = {s["switch"]: s["switch_facts"]["rings"] for s in res["samples"]
              if s["switch"].startswith("vswd")}
-    assert rings == {"vswd": {"p0": "rte_vhost", "p1": "rte_vhost"},
-                     "vswd-vring": {"p0": "vring", "p1": "vring"}}, rings
+    assert rings == {"vswd": {"p0": "vring", "p1": "vring"},
+                     "vswd-novring": {"p0": "rte_vhost", "p1": "rte_vhost"}}, rings
     (e,) = res["summary"]
     assert len(e["ratios"]["vswd/ovs"]["per_rep"]) == 2, e
 
 
 def test_packed_ring_guests_through_every_switch(leaves_nothing, tmp_path):
-    """--ring packed: every switch's guests open packed rings (vswd says so of its ports, with
-    vring=on driving them itself) and the loop loses nothing."""
-    r = bench("run", "--interleave", "--ring", "packed", "--switch", "vswd,vswd-vring,testpmd",
+    """--ring packed: every switch's guests open packed rings (vswd says so of its ports, and
+    that vring drives them, or rte_vhost with vring=off) and the loop loses nothing."""
+    r = bench("run", "--interleave", "--ring", "packed", "--switch", "vswd,vswd-novring,testpmd",
               "--traffic", "trafgen", "--sizes", "64,1518", "--reps", "1", "--seconds", "0.5",
               "--json", tmp_path / "r.json")
     assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-3000:]
@@ -436,7 +436,7 @@ def test_packed_ring_guests_through_every_switch(leaves_nothing, tmp_path):
         if s["switch"].startswith("vswd"):
             f = s["switch_facts"]
             assert f["layout"] == {"p0": "packed", "p1": "packed"}, f
-            want = "vring" if s["switch"] == "vswd-vring" else "rte_vhost"
+            want = "rte_vhost" if s["switch"] == "vswd-novring" else "vring"
             assert f["rings"] == {"p0": want, "p1": want}, f
 
 
@@ -509,7 +509,7 @@ def test_zero_loss_search_stops_at_the_trial_limit_and_at_the_top():
 @pytest.mark.parametrize("args,msg", [
     (["--topology", "ring"], "unknown topology 'ring' (have: loop, v2v, pvp)"),
     (["--switch", "vswd,vpp"], "unknown switch 'vpp' (have: vswd, ovs, ovs-flows, testpmd, "
-                               "kernel, vswd-nooff, vswd-vring, vswd-loop, vswd-vlan, vswd-vxlan, vhostlib, "
+                               "kernel, vswd-nooff, vswd-novring, vswd-loop, vswd-vlan, vswd-vxlan, vhostlib, "
                                "vring)"),
     (["--sizes", "64,9000"], "bad frame size 9000"),
     (["--traffic", "netperf"], "unknown traffic 'netperf'"),
@@ -529,9 +529,9 @@ def test_zero_loss_search_stops_at_the_trial_limit_and_at_the_top():
     (["--guest", "container"], "unknown guest 'container' (have: process, vm)"),
     (["--interleave", "--switch", "vswd,kernel", "--traffic", "trafgen"],
      "--switch kernel cannot take turns with others (--interleave: vswd, ovs, ovs-flows, "
-     "testpmd, vswd-nooff, vswd-vring, vswd-vxlan, vhostlib, vring)"),
+     "testpmd, vswd-nooff, vswd-novring, vswd-vxlan, vhostlib, vring)"),
     (["--interleave", "--traffic", "trafgen", "--switch",
-      "vswd,vswd-nooff,vswd-vring,vswd-vxlan,ovs,ovs-flows,testpmd,vhostlib,vring"],
+      "vswd,vswd-nooff,vswd-novring,vswd-vxlan,ovs,ovs-flows,testpmd,vhostlib,vring"],
      "--interleave takes 8 switches at most (trafgen's 16 ports)"),
     (["--interleave", "--traffic", "trafgen", "--zero-loss"],
      "--interleave runs closed loops in the loop topology with --traffic trafgen"),
@@ -548,7 +548,7 @@ def test_zero_loss_search_stops_at_the_trial_limit_and_at_the_top():
      "--ring packed is for process guests: a VM's virtio-net device is QEMU's"),
     (["--guest", "vm", "--traffic", "udp", "--switch", "vswd,vhostlib"],
      "--switch vhostlib has no VM guests (--guest vm: vswd, ovs, ovs-flows, testpmd, kernel, "
-     "vswd-nooff, vswd-vring)"),
+     "vswd-nooff, vswd-novring)"),
     (["--guest", "vm", "--traffic", "iperf3", "--zero-loss"],
      "--traffic iperf3 has no --zero-loss: TCP does not lose what it delivers"),
     (["--guest", "vm", "--traffic", "iperf3", "--sizes", "100"],

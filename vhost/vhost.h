@@ -72,8 +72,7 @@ int vhp_destroy(uint16_t port_id);
 /* True while a guest driver is attached. */
 bool vhp_connected(uint16_t port_id);
 /* True if the port's socket, started in rte_eth_dev_configure, offers what the port should
- * (with or without offloads; without dirty logging, so without live migration, where vring
- * may drive the rings) and nothing more: offer.c withdraws the rest before the start. */
+ * (with or without offloads) and nothing more: offer.c withdraws the rest before the start. */
 bool vhp_offered(uint16_t port_id);
 /* The virtio features the attached guest negotiated; 0 with no guest. */
 uint64_t vhp_features(uint16_t port_id);

@@ -20,7 +20,8 @@ static int vhost_open(struct vsw_port *p, int argc, char **argv, char *err, size
 {
 	const char *v, *path = NULL, *mode = "server";
 	struct vhp_params vp;
-	bool vring = false; /* faster (README), but no dirty logging: no live migration */
+	int vring = -1; /* default: on where it can be (one queue pair); faster (README) */
+	bool on;
 	int rc;
 
 	p->offloads = true; /* what kernel guests need for fast TCP; DPDK guests ask for less */
@@ -34,8 +35,9 @@ static int vhost_open(struct vsw_port *p, int argc, char **argv, char *err, size
 			if (vsw_on_off("offloads", v, &p->offloads, err, errlen) != 0)
 				return -EINVAL;
 		} else if (vsw_kv(argv[i], "vring", &v)) {
-			if (vsw_on_off("vring", v, &vring, err, errlen) != 0)
+			if (vsw_on_off("vring", v, &on, err, errlen) != 0)
 				return -EINVAL;
+			vring = on;
 		} else if (vsw_kv(argv[i], "queues", &v)) {
 			char *end;
 			long q = strtol(v, &end, 10);
@@ -56,7 +58,7 @@ static int vhost_open(struct vsw_port *p, int argc, char **argv, char *err, size
 		snprintf(err, errlen, "vhost port needs path=SOCKET");
 		return -EINVAL;
 	}
-	if (vring && p->queues > 1) {
+	if (vring == 1 && p->queues > 1) {
 		snprintf(err, errlen, "vring=on drives one queue pair: not with queues=%u", p->queues);
 		return -EINVAL;
 	}
@@ -76,7 +78,7 @@ static int vhost_open(struct vsw_port *p, int argc, char **argv, char *err, size
 				 .client = p->client,
 				 .queues = p->queues,
 				 .offloads = p->offloads,
-				 .vring = vring,
+				 .vring = vring < 0 ? p->queues == 1 : vring,
 				 .quiesce = quiesce};
 	return vhp_create(p->name, &vp, &p->port_id, err, errlen);
 }

@@ -1,7 +1,7 @@
 """vsw-bench: how fast guests talk through a switch, side by side with the references.
 
 usage: vsw-bench run [--topology loop|v2v|pvp]... [--switch vswd|ovs|ovs-flows|testpmd|kernel|
-                                    vswd-nooff|vswd-vring|vswd-vlan|vswd-vxlan|vhostlib|vring]...
+                                    vswd-nooff|vswd-novring|vswd-vlan|vswd-vxlan|vhostlib|vring]...
                      [--guest process|vm] [--traffic testpmd|trafgen|udp|rpc|iperf3]
                      [--sizes 64,512,1518,imix]
                      [--macs 1,65536] [--flows N] [--concurrency N] [--recv-core C]
@@ -45,7 +45,7 @@ from switches import RINGS, SWITCHES, TAG, VARIANTS
 import vms
 
 TOPOLOGIES = list(cases.TOPOLOGIES)
-VM_SWITCHES = ("vswd", "ovs", "ovs-flows", "testpmd", "kernel", "vswd-nooff", "vswd-vring")
+VM_SWITCHES = ("vswd", "ovs", "ovs-flows", "testpmd", "kernel", "vswd-nooff", "vswd-novring")
 TRAFFIC = ("testpmd", "trafgen", "udp", "rpc", "iperf3")
 GUESTS = ("process", "vm")
 # --sizes of the guest-to-guest traffic: what they mean, their bounds, the default

@@ -23,7 +23,7 @@ def figure(mode):
 
 
 REFERENCES = ("ovs", "ovs-flows", "testpmd", "kernel", "vhostlib", "vring", "vswd-nooff",
-              "vswd-vring")
+              "vswd-novring")
 
 
 def num(x, places):

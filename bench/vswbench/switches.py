@@ -18,7 +18,7 @@ Variants, in the loop topology only (what bench/loop measured):
   vswd-vxlan two tunnels over a loopback underlay inside one vswd (VswdVxlanSwitch)
   vhostlib   bench/vhostlib-fwd, io-forwarding on rte_vhost without the PMD
   vring      bench/vhostlib-fwd --vring, io-forwarding on vhost/vring.c's own ring path
-  vswd-vring vswd with vring=on: vhost/vring.c drives the rings where it can
+  vswd-novring vswd with vring=off: rte_vhost's own ring path (vswd's default is vring.c's)
 """
 import os
 import subprocess
@@ -215,11 +215,12 @@ class VswdNoOffloadSwitch(VswdSwitch):
     port_args = ("offloads=off", "offloads=off", "offloads=off", "offloads=off")
 
 
-class VswdVringSwitch(VswdSwitch):
-    """vswd with vring=on: its PMD drives the guests' split rings itself (vhost/vring.c)
-    where their features allow. vswd/vswd-vring is rte_vhost's path against vring's."""
-    name = "vswd-vring"
-    port_args = ("vring=on", "vring=on", "vring=on", "vring=on")
+class VswdNoVringSwitch(VswdSwitch):
+    """vswd with vring=off: rte_vhost's burst calls drive the guests' rings, where vswd's
+    default has its PMD drive them itself (vhost/vring.c). vswd/vswd-novring is what vring
+    gives."""
+    name = "vswd-novring"
+    port_args = ("vring=off", "vring=off", "vring=off", "vring=off")
 
 
 class VswdLoopSwitch(VswdSwitch):
@@ -483,7 +484,7 @@ class KernelSwitch(Switch):
 
 
 SWITCHES = {c.name: c for c in (VswdSwitch, OvsSwitch, OvsFlowsSwitch, TestpmdSwitch,
-                                KernelSwitch, VswdNoOffloadSwitch, VswdVringSwitch, VswdLoopSwitch,
+                                KernelSwitch, VswdNoOffloadSwitch, VswdNoVringSwitch, VswdLoopSwitch,
                                 VswdVlanSwitch, VswdVxlanSwitch, VhostlibSwitch, VringSwitch)}
 # variants measured against plain L2: the name of the ratio, and the baseline (added to a run
 # that has the variant)

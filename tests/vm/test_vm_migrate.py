@@ -1,8 +1,9 @@
-"""Live migration through vswd (`vsw-vm migrate`): a test-image VM on a vring=on port receives a
-TCP stream from a kernel in a namespace while QEMU migrates it to a new QEMU on another vswd
-port. While QEMU logs dirty pages, the source port's rings must be rte_vhost's (vring logs
-nothing; vhost.c hands them over before the message that turns logging on takes effect), and
-after it the destination's port is vring's again. The stream arrives whole and uncorrupted."""
+"""Live migration through vswd (`vsw-vm migrate`): a test-image VM whose rings vswd drives
+(vring, the default) receives a TCP stream from a kernel in a namespace while QEMU migrates it
+to a new QEMU on another vswd port. While QEMU logs dirty pages, the source port's rings must
+be rte_vhost's (vring logs nothing; vhost.c hands them over before the message that turns
+logging on takes effect), and after it the destination's port is vring's again. The stream
+arrives whole and uncorrupted."""
 import threading
 
 import harness
@@ -33,7 +34,7 @@ def test_live_migration_between_vring_ports(vswd, vm, tmp_path):
         ns.attach(vswd, "ns")
         socks = [vswd.workdir / f"mg{i}.sock" for i in (0, 1)]
         for i, sock in enumerate(socks):
-            vswd.ctl("port", "add", f"mg{i}", "vhost", f"path={sock}", "vring=on")
+            vswd.ctl("port", "add", f"mg{i}", "vhost", f"path={sock}")
         src = vm("mga", "--nic", f"vhost={socks[0]}", "--mem", "256",
                  "--cmdline", "vsw.role=shell vsw.ip=10.0.9.1/24", wait_boot=300)
         vswd.wait_link("mg0")

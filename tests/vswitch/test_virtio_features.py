@@ -60,7 +60,7 @@ class Duplex:
 
     def __init__(self, vswd, port, mac, peer, g, *extra):
         self.g = g
-        vswd.ctl("port", "add", port, "vhost", f"path={port}.sock", "vring=on")
+        vswd.ctl("port", "add", port, "vhost", f"path={port}.sock")  # vring: the default
         devargs = f"mrg_rxbuf={g.mrg},in_order={g.in_order},packed_vq={g.packed},vectorized={g.vec}"
         self.proc = virtio_user(
             TSOFLOW, vswd.workdir / f"{port}.sock", mac,
@@ -94,7 +94,7 @@ def negotiated_as_asked(vswd, port, g):
              "csum": g.csum, "guest_csum": g.csum}
     wrong = {f: on for f, on in asked.items() if (f in have) != bool(on)}
     assert not wrong and not have & TSO, f"{port} negotiated {sorted(have)} for {g}"
-    # with vring=on vswd drives either ring itself, checksum offload or not (vhost/vring.c)
+    # vswd drives either ring itself, checksum offload or not (vhost/vring.c)
     info = vswd.port(port)
     assert info["rings"] == "vring", info
 
