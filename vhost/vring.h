@@ -62,11 +62,12 @@ int vr_attach(struct vr_queue *q, int vid, uint16_t vring_idx);
  * reconnect) and frees the memory table. */
 void vr_detach(struct vr_queue *q, int vid, uint16_t vring_idx);
 
+/* Both first make an interrupt left pending (rte_vhost's queue lock was taken):
+ * vr_enqueue(q, NULL, 0) makes only that. */
 /* Frames the guest transmitted, copied into mbufs from mp: at most n. With offloads, a
  * partial checksum is RX_L4_CKSUM_NONE and a TCP frame to cut RX_LRO with tso_segsz. */
 uint16_t vr_dequeue(struct vr_queue *q, struct rte_mempool *mp, struct rte_mbuf **pkts,
 		    uint16_t n);
-/* Both make a pending interrupt first: vr_enqueue(q, NULL, 0) makes only that. */
 /* Copies frames into the guest's receive buffers; returns how many fit, the first ones (the
  * caller frees all n either way, as after rte_vhost_enqueue_burst). With offloads, TX
  * checksum and TCP_SEG flags go into the header (and write the pseudo-header's sum into the
