@@ -26,7 +26,7 @@ print(md5.hexdigest(), sent, flush=True)
 
 
 def test_live_migration_between_vring_ports(vswd, vm, tmp_path):
-    ns = harness.Netns(ip="10.0.9.2/24")
+    ns, dst = harness.Netns(ip="10.0.9.2/24"), None
     try:
         # the namespace's kernel fills in its TCP checksums itself: af_packet carries no
         # offload metadata
@@ -93,6 +93,7 @@ def test_live_migration_between_vring_ports(vswd, vm, tmp_path):
         r = vmguest.vswvm("migrate", src.name, "x", check=False)
         assert r.returncode == 1 and f"no VM named {src.name}" in r.stderr, r.stderr
         assert dst.info()["state"] == "running"
-        dst.stop()
     finally:
+        if dst is not None:
+            dst.stop()
         ns.delete()
