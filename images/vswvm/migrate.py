@@ -94,12 +94,7 @@ def cmd_migrate(a):
         p = qemu.spawn(argv, rd)
         dst["pid"] = p.pid
         state.save(a.to, dst)
-        qemu.wait_up(p, rd)
-        deadline = time.monotonic() + 60
-        while not (rd / "migrate.sock").exists():
-            if time.monotonic() > deadline:
-                raise VmError("the destination QEMU never listened for the migration")
-            time.sleep(0.05)
+        qemu.wait_up(p, rd, ("qmp.sock", "migrate.sock"))
         q = Qmp(state.rundir(a.name) / "qmp.sock")
         try:
             q.cmd("migrate", uri=f"unix:{rd}/migrate.sock")

@@ -67,10 +67,11 @@ def spawn(argv, rundir):
                                 start_new_session=True, close_fds=True)
 
 
-def wait_up(p, rundir):
-    """Until QMP answers; an error QEMU finds in its arguments ends it before that."""
+def wait_up(p, rundir, sockets=("qmp.sock",)):
+    """Until QEMU listens on its sockets in the run directory (QMP; an incoming migration's);
+    an error QEMU finds in its arguments ends it before that."""
     deadline = time.monotonic() + 60
-    while not (rundir / "qmp.sock").exists():
+    while not all((rundir / x).exists() for x in sockets):
         if p.poll() is not None or time.monotonic() > deadline:
             err = (rundir / "qemu.log").read_text().strip().splitlines()
             raise VmError(f"QEMU did not start: {err[-1] if err else p.returncode}")
